@@ -1,0 +1,99 @@
+//! Elementwise `y = w * x + b` with constant w, b: `advice / 2` independent ops per row.
+//!
+//! Row: pairs (x, y) in advice (2j, 2j+1) and (w, b) in fixed (2j, 2j+1):  y = w * x + b.
+//! Unused pairs are all zero and satisfy the gate.
+
+use super::Columns;
+use crate::circuit::trace::{Gate, Trace, Wire};
+use halo2_proofs::plonk::{ConstraintSystem, Selector};
+use halo2_proofs::poly::Rotation;
+use halo2curves::bn256::Fr;
+
+/// The integer semantics.
+pub fn affine(x: i128, w: i64, b: i128) -> i128 {
+    x * w as i128 + b
+}
+
+#[derive(Clone, Debug)]
+pub struct AffineConfig {
+    pub q: Selector,
+}
+
+impl AffineConfig {
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns) -> Self {
+        let q = meta.selector();
+        meta.create_gate("affine", |m| {
+            let q = m.query_selector(q);
+            (0..cols.advice.len() / 2)
+                .map(|j| {
+                    let x = m.query_advice(cols.advice[2 * j], Rotation::cur());
+                    let y = m.query_advice(cols.advice[2 * j + 1], Rotation::cur());
+                    let w = m.query_fixed(cols.fixed[2 * j], Rotation::cur());
+                    let b = m.query_fixed(cols.fixed[2 * j + 1], Rotation::cur());
+                    q.clone() * (w * x + b - y)
+                })
+                .collect::<Vec<_>>()
+        });
+        AffineConfig { q }
+    }
+}
+
+impl Trace {
+    /// `w * x + b`, packed with other affine ops into shared rows.
+    pub fn affine(&mut self, x: Wire, w: i64, b: i128) -> Wire {
+        let slots = self.shape.advice / 2;
+        let (row, slot) = self.open_slot(1, Gate::Affine, slots);
+        let y = affine(self.value(x), w, b);
+        self.place(row, 2 * slot, x);
+        self.set_fixed(row, 2 * slot, w as i128);
+        self.set_fixed(row, 2 * slot + 1, b);
+        self.new_wire(row, 2 * slot + 1, y)
+    }
+
+    /// The next free slot of the packed gate `kind` (index into `open`), opening a row if none.
+    pub(crate) fn open_slot(&mut self, kind: usize, gate: Gate, slots: usize) -> (usize, usize) {
+        let (row, slot) = match self.open[kind] {
+            Some((row, slot)) if slot < slots => (row, slot),
+            _ => (self.push_row(gate), 0),
+        };
+        self.open[kind] = Some((row, slot + 1));
+        (row, slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chips::testing::{assert_rejected, assert_satisfied, input_wire, test_trace};
+
+    fn some_affines() -> (Trace, Vec<Wire>) {
+        let mut t = test_trace();
+        let outs: Vec<Wire> = (0..5)
+            .map(|i| {
+                let x = input_wire(&mut t, 10 - 7 * i);
+                t.affine(x, 3 - i as i64, 100 * i as i128 - 4)
+            })
+            .collect();
+        for &o in &outs {
+            t.expose(o);
+        }
+        (t, outs)
+    }
+
+    #[test]
+    fn matches_semantics_and_passes() {
+        let (t, outs) = some_affines();
+        for (i, &o) in outs.iter().enumerate() {
+            let i = i as i128;
+            assert_eq!(t.value(o), affine(10 - 7 * i, 3 - i as i64, 100 * i - 4));
+        }
+        assert_satisfied(&t);
+    }
+
+    #[test]
+    fn tampered_output_fails() {
+        let (mut t, outs) = some_affines();
+        t.tamper_wire(outs[3], t.value(outs[3]) - 1);
+        assert_rejected(&t);
+    }
+}

@@ -1,0 +1,119 @@
+//! Dot product with constant weights: `acc = bias + sum x_i * w_i`, `advice - 1` MACs per row.
+//!
+//! Row: inputs in advice 0..W-1 (copies), the running sum in advice W-1; weights in fixed
+//! 0..W-1, the bias in fixed W-1, and in fixed W a chain flag that adds the previous row's sum.
+//!   acc = chain * acc[-1] + bias + sum_i x_i * w_i
+//! Weights, bias and chain are fixed columns, so they are part of the verifying key.
+
+use super::Columns;
+use crate::circuit::trace::{Gate, Trace, Wire};
+use halo2_proofs::plonk::{ConstraintSystem, Selector};
+use halo2_proofs::poly::Rotation;
+use halo2curves::bn256::Fr;
+
+/// The integer semantics.
+pub fn dot(terms: impl IntoIterator<Item = (i128, i64)>, bias: i128) -> i128 {
+    terms.into_iter().fold(bias, |acc, (x, w)| acc + x * w as i128)
+}
+
+#[derive(Clone, Debug)]
+pub struct DotConfig {
+    pub q: Selector,
+}
+
+impl DotConfig {
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns) -> Self {
+        let q = meta.selector();
+        let w = cols.advice.len();
+        meta.create_gate("dot", |m| {
+            let q = m.query_selector(q);
+            let acc = m.query_advice(cols.advice[w - 1], Rotation::cur());
+            let prev = m.query_advice(cols.advice[w - 1], Rotation::prev());
+            let bias = m.query_fixed(cols.fixed[w - 1], Rotation::cur());
+            let chain = m.query_fixed(cols.fixed[w], Rotation::cur());
+            let sum = (0..w - 1).fold(bias + chain * prev, |s, i| {
+                s + m.query_advice(cols.advice[i], Rotation::cur()) * m.query_fixed(cols.fixed[i], Rotation::cur())
+            });
+            vec![q * (sum - acc)]
+        });
+        DotConfig { q }
+    }
+}
+
+impl Trace {
+    /// `bias + sum x * w` over `terms`; returns the wire of the sum.
+    pub fn dot(&mut self, terms: &[(Wire, i64)], bias: i128) -> Wire {
+        let lanes = self.shape.advice - 1;
+        let mut acc: Option<Wire> = None;
+        let mut chunks: Vec<&[(Wire, i64)]> = terms.chunks(lanes).collect();
+        if chunks.is_empty() {
+            chunks.push(&[]);
+        }
+        for (c, chunk) in chunks.into_iter().enumerate() {
+            let row = self.push_row(Gate::Dot);
+            let prev = acc.map_or(0, |a| self.value(a));
+            let first = c == 0;
+            let row_bias = if first { bias } else { 0 };
+            let value = dot(chunk.iter().map(|&(x, w)| (self.value(x), w)), row_bias + prev);
+            for (i, &(x, w)) in chunk.iter().enumerate() {
+                self.place(row, i, x);
+                self.set_fixed(row, i, w as i128);
+            }
+            self.set_fixed(row, lanes, row_bias);
+            self.set_fixed(row, lanes + 1, (!first) as i128);
+            acc = Some(self.new_wire(row, lanes, value));
+        }
+        acc.unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chips::testing::{assert_rejected, assert_satisfied, input_wire, test_trace};
+
+    /// A dot over more terms than one row holds, so the chain is exercised.
+    fn long_dot() -> (Trace, Vec<Wire>, Wire) {
+        let mut t = test_trace();
+        let xs: Vec<Wire> = (0..11).map(|i| input_wire(&mut t, i * 7 - 30)).collect();
+        let terms: Vec<(Wire, i64)> = xs.iter().enumerate().map(|(i, &x)| (x, i as i64 * 3 - 13)).collect();
+        let acc = t.dot(&terms, -55);
+        t.expose(acc);
+        (t, xs, acc)
+    }
+
+    #[test]
+    fn matches_semantics_and_passes() {
+        let (t, xs, acc) = long_dot();
+        let expect = dot(xs.iter().enumerate().map(|(i, &x)| (t.value(x), i as i64 * 3 - 13)), -55);
+        assert_eq!(t.value(acc), expect);
+        assert_satisfied(&t);
+    }
+
+    #[test]
+    fn tampered_sum_fails() {
+        let (mut t, _, acc) = long_dot();
+        t.tamper_wire(acc, t.value(acc) + 1);
+        assert_rejected(&t);
+    }
+
+    #[test]
+    fn tampered_partial_sum_fails() {
+        let (mut t, _, acc) = long_dot();
+        // The first row's partial sum sits in the acc lane of the first dot row.
+        let first_dot_row = t.gates.iter().position(|g| *g == Gate::Dot).unwrap();
+        let partial = t.cell(first_dot_row, t.shape.advice - 1).unwrap();
+        assert_ne!(partial, acc);
+        t.tamper_wire(partial, t.value(partial) + 5);
+        assert_rejected(&t);
+    }
+
+    #[test]
+    fn tampered_copy_of_an_input_fails() {
+        let (mut t, _, _) = long_dot();
+        let first_dot_row = t.gates.iter().position(|g| *g == Gate::Dot).unwrap();
+        // Break only the copy in the dot row, not the input's home: the permutation must catch it.
+        t.tamper_cell(first_dot_row, 0, 999);
+        assert_rejected(&t);
+    }
+}

@@ -1,0 +1,54 @@
+//! The chips. Each file holds one op's integer semantics (the reference the evaluator uses), its
+//! gate (`Config::configure`), its instruction on the trace, and tests that compare the two and
+//! tamper with the witness.
+
+pub mod affine;
+pub mod dot;
+pub mod mul;
+pub mod range;
+pub mod requant;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+use crate::circuit::shape::CircuitShape;
+use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Fixed, Instance};
+use halo2curves::bn256::Fr;
+
+/// The columns every chip shares.
+#[derive(Clone, Debug)]
+pub struct Columns {
+    pub advice: Vec<Column<Advice>>,
+    pub fixed: Vec<Column<Fixed>>,
+    /// Lookup lanes: limb values and the bit width each is checked against.
+    pub limbs: Vec<Column<Advice>>,
+    pub tags: Vec<Column<Fixed>>,
+    pub instance: Column<Instance>,
+}
+
+impl Columns {
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, shape: &CircuitShape) -> Self {
+        let advice: Vec<_> = (0..shape.advice).map(|_| meta.advice_column()).collect();
+        for &a in &advice {
+            meta.enable_equality(a);
+        }
+        let fixed = (0..shape.fixed_columns()).map(|_| meta.fixed_column()).collect();
+        let limbs = (0..shape.lanes()).map(|_| meta.advice_column()).collect();
+        let tags = (0..shape.lanes()).map(|_| meta.fixed_column()).collect();
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        Columns { advice, fixed, limbs, tags, instance }
+    }
+}
+
+/// The field element of a signed integer.
+pub fn fe(v: i128) -> Fr {
+    use halo2_proofs::arithmetic::Field;
+    use halo2curves::ff::PrimeField;
+    let m = Fr::from_u128(v.unsigned_abs());
+    if v < 0 {
+        -m
+    } else {
+        m + Fr::ZERO
+    }
+}

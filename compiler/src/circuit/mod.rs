@@ -1,0 +1,136 @@
+//! The Halo2 circuit: columns and gates from the chips, rows from a `Trace`.
+
+pub mod lower;
+pub mod plan;
+pub mod shape;
+pub mod trace;
+
+use crate::chips::{
+    affine::AffineConfig, dot::DotConfig, fe, mul::MulConfig, range::RangeConfig, requant::RequantConfig,
+    Columns,
+};
+use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
+use halo2curves::bn256::Fr;
+use shape::CircuitShape;
+use std::sync::Arc;
+use trace::{Gate, Trace};
+
+#[derive(Clone, Debug)]
+pub struct ZkConfig {
+    cols: Columns,
+    dot: DotConfig,
+    requant: RequantConfig,
+    mul: MulConfig,
+    affine: AffineConfig,
+    range: RangeConfig,
+}
+
+/// The circuit of one compiled model. Keygen and proving build the same trace; proving also
+/// assigns its values.
+#[derive(Clone, Debug)]
+pub struct ZkCircuit {
+    trace: Arc<Trace>,
+    witness: bool,
+}
+
+impl ZkCircuit {
+    pub fn with_witness(trace: Trace) -> Self {
+        ZkCircuit { trace: Arc::new(trace), witness: true }
+    }
+
+    pub fn for_keygen(trace: Trace) -> Self {
+        ZkCircuit { trace: Arc::new(trace), witness: false }
+    }
+
+    pub fn shape(&self) -> CircuitShape {
+        self.trace.shape
+    }
+
+    /// The public instance column: the exposed outputs as field elements.
+    pub fn instances(&self) -> Vec<Fr> {
+        self.trace.public_values().into_iter().map(fe).collect()
+    }
+}
+
+impl Circuit<Fr> for ZkCircuit {
+    type Config = ZkConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = CircuitShape;
+
+    fn without_witnesses(&self) -> Self {
+        ZkCircuit { trace: self.trace.clone(), witness: false }
+    }
+
+    fn params(&self) -> CircuitShape {
+        self.trace.shape
+    }
+
+    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, shape: CircuitShape) -> ZkConfig {
+        let cols = Columns::configure(meta, &shape);
+        ZkConfig {
+            dot: DotConfig::configure(meta, &cols),
+            requant: RequantConfig::configure(meta, &cols, shape.rem_lanes, shape.lookup_bits),
+            mul: MulConfig::configure(meta, &cols),
+            affine: AffineConfig::configure(meta, &cols),
+            range: RangeConfig::configure(meta, &cols, shape.lookup_bits),
+            cols,
+        }
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> ZkConfig {
+        Self::configure_with_params(meta, CircuitShape::default())
+    }
+
+    fn synthesize(&self, config: ZkConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        config.range.load(&mut layouter)?;
+        let t = &*self.trace;
+        let known = |v: i128| if self.witness { Value::known(fe(v)) } else { Value::unknown() };
+        let homes = layouter.assign_region(
+            || "model",
+            |mut region| {
+                let mut homes: Vec<Option<Cell>> = vec![None; t.wires()];
+                let overrides: std::collections::HashMap<(usize, usize), i128> =
+                    t.cell_overrides.iter().map(|&(r, c, v)| ((r, c), v)).collect();
+                let cols = &config.cols;
+                for row in 0..t.rows() {
+                    match t.gates[row] {
+                        Gate::Dot => config.dot.q.enable(&mut region, row)?,
+                        Gate::Requant => config.requant.q.enable(&mut region, row)?,
+                        Gate::Mul => config.mul.q.enable(&mut region, row)?,
+                        Gate::Affine => config.affine.q.enable(&mut region, row)?,
+                        Gate::None => {}
+                    }
+                    for (col, &column) in cols.advice.iter().enumerate() {
+                        let wire = t.cell(row, col);
+                        let value = match (overrides.get(&(row, col)), wire) {
+                            (Some(&v), _) => v,
+                            (None, Some(w)) => t.value(w),
+                            (None, None) => 0,
+                        };
+                        let cell = region.assign_advice(column, row, known(value)).cell();
+                        if let Some(w) = wire {
+                            match homes[w as usize] {
+                                None => homes[w as usize] = Some(cell),
+                                Some(home) => region.constrain_equal(home, cell),
+                            }
+                        }
+                    }
+                    for (col, &column) in cols.fixed.iter().enumerate() {
+                        region.assign_fixed(column, row, fe(t.fixed(row, col)));
+                    }
+                    for lane in 0..cols.limbs.len() {
+                        region.assign_advice(cols.limbs[lane], row, known(t.limb(row, lane) as i128));
+                        region.assign_fixed(cols.tags[lane], row, Fr::from(t.tag(row, lane) as u64));
+                    }
+                }
+                Ok(homes)
+            },
+        )?;
+        for (i, &w) in t.outputs.iter().enumerate() {
+            let cell = homes[w as usize].ok_or(Error::Synthesis)?;
+            layouter.constrain_instance(cell, config.cols.instance, i);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,65 @@
+//! The layout planner: picks the advice width, k and lookup bits for a plan by counting the rows
+//! each width needs and estimating the prover's work for it.
+
+use super::lower::lower;
+use super::shape::CircuitShape;
+use crate::error::{CompileError, Result};
+use crate::ir::Graph;
+use crate::quant::QuantPlan;
+
+/// The largest k we plan for (the BN254 FFT domain allows more; memory does not).
+pub const MAX_K: u32 = 24;
+
+/// Widths the planner tries.
+const ADVICE_CHOICES: std::ops::RangeInclusive<usize> = CircuitShape::MIN_ADVICE..=12;
+
+#[derive(Clone, Debug)]
+pub struct Layout {
+    pub shape: CircuitShape,
+    pub rows: usize,
+    pub cost: f64,
+}
+
+/// Committed polynomials per row, the prover's main cost: advice and limb columns, three per
+/// lookup (permuted input, permuted table, product), and the permutation's products (two columns
+/// each at this gate degree).
+fn cost(shape: &CircuitShape) -> f64 {
+    let columns = shape.advice + shape.lanes() + 3 * shape.lanes() + (shape.advice + 1).div_ceil(2);
+    (1u64 << shape.k) as f64 * columns as f64
+}
+
+pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layout> {
+    let requants = plan.nodes.iter().filter_map(|n| n.requant);
+    let (max_shift, max_bits) = requants.fold((0, 1), |(s, b), r| (s.max(r.shift), b.max(r.bits)));
+    let zeros: Vec<Vec<i128>> = graph.inputs().map(|(_, n)| vec![0; n.shape.iter().product()]).collect();
+    let outputs: usize = graph.outputs.iter().map(|&o| graph.nodes[o].shape.iter().product::<usize>()).sum();
+    let mut best: Option<Layout> = None;
+    for advice in ADVICE_CHOICES {
+        let probe = CircuitShape { advice, ..CircuitShape::default() };
+        let rows = lower(graph, plan, probe, &zeros)
+            .map_err(|e| CompileError::Plan(format!("cannot lay out the circuit: {e}")))?
+            .rows();
+        let min_k = (rows.max(outputs) + CircuitShape::RESERVED_ROWS).next_power_of_two().trailing_zeros().max(6);
+        for k in min_k..=(min_k + 2).min(max_k) {
+            // The table takes ~2^(lookup_bits + 1) rows, so it fits when lookup_bits <= k - 2.
+            let lookup_bits = (k - 2).min(max_shift.max(max_bits)).clamp(1, 16);
+            let shape = CircuitShape {
+                k,
+                lookup_bits,
+                advice,
+                rem_lanes: max_shift.div_ceil(lookup_bits) as usize,
+                mag_lanes: max_bits.div_ceil(lookup_bits) as usize,
+            };
+            let layout = Layout { shape, rows, cost: cost(&shape) };
+            if best.as_ref().is_none_or(|b| layout.cost < b.cost) {
+                best = Some(layout);
+            }
+        }
+    }
+    match best {
+        Some(l) if l.shape.k <= max_k => Ok(l),
+        _ => Err(CompileError::Plan(format!(
+            "the circuit needs more than 2^{max_k} rows; lower the scales or use a smaller model"
+        ))),
+    }
+}

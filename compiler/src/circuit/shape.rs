@@ -1,0 +1,49 @@
+//! The physical shape of a circuit: how many columns of each kind, lookup bits, and k.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircuitShape {
+    /// log2 of the number of rows.
+    pub k: u32,
+    /// Range checks decompose into limbs of this many bits, each looked up in one table of
+    /// about 2^(lookup_bits + 1) rows.
+    pub lookup_bits: u32,
+    /// Advice columns of the gate area (the dot-product gate does `advice - 1` MACs per row).
+    pub advice: usize,
+    /// Lookup lanes holding the limbs of a rescale remainder.
+    pub rem_lanes: usize,
+    /// Lookup lanes holding the limbs of a rescaled value's magnitude.
+    pub mag_lanes: usize,
+}
+
+impl Default for CircuitShape {
+    fn default() -> Self {
+        CircuitShape { k: 10, lookup_bits: 8, advice: 6, rem_lanes: 1, mag_lanes: 2 }
+    }
+}
+
+impl CircuitShape {
+    /// The smallest width the gates fit in (requant uses 4 cells, mul a triple).
+    pub const MIN_ADVICE: usize = 4;
+
+    pub fn fixed_columns(&self) -> usize {
+        self.advice + 1
+    }
+
+    pub fn lanes(&self) -> usize {
+        self.rem_lanes + self.mag_lanes
+    }
+
+    /// Rows of the range table: (0, 0) and, for each width b in 1..=lookup_bits, (b, 0..2^b).
+    pub fn table_rows(&self) -> usize {
+        (1usize << (self.lookup_bits + 1)) - 1
+    }
+
+    /// Rows Halo2 keeps for blinding at the end of every column, with a margin.
+    pub const RESERVED_ROWS: usize = 10;
+
+    pub fn usable_rows(&self) -> usize {
+        (1usize << self.k) - Self::RESERVED_ROWS
+    }
+}

@@ -1,0 +1,155 @@
+//! The trace: the circuit's rows as plain data, filled by the chips' instructions and assigned to
+//! Halo2 in one pass by `ZkCircuit::synthesize`.
+//!
+//! A *wire* is one integer value. The first cell a wire is placed in is its home; every later
+//! placement is copy-constrained to the home. Every wire is created as the output cell of a gate
+//! row (never as a free-standing cell), so each value the prover supplies is pinned by a gate.
+
+use super::shape::CircuitShape;
+
+pub type Wire = u32;
+const NO_WIRE: Wire = Wire::MAX;
+
+/// Which gate a row enables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    None,
+    Dot,
+    Requant,
+    Mul,
+    Affine,
+}
+
+#[derive(Clone, Debug)]
+pub struct Trace {
+    pub shape: CircuitShape,
+    pub gates: Vec<Gate>,
+    /// `rows * advice` wire ids (NO_WIRE: empty cell, assigned 0).
+    advice: Vec<Wire>,
+    /// `rows * fixed_columns()` constants.
+    pub(crate) fixed: Vec<i128>,
+    /// `rows * lanes()`: bit width each lookup lane is checked against (0: must be 0).
+    pub(crate) tags: Vec<u8>,
+    /// `rows * lanes()`: limb values (witness).
+    pub(crate) limbs: Vec<u64>,
+    /// Value of every wire (witness).
+    pub(crate) values: Vec<i128>,
+    /// Wires exposed as public instances, in order.
+    pub outputs: Vec<Wire>,
+    /// Rows of packed gates (several independent ops per row) with a free slot.
+    pub(crate) open: [Option<(usize, usize)>; 2],
+    /// Test support: cells assigned another value than their wire's.
+    pub(crate) cell_overrides: Vec<(usize, usize, i128)>,
+}
+
+impl Trace {
+    pub fn new(shape: CircuitShape) -> Self {
+        Trace {
+            shape,
+            gates: vec![],
+            advice: vec![],
+            fixed: vec![],
+            tags: vec![],
+            limbs: vec![],
+            values: vec![],
+            outputs: vec![],
+            open: [None, None],
+            cell_overrides: vec![],
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.gates.len()
+    }
+
+    pub fn wires(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn value(&self, w: Wire) -> i128 {
+        self.values[w as usize]
+    }
+
+    /// Append an empty row for `gate`; returns its index.
+    pub(crate) fn push_row(&mut self, gate: Gate) -> usize {
+        let s = &self.shape;
+        self.gates.push(gate);
+        self.advice.extend(std::iter::repeat_n(NO_WIRE, s.advice));
+        self.fixed.extend(std::iter::repeat_n(0, s.fixed_columns()));
+        self.tags.extend(std::iter::repeat_n(0, s.lanes()));
+        self.limbs.extend(std::iter::repeat_n(0, s.lanes()));
+        self.gates.len() - 1
+    }
+
+    /// A new wire holding `value`, placed at (row, col): its home.
+    pub(crate) fn new_wire(&mut self, row: usize, col: usize, value: i128) -> Wire {
+        let w = self.values.len() as Wire;
+        self.values.push(value);
+        self.place(row, col, w);
+        w
+    }
+
+    /// Place an existing wire at (row, col); synthesis copy-constrains it to its home.
+    pub(crate) fn place(&mut self, row: usize, col: usize, w: Wire) {
+        let i = row * self.shape.advice + col;
+        debug_assert_eq!(self.advice[i], NO_WIRE, "cell assigned twice");
+        self.advice[i] = w;
+    }
+
+    pub fn cell(&self, row: usize, col: usize) -> Option<Wire> {
+        let w = self.advice[row * self.shape.advice + col];
+        (w != NO_WIRE).then_some(w)
+    }
+
+    pub(crate) fn set_fixed(&mut self, row: usize, col: usize, v: i128) {
+        let n = self.shape.fixed_columns();
+        self.fixed[row * n + col] = v;
+    }
+
+    pub fn fixed(&self, row: usize, col: usize) -> i128 {
+        self.fixed[row * self.shape.fixed_columns() + col]
+    }
+
+    pub(crate) fn set_limb(&mut self, row: usize, lane: usize, bits: u8, value: u64) {
+        let i = row * self.shape.lanes() + lane;
+        self.tags[i] = bits;
+        self.limbs[i] = value;
+    }
+
+    pub fn tag(&self, row: usize, lane: usize) -> u8 {
+        self.tags[row * self.shape.lanes() + lane]
+    }
+
+    pub fn limb(&self, row: usize, lane: usize) -> u64 {
+        self.limbs[row * self.shape.lanes() + lane]
+    }
+
+    /// Expose `w` as the next public instance.
+    pub fn expose(&mut self, w: Wire) {
+        self.outputs.push(w);
+    }
+
+    /// Values of the public instances, in order.
+    pub fn public_values(&self) -> Vec<i128> {
+        self.outputs.iter().map(|&w| self.value(w)).collect()
+    }
+
+    /// Test support: overwrite a wire's value (every placement of it follows).
+    #[doc(hidden)]
+    pub fn tamper_wire(&mut self, w: Wire, value: i128) {
+        self.values[w as usize] = value;
+    }
+
+    /// Test support: assign one cell another value than its wire's (breaks a copy).
+    #[doc(hidden)]
+    pub fn tamper_cell(&mut self, row: usize, col: usize, value: i128) {
+        self.cell_overrides.push((row, col, value));
+    }
+
+    /// Test support: overwrite a limb.
+    #[doc(hidden)]
+    pub fn tamper_limb(&mut self, row: usize, lane: usize, value: u64) {
+        let i = row * self.shape.lanes() + lane;
+        self.limbs[i] = value;
+    }
+}

@@ -1,0 +1,160 @@
+//! Compile-time evaluation of ops whose inputs are all constants (shape arithmetic, folded weights).
+
+use super::attrs::{load_tensor, Attrs};
+use crate::tensor::{broadcast_index_map, broadcast_shape, transpose_index_map, Tensor};
+
+type Result<T> = std::result::Result<T, String>;
+
+pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f64>> {
+    let input = |i: usize| inputs.get(i).ok_or_else(|| format!("missing input {i}"));
+    match op {
+        "Constant" => {
+            if let Some(t) = attrs.tensor("value") {
+                load_tensor(t, "Constant").map_err(|e| e.to_string())
+            } else if let Some(v) = attrs.ints("value_ints") {
+                Ok(Tensor::new(vec![v.len()], v.iter().map(|&x| x as f64).collect()))
+            } else {
+                Err("only Constant with `value` or `value_ints` is supported".into())
+            }
+        }
+        "Identity" | "Dropout" | "Cast" => Ok(input(0)?.clone()),
+        "Add" | "Sub" | "Mul" | "Div" => {
+            let (a, b) = (input(0)?, input(1)?);
+            let shape = broadcast_shape(&a.shape, &b.shape).ok_or("shapes do not broadcast")?;
+            let (ma, mb) = (broadcast_index_map(&a.shape, &shape), broadcast_index_map(&b.shape, &shape));
+            let f = |x: f64, y: f64| match op {
+                "Add" => x + y,
+                "Sub" => x - y,
+                "Mul" => x * y,
+                _ => x / y,
+            };
+            let data = ma.iter().zip(&mb).map(|(&i, &j)| f(a.data[i], b.data[j])).collect();
+            Ok(Tensor::new(shape, data))
+        }
+        "Relu" => Ok(input(0)?.map(|v| v.max(0.0))),
+        "Unsqueeze" => {
+            let x = input(0)?;
+            let axes = axes_of(attrs, inputs.get(1))?;
+            let rank = x.shape.len() + axes.len();
+            let mut axes: Vec<usize> = axes.iter().map(|&a| norm(a, rank)).collect::<Result<_>>()?;
+            axes.sort_unstable();
+            let mut shape = x.shape.clone();
+            for a in axes {
+                shape.insert(a, 1);
+            }
+            Ok(Tensor::new(shape, x.data.clone()))
+        }
+        "Squeeze" => {
+            let x = input(0)?;
+            let rank = x.shape.len();
+            let axes: Vec<usize> = match axes_of(attrs, inputs.get(1)) {
+                Ok(a) if !a.is_empty() => a.iter().map(|&a| norm(a, rank)).collect::<Result<_>>()?,
+                _ => (0..rank).filter(|&i| x.shape[i] == 1).collect(),
+            };
+            let shape = x.shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
+            Ok(Tensor::new(shape, x.data.clone()))
+        }
+        "Concat" => {
+            let rank = input(0)?.shape.len();
+            let axis = norm(attrs.int("axis", 0), rank)?;
+            let outer: usize = input(0)?.shape[..axis].iter().product();
+            let mut shape = input(0)?.shape.clone();
+            shape[axis] = inputs.iter().map(|t| t.shape.get(axis).copied().unwrap_or(0)).sum();
+            let mut data = Vec::with_capacity(shape.iter().product());
+            for o in 0..outer {
+                for t in inputs {
+                    let block: usize = t.shape[axis..].iter().product();
+                    data.extend_from_slice(&t.data[o * block..(o + 1) * block]);
+                }
+            }
+            Ok(Tensor::new(shape, data))
+        }
+        "Gather" => {
+            let (x, idx) = (input(0)?, input(1)?);
+            let axis = norm(attrs.int("axis", 0), x.shape.len())?;
+            let (outer, dim) = (x.shape[..axis].iter().product::<usize>(), x.shape[axis]);
+            let inner: usize = x.shape[axis + 1..].iter().product();
+            let mut shape = x.shape[..axis].to_vec();
+            shape.extend_from_slice(&idx.shape);
+            shape.extend_from_slice(&x.shape[axis + 1..]);
+            let mut data = vec![];
+            for o in 0..outer {
+                for &i in &idx.data {
+                    let i = if i < 0.0 { i + dim as f64 } else { i } as usize;
+                    if i >= dim {
+                        return Err(format!("index {i} out of range for axis of size {dim}"));
+                    }
+                    data.extend_from_slice(&x.data[(o * dim + i) * inner..(o * dim + i + 1) * inner]);
+                }
+            }
+            Ok(Tensor::new(shape, data))
+        }
+        "Reshape" => {
+            let (x, target) = (input(0)?, input(1)?);
+            Ok(Tensor::new(reshape_target(&x.shape, &target.data)?, x.data.clone()))
+        }
+        "Flatten" => {
+            let x = input(0)?;
+            let axis = norm(attrs.int("axis", 1), x.shape.len() + 1)?;
+            let shape = vec![x.shape[..axis].iter().product(), x.shape[axis..].iter().product()];
+            Ok(Tensor::new(shape, x.data.clone()))
+        }
+        "Transpose" => {
+            let x = input(0)?;
+            let perm: Vec<usize> = match attrs.ints("perm") {
+                Some(p) => p.iter().map(|&i| i as usize).collect(),
+                None => (0..x.shape.len()).rev().collect(),
+            };
+            let map = transpose_index_map(&x.shape, &perm);
+            let shape = perm.iter().map(|&p| x.shape[p]).collect();
+            Ok(Tensor::new(shape, map.iter().map(|&i| x.data[i]).collect()))
+        }
+        other => Err(format!("{other} on constants cannot be folded yet")),
+    }
+}
+
+fn axes_of(attrs: &Attrs, input: Option<&Tensor<f64>>) -> Result<Vec<i64>> {
+    match (attrs.ints("axes"), input) {
+        (Some(a), _) => Ok(a),
+        (None, Some(t)) => Ok(t.data.iter().map(|&v| v as i64).collect()),
+        (None, None) => Err("axes are missing".into()),
+    }
+}
+
+fn norm(axis: i64, rank: usize) -> Result<usize> {
+    let a = if axis < 0 { axis + rank as i64 } else { axis };
+    if (0..rank as i64).contains(&a) {
+        Ok(a as usize)
+    } else {
+        Err(format!("axis {axis} out of range for rank {rank}"))
+    }
+}
+
+/// The shape a Reshape produces: 0 keeps the input dimension, -1 takes what is left.
+pub fn reshape_target(input: &[usize], target: &[f64]) -> Result<Vec<usize>> {
+    let total: usize = input.iter().product();
+    let mut shape = vec![];
+    let mut infer = None;
+    for (i, &t) in target.iter().enumerate() {
+        match t as i64 {
+            0 => shape.push(*input.get(i).ok_or("0 in the target shape past the input rank")?),
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                shape.push(1);
+            }
+            d if d > 0 => shape.push(d as usize),
+            d => return Err(format!("invalid dimension {d} in the target shape")),
+        }
+    }
+    let known: usize = shape.iter().product();
+    if let Some(i) = infer {
+        if known == 0 || total % known != 0 {
+            return Err(format!("cannot reshape {input:?} to {target:?}"));
+        }
+        shape[i] = total / known;
+    }
+    if shape.iter().product::<usize>() != total {
+        return Err(format!("cannot reshape {input:?} ({total} values) to {shape:?}"));
+    }
+    Ok(shape)
+}

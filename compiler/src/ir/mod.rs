@@ -1,0 +1,106 @@
+//! The IR graph: nodes in topological order, each with its op, inputs and output shape.
+//! Constants are folded into the ops that use them (weights, biases, broadcast operands), so every
+//! node input is an activation: a value the circuit has to prove.
+
+mod print;
+
+use crate::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// Index of a node in `Graph::nodes`.
+pub type NodeId = usize;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    /// Nodes whose values are the model outputs, in ONNX output order.
+    pub outputs: Vec<NodeId>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Node {
+    /// The ONNX node name (or output tensor name when the node has none).
+    pub name: String,
+    pub op: Op,
+    pub inputs: Vec<NodeId>,
+    pub shape: Vec<usize>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Op {
+    /// The model input with this index.
+    Input { index: usize },
+    /// `y[.., n] = sum_k x[.., k] * weight[k, n] + bias[n]` (Gemm, MatMul with a constant).
+    MatMul { weight: Tensor<f64>, bias: Option<Vec<f64>> },
+    /// 2-D convolution, NCHW, group 1. `weight` is `[out, in, kh, kw]`; pads are `[top, left, bottom, right]`.
+    Conv {
+        weight: Tensor<f64>,
+        bias: Option<Vec<f64>>,
+        strides: [usize; 2],
+        pads: [usize; 4],
+        dilations: [usize; 2],
+    },
+    /// `x * mul + add` with constants that broadcast to the output (Add/Sub/Mul with a constant,
+    /// an unfolded BatchNormalization).
+    Affine { mul: Option<Tensor<f64>>, add: Option<Tensor<f64>> },
+    /// Elementwise op of two activations, numpy broadcasting.
+    Binary { kind: BinaryKind },
+    Relu,
+    /// Average pooling over NCHW; with `count_include_pad` false the border windows divide by the
+    /// number of elements they really cover.
+    AvgPool {
+        kernel: [usize; 2],
+        strides: [usize; 2],
+        pads: [usize; 4],
+        count_include_pad: bool,
+    },
+    /// The output is the input with another shape (Reshape, Flatten).
+    Reshape,
+    Transpose { perm: Vec<usize> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BinaryKind {
+    Add,
+    Sub,
+    Mul,
+}
+
+impl Op {
+    /// Short name for dumps and reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Input { .. } => "Input",
+            Op::MatMul { .. } => "MatMul",
+            Op::Conv { .. } => "Conv",
+            Op::Affine { .. } => "Affine",
+            Op::Binary { kind: BinaryKind::Add } => "Add",
+            Op::Binary { kind: BinaryKind::Sub } => "Sub",
+            Op::Binary { kind: BinaryKind::Mul } => "Mul",
+            Op::Relu => "Relu",
+            Op::AvgPool { .. } => "AvgPool",
+            Op::Reshape => "Reshape",
+            Op::Transpose { .. } => "Transpose",
+        }
+    }
+}
+
+impl Graph {
+    pub fn inputs(&self) -> impl Iterator<Item = (NodeId, &Node)> {
+        self.nodes.iter().enumerate().filter(|(_, n)| matches!(n.op, Op::Input { .. }))
+    }
+
+    /// How many nodes read each node's output (model outputs count as a reader).
+    pub fn reader_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.nodes.len()];
+        for node in &self.nodes {
+            for &i in &node.inputs {
+                counts[i] += 1;
+            }
+        }
+        for &o in &self.outputs {
+            counts[o] += 1;
+        }
+        counts
+    }
+}

@@ -1,0 +1,77 @@
+use super::eval::evaluate;
+use super::*;
+use crate::circuit::lower::node_values;
+use crate::circuit::plan::choose_layout;
+use crate::frontend::load_onnx;
+
+pub(crate) fn testdata(name: &str) -> (Graph, Vec<f64>, Vec<f64>) {
+    let dir = format!("{}/../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(format!("{dir}/model.onnx")).unwrap();
+    let graph = load_onnx(&bytes, name).unwrap();
+    let json = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{f}")).unwrap()).unwrap()
+    };
+    let floats = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>();
+    let input = floats(&json("input.json")["input_data"][0]);
+    let expected = floats(&json("expected.json")["input"][0]);
+    (graph, input, expected)
+}
+
+fn plan_for(graph: &Graph) -> QuantPlan {
+    let scales = Scales { input: 7, param: 7 };
+    QuantPlan::build(graph, &scales, &[InputRange { min: -4.0, max: 4.0 }]).unwrap()
+}
+
+#[test]
+fn circuit_values_equal_the_evaluator_node_by_node() {
+    for name in ["mlp", "lenet", "mixed"] {
+        let (graph, input, _) = testdata(name);
+        let plan = plan_for(&graph);
+        let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+        let spec = evaluate(&graph, &plan, std::slice::from_ref(&x)).unwrap();
+        let layout = choose_layout(&graph, &plan, 20).unwrap();
+        let circuit = node_values(&graph, &plan, layout.shape, &[x]);
+        for (id, (a, b)) in spec.iter().zip(&circuit).enumerate() {
+            assert_eq!(a, b, "{name}: node {} ({}) differs", id, graph.nodes[id].name);
+        }
+    }
+}
+
+#[test]
+fn quantized_outputs_track_onnxruntime() {
+    for name in ["mlp", "lenet", "mixed"] {
+        let (graph, input, expected) = testdata(name);
+        let plan = plan_for(&graph);
+        let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+        let values = evaluate(&graph, &plan, &[x]).unwrap();
+        let out = graph.outputs[0];
+        let unit = (plan.nodes[out].scale as f64).exp2();
+        let got: Vec<f64> = values[out].iter().map(|&v| v as f64 / unit).collect();
+        let err = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        // Scale 2^7 leaves ~0.004 per rounding; a few layers of accumulation stay well below 0.1.
+        assert!(err < 0.1, "{name}: max error {err} ({got:?} vs {expected:?})");
+    }
+}
+
+#[test]
+fn out_of_range_input_names_the_node() {
+    let (graph, input, _) = testdata("mlp");
+    let plan = plan_for(&graph);
+    let mut x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+    x[3] = quantize(100.0, 7);
+    let err = evaluate(&graph, &plan, &[x]).unwrap_err();
+    assert_eq!(err.node, "input");
+    assert_eq!(err.element, 3);
+}
+
+#[test]
+fn static_bounds_hold_on_real_data() {
+    let (graph, input, _) = testdata("lenet");
+    let plan = plan_for(&graph);
+    let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+    let values = evaluate(&graph, &plan, &[x]).unwrap();
+    for (id, v) in values.iter().enumerate() {
+        let max = v.iter().map(|x| x.abs()).max().unwrap_or(0);
+        assert!(max <= plan.nodes[id].bound, "node {id}: {max} > bound {}", plan.nodes[id].bound);
+    }
+}

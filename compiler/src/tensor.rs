@@ -1,0 +1,123 @@
+//! A plain dense row-major tensor, used for constants (f64) and quantized values (i128).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tensor<T> {
+    pub shape: Vec<usize>,
+    pub data: Vec<T>,
+}
+
+impl<T: Clone> Tensor<T> {
+    pub fn new(shape: Vec<usize>, data: Vec<T>) -> Self {
+        debug_assert_eq!(shape.iter().product::<usize>(), data.len());
+        Tensor { shape, data }
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn map<U: Clone>(&self, f: impl Fn(&T) -> U) -> Tensor<U> {
+        Tensor::new(self.shape.clone(), self.data.iter().map(f).collect())
+    }
+}
+
+/// Row-major strides of a shape.
+pub fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1];
+    }
+    s
+}
+
+/// The numpy broadcast of two shapes, or None when they do not broadcast.
+pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        out[i] = match (da, db) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => return None,
+        };
+    }
+    Some(out)
+}
+
+/// For each flat index of `out_shape`, the flat index of the element of a tensor of `shape`
+/// that broadcasts to it. `shape` must broadcast to `out_shape`.
+pub fn broadcast_index_map(shape: &[usize], out_shape: &[usize]) -> Vec<usize> {
+    let n = out_shape.len();
+    let offset = n - shape.len();
+    let in_strides = strides(shape);
+    let total: usize = out_shape.iter().product();
+    let mut map = Vec::with_capacity(total);
+    let mut idx = vec![0usize; n];
+    for _ in 0..total {
+        let mut flat = 0;
+        for d in offset..n {
+            if shape[d - offset] != 1 {
+                flat += idx[d] * in_strides[d - offset];
+            }
+        }
+        map.push(flat);
+        for d in (0..n).rev() {
+            idx[d] += 1;
+            if idx[d] < out_shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    map
+}
+
+/// For each flat index of the transposed tensor, the flat index in the original.
+pub fn transpose_index_map(shape: &[usize], perm: &[usize]) -> Vec<usize> {
+    let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let in_strides = strides(shape);
+    let permuted_strides: Vec<usize> = perm.iter().map(|&p| in_strides[p]).collect();
+    let total: usize = shape.iter().product();
+    let mut map = Vec::with_capacity(total);
+    let mut idx = vec![0usize; out_shape.len()];
+    for _ in 0..total {
+        map.push(idx.iter().zip(&permuted_strides).map(|(i, s)| i * s).sum());
+        for d in (0..out_shape.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < out_shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcasting_follows_numpy() {
+        assert_eq!(broadcast_shape(&[1, 4, 3, 3], &[4, 1, 1]), Some(vec![1, 4, 3, 3]));
+        assert_eq!(broadcast_shape(&[2, 3], &[4]), None);
+        // A [4,1,1] per-channel constant against [1,4,2,2]: every element of channel c reads c.
+        let map = broadcast_index_map(&[4, 1, 1], &[1, 4, 2, 2]);
+        assert_eq!(map, (0..16).map(|i| i / 4).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn transpose_maps_indices() {
+        // [[0,1,2],[3,4,5]] transposed is [[0,3],[1,4],[2,5]].
+        assert_eq!(transpose_index_map(&[2, 3], &[1, 0]), vec![0, 3, 1, 4, 2, 5]);
+    }
+}

@@ -1,1 +1,200 @@
-fn main(){}
+//! `zkonnx`: parse arguments, show progress, print results and errors. No logic of its own.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use runtime::srs::{self, SrsSource};
+use runtime::{proof, witness, ArtifactDir, Model};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(name = "zkonnx", version, about = "Compile ONNX models to Halo2 circuits; prove and verify their predictions")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Translate an ONNX model into a circuit and default settings in an artifact folder.
+    Compile {
+        model: PathBuf,
+        /// Artifact folder to write (created if missing).
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Largest log2 of the row count the planner may choose.
+        #[arg(long, default_value_t = 22)]
+        max_logrows: u32,
+    },
+    /// Print the IR graph and the circuit's shape.
+    Inspect { art: PathBuf },
+    /// Make the proving and verifying keys (and the SRS, when none is given).
+    Setup {
+        art: PathBuf,
+        /// A KZG SRS file (halo2 raw format); without it a cached dev SRS is used (unsafe for production).
+        #[arg(long)]
+        srs: Option<PathBuf>,
+    },
+    /// Run the model on an input file ({"input_data": [[...]]}) and write the witness.
+    GenWitness {
+        art: PathBuf,
+        #[arg(short, long)]
+        input: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Check every constraint on a witness, without making a proof.
+    Mock {
+        art: PathBuf,
+        #[arg(short, long)]
+        witness: PathBuf,
+    },
+    /// Make a proof that the witness's outputs come from the model.
+    Prove {
+        art: PathBuf,
+        #[arg(short, long)]
+        witness: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+        /// The SRS given to setup, if any.
+        #[arg(long)]
+        srs: Option<PathBuf>,
+    },
+    /// Verify a proof; prints the verified outputs, exits non-zero if the proof is invalid.
+    Verify {
+        art: PathBuf,
+        #[arg(short, long)]
+        proof: PathBuf,
+        /// Check the proof against this SRS (must be the one setup used).
+        #[arg(long)]
+        srs: Option<PathBuf>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli.command) {
+        // One line: the outermost context, then its cause.
+        let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+        eprintln!("error: {}", msg.join(": "));
+        std::process::exit(1);
+    }
+}
+
+fn spinner(msg: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_message(msg.to_string());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Run `f` under a spinner that stops when it ends, ok or not.
+fn step<T>(msg: &str, f: impl FnOnce() -> runtime::Result<T>) -> Result<T> {
+    let bar = spinner(msg);
+    let out = f();
+    bar.finish_and_clear();
+    Ok(out?)
+}
+
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} kB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+fn file_size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Compile { model, out, max_logrows } => {
+            let start = Instant::now();
+            let art = ArtifactDir::new(&out);
+            let m = runtime::model::compile(&model, &art, max_logrows)?;
+            let s = &m.settings;
+            println!(
+                "compiled {} -> {}: {} nodes, k={}, {} rows, {} advice + {} lookup columns, scales 2^{}/2^{} ({:.1?})",
+                model.display(),
+                out.display(),
+                m.graph.nodes.len(),
+                s.circuit.k,
+                s.rows,
+                s.circuit.advice,
+                s.circuit.lanes(),
+                s.scales.input,
+                s.scales.param,
+                start.elapsed()
+            );
+        }
+        Command::Inspect { art } => {
+            let m = Model::load(&ArtifactDir::new(&art))?;
+            print!("{}", m.graph);
+            println!("circuit: {}", serde_json::to_string(&m.settings.circuit)?);
+        }
+        Command::Setup { art, srs } => {
+            let start = Instant::now();
+            let dir = ArtifactDir::new(&art);
+            let m = Model::load(&dir)?;
+            let k = m.settings.circuit.k;
+            let source = SrsSource::from_option(srs);
+            if let SrsSource::Dev = source {
+                eprintln!(
+                    "warning: using a dev SRS ({}); its secret was known to this machine, so it is NOT safe for production. Pass --srs FILE for a real one.",
+                    srs::dev_srs_path(k).display()
+                );
+            }
+            let params = step(&format!("loading SRS (k={k})"), || srs::load(&source, k))?;
+            let report = step("generating keys", || runtime::keys::setup(&m, &dir, &params))?;
+            println!(
+                "setup done: k={}, {} rows, pk {}, vk {} ({:.1?})",
+                report.k,
+                report.rows,
+                size(report.pk_bytes),
+                size(report.vk_bytes),
+                start.elapsed()
+            );
+        }
+        Command::GenWitness { art, input, out } => {
+            let m = Model::load(&ArtifactDir::new(&art))?;
+            let inputs = witness::read_inputs(&input, &m.settings)?;
+            let w = witness::generate(&m, &inputs)?;
+            witness::write(&out, &w)?;
+            println!("witness written to {}; outputs: {}", out.display(), serde_json::to_string(&w.outputs)?);
+        }
+        Command::Mock { art, witness: wpath } => {
+            let m = Model::load(&ArtifactDir::new(&art))?;
+            let w = witness::read(&wpath, &m)?;
+            step("checking constraints", || proof::mock(&m, &w))?;
+            println!("mock: all constraints satisfied ({} rows, k={})", m.settings.rows, m.settings.circuit.k);
+        }
+        Command::Prove { art, witness: wpath, out, srs } => {
+            let start = Instant::now();
+            let dir = ArtifactDir::new(&art);
+            let m = Model::load(&dir)?;
+            let w = witness::read(&wpath, &m)?;
+            let k = m.settings.circuit.k;
+            let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
+            let p = step("proving", || proof::prove(&m, &dir, &w, &params))?;
+            proof::write(&out, &p)?;
+            println!(
+                "proof written to {}: {} ({:.1?})",
+                out.display(),
+                size(file_size(&out)),
+                start.elapsed()
+            );
+        }
+        Command::Verify { art, proof: ppath, srs } => {
+            let start = Instant::now();
+            let source = srs.map(SrsSource::File);
+            let outputs = proof::verify(&ArtifactDir::new(&art), &ppath, source.as_ref())
+                .with_context(|| format!("verify {}", ppath.display()))?;
+            println!("verified ({:.1?}); outputs: {}", start.elapsed(), serde_json::to_string(&outputs)?);
+        }
+    }
+    Ok(())
+}

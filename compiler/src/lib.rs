@@ -6,6 +6,62 @@ pub mod error;
 pub mod frontend;
 pub mod ir;
 pub mod quant;
+pub mod settings;
 pub mod tensor;
 
 pub use error::CompileError;
+
+use circuit::plan::{choose_layout, Layout};
+use ir::Graph;
+use quant::{InputRange, QuantPlan, Scales};
+use settings::{InputSpec, OutputSpec, RescaleRecord, Settings, Visibility, SETTINGS_FORMAT};
+
+/// Default scales: 2^8 for activations and weights.
+pub const DEFAULT_SCALES: Scales = Scales { input: 8, param: 8 };
+/// Default input range until calibration measures one.
+pub const DEFAULT_INPUT_RANGE: InputRange = InputRange { min: -8.0, max: 8.0 };
+
+/// Build the plan and layout for `graph` with the given scales and input ranges, and the settings
+/// that record them.
+pub fn plan_settings(
+    graph: &Graph,
+    model_sha256: &str,
+    scales: Scales,
+    ranges: Vec<InputRange>,
+    max_k: u32,
+) -> Result<(Settings, QuantPlan), CompileError> {
+    let plan = QuantPlan::build(graph, &scales, &ranges)?;
+    let Layout { shape, rows, .. } = choose_layout(graph, &plan, max_k)?;
+    let inputs = graph
+        .inputs()
+        .zip(ranges)
+        .map(|((_, n), range)| InputSpec { name: n.name.clone(), shape: n.shape.clone(), range })
+        .collect();
+    let outputs = graph
+        .outputs
+        .iter()
+        .map(|&o| OutputSpec {
+            name: graph.nodes[o].name.clone(),
+            shape: graph.nodes[o].shape.clone(),
+            scale: plan.nodes[o].scale,
+        })
+        .collect();
+    let rescales = graph
+        .nodes
+        .iter()
+        .zip(&plan.nodes)
+        .filter_map(|(n, q)| q.requant.map(|requant| RescaleRecord { node: n.name.clone(), requant }))
+        .collect();
+    let settings = Settings {
+        format: SETTINGS_FORMAT.into(),
+        model_sha256: model_sha256.into(),
+        visibility: Visibility::default(),
+        scales,
+        inputs,
+        outputs,
+        rescales,
+        circuit: shape,
+        rows,
+    };
+    Ok((settings, plan))
+}

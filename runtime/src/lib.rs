@@ -1,0 +1,12 @@
+//! zkonnx runtime: artifact files, SRS, keys, witness, prove and verify.
+
+pub mod error;
+pub mod files;
+pub mod keys;
+pub mod model;
+pub mod proof;
+pub mod srs;
+pub mod witness;
+
+pub use error::{Result, RuntimeError};
+pub use model::{ArtifactDir, Model};

@@ -1,0 +1,119 @@
+//! File plumbing: atomic writes, JSON artifacts, and the binary artifact container.
+//!
+//! A binary artifact is `MAGIC | kind | format version | binding (32 bytes) | sha256 of payload
+//! (32 bytes) | payload`. The binding is the hash of the model and settings it was made for, so a
+//! key or proof of another model is refused before Halo2 ever parses it; the payload hash catches
+//! a truncated or corrupted file.
+
+use crate::error::{read_err, Result, RuntimeError};
+use serde::{de::DeserializeOwned, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+
+const MAGIC: &[u8; 8] = b"ZKONNX\0\0";
+pub const BINARY_FORMAT: u32 = 1;
+
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(sha256(bytes))
+}
+
+/// Write `bytes` to `path` through a temporary file in the same folder, so a crash never leaves
+/// half a file behind.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| RuntimeError::Write { path: path.display().to_string(), reason: e.to_string() };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(&e))?;
+    tmp.write_all(bytes).map_err(|e| err(&e))?;
+    tmp.as_file().sync_all().map_err(|e| err(&e))?;
+    tmp.persist(path).map_err(|e| err(&e.error))?;
+    Ok(())
+}
+
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| read_err(path, e))
+}
+
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+pub fn read_json<T: DeserializeOwned>(path: &Path, what: &'static str) -> Result<T> {
+    let bytes = read(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| RuntimeError::Corrupt {
+        path: path.display().to_string(),
+        what,
+        reason: e.to_string(),
+    })
+}
+
+/// What a binary artifact holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    ProvingKey = 1,
+    VerifyingKey = 2,
+    VerifierSrs = 3,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::ProvingKey => "proving key",
+            Kind::VerifyingKey => "verifying key",
+            Kind::VerifierSrs => "verifier SRS",
+        }
+    }
+}
+
+pub fn write_binary(path: &Path, kind: Kind, binding: &[u8; 32], payload: &[u8]) -> Result<()> {
+    let mut bytes = Vec::with_capacity(payload.len() + 80);
+    bytes.extend_from_slice(MAGIC);
+    bytes.push(kind as u8);
+    bytes.extend_from_slice(&BINARY_FORMAT.to_le_bytes());
+    bytes.extend_from_slice(binding);
+    bytes.extend_from_slice(&sha256(payload));
+    bytes.extend_from_slice(payload);
+    write_atomic(path, &bytes)
+}
+
+/// Read a binary artifact, checking kind, version, binding and integrity; returns the payload.
+pub fn read_binary(path: &Path, kind: Kind, binding: &[u8; 32]) -> Result<Vec<u8>> {
+    let bytes = read(path)?;
+    let corrupt = |reason: &str| RuntimeError::Corrupt {
+        path: path.display().to_string(),
+        what: kind.name(),
+        reason: reason.to_string(),
+    };
+    const HEADER: usize = 8 + 1 + 4 + 32 + 32;
+    if bytes.len() < HEADER || &bytes[..8] != MAGIC {
+        return Err(corrupt("not a zkonnx artifact"));
+    }
+    if bytes[8] != kind as u8 {
+        return Err(corrupt("it holds another kind of artifact"));
+    }
+    let version = u32::from_le_bytes([bytes[9], bytes[10], bytes[11], bytes[12]]);
+    if version != BINARY_FORMAT {
+        return Err(corrupt(&format!(
+            "format version {version}, this zkonnx reads {BINARY_FORMAT}; run `zkonnx setup` again"
+        )));
+    }
+    if &bytes[13..45] != binding {
+        return Err(RuntimeError::Mismatch {
+            path: path.display().to_string(),
+            reason: "its binding hash differs from settings.json's".into(),
+        });
+    }
+    let payload = &bytes[HEADER..];
+    if bytes[45..77] != sha256(payload) {
+        return Err(corrupt("its checksum does not match (truncated or corrupted)"));
+    }
+    Ok(payload.to_vec())
+}

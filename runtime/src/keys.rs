@@ -1,0 +1,107 @@
+//! Key generation and key files.
+
+use crate::error::{Result, RuntimeError};
+use crate::files::{read_binary, write_binary, Kind};
+use crate::model::{ArtifactDir, Model};
+use crate::srs::{self, Params, SrsSource};
+use compiler::circuit::shape::CircuitShape;
+use compiler::circuit::ZkCircuit;
+use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
+use halo2_proofs::SerdeFormat;
+use halo2curves::bn256::G1Affine;
+use std::path::Path;
+
+pub struct SetupReport {
+    pub k: u32,
+    pub rows: usize,
+    pub pk_bytes: u64,
+    pub vk_bytes: u64,
+}
+
+/// `zkonnx setup`: SRS, then verifying and proving keys, written into the artifact folder.
+pub fn setup(model: &Model, art: &ArtifactDir, params: &Params) -> Result<SetupReport> {
+    let circuit = ZkCircuit::for_keygen(model.keygen_trace()?);
+    let vk = keygen_vk_custom(params, &circuit, true).map_err(|e| RuntimeError::Other(format!("keygen failed: {e}")))?;
+    let pk = keygen_pk(params, vk.clone(), &circuit).map_err(|e| RuntimeError::Other(format!("keygen failed: {e}")))?;
+    let mut vk_bytes = vec![];
+    vk.write(&mut vk_bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    let mut pk_bytes = vec![];
+    pk.write(&mut pk_bytes, SerdeFormat::RawBytesUnchecked).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    write_binary(&art.verifying_key(), Kind::VerifyingKey, &model.binding, &vk_bytes)?;
+    write_binary(&art.verifier_srs(), Kind::VerifierSrs, &model.binding, &srs::verifier_bytes(params))?;
+    write_binary(&art.proving_key(), Kind::ProvingKey, &model.binding, &pk_bytes)?;
+    Ok(SetupReport {
+        k: model.settings.circuit.k,
+        rows: model.settings.rows,
+        pk_bytes: pk_bytes.len() as u64,
+        vk_bytes: vk_bytes.len() as u64,
+    })
+}
+
+/// Halo2's readers panic on malformed bytes; ours have passed a checksum, but never let a panic out.
+fn guarded<T>(path: &Path, what: &'static str, f: impl FnOnce() -> std::io::Result<T>) -> Result<T> {
+    let corrupt = |reason: String| RuntimeError::Corrupt { path: path.display().to_string(), what, reason };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(corrupt(e.to_string())),
+        Err(_) => Err(corrupt("it could not be parsed".into())),
+    }
+}
+
+fn missing_keys(art: &ArtifactDir, path: &Path) -> RuntimeError {
+    RuntimeError::Other(format!("{} is missing; run `zkonnx setup {}` first", path.display(), art.dir.display()))
+}
+
+pub fn load_proving_key(art: &ArtifactDir, binding: &[u8; 32], shape: CircuitShape) -> Result<ProvingKey<G1Affine>> {
+    let path = art.proving_key();
+    if !path.exists() {
+        return Err(missing_keys(art, &path));
+    }
+    let bytes = read_binary(&path, Kind::ProvingKey, binding)?;
+    guarded(&path, "proving key", || {
+        ProvingKey::read::<_, ZkCircuit>(&mut &bytes[..], SerdeFormat::RawBytesUnchecked, shape)
+    })
+}
+
+pub fn load_verifying_key(art: &ArtifactDir, binding: &[u8; 32], shape: CircuitShape) -> Result<VerifyingKey<G1Affine>> {
+    let path = art.verifying_key();
+    if !path.exists() {
+        return Err(missing_keys(art, &path));
+    }
+    let bytes = read_binary(&path, Kind::VerifyingKey, binding)?;
+    guarded(&path, "verifying key", || VerifyingKey::read::<_, ZkCircuit>(&mut &bytes[..], SerdeFormat::RawBytes, shape))
+}
+
+/// The verifier SRS setup used (or the one from `--srs`, which must be the same).
+pub fn load_verifier_srs(art: &ArtifactDir, binding: &[u8; 32], srs_file: Option<&SrsSource>, k: u32) -> Result<Params> {
+    let path = art.verifier_srs();
+    if !path.exists() {
+        return Err(missing_keys(art, &path));
+    }
+    let recorded = read_binary(&path, Kind::VerifierSrs, binding)?;
+    if let Some(source @ SrsSource::File(file)) = srs_file {
+        let given = srs::verifier_bytes(&srs::load(source, k)?);
+        if given != recorded {
+            return Err(RuntimeError::Mismatch {
+                path: file.display().to_string(),
+                reason: "this SRS is not the one the keys were made with".into(),
+            });
+        }
+    }
+    srs::verifier_from_bytes(&recorded).ok_or_else(|| RuntimeError::Corrupt {
+        path: path.display().to_string(),
+        what: "verifier SRS",
+        reason: "its points are not on the curve".into(),
+    })
+}
+
+/// Check that the prover's SRS is the one the keys were made with.
+pub fn check_prover_srs(art: &ArtifactDir, binding: &[u8; 32], params: &Params) -> Result<()> {
+    let recorded = read_binary(&art.verifier_srs(), Kind::VerifierSrs, binding)?;
+    if recorded != srs::verifier_bytes(params) {
+        return Err(RuntimeError::Other(
+            "this SRS is not the one `zkonnx setup` used; pass the same --srs (or none, for the dev SRS) to setup and prove".into(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! The artifact folder and the compiled model in it.
+
+use crate::error::{Result, RuntimeError};
+use crate::files::{read, read_json, sha256, sha256_hex, write_json};
+use compiler::circuit::lower::lower;
+use compiler::circuit::trace::Trace;
+use compiler::ir::Graph;
+use compiler::quant::eval::RangeError;
+use compiler::quant::{InputRange, QuantPlan, Scales};
+use compiler::settings::{Settings, SETTINGS_FORMAT};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Bumped whenever the IR's serialized form changes.
+pub const CIRCUIT_FORMAT: &str = "zkonnx-circuit/1";
+
+/// Where each artifact lives in the folder.
+#[derive(Clone, Debug)]
+pub struct ArtifactDir {
+    pub dir: PathBuf,
+}
+
+impl ArtifactDir {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        ArtifactDir { dir: dir.into() }
+    }
+    pub fn settings(&self) -> PathBuf {
+        self.dir.join("settings.json")
+    }
+    pub fn circuit(&self) -> PathBuf {
+        self.dir.join("circuit.json")
+    }
+    pub fn proving_key(&self) -> PathBuf {
+        self.dir.join("pk.bin")
+    }
+    pub fn verifying_key(&self) -> PathBuf {
+        self.dir.join("vk.bin")
+    }
+    pub fn verifier_srs(&self) -> PathBuf {
+        self.dir.join("srs.verifier")
+    }
+}
+
+/// circuit.json: the IR with its float constants (quantized from the settings on load).
+#[derive(Serialize, Deserialize)]
+struct CircuitFile {
+    format: String,
+    model_sha256: String,
+    graph: Graph,
+}
+
+/// A compiled model: IR, settings and the plan they give.
+pub struct Model {
+    pub graph: Graph,
+    pub settings: Settings,
+    pub plan: QuantPlan,
+    /// Hash of the settings (which include the model's hash): what every artifact is bound to.
+    pub binding: [u8; 32],
+}
+
+/// `zkonnx compile`: translate the ONNX file and write circuit.json and settings.json.
+pub fn compile(model_path: &Path, out: &ArtifactDir, max_k: u32) -> Result<Model> {
+    let bytes = read(model_path)?;
+    let graph = compiler::frontend::load_onnx(&bytes, &model_path.display().to_string())?;
+    let model_sha256 = sha256_hex(&bytes);
+    let ranges = graph.inputs().map(|_| compiler::DEFAULT_INPUT_RANGE).collect();
+    let (settings, plan) = compiler::plan_settings(&graph, &model_sha256, compiler::DEFAULT_SCALES, ranges, max_k)?;
+    let file = CircuitFile { format: CIRCUIT_FORMAT.into(), model_sha256, graph };
+    write_json(&out.circuit(), &file)?;
+    write_json(&out.settings(), &settings)?;
+    // Keys of an earlier compile no longer match; remove them so nothing stale is picked up.
+    for stale in [out.proving_key(), out.verifying_key(), out.verifier_srs()] {
+        let _ = std::fs::remove_file(stale);
+    }
+    let binding = binding_of(&settings);
+    Ok(Model { graph: file.graph, settings, plan, binding })
+}
+
+/// Re-plan with other scales or ranges (calibration) and rewrite settings.json.
+pub fn replan(model: &Model, out: &ArtifactDir, scales: Scales, ranges: Vec<InputRange>, max_k: u32) -> Result<Model> {
+    let (settings, plan) =
+        compiler::plan_settings(&model.graph, &model.settings.model_sha256, scales, ranges, max_k)?;
+    write_json(&out.settings(), &settings)?;
+    let binding = binding_of(&settings);
+    Ok(Model { graph: model.graph.clone(), settings, plan, binding })
+}
+
+/// Read and check settings.json (all `verify` needs besides the verifying key).
+pub fn load_settings(art: &ArtifactDir) -> Result<Settings> {
+    let path = art.settings();
+    if !path.exists() {
+        return Err(RuntimeError::Other(format!(
+            "{} has no settings.json; run `zkonnx compile model.onnx -o {}` first",
+            art.dir.display(),
+            art.dir.display()
+        )));
+    }
+    let value: serde_json::Value = read_json(&path, "settings file")?;
+    let format = value.get("format").and_then(|f| f.as_str()).unwrap_or("none");
+    if format != SETTINGS_FORMAT {
+        return Err(RuntimeError::Mismatch {
+            path: path.display().to_string(),
+            reason: format!("settings format {format}, this zkonnx reads {SETTINGS_FORMAT}; run `zkonnx compile` again"),
+        });
+    }
+    let settings: Settings = serde_json::from_value(value).map_err(|e| RuntimeError::Corrupt {
+        path: path.display().to_string(),
+        what: "settings file",
+        reason: e.to_string(),
+    })?;
+    settings.visibility.check_supported().map_err(RuntimeError::Other)?;
+    Ok(settings)
+}
+
+pub fn binding_of(settings: &Settings) -> [u8; 32] {
+    sha256(&serde_json::to_vec(settings).unwrap_or_default())
+}
+
+impl Model {
+    pub fn load(art: &ArtifactDir) -> Result<Model> {
+        let settings = load_settings(art)?;
+        let path = art.settings();
+        let circuit: CircuitFile = read_json(&art.circuit(), "compiled circuit")?;
+        if circuit.format != CIRCUIT_FORMAT || circuit.model_sha256 != settings.model_sha256 {
+            return Err(RuntimeError::Mismatch {
+                path: art.circuit().display().to_string(),
+                reason: "circuit.json and settings.json come from different compiles".into(),
+            });
+        }
+        let ranges: Vec<InputRange> = settings.inputs.iter().map(|i| i.range.clone()).collect();
+        let plan = QuantPlan::build(&circuit.graph, &settings.scales, &ranges)?;
+        check_settings_match_plan(&circuit.graph, &plan, &settings).map_err(|reason| RuntimeError::Mismatch {
+            path: path.display().to_string(),
+            reason,
+        })?;
+        let binding = binding_of(&settings);
+        Ok(Model { graph: circuit.graph, settings, plan, binding })
+    }
+
+    /// The circuit's trace for these (quantized) inputs.
+    pub fn trace(&self, inputs: &[Vec<i128>]) -> Result<Trace, RangeError> {
+        lower(&self.graph, &self.plan, self.settings.circuit, inputs)
+    }
+
+    /// The trace keygen uses: structure only, on zero inputs.
+    pub fn keygen_trace(&self) -> Result<Trace> {
+        let zeros: Vec<Vec<i128>> = self.settings.inputs.iter().map(|i| vec![0; i.shape.iter().product()]).collect();
+        Ok(self.trace(&zeros)?)
+    }
+}
+
+/// A hand-edited or stale settings.json must not give a circuit that silently differs.
+fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> std::result::Result<(), String> {
+    let shape = s.circuit;
+    let l = shape.lookup_bits;
+    for (node, q) in graph.nodes.iter().zip(&plan.nodes) {
+        if let Some(r) = q.requant {
+            if r.shift > shape.rem_lanes as u32 * l || r.bits > shape.mag_lanes as u32 * l {
+                return Err(format!("node {} needs more lookup lanes than the circuit has", node.name));
+            }
+        }
+    }
+    let recorded: Vec<_> = s.rescales.iter().map(|r| (r.node.as_str(), r.requant)).collect();
+    let planned: Vec<_> = graph
+        .nodes
+        .iter()
+        .zip(&plan.nodes)
+        .filter_map(|(n, q)| q.requant.map(|r| (n.name.as_str(), r)))
+        .collect();
+    if recorded != planned {
+        return Err("its rescales differ from what its scales and ranges give; run `zkonnx compile` again".into());
+    }
+    if shape.table_rows() > shape.usable_rows() || s.rows > shape.usable_rows() || shape.k > 28 {
+        return Err(format!("k = {} is too small for its rows and table", shape.k));
+    }
+    if shape.advice < compiler::circuit::shape::CircuitShape::MIN_ADVICE || shape.lookup_bits == 0 {
+        return Err("its circuit shape is invalid".into());
+    }
+    Ok(())
+}

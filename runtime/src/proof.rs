@@ -1,0 +1,162 @@
+//! Proving, verifying and proof files.
+
+use crate::error::{Result, RuntimeError};
+use crate::files::{read_json, write_json};
+use crate::keys;
+use crate::model::{binding_of, ArtifactDir, Model};
+use crate::srs::{Params, SrsSource};
+use crate::witness::{dequantize, Witness};
+use compiler::circuit::ZkCircuit;
+use compiler::settings::Settings;
+use halo2_proofs::dev::MockProver;
+use halo2_proofs::plonk::{create_proof, verify_proof};
+use halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
+use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer};
+use halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2curves::ff::PrimeField;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub const PROOF_FORMAT: &str = "zkonnx-proof/1";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProofFile {
+    pub format: String,
+    pub binding: String,
+    /// The proof bytes, hex.
+    pub proof: String,
+    /// Public instances (the quantized outputs) as 32-byte little-endian field elements, hex.
+    pub instances: Vec<String>,
+    /// The outputs the instances encode, as floats (for reading; `verify` recomputes them).
+    pub outputs: Vec<Vec<f64>>,
+}
+
+/// Rebuild the trace from the witness's inputs and check it gives the witness's outputs.
+fn circuit_for(model: &Model, witness: &Witness) -> Result<ZkCircuit> {
+    let trace = model.trace(&witness.inputs)?;
+    let outputs: Vec<i128> = witness.outputs_quantized.concat();
+    if trace.public_values() != outputs {
+        return Err(RuntimeError::Input(
+            "the witness outputs are not what the model computes from its inputs; run `zkonnx gen-witness` again".into(),
+        ));
+    }
+    Ok(ZkCircuit::with_witness(trace))
+}
+
+/// `zkonnx mock`: check every constraint without a proof.
+pub fn mock(model: &Model, witness: &Witness) -> Result<()> {
+    let circuit = circuit_for(model, witness)?;
+    let instances = circuit.instances();
+    let prover = MockProver::run(model.settings.circuit.k, &circuit, vec![instances])
+        .map_err(|e| RuntimeError::Other(format!("mock run failed: {e}")))?;
+    prover.verify().map_err(|failures| {
+        let first: Vec<String> = failures.iter().take(3).map(|f| f.to_string().replace('\n', " ")).collect();
+        RuntimeError::InvalidProof(format!("{} constraint(s) fail, first: {}", failures.len(), first.join("; ")))
+    })
+}
+
+pub fn prove(model: &Model, art: &ArtifactDir, witness: &Witness, params: &Params) -> Result<ProofFile> {
+    let circuit = circuit_for(model, witness)?;
+    keys::check_prover_srs(art, &model.binding, params)?;
+    let pk = keys::load_proving_key(art, &model.binding, model.settings.circuit)?;
+    let instances = circuit.instances();
+    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+        params,
+        &pk,
+        &[circuit],
+        &[&[&instances]],
+        rand::rngs::OsRng,
+        &mut transcript,
+    )
+    .map_err(|e| RuntimeError::Other(format!("proving failed: {e}")))?;
+    let proof = transcript.finalize();
+    Ok(ProofFile {
+        format: PROOF_FORMAT.into(),
+        binding: hex::encode(model.binding),
+        proof: hex::encode(proof),
+        instances: instances.iter().map(|f| hex::encode(f.to_repr())).collect(),
+        outputs: witness.outputs.clone(),
+    })
+}
+
+pub fn write(path: &Path, p: &ProofFile) -> Result<()> {
+    write_json(path, p)
+}
+
+pub fn read(path: &Path) -> Result<ProofFile> {
+    read_json(path, "proof file")
+}
+
+/// A field element as the signed integer it encodes (values above p/2 are negative).
+fn signed(f: &Fr) -> i128 {
+    let neg = -*f;
+    let small = |x: &Fr| -> Option<i128> {
+        let repr = x.to_repr();
+        let bytes: &[u8] = repr.as_ref();
+        bytes[16..].iter().all(|&b| b == 0).then(|| i128::from_le_bytes(bytes[..16].try_into().unwrap_or_default()))
+    };
+    match (small(f), small(&neg)) {
+        (Some(v), _) if v >= 0 => v,
+        (_, Some(v)) if v >= 0 => -v,
+        _ => i128::MAX,
+    }
+}
+
+/// `zkonnx verify`: needs settings.json, vk.bin and srs.verifier only. Returns the verified outputs.
+pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> Result<Vec<Vec<f64>>> {
+    let settings: Settings = crate::model::load_settings(art)?;
+    let binding = binding_of(&settings);
+    let file = read(proof_path)?;
+    if file.format != PROOF_FORMAT {
+        return Err(RuntimeError::Mismatch {
+            path: proof_path.display().to_string(),
+            reason: format!("proof format {}, this zkonnx reads {PROOF_FORMAT}", file.format),
+        });
+    }
+    if file.binding != hex::encode(binding) {
+        return Err(RuntimeError::Mismatch {
+            path: proof_path.display().to_string(),
+            reason: "the proof was made for another model or settings".into(),
+        });
+    }
+    let vk = keys::load_verifying_key(art, &binding, settings.circuit)?;
+    let params = keys::load_verifier_srs(art, &binding, srs, settings.circuit.k)?;
+    let bad = |what: &str| RuntimeError::InvalidProof(what.to_string());
+    let proof = hex::decode(&file.proof).map_err(|_| bad("the proof is not hex"))?;
+    let instances: Vec<Fr> = file
+        .instances
+        .iter()
+        .map(|h| {
+            let bytes: [u8; 32] = hex::decode(h).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| bad("an instance is not 32 bytes of hex"))?;
+            Option::<Fr>::from(Fr::from_repr(bytes)).ok_or_else(|| bad("an instance is not a field element"))
+        })
+        .collect::<Result<_>>()?;
+    let expected: usize = settings.outputs.iter().map(|o| o.shape.iter().product::<usize>()).sum();
+    if instances.len() != expected {
+        return Err(bad(&format!("it has {} public values; the model has {expected} outputs", instances.len())));
+    }
+    let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof[..]);
+    let strategy = SingleStrategy::new(&params);
+    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+        &params,
+        &vk,
+        strategy,
+        &[&[&instances]],
+        &mut transcript,
+    )
+    .map_err(|e| bad(&format!("halo2 rejected it ({e:?})")))?;
+    // The outputs come from the verified instances, never from the file's own "outputs".
+    let mut ints = instances.iter().map(signed);
+    let outputs: Vec<Vec<f64>> = settings
+        .outputs
+        .iter()
+        .map(|o| dequantize(&ints.by_ref().take(o.shape.iter().product()).collect::<Vec<_>>(), o.scale))
+        .collect();
+    if outputs != file.outputs {
+        return Err(bad("its \"outputs\" differ from the outputs its public instances prove"));
+    }
+    Ok(outputs)
+}

@@ -1,0 +1,121 @@
+//! Input files (EZKL's layout) and witness files.
+
+use crate::error::{Result, RuntimeError};
+use crate::files::{read_json, write_json};
+use crate::model::Model;
+use compiler::quant::eval::evaluate;
+use compiler::quant::quantize;
+use compiler::settings::Settings;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub const WITNESS_FORMAT: &str = "zkonnx-witness/1";
+
+/// `{"input_data": [[flattened floats of input 0], ...]}`.
+#[derive(Deserialize)]
+struct InputFile {
+    input_data: Vec<Vec<serde_json::Value>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Witness {
+    pub format: String,
+    /// Hex of the binding hash of the settings this witness was made for.
+    pub binding: String,
+    /// Quantized model inputs (private: a witness file is the prover's secret).
+    pub inputs: Vec<Vec<i128>>,
+    /// Model outputs as integers at their scales (the public instances).
+    pub outputs_quantized: Vec<Vec<i128>>,
+    /// Model outputs as floats, one list per model output.
+    pub outputs: Vec<Vec<f64>>,
+}
+
+/// Read an input file and check it against the model's inputs: count, finiteness, range.
+pub fn read_inputs(path: &Path, settings: &Settings) -> Result<Vec<Vec<f64>>> {
+    let file: InputFile = read_json(path, "input file (expected {\"input_data\": [[...]]})")?;
+    parse_inputs(file.input_data, settings)
+}
+
+fn parse_inputs(data: Vec<Vec<serde_json::Value>>, settings: &Settings) -> Result<Vec<Vec<f64>>> {
+    if data.len() != settings.inputs.len() {
+        return Err(RuntimeError::Input(format!(
+            "input_data has {} lists but the model has {} input(s)",
+            data.len(),
+            settings.inputs.len()
+        )));
+    }
+    let mut out = vec![];
+    for (i, (values, spec)) in data.into_iter().zip(&settings.inputs).enumerate() {
+        let want: usize = spec.shape.iter().product();
+        if values.len() != want {
+            return Err(RuntimeError::Input(format!(
+                "input {i} ({}) has {} values; the model expects {want} (shape {:?})",
+                spec.name,
+                values.len(),
+                spec.shape
+            )));
+        }
+        let mut floats = Vec::with_capacity(want);
+        for (j, v) in values.iter().enumerate() {
+            let x = v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+                RuntimeError::Input(format!("input {i} element {j} is {v}, not a finite number (NaN and inf are refused)"))
+            })?;
+            if x < spec.range.min || x > spec.range.max {
+                return Err(RuntimeError::Input(format!(
+                    "input {i} element {j} is {x}, outside the range [{}, {}] in settings.json; \
+                     calibrate with data like this (zkonnx calibrate) to widen it",
+                    spec.range.min, spec.range.max
+                )));
+            }
+            floats.push(x);
+        }
+        out.push(floats);
+    }
+    Ok(out)
+}
+
+/// Quantize the inputs and run the integer evaluator.
+pub fn generate(model: &Model, inputs: &[Vec<f64>]) -> Result<Witness> {
+    let scale = model.settings.scales.input;
+    let quantized: Vec<Vec<i128>> = inputs.iter().map(|x| x.iter().map(|&v| quantize(v, scale)).collect()).collect();
+    let values = evaluate(&model.graph, &model.plan, &quantized)?;
+    let outputs_quantized: Vec<Vec<i128>> = model.graph.outputs.iter().map(|&o| values[o].clone()).collect();
+    let outputs = outputs_quantized
+        .iter()
+        .zip(&model.settings.outputs)
+        .map(|(v, spec)| dequantize(v, spec.scale))
+        .collect();
+    Ok(Witness {
+        format: WITNESS_FORMAT.into(),
+        binding: hex::encode(model.binding),
+        inputs: quantized,
+        outputs_quantized,
+        outputs,
+    })
+}
+
+pub fn dequantize(v: &[i128], scale: u32) -> Vec<f64> {
+    let unit = (scale as f64).exp2();
+    v.iter().map(|&x| x as f64 / unit).collect()
+}
+
+pub fn write(path: &Path, w: &Witness) -> Result<()> {
+    write_json(path, w)
+}
+
+pub fn read(path: &Path, model: &Model) -> Result<Witness> {
+    let w: Witness = read_json(path, "witness file")?;
+    if w.format != WITNESS_FORMAT {
+        return Err(RuntimeError::Mismatch {
+            path: path.display().to_string(),
+            reason: format!("witness format {}, this zkonnx reads {WITNESS_FORMAT}", w.format),
+        });
+    }
+    if w.binding != hex::encode(model.binding) {
+        return Err(RuntimeError::Mismatch {
+            path: path.display().to_string(),
+            reason: "it was generated for other settings; run `zkonnx gen-witness` again".into(),
+        });
+    }
+    Ok(w)
+}

@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
-#[command(name = "zkonnx", version, about = "Compile ONNX models to Halo2 circuits; prove and verify their predictions")]
+#[command(
+    name = "zkonnx",
+    version,
+    about = "Compile ONNX models to Halo2 circuits; prove and verify their predictions"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,7 +88,10 @@ fn main() {
 
 fn spinner(msg: &str) -> ProgressBar {
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     bar.set_message(msg.to_string());
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
@@ -112,7 +119,11 @@ fn file_size(path: &std::path::Path) -> u64 {
 
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Compile { model, out, max_logrows } => {
+        Command::Compile {
+            model,
+            out,
+            max_logrows,
+        } => {
             let start = Instant::now();
             let art = ArtifactDir::new(&out);
             let m = runtime::model::compile(&model, &art, max_logrows)?;
@@ -149,7 +160,9 @@ fn run(command: Command) -> Result<()> {
                 );
             }
             let params = step(&format!("loading SRS (k={k})"), || srs::load(&source, k))?;
-            let report = step("generating keys", || runtime::keys::setup(&m, &dir, &params))?;
+            let report = step("generating keys", || {
+                runtime::keys::setup(&m, &dir, &params)
+            })?;
             println!(
                 "setup done: k={}, {} rows, pk {}, vk {} ({:.1?})",
                 report.k,
@@ -164,21 +177,38 @@ fn run(command: Command) -> Result<()> {
             let inputs = witness::read_inputs(&input, &m.settings)?;
             let w = witness::generate(&m, &inputs)?;
             witness::write(&out, &w)?;
-            println!("witness written to {}; outputs: {}", out.display(), serde_json::to_string(&w.outputs)?);
+            println!(
+                "witness written to {}; outputs: {}",
+                out.display(),
+                serde_json::to_string(&w.outputs)?
+            );
         }
-        Command::Mock { art, witness: wpath } => {
+        Command::Mock {
+            art,
+            witness: wpath,
+        } => {
             let m = Model::load(&ArtifactDir::new(&art))?;
             let w = witness::read(&wpath, &m)?;
             step("checking constraints", || proof::mock(&m, &w))?;
-            println!("mock: all constraints satisfied ({} rows, k={})", m.settings.rows, m.settings.circuit.k);
+            println!(
+                "mock: all constraints satisfied ({} rows, k={})",
+                m.settings.rows, m.settings.circuit.k
+            );
         }
-        Command::Prove { art, witness: wpath, out, srs } => {
+        Command::Prove {
+            art,
+            witness: wpath,
+            out,
+            srs,
+        } => {
             let start = Instant::now();
             let dir = ArtifactDir::new(&art);
             let m = Model::load(&dir)?;
             let w = witness::read(&wpath, &m)?;
             let k = m.settings.circuit.k;
-            let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
+            let params = step(&format!("loading SRS (k={k})"), || {
+                srs::load(&SrsSource::from_option(srs), k)
+            })?;
             let p = step("proving", || proof::prove(&m, &dir, &w, &params))?;
             proof::write(&out, &p)?;
             println!(
@@ -188,12 +218,20 @@ fn run(command: Command) -> Result<()> {
                 start.elapsed()
             );
         }
-        Command::Verify { art, proof: ppath, srs } => {
+        Command::Verify {
+            art,
+            proof: ppath,
+            srs,
+        } => {
             let start = Instant::now();
             let source = srs.map(SrsSource::File);
             let outputs = proof::verify(&ArtifactDir::new(&art), &ppath, source.as_ref())
                 .with_context(|| format!("verify {}", ppath.display()))?;
-            println!("verified ({:.1?}); outputs: {}", start.elapsed(), serde_json::to_string(&outputs)?);
+            println!(
+                "verified ({:.1?}); outputs: {}",
+                start.elapsed(),
+                serde_json::to_string(&outputs)?
+            );
         }
     }
     Ok(())

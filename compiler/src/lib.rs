@@ -19,7 +19,10 @@ use settings::{InputSpec, OutputSpec, RescaleRecord, Settings, Visibility, SETTI
 /// Default scales: 2^8 for activations and weights.
 pub const DEFAULT_SCALES: Scales = Scales { input: 8, param: 8 };
 /// Default input range until calibration measures one.
-pub const DEFAULT_INPUT_RANGE: InputRange = InputRange { min: -8.0, max: 8.0 };
+pub const DEFAULT_INPUT_RANGE: InputRange = InputRange {
+    min: -8.0,
+    max: 8.0,
+};
 
 /// Build the plan and layout for `graph` with the given scales and input ranges, and the settings
 /// that record them.
@@ -35,7 +38,11 @@ pub fn plan_settings(
     let inputs = graph
         .inputs()
         .zip(ranges)
-        .map(|((_, n), range)| InputSpec { name: n.name.clone(), shape: n.shape.clone(), range })
+        .map(|((_, n), range)| InputSpec {
+            name: n.name.clone(),
+            shape: n.shape.clone(),
+            range,
+        })
         .collect();
     let outputs = graph
         .outputs
@@ -50,7 +57,12 @@ pub fn plan_settings(
         .nodes
         .iter()
         .zip(&plan.nodes)
-        .filter_map(|(n, q)| q.requant.map(|requant| RescaleRecord { node: n.name.clone(), requant }))
+        .filter_map(|(n, q)| {
+            q.requant.map(|requant| RescaleRecord {
+                node: n.name.clone(),
+                requant,
+            })
+        })
         .collect();
     let settings = Settings {
         format: SETTINGS_FORMAT.into(),

@@ -2,7 +2,7 @@
 //! from a file (halo2's raw format, as EZKL and the PSE ceremony ship) and downsized to k.
 
 use crate::error::{read_err, Result, RuntimeError};
-use crate::files::write_atomic;
+use crate::files::write_atomic_new;
 use halo2_proofs::poly::commitment::{Params as _, ParamsProver as _};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
@@ -16,7 +16,10 @@ pub type Params = ParamsKZG<Bn256>;
 pub fn zkonnx_home() -> PathBuf {
     match std::env::var_os("ZKONNX_HOME") {
         Some(h) => PathBuf::from(h),
-        None => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".zkonnx"),
+        None => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(".zkonnx"),
     }
 }
 
@@ -48,9 +51,16 @@ pub fn load(source: &SrsSource, k: u32) -> Result<Params> {
             }
             let params = Params::setup(k, rand::rngs::OsRng);
             let mut bytes = vec![];
-            params.write_custom(&mut bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
-            write_atomic(&path, &bytes)?;
-            Ok(params)
+            params
+                .write_custom(&mut bytes, SerdeFormat::RawBytes)
+                .map_err(|e| RuntimeError::Other(e.to_string()))?;
+            // Two processes may generate the same k at once: the first file written is the one
+            // everybody uses, or keys and proofs would be made with different SRSs.
+            if write_atomic_new(&path, &bytes)? {
+                Ok(params)
+            } else {
+                read_params(&path)
+            }
         }
         SrsSource::File(path) => {
             let mut params = read_params(path)?;
@@ -71,15 +81,24 @@ pub fn load(source: &SrsSource, k: u32) -> Result<Params> {
 
 fn read_params(path: &Path) -> Result<Params> {
     let bytes = std::fs::read(path).map_err(|e| read_err(path, e))?;
-    let corrupt = |reason: String| RuntimeError::Corrupt { path: path.display().to_string(), what: "SRS file", reason };
+    let corrupt = |reason: String| RuntimeError::Corrupt {
+        path: path.display().to_string(),
+        what: "SRS file",
+        reason,
+    };
     if bytes.len() < 4 {
         return Err(corrupt("too short".into()));
     }
     let k = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
     // k, then 2 * 2^k uncompressed G1 points, then two G2 points.
-    let expected = k.checked_sub(0).filter(|&k| k <= 28).map(|k| 4 + 2 * (1usize << k) * 64 + 2 * 128);
+    let expected = k
+        .checked_sub(0)
+        .filter(|&k| k <= 28)
+        .map(|k| 4 + 2 * (1usize << k) * 64 + 2 * 128);
     if expected != Some(bytes.len()) {
-        return Err(corrupt(format!("its size does not match an SRS for k = {k}")));
+        return Err(corrupt(format!(
+            "its size does not match an SRS for k = {k}"
+        )));
     }
     Params::read_custom(&mut &bytes[..], SerdeFormat::RawBytes).map_err(|e| corrupt(e.to_string()))
 }

@@ -58,7 +58,9 @@ fn parse_inputs(data: Vec<Vec<serde_json::Value>>, settings: &Settings) -> Resul
         let mut floats = Vec::with_capacity(want);
         for (j, v) in values.iter().enumerate() {
             let x = v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
-                RuntimeError::Input(format!("input {i} element {j} is {v}, not a finite number (NaN and inf are refused)"))
+                RuntimeError::Input(format!(
+                    "input {i} element {j} is {v}, not a finite number (NaN and inf are refused)"
+                ))
             })?;
             if x < spec.range.min || x > spec.range.max {
                 return Err(RuntimeError::Input(format!(
@@ -77,9 +79,17 @@ fn parse_inputs(data: Vec<Vec<serde_json::Value>>, settings: &Settings) -> Resul
 /// Quantize the inputs and run the integer evaluator.
 pub fn generate(model: &Model, inputs: &[Vec<f64>]) -> Result<Witness> {
     let scale = model.settings.scales.input;
-    let quantized: Vec<Vec<i128>> = inputs.iter().map(|x| x.iter().map(|&v| quantize(v, scale)).collect()).collect();
+    let quantized: Vec<Vec<i128>> = inputs
+        .iter()
+        .map(|x| x.iter().map(|&v| quantize(v, scale)).collect())
+        .collect();
     let values = evaluate(&model.graph, &model.plan, &quantized)?;
-    let outputs_quantized: Vec<Vec<i128>> = model.graph.outputs.iter().map(|&o| values[o].clone()).collect();
+    let outputs_quantized: Vec<Vec<i128>> = model
+        .graph
+        .outputs
+        .iter()
+        .map(|&o| values[o].clone())
+        .collect();
     let outputs = outputs_quantized
         .iter()
         .zip(&model.settings.outputs)
@@ -108,7 +118,10 @@ pub fn read(path: &Path, model: &Model) -> Result<Witness> {
     if w.format != WITNESS_FORMAT {
         return Err(RuntimeError::Mismatch {
             path: path.display().to_string(),
-            reason: format!("witness format {}, this zkonnx reads {WITNESS_FORMAT}", w.format),
+            reason: format!(
+                "witness format {}, this zkonnx reads {WITNESS_FORMAT}",
+                w.format
+            ),
         });
     }
     if w.binding != hex::encode(model.binding) {

@@ -31,7 +31,11 @@ impl RangeConfig {
                 ]
             });
         }
-        RangeConfig { tag, value, lookup_bits }
+        RangeConfig {
+            tag,
+            value,
+            lookup_bits,
+        }
     }
 
     pub fn load(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {

@@ -33,8 +33,15 @@ const CIRCUIT_OPS: &[&str] = &[
     "Dropout",
 ];
 /// ONNX ops folded at compile time; supported on constants only (shape arithmetic).
-const CONSTANT_OPS: &[&str] =
-    &["Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast"];
+const CONSTANT_OPS: &[&str] = &[
+    "Constant",
+    "Shape",
+    "Gather",
+    "Unsqueeze",
+    "Squeeze",
+    "Concat",
+    "Cast",
+];
 
 pub const SUPPORTED_OPS: &[&str] = &[
     "Add",
@@ -74,7 +81,10 @@ pub fn load_onnx(bytes: &[u8], path: &str) -> Result<Graph> {
     use tract_onnx::prelude::Framework;
     let model = tract_onnx::onnx()
         .proto_model_for_read(&mut &bytes[..])
-        .map_err(|e| CompileError::NotOnnx { path: path.into(), reason: e.to_string() })?;
+        .map_err(|e| CompileError::NotOnnx {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
     let graph = model.graph.as_ref().ok_or_else(|| CompileError::NotOnnx {
         path: path.into(),
         reason: "the file holds no graph".into(),
@@ -95,7 +105,10 @@ fn check_supported(graph: &pb::GraphProto) -> Result<()> {
                 || !(CIRCUIT_OPS.contains(&n.op_type.as_str())
                     || CONSTANT_OPS.contains(&n.op_type.as_str()))
         })
-        .map(|n| UnsupportedOp { op: n.op_type.clone(), node: node_name(n) })
+        .map(|n| UnsupportedOp {
+            op: n.op_type.clone(),
+            node: node_name(n),
+        })
         .collect();
     if unsupported.is_empty() {
         Ok(())
@@ -108,7 +121,10 @@ fn node_name(n: &NodeProto) -> String {
     if !n.name.is_empty() {
         n.name.clone()
     } else {
-        n.output.first().cloned().unwrap_or_else(|| n.op_type.clone())
+        n.output
+            .first()
+            .cloned()
+            .unwrap_or_else(|| n.op_type.clone())
     }
 }
 
@@ -137,7 +153,10 @@ impl Ctx<'_> {
 impl Translator {
     fn translate(mut self, graph: &pb::GraphProto) -> Result<Graph> {
         for init in &graph.initializer {
-            self.env.insert(init.name.clone(), Value::Const(load_tensor(init, &init.name)?));
+            self.env.insert(
+                init.name.clone(),
+                Value::Const(load_tensor(init, &init.name)?),
+            );
         }
         let mut index = 0;
         for input in &graph.input {
@@ -145,7 +164,13 @@ impl Translator {
                 continue; // an initializer listed as input (older exporters)
             }
             let shape = input_shape(input)?;
-            self.push_named(&input.name, input.name.clone(), Op::Input { index }, vec![], shape);
+            self.push_named(
+                &input.name,
+                input.name.clone(),
+                Op::Input { index },
+                vec![],
+                shape,
+            );
             index += 1;
         }
         for node in &graph.node {
@@ -169,13 +194,28 @@ impl Translator {
                 }
             }
         }
-        Ok(Graph { nodes: self.nodes, outputs })
+        Ok(Graph {
+            nodes: self.nodes,
+            outputs,
+        })
     }
 
     /// Add an IR node and bind its output name.
-    fn push_named(&mut self, output: &str, name: String, op: Op, inputs: Vec<NodeId>, shape: Vec<usize>) {
+    fn push_named(
+        &mut self,
+        output: &str,
+        name: String,
+        op: Op,
+        inputs: Vec<NodeId>,
+        shape: Vec<usize>,
+    ) {
         let id = self.nodes.len();
-        self.nodes.push(Node { name, op, inputs, shape });
+        self.nodes.push(Node {
+            name,
+            op,
+            inputs,
+            shape,
+        });
         self.env.insert(output.to_string(), Value::Act(id));
     }
 
@@ -186,7 +226,10 @@ impl Translator {
             .get(i)
             .filter(|n| !n.is_empty())
             .ok_or_else(|| ctx.err(format!("missing input {i}")))?;
-        self.env.get(name).cloned().ok_or_else(|| ctx.err(format!("input {name} is not defined")))
+        self.env
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ctx.err(format!("input {name} is not defined")))
     }
 
     fn optional_const(&self, ctx: &Ctx, i: usize) -> Result<Option<Tensor<f64>>> {
@@ -194,13 +237,16 @@ impl Translator {
             None => Ok(None),
             Some(_) => match self.input(ctx, i)? {
                 Value::Const(t) => Ok(Some(t)),
-                Value::Act(_) => Err(ctx.err(format!("input {i} must be a constant (an initializer)"))),
+                Value::Act(_) => {
+                    Err(ctx.err(format!("input {i} must be a constant (an initializer)")))
+                }
             },
         }
     }
 
     fn const_input(&self, ctx: &Ctx, i: usize) -> Result<Tensor<f64>> {
-        self.optional_const(ctx, i)?.ok_or_else(|| ctx.err(format!("missing input {i}")))
+        self.optional_const(ctx, i)?
+            .ok_or_else(|| ctx.err(format!("missing input {i}")))
     }
 
     fn shape(&self, id: NodeId) -> Vec<usize> {
@@ -208,14 +254,19 @@ impl Translator {
     }
 
     fn translate_node(&mut self, node: &NodeProto) -> Result<()> {
-        let ctx = Ctx { node, name: node_name(node) };
+        let ctx = Ctx {
+            node,
+            name: node_name(node),
+        };
         let out = node.output.first().cloned().unwrap_or_default();
         let attrs = Attrs::new(node);
         let op = node.op_type.as_str();
 
         // Folding: every input constant, or an op that only ever works on constants.
-        let inputs: Vec<Value> =
-            (0..node.input.len()).filter(|&i| !node.input[i].is_empty()).map(|i| self.input(&ctx, i)).collect::<Result<_>>()?;
+        let inputs: Vec<Value> = (0..node.input.len())
+            .filter(|&i| !node.input[i].is_empty())
+            .map(|i| self.input(&ctx, i))
+            .collect::<Result<_>>()?;
         let all_const = inputs.iter().all(|v| matches!(v, Value::Const(_)));
         if op == "Shape" {
             let shape = match &inputs.first() {
@@ -224,7 +275,8 @@ impl Translator {
                 None => return Err(ctx.err("missing input 0")),
             };
             let data: Vec<f64> = shape.iter().map(|&d| d as f64).collect();
-            self.env.insert(out, Value::Const(Tensor::new(vec![data.len()], data)));
+            self.env
+                .insert(out, Value::Const(Tensor::new(vec![data.len()], data)));
             return Ok(());
         }
         if op == "Constant" || (all_const && op != "Identity" && op != "Dropout") {
@@ -270,24 +322,38 @@ impl Translator {
                 if let Some(last) = shape.last_mut() {
                     *last = w.shape[1];
                 }
-                self.push_named(&out, ctx.name.clone(), Op::MatMul { weight: w, bias: None }, vec![x], shape);
+                self.push_named(
+                    &out,
+                    ctx.name.clone(),
+                    Op::MatMul {
+                        weight: w,
+                        bias: None,
+                    },
+                    vec![x],
+                    shape,
+                );
             }
             "Conv" => self.conv(&ctx, &attrs, &out)?,
             "BatchNormalization" => {
                 let x = self.act_input(&ctx, 0)?;
-                let [scale, bias, mean, var] =
-                    [1, 2, 3, 4].map(|i| self.const_input(&ctx, i));
+                let [scale, bias, mean, var] = [1, 2, 3, 4].map(|i| self.const_input(&ctx, i));
                 let (scale, bias, mean, var) = (scale?, bias?, mean?, var?);
                 let eps = attrs.float("epsilon", 1e-5) as f64;
                 let shape = self.shape(x);
                 if shape.len() < 2 || scale.len() != shape[1] {
-                    return Err(ctx.err("expects input [N, C, ...] and per-channel constants of length C"));
+                    return Err(
+                        ctx.err("expects input [N, C, ...] and per-channel constants of length C")
+                    );
                 }
                 let c = shape[1];
                 let mut cshape = vec![c];
                 cshape.extend(std::iter::repeat_n(1, shape.len() - 2));
-                let mul: Vec<f64> = (0..c).map(|i| scale.data[i] / (var.data[i] + eps).sqrt()).collect();
-                let add: Vec<f64> = (0..c).map(|i| bias.data[i] - mean.data[i] * mul[i]).collect();
+                let mul: Vec<f64> = (0..c)
+                    .map(|i| scale.data[i] / (var.data[i] + eps).sqrt())
+                    .collect();
+                let add: Vec<f64> = (0..c)
+                    .map(|i| bias.data[i] - mean.data[i] * mul[i])
+                    .collect();
                 let op = Op::Affine {
                     mul: Some(Tensor::new(cshape.clone(), mul)),
                     add: Some(Tensor::new(cshape, add)),
@@ -299,14 +365,19 @@ impl Translator {
             "Flatten" => {
                 let x = self.act_input(&ctx, 0)?;
                 let shape = self.shape(x);
-                let axis = normalize_axis(attrs.int("axis", 1), shape.len() + 1).ok_or_else(|| ctx.err("axis out of range"))?;
-                let new = vec![shape[..axis].iter().product(), shape[axis..].iter().product()];
+                let axis = normalize_axis(attrs.int("axis", 1), shape.len() + 1)
+                    .ok_or_else(|| ctx.err("axis out of range"))?;
+                let new = vec![
+                    shape[..axis].iter().product(),
+                    shape[axis..].iter().product(),
+                ];
                 self.push_named(&out, ctx.name.clone(), Op::Reshape, vec![x], new);
             }
             "Reshape" => {
                 let x = self.act_input(&ctx, 0)?;
                 let target = self.const_input(&ctx, 1)?;
-                let shape = consts::reshape_target(&self.shape(x), &target.data).map_err(|r| ctx.err(r))?;
+                let shape =
+                    consts::reshape_target(&self.shape(x), &target.data).map_err(|r| ctx.err(r))?;
                 self.push_named(&out, ctx.name.clone(), Op::Reshape, vec![x], shape);
             }
             "Transpose" => {
@@ -319,7 +390,10 @@ impl Translator {
                 let mut sorted = perm.clone();
                 sorted.sort_unstable();
                 if sorted != (0..shape.len()).collect::<Vec<_>>() {
-                    return Err(ctx.err(format!("perm {perm:?} is not a permutation of the {} axes", shape.len())));
+                    return Err(ctx.err(format!(
+                        "perm {perm:?} is not a permutation of the {} axes",
+                        shape.len()
+                    )));
                 }
                 let new = perm.iter().map(|&p| shape[p]).collect();
                 self.push_named(&out, ctx.name.clone(), Op::Transpose { perm }, vec![x], new);
@@ -332,7 +406,9 @@ impl Translator {
     fn act_input(&self, ctx: &Ctx, i: usize) -> Result<NodeId> {
         match self.input(ctx, i)? {
             Value::Act(id) => Ok(id),
-            Value::Const(_) => Err(ctx.err(format!("input {i} is a constant; expected an activation"))),
+            Value::Const(_) => {
+                Err(ctx.err(format!("input {i} is a constant; expected an activation")))
+            }
         }
     }
 
@@ -340,7 +416,10 @@ impl Translator {
         let mut a = self.act_input(ctx, 0)?;
         let b = self.const_input(ctx, 1)?;
         let c = self.optional_const(ctx, 2)?;
-        let (alpha, beta) = (attrs.float("alpha", 1.0) as f64, attrs.float("beta", 1.0) as f64);
+        let (alpha, beta) = (
+            attrs.float("alpha", 1.0) as f64,
+            attrs.float("beta", 1.0) as f64,
+        );
         let a_shape = self.shape(a);
         if a_shape.len() != 2 || b.shape.len() != 2 {
             return Err(ctx.err("Gemm needs 2-D A and B"));
@@ -356,14 +435,22 @@ impl Translator {
             a = self.nodes.len() - 1;
         }
         let (m, k) = (self.shape(a)[0], self.shape(a)[1]);
-        let (bk, n) = if attrs.int("transB", 0) != 0 { (b.shape[1], b.shape[0]) } else { (b.shape[0], b.shape[1]) };
+        let (bk, n) = if attrs.int("transB", 0) != 0 {
+            (b.shape[1], b.shape[0])
+        } else {
+            (b.shape[0], b.shape[1])
+        };
         if bk != k {
             return Err(ctx.err(format!("A has {k} columns but B has {bk} rows")));
         }
         let mut w = vec![0.0; k * n];
         for i in 0..k {
             for j in 0..n {
-                let v = if attrs.int("transB", 0) != 0 { b.data[j * k + i] } else { b.data[i * n + j] };
+                let v = if attrs.int("transB", 0) != 0 {
+                    b.data[j * k + i]
+                } else {
+                    b.data[i * n + j]
+                };
                 w[i * n + j] = alpha * v;
             }
         }
@@ -372,12 +459,22 @@ impl Translator {
             Some(c) => {
                 let ok = broadcast_shape(&c.shape, &[1, n]).is_some_and(|s| s == [1, n]);
                 if !ok {
-                    return Err(ctx.err(format!("bias C of shape {:?} must broadcast to [1, {n}]", c.shape)));
+                    return Err(ctx.err(format!(
+                        "bias C of shape {:?} must broadcast to [1, {n}]",
+                        c.shape
+                    )));
                 }
-                Some((0..n).map(|j| beta * c.data[if c.len() == 1 { 0 } else { j }]).collect())
+                Some(
+                    (0..n)
+                        .map(|j| beta * c.data[if c.len() == 1 { 0 } else { j }])
+                        .collect(),
+                )
             }
         };
-        let op = Op::MatMul { weight: Tensor::new(vec![k, n], w), bias };
+        let op = Op::MatMul {
+            weight: Tensor::new(vec![k, n], w),
+            bias,
+        };
         self.push_named(out, ctx.name.clone(), op, vec![a], vec![m, n]);
         Ok(())
     }
@@ -388,18 +485,25 @@ impl Translator {
         let bias = self.optional_const(ctx, 2)?.map(|b| b.data);
         let xs = self.shape(x);
         if xs.len() != 4 || w.shape.len() != 4 {
-            return Err(ctx.err(format!("only 2-D convolution on NCHW input is supported (input {xs:?})")));
+            return Err(ctx.err(format!(
+                "only 2-D convolution on NCHW input is supported (input {xs:?})"
+            )));
         }
         if attrs.int("group", 1) != 1 {
             return Err(ctx.err("grouped convolution is not supported yet (group must be 1)"));
         }
         if w.shape[1] != xs[1] {
-            return Err(ctx.err(format!("weight expects {} input channels, input has {}", w.shape[1], xs[1])));
+            return Err(ctx.err(format!(
+                "weight expects {} input channels, input has {}",
+                w.shape[1], xs[1]
+            )));
         }
         let get2 = |name: &str| -> Result<[usize; 2]> {
             match attrs.ints(name) {
                 None => Ok([1, 1]),
-                Some(v) if v.len() == 2 && v.iter().all(|&d| d >= 1) => Ok([v[0] as usize, v[1] as usize]),
+                Some(v) if v.len() == 2 && v.iter().all(|&d| d >= 1) => {
+                    Ok([v[0] as usize, v[1] as usize])
+                }
                 Some(v) => Err(ctx.err(format!("{name} {v:?} must be two positive numbers"))),
             }
         };
@@ -409,7 +513,13 @@ impl Translator {
         let out_hw = conv_out_hw(&xs[2..], kernel, strides, pads, dilations)
             .ok_or_else(|| ctx.err("the kernel is larger than the padded input"))?;
         let shape = vec![xs[0], w.shape[0], out_hw[0], out_hw[1]];
-        let op = Op::Conv { weight: w, bias, strides, pads, dilations };
+        let op = Op::Conv {
+            weight: w,
+            bias,
+            strides,
+            pads,
+            dilations,
+        };
         self.push_named(out, ctx.name.clone(), op, vec![x], shape);
         Ok(())
     }
@@ -422,7 +532,11 @@ impl Translator {
             Value::Const(t) => t.shape.clone(),
         };
         let shape = broadcast_shape(&shape_of(&a), &shape_of(&b)).ok_or_else(|| {
-            ctx.err(format!("shapes {:?} and {:?} do not broadcast", shape_of(&a), shape_of(&b)))
+            ctx.err(format!(
+                "shapes {:?} and {:?} do not broadcast",
+                shape_of(&a),
+                shape_of(&b)
+            ))
         })?;
         let (ir_op, input) = match (a, b) {
             (Value::Act(x), Value::Act(y)) => {
@@ -432,33 +546,66 @@ impl Translator {
                     "Mul" => BinaryKind::Mul,
                     _ => return Err(ctx.err("division by an activation is not supported yet")),
                 };
-                self.push_named(out, ctx.name.clone(), Op::Binary { kind }, vec![x, y], shape);
+                self.push_named(
+                    out,
+                    ctx.name.clone(),
+                    Op::Binary { kind },
+                    vec![x, y],
+                    shape,
+                );
                 return Ok(());
             }
             (Value::Act(x), Value::Const(c)) => {
                 let op = match op {
-                    "Add" => Op::Affine { mul: None, add: Some(c) },
-                    "Sub" => Op::Affine { mul: None, add: Some(c.map(|v| -v)) },
-                    "Mul" => Op::Affine { mul: Some(c), add: None },
+                    "Add" => Op::Affine {
+                        mul: None,
+                        add: Some(c),
+                    },
+                    "Sub" => Op::Affine {
+                        mul: None,
+                        add: Some(c.map(|v| -v)),
+                    },
+                    "Mul" => Op::Affine {
+                        mul: Some(c),
+                        add: None,
+                    },
                     _ => {
                         if c.data.contains(&0.0) {
                             return Err(ctx.err("division by a constant that contains zero"));
                         }
-                        Op::Affine { mul: Some(c.map(|v| 1.0 / v)), add: None }
+                        Op::Affine {
+                            mul: Some(c.map(|v| 1.0 / v)),
+                            add: None,
+                        }
                     }
                 };
                 (op, x)
             }
             (Value::Const(c), Value::Act(x)) => {
                 let op = match op {
-                    "Add" => Op::Affine { mul: None, add: Some(c) },
-                    "Sub" => Op::Affine { mul: Some(Tensor::new(vec![], vec![-1.0])), add: Some(c) },
-                    "Mul" => Op::Affine { mul: Some(c), add: None },
-                    _ => return Err(ctx.err("division of a constant by an activation is not supported yet")),
+                    "Add" => Op::Affine {
+                        mul: None,
+                        add: Some(c),
+                    },
+                    "Sub" => Op::Affine {
+                        mul: Some(Tensor::new(vec![], vec![-1.0])),
+                        add: Some(c),
+                    },
+                    "Mul" => Op::Affine {
+                        mul: Some(c),
+                        add: None,
+                    },
+                    _ => {
+                        return Err(
+                            ctx.err("division of a constant by an activation is not supported yet")
+                        )
+                    }
                 };
                 (op, x)
             }
-            (Value::Const(_), Value::Const(_)) => return Err(ctx.err("internal: constant operands were not folded")),
+            (Value::Const(_), Value::Const(_)) => {
+                return Err(ctx.err("internal: constant operands were not folded"))
+            }
         };
         self.push_named(out, ctx.name.clone(), ir_op, vec![input], shape);
         Ok(())
@@ -468,13 +615,18 @@ impl Translator {
         let x = self.act_input(ctx, 0)?;
         let xs = self.shape(x);
         if xs.len() != 4 {
-            return Err(ctx.err(format!("only 2-D pooling on NCHW input is supported (input {xs:?})")));
+            return Err(ctx.err(format!(
+                "only 2-D pooling on NCHW input is supported (input {xs:?})"
+            )));
         }
-        let (kernel, strides, pads, count_include_pad) = if ctx.node.op_type == "GlobalAveragePool" {
+        let (kernel, strides, pads, count_include_pad) = if ctx.node.op_type == "GlobalAveragePool"
+        {
             ([xs[2], xs[3]], [1, 1], [0; 4], false)
         } else {
             let kernel = match attrs.ints("kernel_shape") {
-                Some(k) if k.len() == 2 && k.iter().all(|&d| d >= 1) => [k[0] as usize, k[1] as usize],
+                Some(k) if k.len() == 2 && k.iter().all(|&d| d >= 1) => {
+                    [k[0] as usize, k[1] as usize]
+                }
                 _ => return Err(ctx.err("kernel_shape must be two positive numbers")),
             };
             if attrs.int("ceil_mode", 0) != 0 {
@@ -482,16 +634,30 @@ impl Translator {
             }
             let strides = match attrs.ints("strides") {
                 None => [1, 1],
-                Some(s) if s.len() == 2 && s.iter().all(|&d| d >= 1) => [s[0] as usize, s[1] as usize],
-                Some(s) => return Err(ctx.err(format!("strides {s:?} must be two positive numbers"))),
+                Some(s) if s.len() == 2 && s.iter().all(|&d| d >= 1) => {
+                    [s[0] as usize, s[1] as usize]
+                }
+                Some(s) => {
+                    return Err(ctx.err(format!("strides {s:?} must be two positive numbers")))
+                }
             };
             let pads = conv_pads(ctx, attrs, &xs[2..], kernel, strides, [1, 1])?;
-            (kernel, strides, pads, attrs.int("count_include_pad", 0) != 0)
+            (
+                kernel,
+                strides,
+                pads,
+                attrs.int("count_include_pad", 0) != 0,
+            )
         };
         let out_hw = conv_out_hw(&xs[2..], kernel, strides, pads, [1, 1])
             .ok_or_else(|| ctx.err("the kernel is larger than the padded input"))?;
         let shape = vec![xs[0], xs[1], out_hw[0], out_hw[1]];
-        let op = Op::AvgPool { kernel, strides, pads, count_include_pad };
+        let op = Op::AvgPool {
+            kernel,
+            strides,
+            pads,
+            count_include_pad,
+        };
         self.push_named(out, ctx.name.clone(), op, vec![x], shape);
         Ok(())
     }
@@ -543,7 +709,11 @@ fn conv_pads(
                 let span = (kernel[d] - 1) * dilations[d] + 1;
                 let total = ((out - 1) * strides[d] + span).saturating_sub(hw[d]);
                 let small = total / 2;
-                let (begin, end) = if auto == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
+                let (begin, end) = if auto == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
                 pads[d] = begin;
                 pads[d + 2] = end;
             }

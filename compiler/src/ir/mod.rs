@@ -29,9 +29,14 @@ pub struct Node {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Op {
     /// The model input with this index.
-    Input { index: usize },
+    Input {
+        index: usize,
+    },
     /// `y[.., n] = sum_k x[.., k] * weight[k, n] + bias[n]` (Gemm, MatMul with a constant).
-    MatMul { weight: Tensor<f64>, bias: Option<Vec<f64>> },
+    MatMul {
+        weight: Tensor<f64>,
+        bias: Option<Vec<f64>>,
+    },
     /// 2-D convolution, NCHW, group 1. `weight` is `[out, in, kh, kw]`; pads are `[top, left, bottom, right]`.
     Conv {
         weight: Tensor<f64>,
@@ -42,9 +47,14 @@ pub enum Op {
     },
     /// `x * mul + add` with constants that broadcast to the output (Add/Sub/Mul with a constant,
     /// an unfolded BatchNormalization).
-    Affine { mul: Option<Tensor<f64>>, add: Option<Tensor<f64>> },
+    Affine {
+        mul: Option<Tensor<f64>>,
+        add: Option<Tensor<f64>>,
+    },
     /// Elementwise op of two activations, numpy broadcasting.
-    Binary { kind: BinaryKind },
+    Binary {
+        kind: BinaryKind,
+    },
     Relu,
     /// Average pooling over NCHW; with `count_include_pad` false the border windows divide by the
     /// number of elements they really cover.
@@ -56,7 +66,9 @@ pub enum Op {
     },
     /// The output is the input with another shape (Reshape, Flatten).
     Reshape,
-    Transpose { perm: Vec<usize> },
+    Transpose {
+        perm: Vec<usize>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,9 +86,15 @@ impl Op {
             Op::MatMul { .. } => "MatMul",
             Op::Conv { .. } => "Conv",
             Op::Affine { .. } => "Affine",
-            Op::Binary { kind: BinaryKind::Add } => "Add",
-            Op::Binary { kind: BinaryKind::Sub } => "Sub",
-            Op::Binary { kind: BinaryKind::Mul } => "Mul",
+            Op::Binary {
+                kind: BinaryKind::Add,
+            } => "Add",
+            Op::Binary {
+                kind: BinaryKind::Sub,
+            } => "Sub",
+            Op::Binary {
+                kind: BinaryKind::Mul,
+            } => "Mul",
             Op::Relu => "Relu",
             Op::AvgPool { .. } => "AvgPool",
             Op::Reshape => "Reshape",
@@ -87,7 +105,10 @@ impl Op {
 
 impl Graph {
     pub fn inputs(&self) -> impl Iterator<Item = (NodeId, &Node)> {
-        self.nodes.iter().enumerate().filter(|(_, n)| matches!(n.op, Op::Input { .. }))
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n.op, Op::Input { .. }))
     }
 
     /// How many nodes read each node's output (model outputs count as a reader).

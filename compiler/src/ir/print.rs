@@ -7,7 +7,13 @@ impl fmt::Display for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (id, node) in self.nodes.iter().enumerate() {
             let inputs: Vec<String> = node.inputs.iter().map(|i| format!("%{i}")).collect();
-            write!(f, "%{id} = {}({}) {:?}", node.op.kind(), inputs.join(", "), node.shape)?;
+            write!(
+                f,
+                "%{id} = {}({}) {:?}",
+                node.op.kind(),
+                inputs.join(", "),
+                node.shape
+            )?;
             match &node.op {
                 Op::MatMul { weight, bias } => {
                     write!(f, " weight{:?} bias={}", weight.shape, bias.is_some())?

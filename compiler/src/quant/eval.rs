@@ -32,7 +32,11 @@ impl RangeError {
 }
 
 /// Every node's output values, flat, at the node's scale.
-pub fn evaluate(graph: &Graph, plan: &QuantPlan, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, RangeError> {
+pub fn evaluate(
+    graph: &Graph,
+    plan: &QuantPlan,
+    inputs: &[Vec<i128>],
+) -> Result<Vec<Vec<i128>>, RangeError> {
     let mut values: Vec<Vec<i128>> = Vec::with_capacity(graph.nodes.len());
     for (node, q) in graph.nodes.iter().zip(&plan.nodes) {
         let input = |i: usize| &values[node.inputs[i]];
@@ -40,11 +44,24 @@ pub fn evaluate(graph: &Graph, plan: &QuantPlan, inputs: &[Vec<i128>]) -> Result
             QOp::Input { index } => inputs[*index].clone(),
             QOp::Linear(lin) => (0..lin.outputs())
                 .map(|i| match lin.row(i) {
-                    [t] => affine(input(t.input as usize)[t.index as usize], t.weight, lin.bias[i]),
-                    terms => dot(terms.iter().map(|t| (input(t.input as usize)[t.index as usize], t.weight)), lin.bias[i]),
+                    [t] => affine(
+                        input(t.input as usize)[t.index as usize],
+                        t.weight,
+                        lin.bias[i],
+                    ),
+                    terms => dot(
+                        terms
+                            .iter()
+                            .map(|t| (input(t.input as usize)[t.index as usize], t.weight)),
+                        lin.bias[i],
+                    ),
                 })
                 .collect(),
-            QOp::Mul { a, b } => a.iter().zip(b).map(|(&i, &j)| mul(input(0)[i as usize], input(1)[j as usize])).collect(),
+            QOp::Mul { a, b } => a
+                .iter()
+                .zip(b)
+                .map(|(&i, &j)| mul(input(0)[i as usize], input(1)[j as usize]))
+                .collect(),
             QOp::Copy { map } => map.iter().map(|&i| input(0)[i as usize]).collect(),
         };
         let out = match q.requant {
@@ -53,7 +70,9 @@ pub fn evaluate(graph: &Graph, plan: &QuantPlan, inputs: &[Vec<i128>]) -> Result
                 .iter()
                 .enumerate()
                 .map(|(i, &v)| {
-                    requant(v, r).map(|x| x.out).map_err(|e| RangeError::new(&node.name, i, e.value, e.bits, q.scale))
+                    requant(v, r)
+                        .map(|x| x.out)
+                        .map_err(|e| RangeError::new(&node.name, i, e.value, e.bits, q.scale))
                 })
                 .collect::<Result<_, _>>()?,
         };

@@ -1,0 +1,328 @@
+//! The whole pipeline through the `zkonnx` binary, and the ways it must refuse bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn testdata(model: &str, file: &str) -> PathBuf {
+    root().join("testdata").join(model).join(file)
+}
+
+/// One SRS cache for the whole test binary, so each k is generated once.
+fn home() -> &'static Path {
+    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+fn zk(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkonnx"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .env("ZKONNX_HOME", home())
+        .output()
+        .unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "command failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A refusal: non-zero exit, one `error:` line, no panic. Returns the line.
+fn refused(out: Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "expected a failure, got success: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line expected: {stderr}");
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| !l.starts_with("warning:"))
+            .count(),
+        1,
+        "only one line: {stderr}"
+    );
+    errors[0].to_string()
+}
+
+/// compile, setup, gen-witness, mock, prove; returns the artifact folder.
+fn prove_model(model: &str, dir: &Path) -> PathBuf {
+    let art = dir.join(model);
+    ok(zk(&[
+        &"compile",
+        &testdata(model, "model.onnx"),
+        &"-o",
+        &art,
+    ]));
+    ok(zk(&[&"setup", &art]));
+    ok(zk(&[
+        &"gen-witness",
+        &art,
+        &"-i",
+        &testdata(model, "input.json"),
+        &"-o",
+        &art.join("witness.json"),
+    ]));
+    ok(zk(&[&"mock", &art, &"-w", &art.join("witness.json")]));
+    ok(zk(&[
+        &"prove",
+        &art,
+        &"-w",
+        &art.join("witness.json"),
+        &"-o",
+        &art.join("proof.json"),
+    ]));
+    art
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+/// Verified outputs vs onnxruntime. Default scales are 2^8: each rounding moves a value by at most
+/// 2^-9, and through the few layers of these models the error stays below 16 units of 2^-8.
+const OUTPUT_BOUND: f64 = 16.0 / 256.0;
+
+#[test]
+fn every_testdata_model_proves_and_verifies_close_to_onnxruntime() {
+    let dir = tempfile::tempdir().unwrap();
+    for model in ["mlp", "lenet", "mixed"] {
+        let art = prove_model(model, dir.path());
+        let stdout = ok(zk(&[&"verify", &art, &"-p", &art.join("proof.json")]));
+        let printed = stdout.split("outputs: ").nth(1).unwrap();
+        let verified: Vec<Vec<f64>> = serde_json::from_str(printed.trim()).unwrap();
+        let expected = floats(&json(&testdata(model, "expected.json"))["input"][0]);
+        let err = verified[0]
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            err <= OUTPUT_BOUND,
+            "{model}: max error {err} > {OUTPUT_BOUND}"
+        );
+        // Same top-1 class as the float model.
+        let argmax = |v: &[f64]| {
+            v.iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap()
+                .0
+        };
+        assert_eq!(
+            argmax(&verified[0]),
+            argmax(&expected),
+            "{model}: top-1 differs"
+        );
+    }
+}
+
+#[test]
+fn tampered_proofs_and_foreign_keys_fail_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = prove_model("mlp", dir.path());
+    let proof_path = art.join("proof.json");
+    let proof = json(&proof_path);
+    let write = |name: &str, v: &serde_json::Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
+        p
+    };
+
+    // A changed byte in the proof.
+    let mut p = proof.clone();
+    let mut bytes = hex::decode(p["proof"].as_str().unwrap()).unwrap();
+    bytes[100] ^= 1;
+    p["proof"] = hex::encode(bytes).into();
+    let line = refused(zk(&[&"verify", &art, &"-p", &write("byte.json", &p)]));
+    assert!(line.contains("invalid"), "{line}");
+
+    // A changed public output (the instance the proof is checked against).
+    let mut p = proof.clone();
+    let mut inst = hex::decode(p["instances"][0].as_str().unwrap()).unwrap();
+    inst[0] ^= 1;
+    p["instances"][0] = hex::encode(inst).into();
+    refused(zk(&[&"verify", &art, &"-p", &write("instance.json", &p)]));
+
+    // A changed readable output that no longer matches the proven instances.
+    let mut p = proof.clone();
+    p["outputs"][0][0] = (p["outputs"][0][0].as_f64().unwrap() + 1.0).into();
+    let line = refused(zk(&[&"verify", &art, &"-p", &write("outputs.json", &p)]));
+    assert!(line.contains("outputs"), "{line}");
+
+    // The verifying key of another model: refused by its binding, before Halo2 reads it.
+    let other = dir.path().join("other");
+    ok(zk(&[
+        &"compile",
+        &testdata("mixed", "model.onnx"),
+        &"-o",
+        &other,
+    ]));
+    ok(zk(&[&"setup", &other]));
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    for f in ["settings.json", "circuit.json", "pk.bin", "srs.verifier"] {
+        std::fs::copy(art.join(f), foreign.join(f)).unwrap();
+    }
+    std::fs::copy(other.join("vk.bin"), foreign.join("vk.bin")).unwrap();
+    let line = refused(zk(&[&"verify", &foreign, &"-p", &proof_path]));
+    assert!(line.contains("another model"), "{line}");
+
+    // A proof of another model against this one's keys.
+    let line = refused(zk(&[&"verify", &other, &"-p", &proof_path]));
+    assert!(line.contains("another model"), "{line}");
+
+    // The untouched proof still verifies.
+    ok(zk(&[&"verify", &art, &"-p", &proof_path]));
+}
+
+#[test]
+fn unsupported_ops_are_refused_at_compile_without_writing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("art");
+    let line = refused(zk(&[
+        &"compile",
+        &testdata("unsupported", "model.onnx"),
+        &"-o",
+        &art,
+    ]));
+    assert!(
+        line.contains("Sigmoid (node /act/Sigmoid)")
+            && line.contains("Softmax (node /head/Softmax)"),
+        "{line}"
+    );
+    assert!(!art.join("settings.json").exists());
+}
+
+#[test]
+fn bad_inputs_are_refused_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("mlp");
+    ok(zk(&[
+        &"compile",
+        &testdata("mlp", "model.onnx"),
+        &"-o",
+        &art,
+    ]));
+    let input = |name: &str, body: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    };
+    let w = dir.path().join("w.json");
+    let gen = |p: &Path| zk(&[&"gen-witness", &art, &"-i", &p, &"-o", &w]);
+
+    let line = refused(gen(&input("short.json", r#"{"input_data": [[1, 2, 3]]}"#)));
+    assert!(
+        line.contains("has 3 values; the model expects 16"),
+        "{line}"
+    );
+
+    let mut values = vec!["0.5"; 16];
+    values[4] = "\"NaN\"";
+    let line = refused(gen(&input(
+        "nan.json",
+        &format!(r#"{{"input_data": [[{}]]}}"#, values.join(",")),
+    )));
+    assert!(
+        line.contains("element 4") && line.contains("not a finite number"),
+        "{line}"
+    );
+
+    let mut values = vec!["0.5"; 16];
+    values[2] = "100.0";
+    let line = refused(gen(&input(
+        "range.json",
+        &format!(r#"{{"input_data": [[{}]]}}"#, values.join(",")),
+    )));
+    assert!(
+        line.contains("element 2") && line.contains("outside the range"),
+        "{line}"
+    );
+
+    let line = refused(gen(&input("garbage.json", "not json")));
+    assert!(line.contains("not a valid input file"), "{line}");
+    assert!(!w.exists(), "no witness is written for a refused input");
+}
+
+#[test]
+fn corrupt_or_foreign_artifacts_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = prove_model("mlp", dir.path());
+    let witness = art.join("witness.json");
+    let proof = art.join("proof.json");
+    let flip = |file: &str, at: usize| {
+        let p = art.join(file);
+        let mut bytes = std::fs::read(&p).unwrap();
+        let i = at.min(bytes.len() - 1);
+        bytes[i] ^= 0x40;
+        std::fs::write(&p, bytes).unwrap();
+    };
+
+    // A corrupted proving key: caught by its checksum, no panic.
+    std::fs::copy(art.join("pk.bin"), dir.path().join("pk.bak")).unwrap();
+    flip("pk.bin", 5000);
+    let line = refused(zk(&[
+        &"prove",
+        &art,
+        &"-w",
+        &witness,
+        &"-o",
+        &dir.path().join("p2.json"),
+    ]));
+    assert!(line.contains("checksum"), "{line}");
+    std::fs::copy(dir.path().join("pk.bak"), art.join("pk.bin")).unwrap();
+
+    // A truncated verifying key.
+    let vk = std::fs::read(art.join("vk.bin")).unwrap();
+    std::fs::write(art.join("vk.bin"), &vk[..vk.len() / 2]).unwrap();
+    refused(zk(&[&"verify", &art, &"-p", &proof]));
+    std::fs::write(art.join("vk.bin"), &vk).unwrap();
+
+    // A proof file that is not JSON.
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{").unwrap();
+    refused(zk(&[&"verify", &art, &"-p", &junk]));
+
+    // settings.json from another version, then corrupted: every command refuses it.
+    let settings = std::fs::read_to_string(art.join("settings.json")).unwrap();
+    std::fs::write(
+        art.join("settings.json"),
+        settings.replace("zkonnx-settings/1", "zkonnx-settings/0"),
+    )
+    .unwrap();
+    let line = refused(zk(&[&"verify", &art, &"-p", &proof]));
+    assert!(line.contains("zkonnx-settings/0"), "{line}");
+    std::fs::write(art.join("settings.json"), &settings[..settings.len() / 2]).unwrap();
+    refused(zk(&[&"mock", &art, &"-w", &witness]));
+
+    // Settings edited by hand (another scale): keys and witness no longer match them.
+    std::fs::write(
+        art.join("settings.json"),
+        settings
+            .replace("\"rows\"", "\"rows\"")
+            .replace("\"k\": 8", "\"k\": 9"),
+    )
+    .unwrap();
+    refused(zk(&[&"verify", &art, &"-p", &proof]));
+}

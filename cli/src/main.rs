@@ -31,6 +31,38 @@ enum Command {
         #[arg(long, default_value_t = 22)]
         max_logrows: u32,
     },
+    /// Choose scales, ranges, lookup bits and k from data; rewrite settings.json; report the error.
+    Calibrate {
+        art: PathBuf,
+        /// Samples in EZKL's layout: per input, N samples' flattened values concatenated.
+        #[arg(long)]
+        data: PathBuf,
+        /// resources: cheapest proof within --max-error and with top-1 agreement;
+        /// accuracy: smallest error within --max-logrows.
+        #[arg(long, value_enum, default_value_t = TargetArg::Resources)]
+        target: TargetArg,
+        /// Largest log2 of the row count.
+        #[arg(long, default_value_t = 22)]
+        max_logrows: u32,
+        /// Largest max absolute output error the `resources` target accepts.
+        #[arg(long, default_value_t = 0.05)]
+        max_error: f64,
+        /// Widen every calibrated range by this fraction, so inputs a bit beyond the data still prove.
+        #[arg(long, default_value_t = 0.5)]
+        margin: f64,
+        /// Where to write the report (default: ART/calibration.json).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// The quantization error of the current settings on a data set.
+    Report {
+        art: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Print the IR graph and the circuit's shape.
     Inspect { art: PathBuf },
     /// Make the proving and verifying keys (and the SRS, when none is given).
@@ -76,6 +108,12 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TargetArg {
+    Resources,
+    Accuracy,
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli.command) {
@@ -89,8 +127,7 @@ fn main() {
 fn spinner(msg: &str) -> ProgressBar {
     let bar = ProgressBar::new_spinner();
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.set_message(msg.to_string());
     bar.enable_steady_tick(Duration::from_millis(120));
@@ -119,11 +156,7 @@ fn file_size(path: &std::path::Path) -> u64 {
 
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Compile {
-            model,
-            out,
-            max_logrows,
-        } => {
+        Command::Compile { model, out, max_logrows } => {
             let start = Instant::now();
             let art = ArtifactDir::new(&out);
             let m = runtime::model::compile(&model, &art, max_logrows)?;
@@ -141,6 +174,60 @@ fn run(command: Command) -> Result<()> {
                 s.scales.param,
                 start.elapsed()
             );
+        }
+        Command::Calibrate { art, data, target, max_logrows, max_error, margin, json } => {
+            let start = Instant::now();
+            let dir = ArtifactDir::new(&art);
+            let opts = compiler::calibrate::Options {
+                target: match target {
+                    TargetArg::Resources => compiler::calibrate::Target::Resources,
+                    TargetArg::Accuracy => compiler::calibrate::Target::Accuracy,
+                },
+                max_logrows,
+                max_error,
+                margin,
+                ..Default::default()
+            };
+            let n = opts.scales.clone().count().pow(2) as u64;
+            let bar = ProgressBar::new(n);
+            bar.set_style(
+                ProgressStyle::with_template("calibrating {bar:30} {pos}/{len} candidates {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let report_path = json.unwrap_or_else(|| dir.calibration_report());
+            let result = runtime::calibrate::calibrate(&dir, &data, &opts, &report_path, &|| bar.inc(1));
+            bar.finish_and_clear();
+            let (model, report) = result?;
+            let s = &model.settings;
+            let accepted = report
+                .candidates
+                .iter()
+                .filter(|c| matches!(c.outcome, compiler::calibrate::Outcome::Accepted(_)))
+                .count();
+            let err = report.error.as_ref().map_or(0.0, |e| e.max_abs);
+            let top1 = report.error.as_ref().map_or(1.0, |e| e.top1_agreement());
+            println!(
+                "calibrated on {} samples: scales 2^{}/2^{}, k={}, {} rows, {} advice + {} lookup columns; \
+                 max error {err:.4}, top-1 agreement {:.0}%; {accepted}/{} candidates met the target; report {} ({:.1?})",
+                report.samples,
+                s.scales.input,
+                s.scales.param,
+                s.circuit.k,
+                s.rows,
+                s.circuit.advice,
+                s.circuit.lanes(),
+                100.0 * top1,
+                report.candidates.len(),
+                report_path.display(),
+                start.elapsed()
+            );
+        }
+        Command::Report { art, data, json } => {
+            let r = runtime::calibrate::report(&ArtifactDir::new(&art), &data)?;
+            if let Some(path) = json {
+                runtime::files::write_json(&path, &r)?;
+            }
+            println!("{}", serde_json::to_string_pretty(&r)?);
         }
         Command::Inspect { art } => {
             let m = Model::load(&ArtifactDir::new(&art))?;
@@ -160,9 +247,7 @@ fn run(command: Command) -> Result<()> {
                 );
             }
             let params = step(&format!("loading SRS (k={k})"), || srs::load(&source, k))?;
-            let report = step("generating keys", || {
-                runtime::keys::setup(&m, &dir, &params)
-            })?;
+            let report = step("generating keys", || runtime::keys::setup(&m, &dir, &params))?;
             println!(
                 "setup done: k={}, {} rows, pk {}, vk {} ({:.1?})",
                 report.k,
@@ -177,61 +262,31 @@ fn run(command: Command) -> Result<()> {
             let inputs = witness::read_inputs(&input, &m.settings)?;
             let w = witness::generate(&m, &inputs)?;
             witness::write(&out, &w)?;
-            println!(
-                "witness written to {}; outputs: {}",
-                out.display(),
-                serde_json::to_string(&w.outputs)?
-            );
+            println!("witness written to {}; outputs: {}", out.display(), serde_json::to_string(&w.outputs)?);
         }
-        Command::Mock {
-            art,
-            witness: wpath,
-        } => {
+        Command::Mock { art, witness: wpath } => {
             let m = Model::load(&ArtifactDir::new(&art))?;
             let w = witness::read(&wpath, &m)?;
             step("checking constraints", || proof::mock(&m, &w))?;
-            println!(
-                "mock: all constraints satisfied ({} rows, k={})",
-                m.settings.rows, m.settings.circuit.k
-            );
+            println!("mock: all constraints satisfied ({} rows, k={})", m.settings.rows, m.settings.circuit.k);
         }
-        Command::Prove {
-            art,
-            witness: wpath,
-            out,
-            srs,
-        } => {
+        Command::Prove { art, witness: wpath, out, srs } => {
             let start = Instant::now();
             let dir = ArtifactDir::new(&art);
             let m = Model::load(&dir)?;
             let w = witness::read(&wpath, &m)?;
             let k = m.settings.circuit.k;
-            let params = step(&format!("loading SRS (k={k})"), || {
-                srs::load(&SrsSource::from_option(srs), k)
-            })?;
+            let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
             let p = step("proving", || proof::prove(&m, &dir, &w, &params))?;
             proof::write(&out, &p)?;
-            println!(
-                "proof written to {}: {} ({:.1?})",
-                out.display(),
-                size(file_size(&out)),
-                start.elapsed()
-            );
+            println!("proof written to {}: {} ({:.1?})", out.display(), size(file_size(&out)), start.elapsed());
         }
-        Command::Verify {
-            art,
-            proof: ppath,
-            srs,
-        } => {
+        Command::Verify { art, proof: ppath, srs } => {
             let start = Instant::now();
             let source = srs.map(SrsSource::File);
             let outputs = proof::verify(&ArtifactDir::new(&art), &ppath, source.as_ref())
                 .with_context(|| format!("verify {}", ppath.display()))?;
-            println!(
-                "verified ({:.1?}); outputs: {}",
-                start.elapsed(),
-                serde_json::to_string(&outputs)?
-            );
+            println!("verified ({:.1?}); outputs: {}", start.elapsed(), serde_json::to_string(&outputs)?);
         }
     }
     Ok(())

@@ -39,51 +39,22 @@ fn ok(out: Output) -> String {
 /// A refusal: non-zero exit, one `error:` line, no panic. Returns the line.
 fn refused(out: Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !out.status.success(),
-        "expected a failure, got success: {stderr}"
-    );
+    assert!(!out.status.success(), "expected a failure, got success: {stderr}");
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "one error line expected: {stderr}");
-    assert_eq!(
-        stderr
-            .lines()
-            .filter(|l| !l.starts_with("warning:"))
-            .count(),
-        1,
-        "only one line: {stderr}"
-    );
+    assert_eq!(stderr.lines().filter(|l| !l.starts_with("warning:")).count(), 1, "only one line: {stderr}");
     errors[0].to_string()
 }
 
 /// compile, setup, gen-witness, mock, prove; returns the artifact folder.
 fn prove_model(model: &str, dir: &Path) -> PathBuf {
     let art = dir.join(model);
-    ok(zk(&[
-        &"compile",
-        &testdata(model, "model.onnx"),
-        &"-o",
-        &art,
-    ]));
+    ok(zk(&[&"compile", &testdata(model, "model.onnx"), &"-o", &art]));
     ok(zk(&[&"setup", &art]));
-    ok(zk(&[
-        &"gen-witness",
-        &art,
-        &"-i",
-        &testdata(model, "input.json"),
-        &"-o",
-        &art.join("witness.json"),
-    ]));
+    ok(zk(&[&"gen-witness", &art, &"-i", &testdata(model, "input.json"), &"-o", &art.join("witness.json")]));
     ok(zk(&[&"mock", &art, &"-w", &art.join("witness.json")]));
-    ok(zk(&[
-        &"prove",
-        &art,
-        &"-w",
-        &art.join("witness.json"),
-        &"-o",
-        &art.join("proof.json"),
-    ]));
+    ok(zk(&[&"prove", &art, &"-w", &art.join("witness.json"), &"-o", &art.join("proof.json")]));
     art
 }
 
@@ -92,11 +63,7 @@ fn json(path: &Path) -> serde_json::Value {
 }
 
 fn floats(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
 }
 
 /// Verified outputs vs onnxruntime. Default scales are 2^8: each rounding moves a value by at most
@@ -112,28 +79,11 @@ fn every_testdata_model_proves_and_verifies_close_to_onnxruntime() {
         let printed = stdout.split("outputs: ").nth(1).unwrap();
         let verified: Vec<Vec<f64>> = serde_json::from_str(printed.trim()).unwrap();
         let expected = floats(&json(&testdata(model, "expected.json"))["input"][0]);
-        let err = verified[0]
-            .iter()
-            .zip(&expected)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
-        assert!(
-            err <= OUTPUT_BOUND,
-            "{model}: max error {err} > {OUTPUT_BOUND}"
-        );
+        let err = verified[0].iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(err <= OUTPUT_BOUND, "{model}: max error {err} > {OUTPUT_BOUND}");
         // Same top-1 class as the float model.
-        let argmax = |v: &[f64]| {
-            v.iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .unwrap()
-                .0
-        };
-        assert_eq!(
-            argmax(&verified[0]),
-            argmax(&expected),
-            "{model}: top-1 differs"
-        );
+        let argmax = |v: &[f64]| v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        assert_eq!(argmax(&verified[0]), argmax(&expected), "{model}: top-1 differs");
     }
 }
 
@@ -172,12 +122,7 @@ fn tampered_proofs_and_foreign_keys_fail_verify() {
 
     // The verifying key of another model: refused by its binding, before Halo2 reads it.
     let other = dir.path().join("other");
-    ok(zk(&[
-        &"compile",
-        &testdata("mixed", "model.onnx"),
-        &"-o",
-        &other,
-    ]));
+    ok(zk(&[&"compile", &testdata("mixed", "model.onnx"), &"-o", &other]));
     ok(zk(&[&"setup", &other]));
     let foreign = dir.path().join("foreign");
     std::fs::create_dir_all(&foreign).unwrap();
@@ -200,17 +145,8 @@ fn tampered_proofs_and_foreign_keys_fail_verify() {
 fn unsupported_ops_are_refused_at_compile_without_writing_anything() {
     let dir = tempfile::tempdir().unwrap();
     let art = dir.path().join("art");
-    let line = refused(zk(&[
-        &"compile",
-        &testdata("unsupported", "model.onnx"),
-        &"-o",
-        &art,
-    ]));
-    assert!(
-        line.contains("Sigmoid (node /act/Sigmoid)")
-            && line.contains("Softmax (node /head/Softmax)"),
-        "{line}"
-    );
+    let line = refused(zk(&[&"compile", &testdata("unsupported", "model.onnx"), &"-o", &art]));
+    assert!(line.contains("Sigmoid (node /act/Sigmoid)") && line.contains("Softmax (node /head/Softmax)"), "{line}");
     assert!(!art.join("settings.json").exists());
 }
 
@@ -218,12 +154,7 @@ fn unsupported_ops_are_refused_at_compile_without_writing_anything() {
 fn bad_inputs_are_refused_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let art = dir.path().join("mlp");
-    ok(zk(&[
-        &"compile",
-        &testdata("mlp", "model.onnx"),
-        &"-o",
-        &art,
-    ]));
+    ok(zk(&[&"compile", &testdata("mlp", "model.onnx"), &"-o", &art]));
     let input = |name: &str, body: &str| {
         let p = dir.path().join(name);
         std::fs::write(&p, body).unwrap();
@@ -233,32 +164,17 @@ fn bad_inputs_are_refused_with_one_line() {
     let gen = |p: &Path| zk(&[&"gen-witness", &art, &"-i", &p, &"-o", &w]);
 
     let line = refused(gen(&input("short.json", r#"{"input_data": [[1, 2, 3]]}"#)));
-    assert!(
-        line.contains("has 3 values; the model expects 16"),
-        "{line}"
-    );
+    assert!(line.contains("has 3 values; the model expects 16"), "{line}");
 
     let mut values = vec!["0.5"; 16];
     values[4] = "\"NaN\"";
-    let line = refused(gen(&input(
-        "nan.json",
-        &format!(r#"{{"input_data": [[{}]]}}"#, values.join(",")),
-    )));
-    assert!(
-        line.contains("element 4") && line.contains("not a finite number"),
-        "{line}"
-    );
+    let line = refused(gen(&input("nan.json", &format!(r#"{{"input_data": [[{}]]}}"#, values.join(",")))));
+    assert!(line.contains("element 4") && line.contains("not a finite number"), "{line}");
 
     let mut values = vec!["0.5"; 16];
     values[2] = "100.0";
-    let line = refused(gen(&input(
-        "range.json",
-        &format!(r#"{{"input_data": [[{}]]}}"#, values.join(",")),
-    )));
-    assert!(
-        line.contains("element 2") && line.contains("outside the range"),
-        "{line}"
-    );
+    let line = refused(gen(&input("range.json", &format!(r#"{{"input_data": [[{}]]}}"#, values.join(",")))));
+    assert!(line.contains("element 2") && line.contains("outside the range"), "{line}");
 
     let line = refused(gen(&input("garbage.json", "not json")));
     assert!(line.contains("not a valid input file"), "{line}");
@@ -282,14 +198,7 @@ fn corrupt_or_foreign_artifacts_are_refused() {
     // A corrupted proving key: caught by its checksum, no panic.
     std::fs::copy(art.join("pk.bin"), dir.path().join("pk.bak")).unwrap();
     flip("pk.bin", 5000);
-    let line = refused(zk(&[
-        &"prove",
-        &art,
-        &"-w",
-        &witness,
-        &"-o",
-        &dir.path().join("p2.json"),
-    ]));
+    let line = refused(zk(&[&"prove", &art, &"-w", &witness, &"-o", &dir.path().join("p2.json")]));
     assert!(line.contains("checksum"), "{line}");
     std::fs::copy(dir.path().join("pk.bak"), art.join("pk.bin")).unwrap();
 
@@ -306,23 +215,14 @@ fn corrupt_or_foreign_artifacts_are_refused() {
 
     // settings.json from another version, then corrupted: every command refuses it.
     let settings = std::fs::read_to_string(art.join("settings.json")).unwrap();
-    std::fs::write(
-        art.join("settings.json"),
-        settings.replace("zkonnx-settings/1", "zkonnx-settings/0"),
-    )
-    .unwrap();
+    std::fs::write(art.join("settings.json"), settings.replace("zkonnx-settings/1", "zkonnx-settings/0")).unwrap();
     let line = refused(zk(&[&"verify", &art, &"-p", &proof]));
     assert!(line.contains("zkonnx-settings/0"), "{line}");
     std::fs::write(art.join("settings.json"), &settings[..settings.len() / 2]).unwrap();
     refused(zk(&[&"mock", &art, &"-w", &witness]));
 
     // Settings edited by hand (another scale): keys and witness no longer match them.
-    std::fs::write(
-        art.join("settings.json"),
-        settings
-            .replace("\"rows\"", "\"rows\"")
-            .replace("\"k\": 8", "\"k\": 9"),
-    )
-    .unwrap();
+    std::fs::write(art.join("settings.json"), settings.replace("\"rows\"", "\"rows\"").replace("\"k\": 8", "\"k\": 9"))
+        .unwrap();
     refused(zk(&[&"verify", &art, &"-p", &proof]));
 }

@@ -5,20 +5,13 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum CompileError {
     #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("{path} is not a valid ONNX model: {reason}")]
     NotOnnx { path: String, reason: String },
     #[error("unsupported ONNX ops: {}; supported: {}", list_unsupported(.0), crate::frontend::SUPPORTED_OPS.join(", "))]
     Unsupported(Vec<UnsupportedOp>),
     #[error("node {node} ({op}): {reason}")]
-    Node {
-        node: String,
-        op: String,
-        reason: String,
-    },
+    Node { node: String, op: String, reason: String },
     #[error("{0}")]
     Plan(String),
 }
@@ -30,10 +23,7 @@ pub struct UnsupportedOp {
 }
 
 fn list_unsupported(ops: &[UnsupportedOp]) -> String {
-    ops.iter()
-        .map(|u| format!("{} (node {})", u.op, u.node))
-        .collect::<Vec<_>>()
-        .join(", ")
+    ops.iter().map(|u| format!("{} (node {})", u.op, u.node)).collect::<Vec<_>>().join(", ")
 }
 
 pub type Result<T, E = CompileError> = std::result::Result<T, E>;

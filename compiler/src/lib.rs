@@ -1,11 +1,13 @@
 //! zkonnx compiler: ONNX -> IR -> fixed-point plan -> Halo2 circuit layout.
 
+pub mod calibrate;
 pub mod chips;
 pub mod circuit;
 pub mod error;
 pub mod frontend;
 pub mod ir;
 pub mod quant;
+pub mod reference;
 pub mod settings;
 pub mod tensor;
 
@@ -13,16 +15,13 @@ pub use error::CompileError;
 
 use circuit::plan::{choose_layout, Layout};
 use ir::Graph;
-use quant::{InputRange, QuantPlan, Scales};
+use quant::{InputRange, QuantPlan, RangeBits, Scales};
 use settings::{InputSpec, OutputSpec, RescaleRecord, Settings, Visibility, SETTINGS_FORMAT};
 
 /// Default scales: 2^8 for activations and weights.
 pub const DEFAULT_SCALES: Scales = Scales { input: 8, param: 8 };
 /// Default input range until calibration measures one.
-pub const DEFAULT_INPUT_RANGE: InputRange = InputRange {
-    min: -8.0,
-    max: 8.0,
-};
+pub const DEFAULT_INPUT_RANGE: InputRange = InputRange { min: -8.0, max: 8.0 };
 
 /// Build the plan and layout for `graph` with the given scales and input ranges, and the settings
 /// that record them.
@@ -31,18 +30,15 @@ pub fn plan_settings(
     model_sha256: &str,
     scales: Scales,
     ranges: Vec<InputRange>,
+    bits: &RangeBits,
     max_k: u32,
 ) -> Result<(Settings, QuantPlan), CompileError> {
-    let plan = QuantPlan::build(graph, &scales, &ranges)?;
+    let plan = QuantPlan::build(graph, &scales, &ranges, bits)?;
     let Layout { shape, rows, .. } = choose_layout(graph, &plan, max_k)?;
     let inputs = graph
         .inputs()
         .zip(ranges)
-        .map(|((_, n), range)| InputSpec {
-            name: n.name.clone(),
-            shape: n.shape.clone(),
-            range,
-        })
+        .map(|((_, n), range)| InputSpec { name: n.name.clone(), shape: n.shape.clone(), range })
         .collect();
     let outputs = graph
         .outputs
@@ -57,12 +53,7 @@ pub fn plan_settings(
         .nodes
         .iter()
         .zip(&plan.nodes)
-        .filter_map(|(n, q)| {
-            q.requant.map(|requant| RescaleRecord {
-                node: n.name.clone(),
-                requant,
-            })
-        })
+        .filter_map(|(n, q)| q.requant.map(|requant| RescaleRecord { node: n.name.clone(), requant }))
         .collect();
     let settings = Settings {
         format: SETTINGS_FORMAT.into(),

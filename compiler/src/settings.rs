@@ -64,11 +64,7 @@ pub struct Visibility {
 
 impl Default for Visibility {
     fn default() -> Self {
-        Visibility {
-            input: Mode::Private,
-            output: Mode::Public,
-            params: Mode::Fixed,
-        }
+        Visibility { input: Mode::Private, output: Mode::Public, params: Mode::Fixed }
     }
 }
 

@@ -41,16 +41,8 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n {
-            a[i + a.len() - n]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= n {
-            b[i + b.len() - n]
-        } else {
-            1
-        };
+        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -116,10 +108,7 @@ mod tests {
 
     #[test]
     fn broadcasting_follows_numpy() {
-        assert_eq!(
-            broadcast_shape(&[1, 4, 3, 3], &[4, 1, 1]),
-            Some(vec![1, 4, 3, 3])
-        );
+        assert_eq!(broadcast_shape(&[1, 4, 3, 3], &[4, 1, 1]), Some(vec![1, 4, 3, 3]));
         assert_eq!(broadcast_shape(&[2, 3], &[4]), None);
         // A [4,1,1] per-channel constant against [1,4,2,2]: every element of channel c reads c.
         let map = broadcast_index_map(&[4, 1, 1], &[1, 4, 2, 2]);
@@ -129,9 +118,6 @@ mod tests {
     #[test]
     fn transpose_maps_indices() {
         // [[0,1,2],[3,4,5]] transposed is [[0,3],[1,4],[2,5]].
-        assert_eq!(
-            transpose_index_map(&[2, 3], &[1, 0]),
-            vec![0, 3, 1, 4, 2, 5]
-        );
+        assert_eq!(transpose_index_map(&[2, 3], &[1, 0]), vec![0, 3, 1, 4, 2, 5]);
     }
 }

@@ -11,12 +11,10 @@ pub enum RuntimeError {
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
     #[error("{path} is not a valid {what}: {reason}")]
-    Corrupt {
-        path: String,
-        what: &'static str,
-        reason: String,
-    },
-    #[error("{path} belongs to another model or settings ({reason}); run `zkonnx setup` again for this artifact folder")]
+    Corrupt { path: String, what: &'static str, reason: String },
+    #[error(
+        "{path} belongs to another model or settings ({reason}); run `zkonnx setup` again for this artifact folder"
+    )]
     Mismatch { path: String, reason: String },
     #[error("bad input: {0}")]
     Input(String),
@@ -31,8 +29,5 @@ pub enum RuntimeError {
 pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
 
 pub(crate) fn read_err(path: &std::path::Path, e: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Read {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
+    RuntimeError::Read { path: path.display().to_string(), reason: e.to_string() }
 }

@@ -25,14 +25,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Write `bytes` to `path` through a temporary file in the same folder, so a crash never leaves
 /// half a file behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let err = |e: &dyn std::fmt::Display| RuntimeError::Write {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let err =
+        |e: &dyn std::fmt::Display| RuntimeError::Write { path: path.display().to_string(), reason: e.to_string() };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(&e))?;
     tmp.write_all(bytes).map_err(|e| err(&e))?;
@@ -44,14 +39,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Like `write_atomic`, but never replaces an existing file. Returns false when another writer
 /// got there first (the caller should then use that file).
 pub fn write_atomic_new(path: &Path, bytes: &[u8]) -> Result<bool> {
-    let err = |e: &dyn std::fmt::Display| RuntimeError::Write {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let err =
+        |e: &dyn std::fmt::Display| RuntimeError::Write { path: path.display().to_string(), reason: e.to_string() };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(&e))?;
     tmp.write_all(bytes).map_err(|e| err(&e))?;
@@ -68,8 +58,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut bytes =
-        serde_json::to_vec_pretty(value).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| RuntimeError::Other(e.to_string()))?;
     bytes.push(b'\n');
     write_atomic(path, &bytes)
 }
@@ -142,9 +131,7 @@ pub fn read_binary(path: &Path, kind: Kind, binding: &[u8; 32]) -> Result<Vec<u8
     }
     let payload = &bytes[HEADER..];
     if bytes[45..77] != sha256(payload) {
-        return Err(corrupt(
-            "its checksum does not match (truncated or corrupted)",
-        ));
+        return Err(corrupt("its checksum does not match (truncated or corrupted)"));
     }
     Ok(payload.to_vec())
 }

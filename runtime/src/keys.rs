@@ -21,34 +21,16 @@ pub struct SetupReport {
 /// `zkonnx setup`: SRS, then verifying and proving keys, written into the artifact folder.
 pub fn setup(model: &Model, art: &ArtifactDir, params: &Params) -> Result<SetupReport> {
     let circuit = ZkCircuit::for_keygen(model.keygen_trace()?);
-    let vk = keygen_vk_custom(params, &circuit, true)
-        .map_err(|e| RuntimeError::Other(format!("keygen failed: {e}")))?;
-    let pk = keygen_pk(params, vk.clone(), &circuit)
-        .map_err(|e| RuntimeError::Other(format!("keygen failed: {e}")))?;
+    let vk =
+        keygen_vk_custom(params, &circuit, true).map_err(|e| RuntimeError::Other(format!("keygen failed: {e}")))?;
+    let pk = keygen_pk(params, vk.clone(), &circuit).map_err(|e| RuntimeError::Other(format!("keygen failed: {e}")))?;
     let mut vk_bytes = vec![];
-    vk.write(&mut vk_bytes, SerdeFormat::RawBytes)
-        .map_err(|e| RuntimeError::Other(e.to_string()))?;
+    vk.write(&mut vk_bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
     let mut pk_bytes = vec![];
-    pk.write(&mut pk_bytes, SerdeFormat::RawBytesUnchecked)
-        .map_err(|e| RuntimeError::Other(e.to_string()))?;
-    write_binary(
-        &art.verifying_key(),
-        Kind::VerifyingKey,
-        &model.binding,
-        &vk_bytes,
-    )?;
-    write_binary(
-        &art.verifier_srs(),
-        Kind::VerifierSrs,
-        &model.binding,
-        &srs::verifier_bytes(params),
-    )?;
-    write_binary(
-        &art.proving_key(),
-        Kind::ProvingKey,
-        &model.binding,
-        &pk_bytes,
-    )?;
+    pk.write(&mut pk_bytes, SerdeFormat::RawBytesUnchecked).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    write_binary(&art.verifying_key(), Kind::VerifyingKey, &model.binding, &vk_bytes)?;
+    write_binary(&art.verifier_srs(), Kind::VerifierSrs, &model.binding, &srs::verifier_bytes(params))?;
+    write_binary(&art.proving_key(), Kind::ProvingKey, &model.binding, &pk_bytes)?;
     Ok(SetupReport {
         k: model.settings.circuit.k,
         rows: model.settings.rows,
@@ -58,16 +40,8 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params) -> Result<SetupR
 }
 
 /// Halo2's readers panic on malformed bytes; ours have passed a checksum, but never let a panic out.
-fn guarded<T>(
-    path: &Path,
-    what: &'static str,
-    f: impl FnOnce() -> std::io::Result<T>,
-) -> Result<T> {
-    let corrupt = |reason: String| RuntimeError::Corrupt {
-        path: path.display().to_string(),
-        what,
-        reason,
-    };
+fn guarded<T>(path: &Path, what: &'static str, f: impl FnOnce() -> std::io::Result<T>) -> Result<T> {
+    let corrupt = |reason: String| RuntimeError::Corrupt { path: path.display().to_string(), what, reason };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(corrupt(e.to_string())),
@@ -76,18 +50,10 @@ fn guarded<T>(
 }
 
 fn missing_keys(art: &ArtifactDir, path: &Path) -> RuntimeError {
-    RuntimeError::Other(format!(
-        "{} is missing; run `zkonnx setup {}` first",
-        path.display(),
-        art.dir.display()
-    ))
+    RuntimeError::Other(format!("{} is missing; run `zkonnx setup {}` first", path.display(), art.dir.display()))
 }
 
-pub fn load_proving_key(
-    art: &ArtifactDir,
-    binding: &[u8; 32],
-    shape: CircuitShape,
-) -> Result<ProvingKey<G1Affine>> {
+pub fn load_proving_key(art: &ArtifactDir, binding: &[u8; 32], shape: CircuitShape) -> Result<ProvingKey<G1Affine>> {
     let path = art.proving_key();
     if !path.exists() {
         return Err(missing_keys(art, &path));

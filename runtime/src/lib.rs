@@ -1,5 +1,6 @@
 //! zkonnx runtime: artifact files, SRS, keys, witness, prove and verify.
 
+pub mod calibrate;
 pub mod error;
 pub mod files;
 pub mod keys;

@@ -1,12 +1,12 @@
 //! The artifact folder and the compiled model in it.
 
 use crate::error::{Result, RuntimeError};
-use crate::files::{read, read_json, sha256, sha256_hex, write_json};
+use crate::files::{read, read_json, sha256, sha256_hex, write_atomic, write_json};
 use compiler::circuit::lower::lower;
 use compiler::circuit::trace::Trace;
 use compiler::ir::Graph;
 use compiler::quant::eval::RangeError;
-use compiler::quant::{InputRange, QuantPlan, Scales};
+use compiler::quant::{InputRange, QuantPlan, RangeBits};
 use compiler::settings::{Settings, SETTINGS_FORMAT};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -39,6 +39,12 @@ impl ArtifactDir {
     pub fn verifier_srs(&self) -> PathBuf {
         self.dir.join("srs.verifier")
     }
+    pub fn onnx(&self) -> PathBuf {
+        self.dir.join("model.onnx")
+    }
+    pub fn calibration_report(&self) -> PathBuf {
+        self.dir.join("calibration.json")
+    }
 }
 
 /// circuit.json: the IR with its float constants (quantized from the settings on load).
@@ -58,65 +64,30 @@ pub struct Model {
     pub binding: [u8; 32],
 }
 
-/// `zkonnx compile`: translate the ONNX file and write circuit.json and settings.json.
+/// `zkonnx compile`: translate the ONNX file and write circuit.json, settings.json and a copy of
+/// the model (the float reference calibration runs).
 pub fn compile(model_path: &Path, out: &ArtifactDir, max_k: u32) -> Result<Model> {
     let bytes = read(model_path)?;
     let graph = compiler::frontend::load_onnx(&bytes, &model_path.display().to_string())?;
     let model_sha256 = sha256_hex(&bytes);
-    let ranges = graph
-        .inputs()
-        .map(|_| compiler::DEFAULT_INPUT_RANGE)
-        .collect();
-    let (settings, plan) = compiler::plan_settings(
-        &graph,
-        &model_sha256,
-        compiler::DEFAULT_SCALES,
-        ranges,
-        max_k,
-    )?;
-    let file = CircuitFile {
-        format: CIRCUIT_FORMAT.into(),
-        model_sha256,
-        graph,
-    };
+    let ranges = graph.inputs().map(|_| compiler::DEFAULT_INPUT_RANGE).collect();
+    let (settings, plan) =
+        compiler::plan_settings(&graph, &model_sha256, compiler::DEFAULT_SCALES, ranges, &RangeBits::new(), max_k)?;
+    let file = CircuitFile { format: CIRCUIT_FORMAT.into(), model_sha256, graph };
+    write_atomic(&out.onnx(), &bytes)?;
     write_json(&out.circuit(), &file)?;
+    let model = Model { graph: file.graph, settings: settings.clone(), plan: plan.clone(), binding: [0; 32] };
+    save_settings(&model, out, settings, plan)
+}
+
+/// Write new settings for the model (calibration) and drop the keys made for the old ones.
+pub fn save_settings(model: &Model, out: &ArtifactDir, settings: Settings, plan: QuantPlan) -> Result<Model> {
     write_json(&out.settings(), &settings)?;
-    // Keys of an earlier compile no longer match; remove them so nothing stale is picked up.
     for stale in [out.proving_key(), out.verifying_key(), out.verifier_srs()] {
         let _ = std::fs::remove_file(stale);
     }
     let binding = binding_of(&settings);
-    Ok(Model {
-        graph: file.graph,
-        settings,
-        plan,
-        binding,
-    })
-}
-
-/// Re-plan with other scales or ranges (calibration) and rewrite settings.json.
-pub fn replan(
-    model: &Model,
-    out: &ArtifactDir,
-    scales: Scales,
-    ranges: Vec<InputRange>,
-    max_k: u32,
-) -> Result<Model> {
-    let (settings, plan) = compiler::plan_settings(
-        &model.graph,
-        &model.settings.model_sha256,
-        scales,
-        ranges,
-        max_k,
-    )?;
-    write_json(&out.settings(), &settings)?;
-    let binding = binding_of(&settings);
-    Ok(Model {
-        graph: model.graph.clone(),
-        settings,
-        plan,
-        binding,
-    })
+    Ok(Model { graph: model.graph.clone(), settings, plan, binding })
 }
 
 /// Read and check settings.json (all `verify` needs besides the verifying key).
@@ -130,14 +101,13 @@ pub fn load_settings(art: &ArtifactDir) -> Result<Settings> {
         )));
     }
     let value: serde_json::Value = read_json(&path, "settings file")?;
-    let format = value
-        .get("format")
-        .and_then(|f| f.as_str())
-        .unwrap_or("none");
+    let format = value.get("format").and_then(|f| f.as_str()).unwrap_or("none");
     if format != SETTINGS_FORMAT {
         return Err(RuntimeError::Mismatch {
             path: path.display().to_string(),
-            reason: format!("settings format {format}, this zkonnx reads {SETTINGS_FORMAT}; run `zkonnx compile` again"),
+            reason: format!(
+                "settings format {format}, this zkonnx reads {SETTINGS_FORMAT}; run `zkonnx compile` again"
+            ),
         });
     }
     let settings: Settings = serde_json::from_value(value).map_err(|e| RuntimeError::Corrupt {
@@ -145,10 +115,7 @@ pub fn load_settings(art: &ArtifactDir) -> Result<Settings> {
         what: "settings file",
         reason: e.to_string(),
     })?;
-    settings
-        .visibility
-        .check_supported()
-        .map_err(RuntimeError::Other)?;
+    settings.visibility.check_supported().map_err(RuntimeError::Other)?;
     Ok(settings)
 }
 
@@ -168,20 +135,12 @@ impl Model {
             });
         }
         let ranges: Vec<InputRange> = settings.inputs.iter().map(|i| i.range.clone()).collect();
-        let plan = QuantPlan::build(&circuit.graph, &settings.scales, &ranges)?;
-        check_settings_match_plan(&circuit.graph, &plan, &settings).map_err(|reason| {
-            RuntimeError::Mismatch {
-                path: path.display().to_string(),
-                reason,
-            }
-        })?;
+        let bits: RangeBits = settings.rescales.iter().map(|r| (r.node.clone(), r.requant.bits)).collect();
+        let plan = QuantPlan::build(&circuit.graph, &settings.scales, &ranges, &bits)?;
+        check_settings_match_plan(&circuit.graph, &plan, &settings)
+            .map_err(|reason| RuntimeError::Mismatch { path: path.display().to_string(), reason })?;
         let binding = binding_of(&settings);
-        Ok(Model {
-            graph: circuit.graph,
-            settings,
-            plan,
-            binding,
-        })
+        Ok(Model { graph: circuit.graph, settings, plan, binding })
     }
 
     /// The circuit's trace for these (quantized) inputs.
@@ -191,56 +150,30 @@ impl Model {
 
     /// The trace keygen uses: structure only, on zero inputs.
     pub fn keygen_trace(&self) -> Result<Trace> {
-        let zeros: Vec<Vec<i128>> = self
-            .settings
-            .inputs
-            .iter()
-            .map(|i| vec![0; i.shape.iter().product()])
-            .collect();
+        let zeros: Vec<Vec<i128>> = self.settings.inputs.iter().map(|i| vec![0; i.shape.iter().product()]).collect();
         Ok(self.trace(&zeros)?)
     }
 }
 
 /// A hand-edited or stale settings.json must not give a circuit that silently differs.
-fn check_settings_match_plan(
-    graph: &Graph,
-    plan: &QuantPlan,
-    s: &Settings,
-) -> std::result::Result<(), String> {
+fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> std::result::Result<(), String> {
     let shape = s.circuit;
     let l = shape.lookup_bits;
     for (node, q) in graph.nodes.iter().zip(&plan.nodes) {
         if let Some(r) = q.requant {
             if r.shift > shape.rem_lanes as u32 * l || r.bits > shape.mag_lanes as u32 * l {
-                return Err(format!(
-                    "node {} needs more lookup lanes than the circuit has",
-                    node.name
-                ));
+                return Err(format!("node {} needs more lookup lanes than the circuit has", node.name));
             }
         }
     }
-    let recorded: Vec<_> = s
-        .rescales
-        .iter()
-        .map(|r| (r.node.as_str(), r.requant))
-        .collect();
-    let planned: Vec<_> = graph
-        .nodes
-        .iter()
-        .zip(&plan.nodes)
-        .filter_map(|(n, q)| q.requant.map(|r| (n.name.as_str(), r)))
-        .collect();
+    let recorded: Vec<_> = s.rescales.iter().map(|r| (r.node.as_str(), r.requant)).collect();
+    let planned: Vec<_> =
+        graph.nodes.iter().zip(&plan.nodes).filter_map(|(n, q)| q.requant.map(|r| (n.name.as_str(), r))).collect();
     if recorded != planned {
-        return Err(
-            "its rescales differ from what its scales and ranges give; run `zkonnx compile` again"
-                .into(),
-        );
+        return Err("its rescales differ from what its scales and ranges give; run `zkonnx compile` again".into());
     }
     if shape.table_rows() > shape.usable_rows() || s.rows > shape.usable_rows() || shape.k > 28 {
-        return Err(format!(
-            "k = {} is too small for its rows and table",
-            shape.k
-        ));
+        return Err(format!("k = {} is too small for its rows and table", shape.k));
     }
     if shape.advice < compiler::circuit::shape::CircuitShape::MIN_ADVICE || shape.lookup_bits == 0 {
         return Err("its circuit shape is invalid".into());

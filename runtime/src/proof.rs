@@ -13,9 +13,7 @@ use halo2_proofs::plonk::{create_proof, verify_proof};
 use halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_proofs::transcript::{
-    Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
-};
+use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer};
 use halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2curves::ff::PrimeField;
 use serde::{Deserialize, Serialize};
@@ -41,7 +39,8 @@ fn circuit_for(model: &Model, witness: &Witness) -> Result<ZkCircuit> {
     let outputs: Vec<i128> = witness.outputs_quantized.concat();
     if trace.public_values() != outputs {
         return Err(RuntimeError::Input(
-            "the witness outputs are not what the model computes from its inputs; run `zkonnx gen-witness` again".into(),
+            "the witness outputs are not what the model computes from its inputs; run `zkonnx gen-witness` again"
+                .into(),
         ));
     }
     Ok(ZkCircuit::with_witness(trace))
@@ -54,25 +53,12 @@ pub fn mock(model: &Model, witness: &Witness) -> Result<()> {
     let prover = MockProver::run(model.settings.circuit.k, &circuit, vec![instances])
         .map_err(|e| RuntimeError::Other(format!("mock run failed: {e}")))?;
     prover.verify().map_err(|failures| {
-        let first: Vec<String> = failures
-            .iter()
-            .take(3)
-            .map(|f| f.to_string().replace('\n', " "))
-            .collect();
-        RuntimeError::InvalidProof(format!(
-            "{} constraint(s) fail, first: {}",
-            failures.len(),
-            first.join("; ")
-        ))
+        let first: Vec<String> = failures.iter().take(3).map(|f| f.to_string().replace('\n', " ")).collect();
+        RuntimeError::InvalidProof(format!("{} constraint(s) fail, first: {}", failures.len(), first.join("; ")))
     })
 }
 
-pub fn prove(
-    model: &Model,
-    art: &ArtifactDir,
-    witness: &Witness,
-    params: &Params,
-) -> Result<ProofFile> {
+pub fn prove(model: &Model, art: &ArtifactDir, witness: &Witness, params: &Params) -> Result<ProofFile> {
     let circuit = circuit_for(model, witness)?;
     keys::check_prover_srs(art, &model.binding, params)?;
     let pk = keys::load_proving_key(art, &model.binding, model.settings.circuit)?;
@@ -111,10 +97,7 @@ fn signed(f: &Fr) -> i128 {
     let small = |x: &Fr| -> Option<i128> {
         let repr = x.to_repr();
         let bytes: &[u8] = repr.as_ref();
-        bytes[16..]
-            .iter()
-            .all(|&b| b == 0)
-            .then(|| i128::from_le_bytes(bytes[..16].try_into().unwrap_or_default()))
+        bytes[16..].iter().all(|&b| b == 0).then(|| i128::from_le_bytes(bytes[..16].try_into().unwrap_or_default()))
     };
     match (small(f), small(&neg)) {
         (Some(v), _) if v >= 0 => v,
@@ -124,21 +107,14 @@ fn signed(f: &Fr) -> i128 {
 }
 
 /// `zkonnx verify`: needs settings.json, vk.bin and srs.verifier only. Returns the verified outputs.
-pub fn verify(
-    art: &ArtifactDir,
-    proof_path: &Path,
-    srs: Option<&SrsSource>,
-) -> Result<Vec<Vec<f64>>> {
+pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> Result<Vec<Vec<f64>>> {
     let settings: Settings = crate::model::load_settings(art)?;
     let binding = binding_of(&settings);
     let file = read(proof_path)?;
     if file.format != PROOF_FORMAT {
         return Err(RuntimeError::Mismatch {
             path: proof_path.display().to_string(),
-            reason: format!(
-                "proof format {}, this zkonnx reads {PROOF_FORMAT}",
-                file.format
-            ),
+            reason: format!("proof format {}, this zkonnx reads {PROOF_FORMAT}", file.format),
         });
     }
     if file.binding != hex::encode(binding) {
@@ -159,20 +135,12 @@ pub fn verify(
                 .ok()
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(|| bad("an instance is not 32 bytes of hex"))?;
-            Option::<Fr>::from(Fr::from_repr(bytes))
-                .ok_or_else(|| bad("an instance is not a field element"))
+            Option::<Fr>::from(Fr::from_repr(bytes)).ok_or_else(|| bad("an instance is not a field element"))
         })
         .collect::<Result<_>>()?;
-    let expected: usize = settings
-        .outputs
-        .iter()
-        .map(|o| o.shape.iter().product::<usize>())
-        .sum();
+    let expected: usize = settings.outputs.iter().map(|o| o.shape.iter().product::<usize>()).sum();
     if instances.len() != expected {
-        return Err(bad(&format!(
-            "it has {} public values; the model has {expected} outputs",
-            instances.len()
-        )));
+        return Err(bad(&format!("it has {} public values; the model has {expected} outputs", instances.len())));
     }
     let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof[..]);
     let strategy = SingleStrategy::new(&params);
@@ -189,20 +157,10 @@ pub fn verify(
     let outputs: Vec<Vec<f64>> = settings
         .outputs
         .iter()
-        .map(|o| {
-            dequantize(
-                &ints
-                    .by_ref()
-                    .take(o.shape.iter().product())
-                    .collect::<Vec<_>>(),
-                o.scale,
-            )
-        })
+        .map(|o| dequantize(&ints.by_ref().take(o.shape.iter().product()).collect::<Vec<_>>(), o.scale))
         .collect();
     if outputs != file.outputs {
-        return Err(bad(
-            "its \"outputs\" differ from the outputs its public instances prove",
-        ));
+        return Err(bad("its \"outputs\" differ from the outputs its public instances prove"));
     }
     Ok(outputs)
 }

@@ -16,10 +16,7 @@ pub type Params = ParamsKZG<Bn256>;
 pub fn zkonnx_home() -> PathBuf {
     match std::env::var_os("ZKONNX_HOME") {
         Some(h) => PathBuf::from(h),
-        None => std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join(".zkonnx"),
+        None => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".zkonnx"),
     }
 }
 
@@ -51,9 +48,7 @@ pub fn load(source: &SrsSource, k: u32) -> Result<Params> {
             }
             let params = Params::setup(k, rand::rngs::OsRng);
             let mut bytes = vec![];
-            params
-                .write_custom(&mut bytes, SerdeFormat::RawBytes)
-                .map_err(|e| RuntimeError::Other(e.to_string()))?;
+            params.write_custom(&mut bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
             // Two processes may generate the same k at once: the first file written is the one
             // everybody uses, or keys and proofs would be made with different SRSs.
             if write_atomic_new(&path, &bytes)? {
@@ -81,24 +76,15 @@ pub fn load(source: &SrsSource, k: u32) -> Result<Params> {
 
 fn read_params(path: &Path) -> Result<Params> {
     let bytes = std::fs::read(path).map_err(|e| read_err(path, e))?;
-    let corrupt = |reason: String| RuntimeError::Corrupt {
-        path: path.display().to_string(),
-        what: "SRS file",
-        reason,
-    };
+    let corrupt = |reason: String| RuntimeError::Corrupt { path: path.display().to_string(), what: "SRS file", reason };
     if bytes.len() < 4 {
         return Err(corrupt("too short".into()));
     }
     let k = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
     // k, then 2 * 2^k uncompressed G1 points, then two G2 points.
-    let expected = k
-        .checked_sub(0)
-        .filter(|&k| k <= 28)
-        .map(|k| 4 + 2 * (1usize << k) * 64 + 2 * 128);
+    let expected = k.checked_sub(0).filter(|&k| k <= 28).map(|k| 4 + 2 * (1usize << k) * 64 + 2 * 128);
     if expected != Some(bytes.len()) {
-        return Err(corrupt(format!(
-            "its size does not match an SRS for k = {k}"
-        )));
+        return Err(corrupt(format!("its size does not match an SRS for k = {k}")));
     }
     Params::read_custom(&mut &bytes[..], SerdeFormat::RawBytes).map_err(|e| corrupt(e.to_string()))
 }

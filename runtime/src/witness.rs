@@ -79,22 +79,11 @@ fn parse_inputs(data: Vec<Vec<serde_json::Value>>, settings: &Settings) -> Resul
 /// Quantize the inputs and run the integer evaluator.
 pub fn generate(model: &Model, inputs: &[Vec<f64>]) -> Result<Witness> {
     let scale = model.settings.scales.input;
-    let quantized: Vec<Vec<i128>> = inputs
-        .iter()
-        .map(|x| x.iter().map(|&v| quantize(v, scale)).collect())
-        .collect();
+    let quantized: Vec<Vec<i128>> = inputs.iter().map(|x| x.iter().map(|&v| quantize(v, scale)).collect()).collect();
     let values = evaluate(&model.graph, &model.plan, &quantized)?;
-    let outputs_quantized: Vec<Vec<i128>> = model
-        .graph
-        .outputs
-        .iter()
-        .map(|&o| values[o].clone())
-        .collect();
-    let outputs = outputs_quantized
-        .iter()
-        .zip(&model.settings.outputs)
-        .map(|(v, spec)| dequantize(v, spec.scale))
-        .collect();
+    let outputs_quantized: Vec<Vec<i128>> = model.graph.outputs.iter().map(|&o| values[o].clone()).collect();
+    let outputs =
+        outputs_quantized.iter().zip(&model.settings.outputs).map(|(v, spec)| dequantize(v, spec.scale)).collect();
     Ok(Witness {
         format: WITNESS_FORMAT.into(),
         binding: hex::encode(model.binding),
@@ -118,10 +107,7 @@ pub fn read(path: &Path, model: &Model) -> Result<Witness> {
     if w.format != WITNESS_FORMAT {
         return Err(RuntimeError::Mismatch {
             path: path.display().to_string(),
-            reason: format!(
-                "witness format {}, this zkonnx reads {WITNESS_FORMAT}",
-                w.format
-            ),
+            reason: format!("witness format {}, this zkonnx reads {WITNESS_FORMAT}", w.format),
         });
     }
     if w.binding != hex::encode(model.binding) {

@@ -13,9 +13,7 @@ use halo2curves::bn256::Fr;
 
 /// The integer semantics.
 pub fn dot(terms: impl IntoIterator<Item = (i128, i64)>, bias: i128) -> i128 {
-    terms
-        .into_iter()
-        .fold(bias, |acc, (x, w)| acc + x * w as i128)
+    terms.into_iter().fold(bias, |acc, (x, w)| acc + x * w as i128)
 }
 
 #[derive(Clone, Debug)]
@@ -34,8 +32,7 @@ impl DotConfig {
             let bias = m.query_fixed(cols.fixed[w - 1], Rotation::cur());
             let chain = m.query_fixed(cols.fixed[w], Rotation::cur());
             let sum = (0..w - 1).fold(bias + chain * prev, |s, i| {
-                s + m.query_advice(cols.advice[i], Rotation::cur())
-                    * m.query_fixed(cols.fixed[i], Rotation::cur())
+                s + m.query_advice(cols.advice[i], Rotation::cur()) * m.query_fixed(cols.fixed[i], Rotation::cur())
             });
             vec![q * (sum - acc)]
         });
@@ -57,10 +54,7 @@ impl Trace {
             let prev = acc.map_or(0, |a| self.value(a));
             let first = c == 0;
             let row_bias = if first { bias } else { 0 };
-            let value = dot(
-                chunk.iter().map(|&(x, w)| (self.value(x), w)),
-                row_bias + prev,
-            );
+            let value = dot(chunk.iter().map(|&(x, w)| (self.value(x), w)), row_bias + prev);
             for (i, &(x, w)) in chunk.iter().enumerate() {
                 self.place(row, i, x);
                 self.set_fixed(row, i, w as i128);
@@ -82,11 +76,7 @@ mod tests {
     fn long_dot() -> (Trace, Vec<Wire>, Wire) {
         let mut t = test_trace();
         let xs: Vec<Wire> = (0..11).map(|i| input_wire(&mut t, i * 7 - 30)).collect();
-        let terms: Vec<(Wire, i64)> = xs
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| (x, i as i64 * 3 - 13))
-            .collect();
+        let terms: Vec<(Wire, i64)> = xs.iter().enumerate().map(|(i, &x)| (x, i as i64 * 3 - 13)).collect();
         let acc = t.dot(&terms, -55);
         t.expose(acc);
         (t, xs, acc)
@@ -95,12 +85,7 @@ mod tests {
     #[test]
     fn matches_semantics_and_passes() {
         let (t, xs, acc) = long_dot();
-        let expect = dot(
-            xs.iter()
-                .enumerate()
-                .map(|(i, &x)| (t.value(x), i as i64 * 3 - 13)),
-            -55,
-        );
+        let expect = dot(xs.iter().enumerate().map(|(i, &x)| (t.value(x), i as i64 * 3 - 13)), -55);
         assert_eq!(t.value(acc), expect);
         assert_satisfied(&t);
     }

@@ -32,20 +32,12 @@ impl Columns {
         for &a in &advice {
             meta.enable_equality(a);
         }
-        let fixed = (0..shape.fixed_columns())
-            .map(|_| meta.fixed_column())
-            .collect();
+        let fixed = (0..shape.fixed_columns()).map(|_| meta.fixed_column()).collect();
         let limbs = (0..shape.lanes()).map(|_| meta.advice_column()).collect();
         let tags = (0..shape.lanes()).map(|_| meta.fixed_column()).collect();
         let instance = meta.instance_column();
         meta.enable_equality(instance);
-        Columns {
-            advice,
-            fixed,
-            limbs,
-            tags,
-            instance,
-        }
+        Columns { advice, fixed, limbs, tags, instance }
     }
 }
 

@@ -25,17 +25,10 @@ impl RangeConfig {
         let value = meta.lookup_table_column();
         for (&limb, &lane_tag) in cols.limbs.iter().zip(&cols.tags) {
             meta.lookup("range", |m| {
-                vec![
-                    (m.query_fixed(lane_tag, Rotation::cur()), tag),
-                    (m.query_advice(limb, Rotation::cur()), value),
-                ]
+                vec![(m.query_fixed(lane_tag, Rotation::cur()), tag), (m.query_advice(limb, Rotation::cur()), value)]
             });
         }
-        RangeConfig {
-            tag,
-            value,
-            lookup_bits,
-        }
+        RangeConfig { tag, value, lookup_bits }
     }
 
     pub fn load(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {

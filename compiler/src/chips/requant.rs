@@ -33,26 +33,14 @@ pub struct OutOfRange {
 
 /// The integer semantics.
 pub fn requant(v: i128, r: Requant) -> Result<RequantValues, OutOfRange> {
-    let half = if r.shift > 0 {
-        1i128 << (r.shift - 1)
-    } else {
-        0
-    };
+    let half = if r.shift > 0 { 1i128 << (r.shift - 1) } else { 0 };
     let y = (v + half).div_euclid(1i128 << r.shift);
     let rem = (v + half).rem_euclid(1i128 << r.shift) as u128;
     if y.unsigned_abs() >= 1u128 << r.bits {
-        return Err(OutOfRange {
-            value: y,
-            bits: r.bits,
-        });
+        return Err(OutOfRange { value: y, bits: r.bits });
     }
     let out = if r.relu { y.max(0) } else { y };
-    Ok(RequantValues {
-        y,
-        rem,
-        non_negative: y >= 0,
-        out,
-    })
+    Ok(RequantValues { y, rem, non_negative: y >= 0, out })
 }
 
 #[derive(Clone, Debug)]
@@ -61,32 +49,19 @@ pub struct RequantConfig {
 }
 
 impl RequantConfig {
-    pub fn configure(
-        meta: &mut ConstraintSystem<Fr>,
-        cols: &Columns,
-        rem_lanes: usize,
-        lookup_bits: u32,
-    ) -> Self {
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns, rem_lanes: usize, lookup_bits: u32) -> Self {
         let q = meta.selector();
         meta.create_gate("requant", |m| {
             let q = m.query_selector(q);
-            let a = |m: &mut halo2_proofs::plonk::VirtualCells<Fr>, i| {
-                m.query_advice(cols.advice[i], Rotation::cur())
-            };
+            let a = |m: &mut halo2_proofs::plonk::VirtualCells<Fr>, i| m.query_advice(cols.advice[i], Rotation::cur());
             let (v, y, b, out) = (a(m, 0), a(m, 1), a(m, 2), a(m, 3));
-            let f = |m: &mut halo2_proofs::plonk::VirtualCells<Fr>, i| {
-                m.query_fixed(cols.fixed[i], Rotation::cur())
-            };
+            let f = |m: &mut halo2_proofs::plonk::VirtualCells<Fr>, i| m.query_fixed(cols.fixed[i], Rotation::cur());
             let (pow, half, relu) = (f(m, 0), f(m, 1), f(m, 2));
-            let compose = |m: &mut halo2_proofs::plonk::VirtualCells<Fr>,
-                           lanes: std::ops::Range<usize>| {
-                lanes
-                    .enumerate()
-                    .fold(Expression::Constant(Fr::zero()), |acc, (j, lane)| {
-                        let limb = m.query_advice(cols.limbs[lane], Rotation::cur());
-                        acc + limb
-                            * Expression::Constant(super::fe(1i128 << (j as u32 * lookup_bits)))
-                    })
+            let compose = |m: &mut halo2_proofs::plonk::VirtualCells<Fr>, lanes: std::ops::Range<usize>| {
+                lanes.enumerate().fold(Expression::Constant(Fr::zero()), |acc, (j, lane)| {
+                    let limb = m.query_advice(cols.limbs[lane], Rotation::cur());
+                    acc + limb * Expression::Constant(super::fe(1i128 << (j as u32 * lookup_bits)))
+                })
             };
             let rem = compose(m, 0..rem_lanes);
             let mag = compose(m, rem_lanes..cols.limbs.len());
@@ -104,20 +79,11 @@ impl RequantConfig {
 }
 
 /// Split `value` (< 2^bits) into `lanes` limbs of `lookup_bits`, each with its exact width.
-fn limbs(
-    value: u128,
-    bits: u32,
-    lookup_bits: u32,
-    lanes: usize,
-) -> impl Iterator<Item = (u8, u64)> {
+fn limbs(value: u128, bits: u32, lookup_bits: u32, lanes: usize) -> impl Iterator<Item = (u8, u64)> {
     (0..lanes).map(move |j| {
         let lo = j as u32 * lookup_bits;
         let width = bits.saturating_sub(lo).min(lookup_bits);
-        let limb = if width == 0 {
-            0
-        } else {
-            ((value >> lo) & ((1u128 << width) - 1)) as u64
-        };
+        let limb = if width == 0 { 0 } else { ((value >> lo) & ((1u128 << width) - 1)) as u64 };
         (width as u8, limb)
     })
 }
@@ -130,23 +96,10 @@ impl Trace {
 
     /// A model input: a new wire whose only constraint is this range check (shift 0, no ReLU).
     pub fn input(&mut self, value: i128, bits: u32) -> Result<Wire, OutOfRange> {
-        self.requant_row(
-            None,
-            value,
-            Requant {
-                shift: 0,
-                relu: false,
-                bits,
-            },
-        )
+        self.requant_row(None, value, Requant { shift: 0, relu: false, bits })
     }
 
-    fn requant_row(
-        &mut self,
-        v: Option<Wire>,
-        value: i128,
-        r: Requant,
-    ) -> Result<Wire, OutOfRange> {
+    fn requant_row(&mut self, v: Option<Wire>, value: i128, r: Requant) -> Result<Wire, OutOfRange> {
         let s = self.shape;
         let vals = requant(value, r)?;
         let row = self.push_row(Gate::Requant);
@@ -160,15 +113,7 @@ impl Trace {
         self.new_wire(row, 2, vals.non_negative as i128);
         let out = self.new_wire(row, 3, vals.out);
         self.set_fixed(row, 0, 1i128 << r.shift);
-        self.set_fixed(
-            row,
-            1,
-            if r.shift > 0 {
-                1i128 << (r.shift - 1)
-            } else {
-                0
-            },
-        );
+        self.set_fixed(row, 1, if r.shift > 0 { 1i128 << (r.shift - 1) } else { 0 });
         self.set_fixed(row, 2, r.relu as i128);
         for (j, (w, l)) in limbs(vals.rem, r.shift, s.lookup_bits, s.rem_lanes).enumerate() {
             self.set_limb(row, j, w, l);
@@ -188,23 +133,13 @@ mod tests {
 
     #[test]
     fn semantics_round_half_up_and_relu() {
-        let r = |shift, relu| Requant {
-            shift,
-            relu,
-            bits: 10,
-        };
+        let r = |shift, relu| Requant { shift, relu, bits: 10 };
         assert_eq!(requant(5, r(1, false)).unwrap().y, 3); // 2.5 -> 3
         assert_eq!(requant(-5, r(1, false)).unwrap().y, -2); // -2.5 -> -2
         assert_eq!(requant(-7, r(2, false)).unwrap().y, -2); // -1.75 -> -2
         assert_eq!(requant(-7, r(2, true)).unwrap().out, 0);
         assert_eq!(requant(9, r(0, true)).unwrap().out, 9);
-        assert_eq!(
-            requant(1024, r(0, false)),
-            Err(OutOfRange {
-                value: 1024,
-                bits: 10
-            })
-        );
+        assert_eq!(requant(1024, r(0, false)), Err(OutOfRange { value: 1024, bits: 10 }));
         assert_eq!(requant(-1023, r(0, false)).unwrap().out, -1023);
     }
 
@@ -213,25 +148,10 @@ mod tests {
     fn semantics_is_nearest_rounding() {
         for v in -600i128..600 {
             for shift in 0..6 {
-                let got = requant(
-                    v,
-                    Requant {
-                        shift,
-                        relu: false,
-                        bits: 12,
-                    },
-                )
-                .unwrap();
+                let got = requant(v, Requant { shift, relu: false, bits: 12 }).unwrap();
                 let exact = v as f64 / (1u64 << shift) as f64;
-                assert!(
-                    (got.y as f64 - exact).abs() <= 0.5,
-                    "{v} >> {shift}: {}",
-                    got.y
-                );
-                assert_eq!(
-                    v + (if shift > 0 { 1 << (shift - 1) } else { 0 }),
-                    got.y * (1 << shift) + got.rem as i128
-                );
+                assert!((got.y as f64 - exact).abs() <= 0.5, "{v} >> {shift}: {}", got.y);
+                assert_eq!(v + (if shift > 0 { 1 << (shift - 1) } else { 0 }), got.y * (1 << shift) + got.rem as i128);
             }
         }
     }
@@ -247,35 +167,15 @@ mod tests {
 
     #[test]
     fn honest_witnesses_pass() {
-        for (v, shift, relu) in [
-            (1000, 3, false),
-            (-1000, 3, true),
-            (77, 0, true),
-            (-77, 0, false),
-            (0, 5, true),
-        ] {
-            let (t, _, _) = one_requant(
-                v,
-                Requant {
-                    shift,
-                    relu,
-                    bits: 10,
-                },
-            );
+        for (v, shift, relu) in [(1000, 3, false), (-1000, 3, true), (77, 0, true), (-77, 0, false), (0, 5, true)] {
+            let (t, _, _) = one_requant(v, Requant { shift, relu, bits: 10 });
             assert_satisfied(&t);
         }
     }
 
     #[test]
     fn tampered_output_fails() {
-        let (mut t, _, out) = one_requant(
-            1000,
-            Requant {
-                shift: 3,
-                relu: false,
-                bits: 10,
-            },
-        );
+        let (mut t, _, out) = one_requant(1000, Requant { shift: 3, relu: false, bits: 10 });
         t.tamper_wire(out, 126);
         assert_rejected(&t);
     }
@@ -283,14 +183,7 @@ mod tests {
     #[test]
     fn other_rounding_fails() {
         // y one lower with the remainder one step higher: only the range check on r stops it.
-        let (mut t, row, _) = one_requant(
-            1000,
-            Requant {
-                shift: 3,
-                relu: false,
-                bits: 10,
-            },
-        );
+        let (mut t, row, _) = one_requant(1000, Requant { shift: 3, relu: false, bits: 10 });
         let y = t.cell(row, 1).unwrap();
         t.tamper_wire(y, t.value(y) - 1);
         t.tamper_limb(row, 0, t.limb(row, 0) + 8);
@@ -300,14 +193,7 @@ mod tests {
     #[test]
     fn wrong_sign_bit_fails() {
         // ReLU of a negative value claiming b = 1 would pass y through.
-        let (mut t, row, out) = one_requant(
-            -40,
-            Requant {
-                shift: 0,
-                relu: true,
-                bits: 10,
-            },
-        );
+        let (mut t, row, out) = one_requant(-40, Requant { shift: 0, relu: true, bits: 10 });
         let b = t.cell(row, 2).unwrap();
         t.tamper_wire(b, 1);
         t.tamper_wire(out, -40);
@@ -316,14 +202,7 @@ mod tests {
 
     #[test]
     fn magnitude_limb_out_of_width_fails() {
-        let (mut t, row, _) = one_requant(
-            5,
-            Requant {
-                shift: 0,
-                relu: false,
-                bits: 3,
-            },
-        );
+        let (mut t, row, _) = one_requant(5, Requant { shift: 0, relu: false, bits: 3 });
         let lane = t.shape.rem_lanes;
         t.tamper_limb(row, lane, 9); // wider than the 3 bits its tag allows
         assert_rejected(&t);
@@ -333,14 +212,7 @@ mod tests {
     fn wrapped_value_fails() {
         // y = (v - r) / 2^shift in the field with a remainder that is not v's: y is then a huge
         // field element, which no magnitude limbs can write.
-        let (mut t, row, _) = one_requant(
-            1000,
-            Requant {
-                shift: 3,
-                relu: false,
-                bits: 10,
-            },
-        );
+        let (mut t, row, _) = one_requant(1000, Requant { shift: 3, relu: false, bits: 10 });
         t.tamper_limb(row, 0, t.limb(row, 0) ^ 1);
         assert_rejected(&t);
     }

@@ -7,13 +7,7 @@ use halo2_proofs::dev::MockProver;
 
 /// A small shape: 6 advice columns, 4-bit limbs, two lanes for the remainder, three for |y|.
 pub fn test_trace() -> Trace {
-    Trace::new(CircuitShape {
-        k: 8,
-        lookup_bits: 4,
-        advice: 6,
-        rem_lanes: 2,
-        mag_lanes: 3,
-    })
+    Trace::new(CircuitShape { k: 8, lookup_bits: 4, advice: 6, rem_lanes: 2, mag_lanes: 3 })
 }
 
 /// An input wire holding `v` (range checked to 12 bits).
@@ -24,9 +18,7 @@ pub fn input_wire(t: &mut Trace, v: i128) -> Wire {
 fn run(t: &Trace) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
     let circuit = ZkCircuit::with_witness(t.clone());
     let instances = circuit.instances();
-    MockProver::run(t.shape.k, &circuit, vec![instances])
-        .unwrap()
-        .verify()
+    MockProver::run(t.shape.k, &circuit, vec![instances]).unwrap().verify()
 }
 
 pub fn assert_satisfied(t: &Trace) {

@@ -6,8 +6,7 @@ pub mod shape;
 pub mod trace;
 
 use crate::chips::{
-    affine::AffineConfig, dot::DotConfig, fe, mul::MulConfig, range::RangeConfig,
-    requant::RequantConfig, Columns,
+    affine::AffineConfig, dot::DotConfig, fe, mul::MulConfig, range::RangeConfig, requant::RequantConfig, Columns,
 };
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
@@ -36,17 +35,11 @@ pub struct ZkCircuit {
 
 impl ZkCircuit {
     pub fn with_witness(trace: Trace) -> Self {
-        ZkCircuit {
-            trace: Arc::new(trace),
-            witness: true,
-        }
+        ZkCircuit { trace: Arc::new(trace), witness: true }
     }
 
     pub fn for_keygen(trace: Trace) -> Self {
-        ZkCircuit {
-            trace: Arc::new(trace),
-            witness: false,
-        }
+        ZkCircuit { trace: Arc::new(trace), witness: false }
     }
 
     pub fn shape(&self) -> CircuitShape {
@@ -65,10 +58,7 @@ impl Circuit<Fr> for ZkCircuit {
     type Params = CircuitShape;
 
     fn without_witnesses(&self) -> Self {
-        ZkCircuit {
-            trace: self.trace.clone(),
-            witness: false,
-        }
+        ZkCircuit { trace: self.trace.clone(), witness: false }
     }
 
     fn params(&self) -> CircuitShape {
@@ -105,11 +95,8 @@ impl Circuit<Fr> for ZkCircuit {
             || "model",
             |mut region| {
                 let mut homes: Vec<Option<Cell>> = vec![None; t.wires()];
-                let overrides: std::collections::HashMap<(usize, usize), i128> = t
-                    .cell_overrides
-                    .iter()
-                    .map(|&(r, c, v)| ((r, c), v))
-                    .collect();
+                let overrides: std::collections::HashMap<(usize, usize), i128> =
+                    t.cell_overrides.iter().map(|&(r, c, v)| ((r, c), v)).collect();
                 let cols = &config.cols;
                 for row in 0..t.rows() {
                     match t.gates[row] {
@@ -138,16 +125,8 @@ impl Circuit<Fr> for ZkCircuit {
                         region.assign_fixed(column, row, fe(t.fixed(row, col)));
                     }
                     for lane in 0..cols.limbs.len() {
-                        region.assign_advice(
-                            cols.limbs[lane],
-                            row,
-                            known(t.limb(row, lane) as i128),
-                        );
-                        region.assign_fixed(
-                            cols.tags[lane],
-                            row,
-                            Fr::from(t.tag(row, lane) as u64),
-                        );
+                        region.assign_advice(cols.limbs[lane], row, known(t.limb(row, lane) as i128));
+                        region.assign_fixed(cols.tags[lane], row, Fr::from(t.tag(row, lane) as u64));
                     }
                 }
                 Ok(homes)

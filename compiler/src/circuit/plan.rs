@@ -31,28 +31,15 @@ fn cost(shape: &CircuitShape) -> f64 {
 pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layout> {
     let requants = plan.nodes.iter().filter_map(|n| n.requant);
     let (max_shift, max_bits) = requants.fold((0, 1), |(s, b), r| (s.max(r.shift), b.max(r.bits)));
-    let zeros: Vec<Vec<i128>> = graph
-        .inputs()
-        .map(|(_, n)| vec![0; n.shape.iter().product()])
-        .collect();
-    let outputs: usize = graph
-        .outputs
-        .iter()
-        .map(|&o| graph.nodes[o].shape.iter().product::<usize>())
-        .sum();
+    let zeros: Vec<Vec<i128>> = graph.inputs().map(|(_, n)| vec![0; n.shape.iter().product()]).collect();
+    let outputs: usize = graph.outputs.iter().map(|&o| graph.nodes[o].shape.iter().product::<usize>()).sum();
     let mut best: Option<Layout> = None;
     for advice in ADVICE_CHOICES {
-        let probe = CircuitShape {
-            advice,
-            ..CircuitShape::default()
-        };
+        let probe = CircuitShape { advice, ..CircuitShape::default() };
         let rows = lower(graph, plan, probe, &zeros)
             .map_err(|e| CompileError::Plan(format!("cannot lay out the circuit: {e}")))?
             .rows();
-        let min_k = (rows.max(outputs) + CircuitShape::RESERVED_ROWS)
-            .next_power_of_two()
-            .trailing_zeros()
-            .max(6);
+        let min_k = (rows.max(outputs) + CircuitShape::RESERVED_ROWS).next_power_of_two().trailing_zeros().max(6);
         for k in min_k..=(min_k + 2).min(max_k) {
             // The table takes ~2^(lookup_bits + 1) rows, so it fits when lookup_bits <= k - 2.
             let lookup_bits = (k - 2).min(max_shift.max(max_bits)).clamp(1, 16);
@@ -63,11 +50,7 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layo
                 rem_lanes: max_shift.div_ceil(lookup_bits) as usize,
                 mag_lanes: max_bits.div_ceil(lookup_bits) as usize,
             };
-            let layout = Layout {
-                shape,
-                rows,
-                cost: cost(&shape),
-            };
+            let layout = Layout { shape, rows, cost: cost(&shape) };
             if best.as_ref().is_none_or(|b| layout.cost < b.cost) {
                 best = Some(layout);
             }

@@ -19,13 +19,7 @@ pub struct CircuitShape {
 
 impl Default for CircuitShape {
     fn default() -> Self {
-        CircuitShape {
-            k: 10,
-            lookup_bits: 8,
-            advice: 6,
-            rem_lanes: 1,
-            mag_lanes: 2,
-        }
+        CircuitShape { k: 10, lookup_bits: 8, advice: 6, rem_lanes: 1, mag_lanes: 2 }
     }
 }
 

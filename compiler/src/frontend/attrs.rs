@@ -29,8 +29,7 @@ impl<'a> Attrs<'a> {
     }
 
     pub fn string(&self, name: &str) -> Option<String> {
-        self.get(name)
-            .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+        self.get(name).map(|a| String::from_utf8_lossy(&a.s).into_owned())
     }
 
     pub fn tensor(&self, name: &str) -> Option<&'a TensorProto> {
@@ -50,11 +49,6 @@ pub fn load_tensor(proto: &TensorProto, node: &str) -> Result<crate::tensor::Ten
     let tensor = tract_onnx::tensor::load_tensor(&*onnx.provider, proto, None).map_err(fail)?;
     let shape = tensor.shape().to_vec();
     let as_f64 = tensor.cast_to::<f64>().map_err(fail)?;
-    let data = as_f64
-        .to_plain_array_view::<f64>()
-        .map_err(fail)?
-        .iter()
-        .copied()
-        .collect();
+    let data = as_f64.to_plain_array_view::<f64>().map_err(fail)?.iter().copied().collect();
     Ok(crate::tensor::Tensor::new(shape, data))
 }

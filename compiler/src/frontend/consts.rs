@@ -12,10 +12,7 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
             if let Some(t) = attrs.tensor("value") {
                 load_tensor(t, "Constant").map_err(|e| e.to_string())
             } else if let Some(v) = attrs.ints("value_ints") {
-                Ok(Tensor::new(
-                    vec![v.len()],
-                    v.iter().map(|&x| x as f64).collect(),
-                ))
+                Ok(Tensor::new(vec![v.len()], v.iter().map(|&x| x as f64).collect()))
             } else {
                 Err("only Constant with `value` or `value_ints` is supported".into())
             }
@@ -24,21 +21,14 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
         "Add" | "Sub" | "Mul" | "Div" => {
             let (a, b) = (input(0)?, input(1)?);
             let shape = broadcast_shape(&a.shape, &b.shape).ok_or("shapes do not broadcast")?;
-            let (ma, mb) = (
-                broadcast_index_map(&a.shape, &shape),
-                broadcast_index_map(&b.shape, &shape),
-            );
+            let (ma, mb) = (broadcast_index_map(&a.shape, &shape), broadcast_index_map(&b.shape, &shape));
             let f = |x: f64, y: f64| match op {
                 "Add" => x + y,
                 "Sub" => x - y,
                 "Mul" => x * y,
                 _ => x / y,
             };
-            let data = ma
-                .iter()
-                .zip(&mb)
-                .map(|(&i, &j)| f(a.data[i], b.data[j]))
-                .collect();
+            let data = ma.iter().zip(&mb).map(|(&i, &j)| f(a.data[i], b.data[j])).collect();
             Ok(Tensor::new(shape, data))
         }
         "Relu" => Ok(input(0)?.map(|v| v.max(0.0))),
@@ -46,8 +36,7 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
             let x = input(0)?;
             let axes = axes_of(attrs, inputs.get(1))?;
             let rank = x.shape.len() + axes.len();
-            let mut axes: Vec<usize> =
-                axes.iter().map(|&a| norm(a, rank)).collect::<Result<_>>()?;
+            let mut axes: Vec<usize> = axes.iter().map(|&a| norm(a, rank)).collect::<Result<_>>()?;
             axes.sort_unstable();
             let mut shape = x.shape.clone();
             for a in axes {
@@ -59,18 +48,10 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
             let x = input(0)?;
             let rank = x.shape.len();
             let axes: Vec<usize> = match axes_of(attrs, inputs.get(1)) {
-                Ok(a) if !a.is_empty() => {
-                    a.iter().map(|&a| norm(a, rank)).collect::<Result<_>>()?
-                }
+                Ok(a) if !a.is_empty() => a.iter().map(|&a| norm(a, rank)).collect::<Result<_>>()?,
                 _ => (0..rank).filter(|&i| x.shape[i] == 1).collect(),
             };
-            let shape = x
-                .shape
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !axes.contains(i))
-                .map(|(_, &d)| d)
-                .collect();
+            let shape = x.shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
             Ok(Tensor::new(shape, x.data.clone()))
         }
         "Concat" => {
@@ -78,10 +59,7 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
             let axis = norm(attrs.int("axis", 0), rank)?;
             let outer: usize = input(0)?.shape[..axis].iter().product();
             let mut shape = input(0)?.shape.clone();
-            shape[axis] = inputs
-                .iter()
-                .map(|t| t.shape.get(axis).copied().unwrap_or(0))
-                .sum();
+            shape[axis] = inputs.iter().map(|t| t.shape.get(axis).copied().unwrap_or(0)).sum();
             let mut data = Vec::with_capacity(shape.iter().product());
             for o in 0..outer {
                 for t in inputs {
@@ -106,27 +84,19 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
                     if i >= dim {
                         return Err(format!("index {i} out of range for axis of size {dim}"));
                     }
-                    data.extend_from_slice(
-                        &x.data[(o * dim + i) * inner..(o * dim + i + 1) * inner],
-                    );
+                    data.extend_from_slice(&x.data[(o * dim + i) * inner..(o * dim + i + 1) * inner]);
                 }
             }
             Ok(Tensor::new(shape, data))
         }
         "Reshape" => {
             let (x, target) = (input(0)?, input(1)?);
-            Ok(Tensor::new(
-                reshape_target(&x.shape, &target.data)?,
-                x.data.clone(),
-            ))
+            Ok(Tensor::new(reshape_target(&x.shape, &target.data)?, x.data.clone()))
         }
         "Flatten" => {
             let x = input(0)?;
             let axis = norm(attrs.int("axis", 1), x.shape.len() + 1)?;
-            let shape = vec![
-                x.shape[..axis].iter().product(),
-                x.shape[axis..].iter().product(),
-            ];
+            let shape = vec![x.shape[..axis].iter().product(), x.shape[axis..].iter().product()];
             Ok(Tensor::new(shape, x.data.clone()))
         }
         "Transpose" => {
@@ -167,11 +137,7 @@ pub fn reshape_target(input: &[usize], target: &[f64]) -> Result<Vec<usize>> {
     let mut infer = None;
     for (i, &t) in target.iter().enumerate() {
         match t as i64 {
-            0 => shape.push(
-                *input
-                    .get(i)
-                    .ok_or("0 in the target shape past the input rank")?,
-            ),
+            0 => shape.push(*input.get(i).ok_or("0 in the target shape past the input rank")?),
             -1 if infer.is_none() => {
                 infer = Some(i);
                 shape.push(1);
@@ -188,9 +154,7 @@ pub fn reshape_target(input: &[usize], target: &[f64]) -> Result<Vec<usize>> {
         shape[i] = total / known;
     }
     if shape.iter().product::<usize>() != total {
-        return Err(format!(
-            "cannot reshape {input:?} ({total} values) to {shape:?}"
-        ));
+        return Err(format!("cannot reshape {input:?} ({total} values) to {shape:?}"));
     }
     Ok(shape)
 }

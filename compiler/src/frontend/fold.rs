@@ -11,20 +11,12 @@ fn per_channel(c: &Tensor<f64>, out: &[usize], axis: usize) -> Option<Vec<f64>> 
         return None;
     }
     let offset = out.len() - c.shape.len();
-    let varies_elsewhere = c
-        .shape
-        .iter()
-        .enumerate()
-        .any(|(i, &d)| d != 1 && i + offset != axis);
+    let varies_elsewhere = c.shape.iter().enumerate().any(|(i, &d)| d != 1 && i + offset != axis);
     if varies_elsewhere {
         return None;
     }
     let channels = out[axis];
-    Some(
-        (0..channels)
-            .map(|ch| if c.len() == 1 { c.data[0] } else { c.data[ch] })
-            .collect(),
-    )
+    Some((0..channels).map(|ch| if c.len() == 1 { c.data[0] } else { c.data[ch] }).collect())
 }
 
 pub fn fold_affine_into_linear(graph: &mut Graph) {

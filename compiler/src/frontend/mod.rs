@@ -33,15 +33,7 @@ const CIRCUIT_OPS: &[&str] = &[
     "Dropout",
 ];
 /// ONNX ops folded at compile time; supported on constants only (shape arithmetic).
-const CONSTANT_OPS: &[&str] = &[
-    "Constant",
-    "Shape",
-    "Gather",
-    "Unsqueeze",
-    "Squeeze",
-    "Concat",
-    "Cast",
-];
+const CONSTANT_OPS: &[&str] = &["Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast"];
 
 pub const SUPPORTED_OPS: &[&str] = &[
     "Add",
@@ -81,14 +73,11 @@ pub fn load_onnx(bytes: &[u8], path: &str) -> Result<Graph> {
     use tract_onnx::prelude::Framework;
     let model = tract_onnx::onnx()
         .proto_model_for_read(&mut &bytes[..])
-        .map_err(|e| CompileError::NotOnnx {
-            path: path.into(),
-            reason: e.to_string(),
-        })?;
-    let graph = model.graph.as_ref().ok_or_else(|| CompileError::NotOnnx {
-        path: path.into(),
-        reason: "the file holds no graph".into(),
-    })?;
+        .map_err(|e| CompileError::NotOnnx { path: path.into(), reason: e.to_string() })?;
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| CompileError::NotOnnx { path: path.into(), reason: "the file holds no graph".into() })?;
     check_supported(graph)?;
     let mut ir = Translator::default().translate(graph)?;
     fold::fold_affine_into_linear(&mut ir);
@@ -102,13 +91,9 @@ fn check_supported(graph: &pb::GraphProto) -> Result<()> {
         .iter()
         .filter(|n| {
             !(n.domain.is_empty() || n.domain == "ai.onnx")
-                || !(CIRCUIT_OPS.contains(&n.op_type.as_str())
-                    || CONSTANT_OPS.contains(&n.op_type.as_str()))
+                || !(CIRCUIT_OPS.contains(&n.op_type.as_str()) || CONSTANT_OPS.contains(&n.op_type.as_str()))
         })
-        .map(|n| UnsupportedOp {
-            op: n.op_type.clone(),
-            node: node_name(n),
-        })
+        .map(|n| UnsupportedOp { op: n.op_type.clone(), node: node_name(n) })
         .collect();
     if unsupported.is_empty() {
         Ok(())
@@ -121,10 +106,7 @@ fn node_name(n: &NodeProto) -> String {
     if !n.name.is_empty() {
         n.name.clone()
     } else {
-        n.output
-            .first()
-            .cloned()
-            .unwrap_or_else(|| n.op_type.clone())
+        n.output.first().cloned().unwrap_or_else(|| n.op_type.clone())
     }
 }
 
@@ -132,6 +114,8 @@ fn node_name(n: &NodeProto) -> String {
 struct Translator {
     nodes: Vec<Node>,
     env: HashMap<String, Value>,
+    /// Node names in use: IR names are unique, since settings refer to nodes by name.
+    names: std::collections::HashSet<String>,
 }
 
 /// Errors about one ONNX node.
@@ -142,21 +126,14 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&self, reason: impl Into<String>) -> CompileError {
-        CompileError::Node {
-            node: self.name.clone(),
-            op: self.node.op_type.clone(),
-            reason: reason.into(),
-        }
+        CompileError::Node { node: self.name.clone(), op: self.node.op_type.clone(), reason: reason.into() }
     }
 }
 
 impl Translator {
     fn translate(mut self, graph: &pb::GraphProto) -> Result<Graph> {
         for init in &graph.initializer {
-            self.env.insert(
-                init.name.clone(),
-                Value::Const(load_tensor(init, &init.name)?),
-            );
+            self.env.insert(init.name.clone(), Value::Const(load_tensor(init, &init.name)?));
         }
         let mut index = 0;
         for input in &graph.input {
@@ -164,13 +141,7 @@ impl Translator {
                 continue; // an initializer listed as input (older exporters)
             }
             let shape = input_shape(input)?;
-            self.push_named(
-                &input.name,
-                input.name.clone(),
-                Op::Input { index },
-                vec![],
-                shape,
-            );
+            self.push_named(&input.name, input.name.clone(), Op::Input { index }, vec![], shape);
             index += 1;
         }
         for node in &graph.node {
@@ -187,49 +158,34 @@ impl Translator {
                     )))
                 }
                 None => {
-                    return Err(CompileError::Plan(format!(
-                        "model output {} is not produced by any node",
-                        out.name
-                    )))
+                    return Err(CompileError::Plan(format!("model output {} is not produced by any node", out.name)))
                 }
             }
         }
-        Ok(Graph {
-            nodes: self.nodes,
-            outputs,
-        })
+        Ok(Graph { nodes: self.nodes, outputs })
     }
 
     /// Add an IR node and bind its output name.
-    fn push_named(
-        &mut self,
-        output: &str,
-        name: String,
-        op: Op,
-        inputs: Vec<NodeId>,
-        shape: Vec<usize>,
-    ) {
+    fn push_named(&mut self, output: &str, name: String, op: Op, inputs: Vec<NodeId>, shape: Vec<usize>) {
         let id = self.nodes.len();
-        self.nodes.push(Node {
-            name,
-            op,
-            inputs,
-            shape,
-        });
+        self.nodes.push(Node { name, op, inputs, shape });
         self.env.insert(output.to_string(), Value::Act(id));
     }
 
+    fn unique(&mut self, name: String) -> String {
+        let mut candidate = name.clone();
+        let mut n = 1;
+        while !self.names.insert(candidate.clone()) {
+            n += 1;
+            candidate = format!("{name}#{n}");
+        }
+        candidate
+    }
+
     fn input(&self, ctx: &Ctx, i: usize) -> Result<Value> {
-        let name = ctx
-            .node
-            .input
-            .get(i)
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| ctx.err(format!("missing input {i}")))?;
-        self.env
-            .get(name)
-            .cloned()
-            .ok_or_else(|| ctx.err(format!("input {name} is not defined")))
+        let name =
+            ctx.node.input.get(i).filter(|n| !n.is_empty()).ok_or_else(|| ctx.err(format!("missing input {i}")))?;
+        self.env.get(name).cloned().ok_or_else(|| ctx.err(format!("input {name} is not defined")))
     }
 
     fn optional_const(&self, ctx: &Ctx, i: usize) -> Result<Option<Tensor<f64>>> {
@@ -237,16 +193,13 @@ impl Translator {
             None => Ok(None),
             Some(_) => match self.input(ctx, i)? {
                 Value::Const(t) => Ok(Some(t)),
-                Value::Act(_) => {
-                    Err(ctx.err(format!("input {i} must be a constant (an initializer)")))
-                }
+                Value::Act(_) => Err(ctx.err(format!("input {i} must be a constant (an initializer)"))),
             },
         }
     }
 
     fn const_input(&self, ctx: &Ctx, i: usize) -> Result<Tensor<f64>> {
-        self.optional_const(ctx, i)?
-            .ok_or_else(|| ctx.err(format!("missing input {i}")))
+        self.optional_const(ctx, i)?.ok_or_else(|| ctx.err(format!("missing input {i}")))
     }
 
     fn shape(&self, id: NodeId) -> Vec<usize> {
@@ -254,10 +207,7 @@ impl Translator {
     }
 
     fn translate_node(&mut self, node: &NodeProto) -> Result<()> {
-        let ctx = Ctx {
-            node,
-            name: node_name(node),
-        };
+        let ctx = Ctx { node, name: node_name(node) };
         let out = node.output.first().cloned().unwrap_or_default();
         let attrs = Attrs::new(node);
         let op = node.op_type.as_str();
@@ -275,8 +225,7 @@ impl Translator {
                 None => return Err(ctx.err("missing input 0")),
             };
             let data: Vec<f64> = shape.iter().map(|&d| d as f64).collect();
-            self.env
-                .insert(out, Value::Const(Tensor::new(vec![data.len()], data)));
+            self.env.insert(out, Value::Const(Tensor::new(vec![data.len()], data)));
             return Ok(());
         }
         if op == "Constant" || (all_const && op != "Identity" && op != "Dropout") {
@@ -292,9 +241,9 @@ impl Translator {
             return Ok(());
         }
         if CONSTANT_OPS.contains(&op) {
-            return Err(ctx.err(
-                "this op is supported only on constants (shape arithmetic), but it reads an activation",
-            ));
+            return Err(
+                ctx.err("this op is supported only on constants (shape arithmetic), but it reads an activation")
+            );
         }
 
         match op {
@@ -313,25 +262,15 @@ impl Translator {
                 let w = self.const_input(&ctx, 1)?;
                 let xs = self.shape(x);
                 if w.shape.len() != 2 || xs.last() != Some(&w.shape[0]) {
-                    return Err(ctx.err(format!(
-                        "only x @ W with a 2-D constant W is supported; got {xs:?} @ {:?}",
-                        w.shape
-                    )));
+                    return Err(
+                        ctx.err(format!("only x @ W with a 2-D constant W is supported; got {xs:?} @ {:?}", w.shape))
+                    );
                 }
                 let mut shape = xs.clone();
                 if let Some(last) = shape.last_mut() {
                     *last = w.shape[1];
                 }
-                self.push_named(
-                    &out,
-                    ctx.name.clone(),
-                    Op::MatMul {
-                        weight: w,
-                        bias: None,
-                    },
-                    vec![x],
-                    shape,
-                );
+                self.push_named(&out, ctx.name.clone(), Op::MatMul { weight: w, bias: None }, vec![x], shape);
             }
             "Conv" => self.conv(&ctx, &attrs, &out)?,
             "BatchNormalization" => {
@@ -341,23 +280,15 @@ impl Translator {
                 let eps = attrs.float("epsilon", 1e-5) as f64;
                 let shape = self.shape(x);
                 if shape.len() < 2 || scale.len() != shape[1] {
-                    return Err(
-                        ctx.err("expects input [N, C, ...] and per-channel constants of length C")
-                    );
+                    return Err(ctx.err("expects input [N, C, ...] and per-channel constants of length C"));
                 }
                 let c = shape[1];
                 let mut cshape = vec![c];
                 cshape.extend(std::iter::repeat_n(1, shape.len() - 2));
-                let mul: Vec<f64> = (0..c)
-                    .map(|i| scale.data[i] / (var.data[i] + eps).sqrt())
-                    .collect();
-                let add: Vec<f64> = (0..c)
-                    .map(|i| bias.data[i] - mean.data[i] * mul[i])
-                    .collect();
-                let op = Op::Affine {
-                    mul: Some(Tensor::new(cshape.clone(), mul)),
-                    add: Some(Tensor::new(cshape, add)),
-                };
+                let mul: Vec<f64> = (0..c).map(|i| scale.data[i] / (var.data[i] + eps).sqrt()).collect();
+                let add: Vec<f64> = (0..c).map(|i| bias.data[i] - mean.data[i] * mul[i]).collect();
+                let op =
+                    Op::Affine { mul: Some(Tensor::new(cshape.clone(), mul)), add: Some(Tensor::new(cshape, add)) };
                 self.push_named(&out, ctx.name.clone(), op, vec![x], shape);
             }
             "Add" | "Sub" | "Mul" | "Div" => self.binary(&ctx, &out)?,
@@ -367,17 +298,13 @@ impl Translator {
                 let shape = self.shape(x);
                 let axis = normalize_axis(attrs.int("axis", 1), shape.len() + 1)
                     .ok_or_else(|| ctx.err("axis out of range"))?;
-                let new = vec![
-                    shape[..axis].iter().product(),
-                    shape[axis..].iter().product(),
-                ];
+                let new = vec![shape[..axis].iter().product(), shape[axis..].iter().product()];
                 self.push_named(&out, ctx.name.clone(), Op::Reshape, vec![x], new);
             }
             "Reshape" => {
                 let x = self.act_input(&ctx, 0)?;
                 let target = self.const_input(&ctx, 1)?;
-                let shape =
-                    consts::reshape_target(&self.shape(x), &target.data).map_err(|r| ctx.err(r))?;
+                let shape = consts::reshape_target(&self.shape(x), &target.data).map_err(|r| ctx.err(r))?;
                 self.push_named(&out, ctx.name.clone(), Op::Reshape, vec![x], shape);
             }
             "Transpose" => {
@@ -390,10 +317,7 @@ impl Translator {
                 let mut sorted = perm.clone();
                 sorted.sort_unstable();
                 if sorted != (0..shape.len()).collect::<Vec<_>>() {
-                    return Err(ctx.err(format!(
-                        "perm {perm:?} is not a permutation of the {} axes",
-                        shape.len()
-                    )));
+                    return Err(ctx.err(format!("perm {perm:?} is not a permutation of the {} axes", shape.len())));
                 }
                 let new = perm.iter().map(|&p| shape[p]).collect();
                 self.push_named(&out, ctx.name.clone(), Op::Transpose { perm }, vec![x], new);
@@ -406,9 +330,7 @@ impl Translator {
     fn act_input(&self, ctx: &Ctx, i: usize) -> Result<NodeId> {
         match self.input(ctx, i)? {
             Value::Act(id) => Ok(id),
-            Value::Const(_) => {
-                Err(ctx.err(format!("input {i} is a constant; expected an activation")))
-            }
+            Value::Const(_) => Err(ctx.err(format!("input {i} is a constant; expected an activation"))),
         }
     }
 
@@ -416,41 +338,26 @@ impl Translator {
         let mut a = self.act_input(ctx, 0)?;
         let b = self.const_input(ctx, 1)?;
         let c = self.optional_const(ctx, 2)?;
-        let (alpha, beta) = (
-            attrs.float("alpha", 1.0) as f64,
-            attrs.float("beta", 1.0) as f64,
-        );
+        let (alpha, beta) = (attrs.float("alpha", 1.0) as f64, attrs.float("beta", 1.0) as f64);
         let a_shape = self.shape(a);
         if a_shape.len() != 2 || b.shape.len() != 2 {
             return Err(ctx.err("Gemm needs 2-D A and B"));
         }
         if attrs.int("transA", 0) != 0 {
             let shape = vec![a_shape[1], a_shape[0]];
-            self.nodes.push(Node {
-                name: format!("{}/transA", ctx.name),
-                op: Op::Transpose { perm: vec![1, 0] },
-                inputs: vec![a],
-                shape,
-            });
+            let name = self.unique(format!("{}/transA", ctx.name));
+            self.nodes.push(Node { name, op: Op::Transpose { perm: vec![1, 0] }, inputs: vec![a], shape });
             a = self.nodes.len() - 1;
         }
         let (m, k) = (self.shape(a)[0], self.shape(a)[1]);
-        let (bk, n) = if attrs.int("transB", 0) != 0 {
-            (b.shape[1], b.shape[0])
-        } else {
-            (b.shape[0], b.shape[1])
-        };
+        let (bk, n) = if attrs.int("transB", 0) != 0 { (b.shape[1], b.shape[0]) } else { (b.shape[0], b.shape[1]) };
         if bk != k {
             return Err(ctx.err(format!("A has {k} columns but B has {bk} rows")));
         }
         let mut w = vec![0.0; k * n];
         for i in 0..k {
             for j in 0..n {
-                let v = if attrs.int("transB", 0) != 0 {
-                    b.data[j * k + i]
-                } else {
-                    b.data[i * n + j]
-                };
+                let v = if attrs.int("transB", 0) != 0 { b.data[j * k + i] } else { b.data[i * n + j] };
                 w[i * n + j] = alpha * v;
             }
         }
@@ -459,22 +366,12 @@ impl Translator {
             Some(c) => {
                 let ok = broadcast_shape(&c.shape, &[1, n]).is_some_and(|s| s == [1, n]);
                 if !ok {
-                    return Err(ctx.err(format!(
-                        "bias C of shape {:?} must broadcast to [1, {n}]",
-                        c.shape
-                    )));
+                    return Err(ctx.err(format!("bias C of shape {:?} must broadcast to [1, {n}]", c.shape)));
                 }
-                Some(
-                    (0..n)
-                        .map(|j| beta * c.data[if c.len() == 1 { 0 } else { j }])
-                        .collect(),
-                )
+                Some((0..n).map(|j| beta * c.data[if c.len() == 1 { 0 } else { j }]).collect())
             }
         };
-        let op = Op::MatMul {
-            weight: Tensor::new(vec![k, n], w),
-            bias,
-        };
+        let op = Op::MatMul { weight: Tensor::new(vec![k, n], w), bias };
         self.push_named(out, ctx.name.clone(), op, vec![a], vec![m, n]);
         Ok(())
     }
@@ -485,25 +382,18 @@ impl Translator {
         let bias = self.optional_const(ctx, 2)?.map(|b| b.data);
         let xs = self.shape(x);
         if xs.len() != 4 || w.shape.len() != 4 {
-            return Err(ctx.err(format!(
-                "only 2-D convolution on NCHW input is supported (input {xs:?})"
-            )));
+            return Err(ctx.err(format!("only 2-D convolution on NCHW input is supported (input {xs:?})")));
         }
         if attrs.int("group", 1) != 1 {
             return Err(ctx.err("grouped convolution is not supported yet (group must be 1)"));
         }
         if w.shape[1] != xs[1] {
-            return Err(ctx.err(format!(
-                "weight expects {} input channels, input has {}",
-                w.shape[1], xs[1]
-            )));
+            return Err(ctx.err(format!("weight expects {} input channels, input has {}", w.shape[1], xs[1])));
         }
         let get2 = |name: &str| -> Result<[usize; 2]> {
             match attrs.ints(name) {
                 None => Ok([1, 1]),
-                Some(v) if v.len() == 2 && v.iter().all(|&d| d >= 1) => {
-                    Ok([v[0] as usize, v[1] as usize])
-                }
+                Some(v) if v.len() == 2 && v.iter().all(|&d| d >= 1) => Ok([v[0] as usize, v[1] as usize]),
                 Some(v) => Err(ctx.err(format!("{name} {v:?} must be two positive numbers"))),
             }
         };
@@ -513,13 +403,7 @@ impl Translator {
         let out_hw = conv_out_hw(&xs[2..], kernel, strides, pads, dilations)
             .ok_or_else(|| ctx.err("the kernel is larger than the padded input"))?;
         let shape = vec![xs[0], w.shape[0], out_hw[0], out_hw[1]];
-        let op = Op::Conv {
-            weight: w,
-            bias,
-            strides,
-            pads,
-            dilations,
-        };
+        let op = Op::Conv { weight: w, bias, strides, pads, dilations };
         self.push_named(out, ctx.name.clone(), op, vec![x], shape);
         Ok(())
     }
@@ -531,13 +415,8 @@ impl Translator {
             Value::Act(id) => self.shape(*id),
             Value::Const(t) => t.shape.clone(),
         };
-        let shape = broadcast_shape(&shape_of(&a), &shape_of(&b)).ok_or_else(|| {
-            ctx.err(format!(
-                "shapes {:?} and {:?} do not broadcast",
-                shape_of(&a),
-                shape_of(&b)
-            ))
-        })?;
+        let shape = broadcast_shape(&shape_of(&a), &shape_of(&b))
+            .ok_or_else(|| ctx.err(format!("shapes {:?} and {:?} do not broadcast", shape_of(&a), shape_of(&b))))?;
         let (ir_op, input) = match (a, b) {
             (Value::Act(x), Value::Act(y)) => {
                 let kind = match op {
@@ -546,66 +425,33 @@ impl Translator {
                     "Mul" => BinaryKind::Mul,
                     _ => return Err(ctx.err("division by an activation is not supported yet")),
                 };
-                self.push_named(
-                    out,
-                    ctx.name.clone(),
-                    Op::Binary { kind },
-                    vec![x, y],
-                    shape,
-                );
+                self.push_named(out, ctx.name.clone(), Op::Binary { kind }, vec![x, y], shape);
                 return Ok(());
             }
             (Value::Act(x), Value::Const(c)) => {
                 let op = match op {
-                    "Add" => Op::Affine {
-                        mul: None,
-                        add: Some(c),
-                    },
-                    "Sub" => Op::Affine {
-                        mul: None,
-                        add: Some(c.map(|v| -v)),
-                    },
-                    "Mul" => Op::Affine {
-                        mul: Some(c),
-                        add: None,
-                    },
+                    "Add" => Op::Affine { mul: None, add: Some(c) },
+                    "Sub" => Op::Affine { mul: None, add: Some(c.map(|v| -v)) },
+                    "Mul" => Op::Affine { mul: Some(c), add: None },
                     _ => {
                         if c.data.contains(&0.0) {
                             return Err(ctx.err("division by a constant that contains zero"));
                         }
-                        Op::Affine {
-                            mul: Some(c.map(|v| 1.0 / v)),
-                            add: None,
-                        }
+                        Op::Affine { mul: Some(c.map(|v| 1.0 / v)), add: None }
                     }
                 };
                 (op, x)
             }
             (Value::Const(c), Value::Act(x)) => {
                 let op = match op {
-                    "Add" => Op::Affine {
-                        mul: None,
-                        add: Some(c),
-                    },
-                    "Sub" => Op::Affine {
-                        mul: Some(Tensor::new(vec![], vec![-1.0])),
-                        add: Some(c),
-                    },
-                    "Mul" => Op::Affine {
-                        mul: Some(c),
-                        add: None,
-                    },
-                    _ => {
-                        return Err(
-                            ctx.err("division of a constant by an activation is not supported yet")
-                        )
-                    }
+                    "Add" => Op::Affine { mul: None, add: Some(c) },
+                    "Sub" => Op::Affine { mul: Some(Tensor::new(vec![], vec![-1.0])), add: Some(c) },
+                    "Mul" => Op::Affine { mul: Some(c), add: None },
+                    _ => return Err(ctx.err("division of a constant by an activation is not supported yet")),
                 };
                 (op, x)
             }
-            (Value::Const(_), Value::Const(_)) => {
-                return Err(ctx.err("internal: constant operands were not folded"))
-            }
+            (Value::Const(_), Value::Const(_)) => return Err(ctx.err("internal: constant operands were not folded")),
         };
         self.push_named(out, ctx.name.clone(), ir_op, vec![input], shape);
         Ok(())
@@ -615,18 +461,13 @@ impl Translator {
         let x = self.act_input(ctx, 0)?;
         let xs = self.shape(x);
         if xs.len() != 4 {
-            return Err(ctx.err(format!(
-                "only 2-D pooling on NCHW input is supported (input {xs:?})"
-            )));
+            return Err(ctx.err(format!("only 2-D pooling on NCHW input is supported (input {xs:?})")));
         }
-        let (kernel, strides, pads, count_include_pad) = if ctx.node.op_type == "GlobalAveragePool"
-        {
+        let (kernel, strides, pads, count_include_pad) = if ctx.node.op_type == "GlobalAveragePool" {
             ([xs[2], xs[3]], [1, 1], [0; 4], false)
         } else {
             let kernel = match attrs.ints("kernel_shape") {
-                Some(k) if k.len() == 2 && k.iter().all(|&d| d >= 1) => {
-                    [k[0] as usize, k[1] as usize]
-                }
+                Some(k) if k.len() == 2 && k.iter().all(|&d| d >= 1) => [k[0] as usize, k[1] as usize],
                 _ => return Err(ctx.err("kernel_shape must be two positive numbers")),
             };
             if attrs.int("ceil_mode", 0) != 0 {
@@ -634,30 +475,16 @@ impl Translator {
             }
             let strides = match attrs.ints("strides") {
                 None => [1, 1],
-                Some(s) if s.len() == 2 && s.iter().all(|&d| d >= 1) => {
-                    [s[0] as usize, s[1] as usize]
-                }
-                Some(s) => {
-                    return Err(ctx.err(format!("strides {s:?} must be two positive numbers")))
-                }
+                Some(s) if s.len() == 2 && s.iter().all(|&d| d >= 1) => [s[0] as usize, s[1] as usize],
+                Some(s) => return Err(ctx.err(format!("strides {s:?} must be two positive numbers"))),
             };
             let pads = conv_pads(ctx, attrs, &xs[2..], kernel, strides, [1, 1])?;
-            (
-                kernel,
-                strides,
-                pads,
-                attrs.int("count_include_pad", 0) != 0,
-            )
+            (kernel, strides, pads, attrs.int("count_include_pad", 0) != 0)
         };
         let out_hw = conv_out_hw(&xs[2..], kernel, strides, pads, [1, 1])
             .ok_or_else(|| ctx.err("the kernel is larger than the padded input"))?;
         let shape = vec![xs[0], xs[1], out_hw[0], out_hw[1]];
-        let op = Op::AvgPool {
-            kernel,
-            strides,
-            pads,
-            count_include_pad,
-        };
+        let op = Op::AvgPool { kernel, strides, pads, count_include_pad };
         self.push_named(out, ctx.name.clone(), op, vec![x], shape);
         Ok(())
     }
@@ -709,11 +536,7 @@ fn conv_pads(
                 let span = (kernel[d] - 1) * dilations[d] + 1;
                 let total = ((out - 1) * strides[d] + span).saturating_sub(hw[d]);
                 let small = total / 2;
-                let (begin, end) = if auto == "SAME_UPPER" {
-                    (small, total - small)
-                } else {
-                    (total - small, small)
-                };
+                let (begin, end) = if auto == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
                 pads[d] = begin;
                 pads[d + 2] = end;
             }

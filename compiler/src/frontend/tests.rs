@@ -2,14 +2,8 @@ use super::*;
 use crate::ir::Op;
 
 fn load(name: &str) -> Result<Graph> {
-    let path = format!(
-        "{}/../testdata/{name}/model.onnx",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let bytes = std::fs::read(&path).map_err(|source| CompileError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let path = format!("{}/../testdata/{name}/model.onnx", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).map_err(|source| CompileError::Io { path: path.clone(), source })?;
     load_onnx(&bytes, &path)
 }
 
@@ -24,20 +18,11 @@ fn ir_dumps_of_testdata_models() {
 #[test]
 fn batchnorm_and_bias_add_fold_into_the_layer_before() {
     let graph = load("mixed").unwrap();
-    assert!(!graph
-        .nodes
-        .iter()
-        .any(|n| matches!(&n.op, Op::Affine { mul: Some(m), add: Some(_) } if m.shape == [4])));
+    assert!(!graph.nodes.iter().any(|n| matches!(&n.op, Op::Affine { mul: Some(m), add: Some(_) } if m.shape == [4])));
     let conv = graph.nodes.iter().find(|n| n.name == "/conv/Conv").unwrap();
-    assert!(
-        matches!(&conv.op, Op::Conv { bias: Some(_), .. }),
-        "BN gave the bias-less conv a bias"
-    );
+    assert!(matches!(&conv.op, Op::Conv { bias: Some(_), .. }), "BN gave the bias-less conv a bias");
     let mm = graph.nodes.iter().find(|n| n.name == "/fc/MatMul").unwrap();
-    assert!(
-        matches!(&mm.op, Op::MatMul { bias: Some(_), .. }),
-        "the Add after MatMul became its bias"
-    );
+    assert!(matches!(&mm.op, Op::MatMul { bias: Some(_), .. }), "the Add after MatMul became its bias");
 }
 
 #[test]

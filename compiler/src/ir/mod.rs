@@ -86,15 +86,9 @@ impl Op {
             Op::MatMul { .. } => "MatMul",
             Op::Conv { .. } => "Conv",
             Op::Affine { .. } => "Affine",
-            Op::Binary {
-                kind: BinaryKind::Add,
-            } => "Add",
-            Op::Binary {
-                kind: BinaryKind::Sub,
-            } => "Sub",
-            Op::Binary {
-                kind: BinaryKind::Mul,
-            } => "Mul",
+            Op::Binary { kind: BinaryKind::Add } => "Add",
+            Op::Binary { kind: BinaryKind::Sub } => "Sub",
+            Op::Binary { kind: BinaryKind::Mul } => "Mul",
             Op::Relu => "Relu",
             Op::AvgPool { .. } => "AvgPool",
             Op::Reshape => "Reshape",
@@ -105,10 +99,7 @@ impl Op {
 
 impl Graph {
     pub fn inputs(&self) -> impl Iterator<Item = (NodeId, &Node)> {
-        self.nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| matches!(n.op, Op::Input { .. }))
+        self.nodes.iter().enumerate().filter(|(_, n)| matches!(n.op, Op::Input { .. }))
     }
 
     /// How many nodes read each node's output (model outputs count as a reader).

@@ -108,17 +108,45 @@ pub fn quantize(x: f64, scale: u32) -> i128 {
     (x * (scale as f64).exp2()).round() as i128
 }
 
+/// Range bits measured by calibration, by node name; they replace the static bounds, which hold
+/// for any input in range but are far wider than real data.
+pub type RangeBits = std::collections::HashMap<String, u32>;
+
 impl QuantPlan {
-    pub fn build(graph: &Graph, scales: &Scales, ranges: &[InputRange]) -> Result<QuantPlan> {
+    /// The plan for these scales and input ranges; `bits` sets the range of a node's rescale.
+    pub fn build(graph: &Graph, scales: &Scales, ranges: &[InputRange], bits: &RangeBits) -> Result<QuantPlan> {
+        Self::build_inner(graph, scales, ranges, bits, true)
+    }
+
+    /// The same plan with no overflow check and ranges as wide as an i128 allows: for observing
+    /// the values real data take before choosing ranges.
+    pub fn build_unbounded(graph: &Graph, scales: &Scales, ranges: &[InputRange]) -> Result<QuantPlan> {
+        let mut plan = Self::build_inner(graph, scales, ranges, &RangeBits::new(), false)?;
+        for r in plan.nodes.iter_mut().filter_map(|q| q.requant.as_mut()) {
+            r.bits = 100;
+        }
+        Ok(plan)
+    }
+
+    fn build_inner(
+        graph: &Graph,
+        scales: &Scales,
+        ranges: &[InputRange],
+        bits: &RangeBits,
+        check: bool,
+    ) -> Result<QuantPlan> {
         let mut nodes: Vec<QNode> = Vec::with_capacity(graph.nodes.len());
         for node in &graph.nodes {
-            let in_shapes: Vec<&[usize]> = node
-                .inputs
-                .iter()
-                .map(|&i| graph.nodes[i].shape.as_slice())
-                .collect();
-            let q = plan_node(node, &in_shapes, &nodes, scales, ranges)?;
-            check_no_overflow(node, &q, &nodes)?;
+            let in_shapes: Vec<&[usize]> = node.inputs.iter().map(|&i| graph.nodes[i].shape.as_slice()).collect();
+            let mut q = plan_node(node, &in_shapes, &nodes, scales, ranges)?;
+            if let (Some(r), Some(&b)) = (q.requant.as_mut(), bits.get(&node.name)) {
+                // The circuit checks |y| < 2^b, so that is a sound bound downstream.
+                r.bits = b;
+                q.bound = (1i128 << b) - 1;
+            }
+            if check {
+                check_no_overflow(node, &q, &nodes)?;
+            }
             nodes.push(q);
         }
         fuse_relu(graph, &mut nodes);
@@ -137,113 +165,47 @@ fn plan_node(
     let (sp, sa) = (scales.param, scales.input);
     let requant_to = |acc_bound: i128, shift: u32, relu: bool| -> (Option<Requant>, i128) {
         let bound = rescaled_bound(acc_bound, shift);
-        let requant = Requant {
-            shift,
-            relu,
-            bits: bit_len(bound as u128),
-        };
+        let requant = Requant { shift, relu, bits: bit_len(bound as u128) };
         (Some(requant), bound)
     };
     // A weighted sum at scale `acc_scale`, shifted down by `shift` when that is positive.
     let linear_node = |lin: Linear, acc_scale: u32, shift: u32| -> QNode {
-        let acc = linear_bound(
-            &lin,
-            &node
-                .inputs
-                .iter()
-                .map(|&i| done[i].bound)
-                .collect::<Vec<_>>(),
-        );
-        let (requant, bound) = if shift > 0 {
-            requant_to(acc, shift, false)
-        } else {
-            (None, acc)
-        };
-        QNode {
-            op: QOp::Linear(lin),
-            requant,
-            scale: acc_scale - shift,
-            bound,
-        }
+        let acc = linear_bound(&lin, &node.inputs.iter().map(|&i| done[i].bound).collect::<Vec<_>>());
+        let (requant, bound) = if shift > 0 { requant_to(acc, shift, false) } else { (None, acc) };
+        QNode { op: QOp::Linear(lin), requant, scale: acc_scale - shift, bound }
     };
     Ok(match &node.op {
         Op::Input { index } => {
-            let r = ranges.get(*index).ok_or_else(|| {
-                CompileError::Plan(format!("no range given for model input {index}"))
-            })?;
+            let r = ranges
+                .get(*index)
+                .ok_or_else(|| CompileError::Plan(format!("no range given for model input {index}")))?;
             let bound = quantize(r.min.abs().max(r.max.abs()), sa).max(1);
-            let requant = Requant {
-                shift: 0,
-                relu: false,
-                bits: bit_len(bound as u128),
-            };
-            QNode {
-                op: QOp::Input { index: *index },
-                requant: Some(requant),
-                scale: sa,
-                bound,
-            }
+            let requant = Requant { shift: 0, relu: false, bits: bit_len(bound as u128) };
+            QNode { op: QOp::Input { index: *index }, requant: Some(requant), scale: sa, bound }
         }
         Op::MatMul { weight, bias } => {
             let sx = input(0).scale;
             let lin = matmul(&node.shape, weight, bias.as_deref(), sp, sx + sp);
             linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
         }
-        Op::Conv {
-            weight,
-            bias,
-            strides,
-            pads,
-            dilations,
-        } => {
+        Op::Conv { weight, bias, strides, pads, dilations } => {
             let sx = input(0).scale;
-            let lin = conv(
-                in_shapes[0],
-                &node.shape,
-                weight,
-                bias.as_deref(),
-                *strides,
-                *pads,
-                *dilations,
-                sp,
-                sx + sp,
-            );
+            let lin =
+                conv(in_shapes[0], &node.shape, weight, bias.as_deref(), *strides, *pads, *dilations, sp, sx + sp);
             linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
         }
-        Op::AvgPool {
-            kernel,
-            strides,
-            pads,
-            count_include_pad,
-        } => {
+        Op::AvgPool { kernel, strides, pads, count_include_pad } => {
             let sx = input(0).scale;
-            let (lin, shift) = avg_pool(
-                in_shapes[0],
-                &node.shape,
-                kernel,
-                strides,
-                pads,
-                *count_include_pad,
-                sp,
-            );
+            let (lin, shift) = avg_pool(in_shapes[0], &node.shape, kernel, strides, pads, *count_include_pad, sp);
             linear_node(lin, sx + shift, shift)
         }
         Op::Affine { mul, add } => {
             let sx = input(0).scale;
             let shift = if mul.is_some() { sp } else { 0 };
-            let lin = affine(
-                &node.shape,
-                in_shapes[0],
-                mul.as_ref(),
-                add.as_ref(),
-                sp,
-                sx + shift,
-            );
+            let lin = affine(&node.shape, in_shapes[0], mul.as_ref(), add.as_ref(), sp, sx + shift);
             linear_node(lin, sx + shift, shift)
         }
-        Op::Binary {
-            kind: kind @ (BinaryKind::Add | BinaryKind::Sub),
-        } => {
+        Op::Binary { kind: kind @ (BinaryKind::Add | BinaryKind::Sub) } => {
             let (a, b) = (input(0), input(1));
             let s = a.scale.max(b.scale);
             let sign = if *kind == BinaryKind::Sub { -1 } else { 1 };
@@ -251,100 +213,54 @@ fn plan_node(
             let (ma, mb) = broadcast_maps(node, in_shapes);
             let mut lin = Linear::default();
             for (ia, ib) in ma.iter().zip(&mb) {
-                let terms = [
-                    Term {
-                        input: 0,
-                        index: *ia,
-                        weight: wa,
-                    },
-                    Term {
-                        input: 1,
-                        index: *ib,
-                        weight: wb,
-                    },
-                ];
+                let terms = [Term { input: 0, index: *ia, weight: wa }, Term { input: 1, index: *ib, weight: wb }];
                 lin.push_row(terms, 0);
             }
             linear_node(lin, s, 0)
         }
-        Op::Binary {
-            kind: BinaryKind::Mul,
-        } => {
+        Op::Binary { kind: BinaryKind::Mul } => {
             let (a, b) = (input(0), input(1));
             let (ma, mb) = broadcast_maps(node, in_shapes);
             let s = a.scale + b.scale;
-            let (requant, bound) = requant_to(a.bound * b.bound, s.saturating_sub(sa), false);
-            QNode {
-                op: QOp::Mul { a: ma, b: mb },
-                requant,
-                scale: s.min(sa),
-                bound,
-            }
+            let (requant, bound) = requant_to(a.bound.saturating_mul(b.bound), s.saturating_sub(sa), false);
+            QNode { op: QOp::Mul { a: ma, b: mb }, requant, scale: s.min(sa), bound }
         }
         Op::Relu => {
             let x = input(0);
-            let requant = Requant {
-                shift: 0,
-                relu: true,
-                bits: bit_len(x.bound as u128),
-            };
+            let requant = Requant { shift: 0, relu: true, bits: bit_len(x.bound as u128) };
             let map = (0..node.shape.iter().product::<usize>() as u32).collect();
-            QNode {
-                op: QOp::Copy { map },
-                requant: Some(requant),
-                scale: x.scale,
-                bound: x.bound,
-            }
+            QNode { op: QOp::Copy { map }, requant: Some(requant), scale: x.scale, bound: x.bound }
         }
         Op::Reshape => {
             let x = input(0);
             let map = (0..node.shape.iter().product::<usize>() as u32).collect();
-            QNode {
-                op: QOp::Copy { map },
-                requant: None,
-                scale: x.scale,
-                bound: x.bound,
-            }
+            QNode { op: QOp::Copy { map }, requant: None, scale: x.scale, bound: x.bound }
         }
         Op::Transpose { perm } => {
             let x = input(0);
-            let map = transpose_index_map(in_shapes[0], perm)
-                .into_iter()
-                .map(|i| i as u32)
-                .collect();
-            QNode {
-                op: QOp::Copy { map },
-                requant: None,
-                scale: x.scale,
-                bound: x.bound,
-            }
+            let map = transpose_index_map(in_shapes[0], perm).into_iter().map(|i| i as u32).collect();
+            QNode { op: QOp::Copy { map }, requant: None, scale: x.scale, bound: x.bound }
         }
     })
 }
 
 fn broadcast_maps(node: &Node, in_shapes: &[&[usize]]) -> (Vec<u32>, Vec<u32>) {
     let to_u32 = |v: Vec<usize>| v.into_iter().map(|i| i as u32).collect();
-    (
-        to_u32(broadcast_index_map(in_shapes[0], &node.shape)),
-        to_u32(broadcast_index_map(in_shapes[1], &node.shape)),
-    )
+    (to_u32(broadcast_index_map(in_shapes[0], &node.shape)), to_u32(broadcast_index_map(in_shapes[1], &node.shape)))
 }
 
 fn rescaled_bound(acc: i128, shift: u32) -> i128 {
     if shift == 0 {
         acc
     } else {
-        (acc + (1i128 << (shift - 1))) >> shift
+        acc.saturating_add(1i128 << (shift - 1)) >> shift
     }
 }
 
 fn linear_bound(lin: &Linear, input_bounds: &[i128]) -> i128 {
     (0..lin.outputs())
         .map(|i| {
-            lin.row(i)
-                .iter()
-                .map(|t| (t.weight as i128).abs() * input_bounds[t.input as usize])
-                .sum::<i128>()
+            lin.row(i).iter().map(|t| (t.weight as i128).abs() * input_bounds[t.input as usize]).sum::<i128>()
                 + lin.bias[i].abs()
         })
         .max()
@@ -353,17 +269,8 @@ fn linear_bound(lin: &Linear, input_bounds: &[i128]) -> i128 {
 
 fn check_no_overflow(node: &Node, q: &QNode, done: &[QNode]) -> Result<()> {
     let acc = match &q.op {
-        QOp::Linear(lin) => linear_bound(
-            lin,
-            &node
-                .inputs
-                .iter()
-                .map(|&i| done[i].bound)
-                .collect::<Vec<_>>(),
-        ),
-        QOp::Mul { .. } => done[node.inputs[0]]
-            .bound
-            .saturating_mul(done[node.inputs[1]].bound),
+        QOp::Linear(lin) => linear_bound(lin, &node.inputs.iter().map(|&i| done[i].bound).collect::<Vec<_>>()),
+        QOp::Mul { .. } => done[node.inputs[0]].bound.saturating_mul(done[node.inputs[1]].bound),
         _ => q.bound,
     };
     if acc >= 1i128 << MAX_ACCUMULATOR_BITS || acc < 0 {
@@ -396,20 +303,10 @@ fn fuse_relu(graph: &Graph, nodes: &mut [QNode]) {
     }
 }
 
-fn matmul(
-    out_shape: &[usize],
-    weight: &Tensor<f64>,
-    bias: Option<&[f64]>,
-    sp: u32,
-    sb: u32,
-) -> Linear {
+fn matmul(out_shape: &[usize], weight: &Tensor<f64>, bias: Option<&[f64]>, sp: u32, sb: u32) -> Linear {
     let (k, n) = (weight.shape[0], weight.shape[1]);
     let rows: usize = out_shape.iter().product::<usize>() / n;
-    let wq: Vec<i64> = weight
-        .data
-        .iter()
-        .map(|&w| quantize(w, sp) as i64)
-        .collect();
+    let wq: Vec<i64> = weight.data.iter().map(|&w| quantize(w, sp) as i64).collect();
     let mut lin = Linear::default();
     for r in 0..rows {
         for j in 0..n {
@@ -436,19 +333,10 @@ fn conv(
     sp: u32,
     sb: u32,
 ) -> Linear {
-    let (oc, ic, kh, kw) = (
-        weight.shape[0],
-        weight.shape[1],
-        weight.shape[2],
-        weight.shape[3],
-    );
+    let (oc, ic, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]);
     let (h, w) = (in_shape[2] as isize, in_shape[3] as isize);
     let in_strides = tensor::strides(in_shape);
-    let wq: Vec<i64> = weight
-        .data
-        .iter()
-        .map(|&x| quantize(x, sp) as i64)
-        .collect();
+    let wq: Vec<i64> = weight.data.iter().map(|&x| quantize(x, sp) as i64).collect();
     let mut lin = Linear::default();
     for n in 0..out_shape[0] {
         for o in 0..oc {
@@ -457,27 +345,19 @@ fn conv(
                     let mut terms = vec![];
                     for c in 0..ic {
                         for ky in 0..kh {
-                            let y =
-                                (oy * strides[0] + ky * dilations[0]) as isize - pads[0] as isize;
+                            let y = (oy * strides[0] + ky * dilations[0]) as isize - pads[0] as isize;
                             if y < 0 || y >= h {
                                 continue;
                             }
                             for kx in 0..kw {
-                                let x = (ox * strides[1] + kx * dilations[1]) as isize
-                                    - pads[1] as isize;
+                                let x = (ox * strides[1] + kx * dilations[1]) as isize - pads[1] as isize;
                                 let wv = wq[((o * ic + c) * kh + ky) * kw + kx];
                                 if x < 0 || x >= w || wv == 0 {
                                     continue;
                                 }
-                                let idx = n * in_strides[0]
-                                    + c * in_strides[1]
-                                    + y as usize * in_strides[2]
-                                    + x as usize;
-                                terms.push(Term {
-                                    input: 0,
-                                    index: idx as u32,
-                                    weight: wv,
-                                });
+                                let idx =
+                                    n * in_strides[0] + c * in_strides[1] + y as usize * in_strides[2] + x as usize;
+                                terms.push(Term { input: 0, index: idx as u32, weight: wv });
                             }
                         }
                     }
@@ -514,19 +394,13 @@ fn avg_pool(
                             let x = (ox * strides[1] + kx) as isize - pads[1] as isize;
                             if y >= 0 && y < h && x >= 0 && x < w {
                                 idx.push(
-                                    (n * in_strides[0]
-                                        + c * in_strides[1]
-                                        + y as usize * in_strides[2]
-                                        + x as usize) as u32,
+                                    (n * in_strides[0] + c * in_strides[1] + y as usize * in_strides[2] + x as usize)
+                                        as u32,
                                 );
                             }
                         }
                     }
-                    let count = if count_include_pad {
-                        kernel[0] * kernel[1]
-                    } else {
-                        idx.len()
-                    };
+                    let count = if count_include_pad { kernel[0] * kernel[1] } else { idx.len() };
                     windows.push((idx, count));
                 }
             }
@@ -534,26 +408,11 @@ fn avg_pool(
     }
     let first = windows.first().map_or(1, |w| w.1);
     let uniform_pow2 = first.is_power_of_two() && windows.iter().all(|w| w.1 == first);
-    let shift = if uniform_pow2 {
-        first.trailing_zeros()
-    } else {
-        sp
-    };
+    let shift = if uniform_pow2 { first.trailing_zeros() } else { sp };
     let mut lin = Linear::default();
     for (idx, count) in windows {
-        let weight = if uniform_pow2 {
-            1
-        } else {
-            ((1u64 << sp) as f64 / count as f64).round() as i64
-        };
-        lin.push_row(
-            idx.into_iter().map(|index| Term {
-                input: 0,
-                index,
-                weight,
-            }),
-            0,
-        );
+        let weight = if uniform_pow2 { 1 } else { ((1u64 << sp) as f64 / count as f64).round() as i64 };
+        lin.push_row(idx.into_iter().map(|index| Term { input: 0, index, weight }), 0);
     }
     (lin, shift)
 }
@@ -580,11 +439,7 @@ fn affine(
             (Some(a), Some(map)) => quantize(a.data[map[i]], s_add),
             _ => 0,
         };
-        let terms = (weight != 0).then_some(Term {
-            input: 0,
-            index: xmap[i] as u32,
-            weight,
-        });
+        let terms = (weight != 0).then_some(Term { input: 0, index: xmap[i] as u32, weight });
         lin.push_row(terms, bias);
     }
     lin

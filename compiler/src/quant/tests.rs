@@ -11,13 +11,7 @@ pub(crate) fn testdata(name: &str) -> (Graph, Vec<f64>, Vec<f64>) {
     let json = |f: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{f}")).unwrap()).unwrap()
     };
-    let floats = |v: &serde_json::Value| {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap())
-            .collect::<Vec<_>>()
-    };
+    let floats = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>();
     let input = floats(&json("input.json")["input_data"][0]);
     let expected = floats(&json("expected.json")["input"][0]);
     (graph, input, expected)
@@ -25,15 +19,7 @@ pub(crate) fn testdata(name: &str) -> (Graph, Vec<f64>, Vec<f64>) {
 
 fn plan_for(graph: &Graph) -> QuantPlan {
     let scales = Scales { input: 7, param: 7 };
-    QuantPlan::build(
-        graph,
-        &scales,
-        &[InputRange {
-            min: -4.0,
-            max: 4.0,
-        }],
-    )
-    .unwrap()
+    QuantPlan::build(graph, &scales, &[InputRange { min: -4.0, max: 4.0 }], &RangeBits::new()).unwrap()
 }
 
 #[test]
@@ -46,11 +32,7 @@ fn circuit_values_equal_the_evaluator_node_by_node() {
         let layout = choose_layout(&graph, &plan, 20).unwrap();
         let circuit = node_values(&graph, &plan, layout.shape, &[x]);
         for (id, (a, b)) in spec.iter().zip(&circuit).enumerate() {
-            assert_eq!(
-                a, b,
-                "{name}: node {} ({}) differs",
-                id, graph.nodes[id].name
-            );
+            assert_eq!(a, b, "{name}: node {} ({}) differs", id, graph.nodes[id].name);
         }
     }
 }
@@ -65,16 +47,9 @@ fn quantized_outputs_track_onnxruntime() {
         let out = graph.outputs[0];
         let unit = (plan.nodes[out].scale as f64).exp2();
         let got: Vec<f64> = values[out].iter().map(|&v| v as f64 / unit).collect();
-        let err = got
-            .iter()
-            .zip(&expected)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
+        let err = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         // Scale 2^7 leaves ~0.004 per rounding; a few layers of accumulation stay well below 0.1.
-        assert!(
-            err < 0.1,
-            "{name}: max error {err} ({got:?} vs {expected:?})"
-        );
+        assert!(err < 0.1, "{name}: max error {err} ({got:?} vs {expected:?})");
     }
 }
 
@@ -97,10 +72,6 @@ fn static_bounds_hold_on_real_data() {
     let values = evaluate(&graph, &plan, &[x]).unwrap();
     for (id, v) in values.iter().enumerate() {
         let max = v.iter().map(|x| x.abs()).max().unwrap_or(0);
-        assert!(
-            max <= plan.nodes[id].bound,
-            "node {id}: {max} > bound {}",
-            plan.nodes[id].bound
-        );
+        assert!(max <= plan.nodes[id].bound, "node {id}: {max} > bound {}", plan.nodes[id].bound);
     }
 }

@@ -1,0 +1,306 @@
+//! Calibration: measure what real data does to the model, then search the settings (scales,
+//! ranges, and through the planner the columns, lookup bits and k) for a target.
+//!
+//! For each candidate pair of scales the integer evaluator runs on every sample without range
+//! limits; every rescale's range is set from the largest value seen, widened by a margin; the plan
+//! with those ranges is laid out (cost, k) and run again to measure its error against the float
+//! model. Every candidate is kept in the report with its cost and error, or why it was rejected.
+
+mod error;
+
+pub use error::{ErrorStats, OutputError};
+
+use crate::circuit::plan::choose_layout;
+use crate::error::{CompileError, Result};
+use crate::ir::Graph;
+use crate::quant::eval::{evaluate, evaluate_observed};
+use crate::quant::{bit_len, quantize, InputRange, QuantPlan, RangeBits, Scales};
+use crate::settings::Settings;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// The cheapest proof whose error stays within the bound and whose top-1 class agrees.
+    Resources,
+    /// The smallest error that fits the row budget.
+    Accuracy,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub target: Target,
+    pub max_logrows: u32,
+    /// Largest acceptable max absolute output error (target `resources`).
+    pub max_error: f64,
+    /// Ranges are widened by this fraction of the largest magnitude seen.
+    pub margin: f64,
+    /// Scale exponents tried for inputs/activations and for weights.
+    pub scales: std::ops::RangeInclusive<u32>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { target: Target::Resources, max_logrows: 22, max_error: 0.05, margin: 0.5, scales: 4..=13 }
+    }
+}
+
+/// The calibration data: per sample, per model input, the flattened values; and the float
+/// model's outputs for each sample.
+pub struct Samples {
+    pub inputs: Vec<Vec<Vec<f64>>>,
+    pub float_outputs: Vec<Vec<Vec<f64>>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Candidate {
+    pub scales: Scales,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    Accepted(Measured),
+    /// Measured, but it misses the target's bound.
+    Rejected {
+        measured: Box<Measured>,
+        reason: String,
+    },
+    /// Could not be built at all.
+    Infeasible {
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Measured {
+    pub k: u32,
+    pub rows: usize,
+    pub advice: usize,
+    pub lookup_lanes: usize,
+    /// Estimated prover work (committed columns × 2^k).
+    pub cost: f64,
+    pub error: ErrorStats,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Report {
+    pub target: Target,
+    pub samples: usize,
+    pub max_logrows: u32,
+    pub max_error: f64,
+    pub margin: f64,
+    pub chosen: Option<Scales>,
+    pub error: Option<ErrorStats>,
+    pub candidates: Vec<Candidate>,
+}
+
+/// Input ranges from the data, widened by the margin.
+pub fn input_ranges(samples: &Samples, margin: f64) -> Vec<InputRange> {
+    let n_inputs = samples.inputs.first().map_or(0, |s| s.len());
+    (0..n_inputs)
+        .map(|i| {
+            let all = samples.inputs.iter().flat_map(|s| s[i].iter().copied());
+            let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            let pad = margin * lo.abs().max(hi.abs()).max(1e-3);
+            InputRange { min: lo - pad, max: hi + pad }
+        })
+        .collect()
+}
+
+fn quantize_inputs(sample: &[Vec<f64>], scale: u32) -> Vec<Vec<i128>> {
+    sample.iter().map(|x| x.iter().map(|&v| quantize(v, scale)).collect()).collect()
+}
+
+/// The range bits of every rescale: the largest |y| (before any fused ReLU) seen on the samples,
+/// widened by the margin.
+fn observed_bits(
+    graph: &Graph,
+    scales: &Scales,
+    ranges: &[InputRange],
+    samples: &Samples,
+    margin: f64,
+) -> Result<RangeBits> {
+    let unbounded = QuantPlan::build_unbounded(graph, scales, ranges)?;
+    let mut max = vec![0i128; graph.nodes.len()];
+    for sample in &samples.inputs {
+        let mut observe = |node: usize, y: i128| max[node] = max[node].max(y.abs());
+        evaluate_observed(graph, &unbounded, &quantize_inputs(sample, scales.input), &mut observe)
+            .map_err(|e| CompileError::Plan(e.to_string()))?;
+    }
+    Ok(graph
+        .nodes
+        .iter()
+        .zip(&unbounded.nodes)
+        .enumerate()
+        .filter(|(_, (_, q))| q.requant.is_some())
+        .map(|(id, (node, _))| {
+            let widened = (max[id] as f64 * (1.0 + margin)).ceil() as u128;
+            (node.name.clone(), bit_len(widened).max(1))
+        })
+        .collect())
+}
+
+/// Run a plan on every sample and compare with the float outputs.
+pub fn measure_error(graph: &Graph, plan: &QuantPlan, scales: &Scales, samples: &Samples) -> Result<ErrorStats> {
+    let mut quantized = vec![];
+    for sample in &samples.inputs {
+        let values = evaluate(graph, plan, &quantize_inputs(sample, scales.input))
+            .map_err(|e| CompileError::Plan(e.to_string()))?;
+        let outs: Vec<Vec<f64>> = graph
+            .outputs
+            .iter()
+            .map(|&o| {
+                let unit = (plan.nodes[o].scale as f64).exp2();
+                values[o].iter().map(|&v| v as f64 / unit).collect()
+            })
+            .collect();
+        quantized.push(outs);
+    }
+    Ok(ErrorStats::compare(&quantized, &samples.float_outputs))
+}
+
+/// One candidate, fully built: plan with observed ranges, layout, error.
+fn try_candidate(
+    graph: &Graph,
+    scales: &Scales,
+    ranges: &[InputRange],
+    samples: &Samples,
+    opts: &Options,
+) -> Result<(RangeBits, QuantPlan, Measured)> {
+    let bits = observed_bits(graph, scales, ranges, samples, opts.margin)?;
+    let plan = QuantPlan::build(graph, scales, ranges, &bits)?;
+    let layout = choose_layout(graph, &plan, opts.max_logrows)?;
+    let error = measure_error(graph, &plan, scales, samples)?;
+    let measured = Measured {
+        k: layout.shape.k,
+        rows: layout.rows,
+        advice: layout.shape.advice,
+        lookup_lanes: layout.shape.lanes(),
+        cost: layout.cost,
+        error,
+    };
+    Ok((bits, plan, measured))
+}
+
+/// Search the scales for the target. Returns the chosen settings and plan, and the report.
+pub fn calibrate(
+    graph: &Graph,
+    model_sha256: &str,
+    samples: &Samples,
+    opts: &Options,
+    progress: &(dyn Fn() + Sync),
+) -> Result<(Settings, QuantPlan, Report)> {
+    if samples.inputs.is_empty() {
+        return Err(CompileError::Plan("the calibration data holds no samples".into()));
+    }
+    let ranges = input_ranges(samples, opts.margin);
+    let grid: Vec<Scales> =
+        opts.scales.clone().flat_map(|i| opts.scales.clone().map(move |p| Scales { input: i, param: p })).collect();
+    let results: Vec<(Scales, Result<(RangeBits, QuantPlan, Measured)>)> = grid
+        .into_par_iter()
+        .map(|scales| {
+            let r = try_candidate(graph, &scales, &ranges, samples, opts);
+            progress();
+            (scales, r)
+        })
+        .collect();
+
+    let mut candidates = vec![];
+    let mut best: Option<(usize, RangeBits)> = None;
+    let better = |a: &Measured, b: &Measured| match opts.target {
+        Target::Resources => (a.cost, a.k, a.error.max_abs) < (b.cost, b.k, b.error.max_abs),
+        Target::Accuracy => (a.error.max_abs, a.cost) < (b.error.max_abs, b.cost),
+    };
+    for (scales, result) in results {
+        let outcome = match result {
+            Err(e) => Outcome::Infeasible { reason: e.to_string() },
+            Ok((bits, _, measured)) => {
+                let rejection = match opts.target {
+                    Target::Resources if measured.error.max_abs > opts.max_error => {
+                        Some(format!("max error {:.4} over the bound {}", measured.error.max_abs, opts.max_error))
+                    }
+                    Target::Resources if measured.error.top1_agreement() < 1.0 => Some(format!(
+                        "top-1 class agrees on {:.0}% of samples",
+                        100.0 * measured.error.top1_agreement()
+                    )),
+                    _ => None,
+                };
+                match rejection {
+                    Some(reason) => Outcome::Rejected { measured: Box::new(measured), reason },
+                    None => {
+                        let is_better = match &best {
+                            None => true,
+                            Some((i, _)) => match &candidates.get(*i) {
+                                Some(Candidate { outcome: Outcome::Accepted(b), .. }) => better(&measured, b),
+                                _ => true,
+                            },
+                        };
+                        if is_better {
+                            best = Some((candidates.len(), bits));
+                        }
+                        Outcome::Accepted(measured)
+                    }
+                }
+            }
+        };
+        candidates.push(Candidate { scales, outcome });
+    }
+
+    let mut report = Report {
+        target: opts.target,
+        samples: samples.inputs.len(),
+        max_logrows: opts.max_logrows,
+        max_error: opts.max_error,
+        margin: opts.margin,
+        chosen: None,
+        error: None,
+        candidates,
+    };
+    let Some((index, bits)) = best else {
+        return Err(CompileError::Plan(no_candidate_message(&report)));
+    };
+    let scales = report.candidates[index].scales.clone();
+    let (settings, plan) = crate::plan_settings(graph, model_sha256, scales.clone(), ranges, &bits, opts.max_logrows)?;
+    if let Outcome::Accepted(m) = &report.candidates[index].outcome {
+        report.error = Some(m.error.clone());
+    }
+    report.chosen = Some(scales);
+    Ok((settings, plan, report))
+}
+
+/// Why nothing was chosen, and what to do about it.
+fn no_candidate_message(report: &Report) -> String {
+    let best = report
+        .candidates
+        .iter()
+        .filter_map(|c| match &c.outcome {
+            Outcome::Rejected { measured, .. } => Some((c, measured.error.max_abs)),
+            _ => None,
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    match best {
+        Some((c, err)) => format!(
+            "no settings meet --max-error {} with top-1 agreement; the most accurate (scales 2^{}/2^{}) has max error {err:.4}; \
+             raise --max-error or use --target accuracy",
+            report.max_error, c.scales.input, c.scales.param
+        ),
+        None => {
+            let reason = report.candidates.iter().find_map(|c| match &c.outcome {
+                Outcome::Infeasible { reason } => Some(reason.clone()),
+                _ => None,
+            });
+            format!(
+                "no scales give a circuit within 2^{} rows ({}); raise --max-logrows",
+                report.max_logrows,
+                reason.unwrap_or_default()
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,105 @@
+use super::*;
+use crate::frontend::load_onnx;
+
+/// A testdata model with its calibration samples and onnxruntime's outputs for them.
+fn calibration_data(name: &str) -> (Graph, Samples) {
+    let dir = format!("{}/../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+    let graph = load_onnx(&std::fs::read(format!("{dir}/model.onnx")).unwrap(), name).unwrap();
+    let json = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{f}")).unwrap()).unwrap()
+    };
+    let floats = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>();
+    let input = floats(&json("calib.json")["input_data"][0]);
+    let output = floats(&json("expected.json")["calib"][0]);
+    let (n_in, n_out) =
+        (graph.nodes[0].shape.iter().product::<usize>(), graph.nodes[graph.outputs[0]].shape.iter().product::<usize>());
+    let samples = Samples {
+        inputs: input.chunks(n_in).map(|c| vec![c.to_vec()]).collect(),
+        float_outputs: output.chunks(n_out).map(|c| vec![c.to_vec()]).collect(),
+    };
+    (graph, samples)
+}
+
+fn run(graph: &Graph, samples: &Samples, target: Target) -> (Settings, QuantPlan, Report) {
+    let opts = Options { target, ..Options::default() };
+    calibrate(graph, "test", samples, &opts, &|| {}).unwrap()
+}
+
+#[test]
+fn accuracy_is_no_worse_and_resources_no_larger_on_every_model() {
+    for name in ["mlp", "lenet", "mixed"] {
+        let (graph, samples) = calibration_data(name);
+        let (res, _, res_report) = run(&graph, &samples, Target::Resources);
+        let (acc, _, acc_report) = run(&graph, &samples, Target::Accuracy);
+        let (res_err, acc_err) = (res_report.error.unwrap(), acc_report.error.unwrap());
+        assert!(
+            acc_err.max_abs <= res_err.max_abs,
+            "{name}: accuracy {} > resources {}",
+            acc_err.max_abs,
+            res_err.max_abs
+        );
+        assert!(res.circuit.k <= acc.circuit.k, "{name}: resources k {} > accuracy k {}", res.circuit.k, acc.circuit.k);
+        assert!(res_err.max_abs <= Options::default().max_error, "{name}: {}", res_err.max_abs);
+        assert_eq!(res_err.top1_agreement(), 1.0, "{name}");
+    }
+}
+
+#[test]
+fn every_calibration_sample_evaluates_within_the_chosen_ranges() {
+    // The runtime also mocks each sample; here: the evaluator, with the circuit's range checks.
+    for name in ["lenet", "mixed"] {
+        let (graph, samples) = calibration_data(name);
+        let (settings, plan, _) = run(&graph, &samples, Target::Resources);
+        for sample in &samples.inputs {
+            let x: Vec<Vec<i128>> =
+                sample.iter().map(|v| v.iter().map(|&f| quantize(f, settings.scales.input)).collect()).collect();
+            crate::circuit::lower::lower(&graph, &plan, settings.circuit, &x).unwrap();
+        }
+    }
+}
+
+#[test]
+fn calibrated_ranges_are_tighter_than_static_bounds() {
+    let (graph, samples) = calibration_data("lenet");
+    let (settings, _, _) = run(&graph, &samples, Target::Resources);
+    let ranges = input_ranges(&samples, 0.5);
+    let static_plan = QuantPlan::build(&graph, &settings.scales, &ranges, &RangeBits::new()).unwrap();
+    let static_bits: Vec<u32> = static_plan.nodes.iter().filter_map(|q| q.requant.map(|r| r.bits)).collect();
+    let calibrated: Vec<u32> = settings.rescales.iter().map(|r| r.requant.bits).collect();
+    assert_eq!(static_bits.len(), calibrated.len());
+    assert!(calibrated.iter().zip(&static_bits).all(|(c, s)| c <= s), "{calibrated:?} vs {static_bits:?}");
+    assert!(calibrated.iter().sum::<u32>() < static_bits.iter().sum::<u32>());
+}
+
+#[test]
+fn an_impossible_bound_is_refused_with_the_best_error() {
+    let (graph, samples) = calibration_data("mlp");
+    let opts = Options { max_error: 1e-9, ..Options::default() };
+    let err = calibrate(&graph, "test", &samples, &opts, &|| {}).unwrap_err().to_string();
+    assert!(err.contains("no settings meet --max-error") && err.contains("raise --max-error"), "{err}");
+}
+
+#[test]
+fn calibration_report_snapshots() {
+    for name in ["mlp", "lenet", "mixed"] {
+        let (graph, samples) = calibration_data(name);
+        let (settings, _, report) = run(&graph, &samples, Target::Resources);
+        insta::assert_json_snapshot!(format!("settings_{name}"), settings);
+        // Four decimals: the report is read by people, and the digits past that are noise.
+        let rounded = round_floats(serde_json::to_value(&report).unwrap());
+        insta::assert_json_snapshot!(format!("report_{name}"), rounded);
+    }
+}
+
+fn round_floats(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().unwrap();
+            serde_json::json!((x * 1e4).round() / 1e4)
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(round_floats).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, round_floats(v))).collect()),
+        other => other,
+    }
+}

@@ -1,0 +1,157 @@
+//! `zkonnx calibrate` and `zkonnx report`: calibration data, the float reference, the reports.
+
+use crate::error::{Result, RuntimeError};
+use crate::files::{read, read_json, sha256_hex, write_json};
+use crate::model::{binding_of, save_settings, ArtifactDir, Model};
+use crate::proof::mock;
+use crate::witness::{generate, Witness};
+use compiler::calibrate::{self, ErrorStats, Options, Report, Samples};
+use compiler::quant::Scales;
+use compiler::reference::FloatModel;
+use compiler::settings::Settings;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Deserialize)]
+struct DataFile {
+    input_data: Vec<Vec<serde_json::Value>>,
+}
+
+/// Read a data file: per model input, N samples' flattened values concatenated. Returns, per
+/// sample, per input, the values.
+pub fn read_samples(path: &Path, settings: &Settings) -> Result<Vec<Vec<Vec<f64>>>> {
+    let file: DataFile = read_json(path, "data file (expected {\"input_data\": [[...]]})")?;
+    if file.input_data.len() != settings.inputs.len() {
+        return Err(RuntimeError::Input(format!(
+            "input_data has {} lists but the model has {} input(s)",
+            file.input_data.len(),
+            settings.inputs.len()
+        )));
+    }
+    let mut per_input = vec![];
+    let mut count = None;
+    for (i, (values, spec)) in file.input_data.iter().zip(&settings.inputs).enumerate() {
+        let size: usize = spec.shape.iter().product();
+        if values.is_empty() || values.len() % size != 0 {
+            return Err(RuntimeError::Input(format!(
+                "input {i} has {} values, not a multiple of its {size} elements (shape {:?})",
+                values.len(),
+                spec.shape
+            )));
+        }
+        let n = values.len() / size;
+        if count.is_some_and(|c| c != n) {
+            return Err(RuntimeError::Input(format!("input {i} holds {n} samples but input 0 holds {count:?}")));
+        }
+        count = Some(n);
+        let floats: Vec<f64> = values
+            .iter()
+            .enumerate()
+            .map(|(j, v)| {
+                v.as_f64()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| RuntimeError::Input(format!("input {i} value {j} is {v}, not a finite number")))
+            })
+            .collect::<Result<_>>()?;
+        per_input.push(floats.chunks(size).map(|c| c.to_vec()).collect::<Vec<_>>());
+    }
+    let n = count.unwrap_or(0);
+    Ok((0..n).map(|s| per_input.iter().map(|inp| inp[s].clone()).collect()).collect())
+}
+
+/// The float model kept in the artifact folder, checked against the settings.
+fn float_model(art: &ArtifactDir, settings: &Settings) -> Result<FloatModel> {
+    let bytes = read(&art.onnx())?;
+    if sha256_hex(&bytes) != settings.model_sha256 {
+        return Err(RuntimeError::Mismatch {
+            path: art.onnx().display().to_string(),
+            reason: "it is not the model settings.json was compiled from; run `zkonnx compile` again".into(),
+        });
+    }
+    let shapes: Vec<Vec<usize>> = settings.inputs.iter().map(|i| i.shape.clone()).collect();
+    Ok(FloatModel::load(&bytes, &shapes)?)
+}
+
+fn float_outputs(float: &FloatModel, inputs: &[Vec<Vec<f64>>]) -> Result<Vec<Vec<Vec<f64>>>> {
+    inputs.iter().map(|s| Ok(float.run(s)?)).collect()
+}
+
+/// Search the settings for the target, check every sample passes `mock` with them, then write
+/// settings.json and the report.
+pub fn calibrate(
+    art: &ArtifactDir,
+    data: &Path,
+    opts: &Options,
+    report_path: &Path,
+    progress: &(dyn Fn() + Sync),
+) -> Result<(Model, Report)> {
+    let model = Model::load(art)?;
+    let inputs = read_samples(data, &model.settings)?;
+    let float = float_model(art, &model.settings)?;
+    let samples = Samples { float_outputs: float_outputs(&float, &inputs)?, inputs };
+    let (settings, plan, report) =
+        calibrate::calibrate(&model.graph, &model.settings.model_sha256, &samples, opts, progress)?;
+    let binding = binding_of(&settings);
+    let candidate = Model { graph: model.graph.clone(), settings: settings.clone(), plan: plan.clone(), binding };
+    // The guarantee: every calibration sample proves with the chosen settings.
+    samples.inputs.par_iter().enumerate().try_for_each(|(i, sample)| {
+        let witness = generate(&candidate, sample)
+            .map_err(|e| RuntimeError::Other(format!("calibration sample {i} fails with the chosen settings: {e}")))?;
+        mock(&candidate, &witness).map_err(|e| {
+            RuntimeError::Other(format!("calibration sample {i} fails mock with the chosen settings: {e}"))
+        })
+    })?;
+    let saved = save_settings(&model, art, settings, plan)?;
+    write_json(report_path, &report)?;
+    Ok((saved, report))
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DataReport {
+    pub samples: usize,
+    pub scales: Scales,
+    pub k: u32,
+    /// Samples the settings cannot prove (a value out of range), with the first reasons.
+    pub out_of_range: usize,
+    pub failures: Vec<String>,
+    /// Error of the samples that are in range.
+    pub error: Option<ErrorStats>,
+}
+
+/// `zkonnx report`: the quantization error of the current settings on a data set.
+pub fn report(art: &ArtifactDir, data: &Path) -> Result<DataReport> {
+    let model = Model::load(art)?;
+    let inputs = read_samples(data, &model.settings)?;
+    let float = float_model(art, &model.settings)?;
+    let mut failures = vec![];
+    let (mut quantized, mut reference) = (vec![], vec![]);
+    for (i, sample) in inputs.iter().enumerate() {
+        let in_range = sample.iter().zip(&model.settings.inputs).find_map(|(x, spec)| {
+            x.iter().position(|&v| v < spec.range.min || v > spec.range.max).map(|j| {
+                format!("input {} element {j} is {}, outside [{}, {}]", spec.name, x[j], spec.range.min, spec.range.max)
+            })
+        });
+        let result: std::result::Result<Witness, String> = match in_range {
+            Some(reason) => Err(reason),
+            None => generate(&model, sample).map_err(|e| e.to_string()),
+        };
+        match result {
+            Ok(w) => {
+                quantized.push(w.outputs);
+                reference.push(float.run(sample)?);
+            }
+            Err(e) => failures.push(format!("sample {i}: {e}")),
+        }
+    }
+    let out_of_range = failures.len();
+    failures.truncate(5);
+    Ok(DataReport {
+        samples: inputs.len(),
+        scales: model.settings.scales.clone(),
+        k: model.settings.circuit.k,
+        out_of_range,
+        failures,
+        error: (!quantized.is_empty()).then(|| ErrorStats::compare(&quantized, &reference)),
+    })
+}

@@ -44,6 +44,8 @@ fn refused(out: Output) -> String {
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "one error line expected: {stderr}");
     assert_eq!(stderr.lines().filter(|l| !l.starts_with("warning:")).count(), 1, "only one line: {stderr}");
+    let head: String = errors[0].chars().skip(7).take(30).collect();
+    assert_eq!(errors[0].matches(head.as_str()).count(), 1, "the message repeats itself: {stderr}");
     errors[0].to_string()
 }
 
@@ -225,4 +227,47 @@ fn corrupt_or_foreign_artifacts_are_refused() {
     std::fs::write(art.join("settings.json"), settings.replace("\"rows\"", "\"rows\"").replace("\"k\": 8", "\"k\": 9"))
         .unwrap();
     refused(zk(&[&"verify", &art, &"-p", &proof]));
+}
+
+#[test]
+fn calibrated_settings_prove_and_refuse_inputs_beyond_their_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("lenet");
+    ok(zk(&[&"compile", &testdata("lenet", "model.onnx"), &"-o", &art]));
+    let out = ok(zk(&[&"calibrate", &art, &"--data", &testdata("lenet", "calib.json"), &"--target", &"resources"]));
+    assert!(out.contains("calibrated on 8 samples"), "{out}");
+    let report = json(&art.join("calibration.json"));
+    assert_eq!(report["samples"], 8);
+    assert!(report["error"]["max_abs"].as_f64().unwrap() <= 0.05);
+
+    // The new settings prove end to end.
+    ok(zk(&[&"setup", &art]));
+    let w = art.join("witness.json");
+    ok(zk(&[&"gen-witness", &art, &"-i", &testdata("lenet", "input.json"), &"-o", &w]));
+    ok(zk(&[&"prove", &art, &"-w", &w, &"-o", &art.join("proof.json")]));
+    ok(zk(&[&"verify", &art, &"-p", &art.join("proof.json")]));
+
+    // An input inside the calibrated input range whose activations leave their ranges: the
+    // error names the node and the range, and says how to fix it.
+    let bright = dir.path().join("bright.json");
+    std::fs::write(&bright, format!(r#"{{"input_data": [[{}]]}}"#, vec!["1.45"; 784].join(","))).unwrap();
+    let line = refused(zk(&[&"gen-witness", &art, &"-i", &bright, &"-o", &dir.path().join("w2.json")]));
+    assert!(line.contains("node /") && line.contains("outside the range") && line.contains("calibrate"), "{line}");
+
+    // `report` measures the current settings on any data.
+    let out = ok(zk(&[&"report", &art, &"--data", &testdata("lenet", "calib.json")]));
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["out_of_range"], 0);
+    assert_eq!(r["samples"], 8);
+}
+
+#[test]
+fn calibration_data_of_the_wrong_length_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("mlp");
+    ok(zk(&[&"compile", &testdata("mlp", "model.onnx"), &"-o", &art]));
+    let data = dir.path().join("d.json");
+    std::fs::write(&data, format!(r#"{{"input_data": [[{}]]}}"#, vec!["0.1"; 40].join(","))).unwrap();
+    let line = refused(zk(&[&"calibrate", &art, &"--data", &data]));
+    assert!(line.contains("not a multiple of its 16 elements"), "{line}");
 }

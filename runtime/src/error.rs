@@ -4,7 +4,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum RuntimeError {
-    #[error("{0}")]
+    #[error(transparent)]
     Compile(#[from] compiler::CompileError),
     #[error("cannot read {path}: {reason}")]
     Read { path: String, reason: String },
@@ -18,7 +18,7 @@ pub enum RuntimeError {
     Mismatch { path: String, reason: String },
     #[error("bad input: {0}")]
     Input(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Range(#[from] compiler::quant::eval::RangeError),
     #[error("the proof is invalid: {0}")]
     InvalidProof(String),

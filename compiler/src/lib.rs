@@ -35,6 +35,9 @@ pub fn plan_settings(
 ) -> Result<(Settings, QuantPlan), CompileError> {
     let plan = QuantPlan::build(graph, &scales, &ranges, bits)?;
     let Layout { shape, rows, .. } = choose_layout(graph, &plan, max_k)?;
+    // The circuit lets a rescaled value reach 2^mag_bits, wider than the plan's ranges: check that
+    // no value so wide could overflow either.
+    plan.check_capacity(graph, shape.mag_bits())?;
     let inputs = graph
         .inputs()
         .zip(ranges)

@@ -158,10 +158,9 @@ impl Model {
 /// A hand-edited or stale settings.json must not give a circuit that silently differs.
 fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> std::result::Result<(), String> {
     let shape = s.circuit;
-    let l = shape.lookup_bits;
     for (node, q) in graph.nodes.iter().zip(&plan.nodes) {
         if let Some(r) = q.requant {
-            if r.shift > shape.rem_lanes as u32 * l || r.bits > shape.mag_lanes as u32 * l {
+            if r.shift > shape.rem_bits() || r.bits > shape.mag_bits() {
                 return Err(format!("node {} needs more lookup lanes than the circuit has", node.name));
             }
         }

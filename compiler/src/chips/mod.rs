@@ -20,9 +20,8 @@ use halo2curves::bn256::Fr;
 pub struct Columns {
     pub advice: Vec<Column<Advice>>,
     pub fixed: Vec<Column<Fixed>>,
-    /// Lookup lanes: limb values and the bit width each is checked against.
+    /// Lookup lanes: limbs, each checked against the range table on every row.
     pub limbs: Vec<Column<Advice>>,
-    pub tags: Vec<Column<Fixed>>,
     pub instance: Column<Instance>,
 }
 
@@ -34,10 +33,9 @@ impl Columns {
         }
         let fixed = (0..shape.fixed_columns()).map(|_| meta.fixed_column()).collect();
         let limbs = (0..shape.lanes()).map(|_| meta.advice_column()).collect();
-        let tags = (0..shape.lanes()).map(|_| meta.fixed_column()).collect();
         let instance = meta.instance_column();
         meta.enable_equality(instance);
-        Columns { advice, fixed, limbs, tags, instance }
+        Columns { advice, fixed, limbs, instance }
     }
 }
 

@@ -1,17 +1,21 @@
-//! Requant: rescale by 2^shift with round-half-up, range check the result, optional ReLU.
+//! Requant: rescale by 2^d with round-half-up, range check the result, optional ReLU.
 //!
-//! One row: `v | y | b | out` in advice, `2^shift | 2^(shift-1) | relu` in fixed, the remainder's
-//! limbs in the first `rem_lanes` lookup lanes and |y|'s limbs in the next `mag_lanes`.
-//!   v + half = y * 2^shift + r,    0 <= r < 2^shift           (limbs, exact widths)
-//!   b in {0, 1},  (2b - 1) * y = m,  0 <= m < 2^bits           (so |y| < 2^bits, b = [y >= 0])
+//! One row: `v | y | b | out` in advice, `c = 2^(P-d) | half = 2^(d-1) | relu` in fixed, where
+//! P = rem_lanes * lookup_bits. The remainder's limbs fill the first rem_lanes lookup lanes and
+//! |y|'s limbs the next mag_lanes; every lane is in [0, 2^lookup_bits) by lookup.
+//!   c * (v + half) = y * 2^P + r',   r' = sum of remainder limbs, so 0 <= r' < 2^P
+//!   b in {0, 1},  (2b - 1) * y = m,  m = sum of magnitude limbs, so |y| < 2^(mag_lanes * lookup_bits)
 //!   out = y + relu * (b * y - y)
-//! With |y| < 2^bits and r < 2^shift, y * 2^shift + r spans far less than the field, so y and r
-//! are the unique integers satisfying the first line: the prover cannot pick another rounding.
+//! Every term is far below the field size, so the first line holds over the integers, and its one
+//! solution is y = floor((v + half) / 2^d), r' = 2^(P-d) * ((v + half) mod 2^d): multiplying by c
+//! makes the remainder check exact for any d <= P with full-width limbs, so the table needs no
+//! tags and the prover cannot pick another rounding.
 
 use super::Columns;
+use crate::circuit::shape::CircuitShape;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use crate::quant::Requant;
-use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
+use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector, VirtualCells};
 use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
@@ -49,26 +53,28 @@ pub struct RequantConfig {
 }
 
 impl RequantConfig {
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns, rem_lanes: usize, lookup_bits: u32) -> Self {
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns, shape: &CircuitShape) -> Self {
         let q = meta.selector();
+        let (rem_lanes, l) = (shape.rem_lanes, shape.lookup_bits);
         meta.create_gate("requant", |m| {
             let q = m.query_selector(q);
-            let a = |m: &mut halo2_proofs::plonk::VirtualCells<Fr>, i| m.query_advice(cols.advice[i], Rotation::cur());
+            let a = |m: &mut VirtualCells<Fr>, i| m.query_advice(cols.advice[i], Rotation::cur());
             let (v, y, b, out) = (a(m, 0), a(m, 1), a(m, 2), a(m, 3));
-            let f = |m: &mut halo2_proofs::plonk::VirtualCells<Fr>, i| m.query_fixed(cols.fixed[i], Rotation::cur());
-            let (pow, half, relu) = (f(m, 0), f(m, 1), f(m, 2));
-            let compose = |m: &mut halo2_proofs::plonk::VirtualCells<Fr>, lanes: std::ops::Range<usize>| {
+            let f = |m: &mut VirtualCells<Fr>, i| m.query_fixed(cols.fixed[i], Rotation::cur());
+            let (c, half, relu) = (f(m, 0), f(m, 1), f(m, 2));
+            let compose = |m: &mut VirtualCells<Fr>, lanes: std::ops::Range<usize>| {
                 lanes.enumerate().fold(Expression::Constant(Fr::zero()), |acc, (j, lane)| {
                     let limb = m.query_advice(cols.limbs[lane], Rotation::cur());
-                    acc + limb * Expression::Constant(super::fe(1i128 << (j as u32 * lookup_bits)))
+                    acc + limb * Expression::Constant(super::fe(1i128 << (j as u32 * l)))
                 })
             };
             let rem = compose(m, 0..rem_lanes);
             let mag = compose(m, rem_lanes..cols.limbs.len());
+            let two_p = Expression::Constant(super::fe(1i128 << shape.rem_bits()));
             let one = Expression::Constant(Fr::one());
             let two = Expression::Constant(Fr::from(2));
             vec![
-                q.clone() * (v + half - y.clone() * pow - rem),
+                q.clone() * (c * (v + half) - y.clone() * two_p - rem),
                 q.clone() * (b.clone() * (one.clone() - b.clone())),
                 q.clone() * ((two * b.clone() - one) * y.clone() - mag),
                 q * (out - y.clone() - relu * (b * y.clone() - y)),
@@ -78,14 +84,9 @@ impl RequantConfig {
     }
 }
 
-/// Split `value` (< 2^bits) into `lanes` limbs of `lookup_bits`, each with its exact width.
-fn limbs(value: u128, bits: u32, lookup_bits: u32, lanes: usize) -> impl Iterator<Item = (u8, u64)> {
-    (0..lanes).map(move |j| {
-        let lo = j as u32 * lookup_bits;
-        let width = bits.saturating_sub(lo).min(lookup_bits);
-        let limb = if width == 0 { 0 } else { ((value >> lo) & ((1u128 << width) - 1)) as u64 };
-        (width as u8, limb)
-    })
+/// Split `value` into `lanes` limbs of `bits` bits, least significant first.
+fn limbs(value: u128, bits: u32, lanes: usize) -> impl Iterator<Item = u64> {
+    (0..lanes).map(move |j| ((value >> (j as u32 * bits)) & ((1u128 << bits) - 1)) as u64)
 }
 
 impl Trace {
@@ -102,6 +103,7 @@ impl Trace {
     fn requant_row(&mut self, v: Option<Wire>, value: i128, r: Requant) -> Result<Wire, OutOfRange> {
         let s = self.shape;
         let vals = requant(value, r)?;
+        debug_assert!(r.shift <= s.rem_bits() && r.bits <= s.mag_bits(), "the layout leaves room for every requant");
         let row = self.push_row(Gate::Requant);
         match v {
             Some(v) => self.place(row, 0, v),
@@ -112,15 +114,15 @@ impl Trace {
         self.new_wire(row, 1, vals.y);
         self.new_wire(row, 2, vals.non_negative as i128);
         let out = self.new_wire(row, 3, vals.out);
-        self.set_fixed(row, 0, 1i128 << r.shift);
+        let lift = s.rem_bits() - r.shift;
+        self.set_fixed(row, 0, 1i128 << lift);
         self.set_fixed(row, 1, if r.shift > 0 { 1i128 << (r.shift - 1) } else { 0 });
         self.set_fixed(row, 2, r.relu as i128);
-        for (j, (w, l)) in limbs(vals.rem, r.shift, s.lookup_bits, s.rem_lanes).enumerate() {
-            self.set_limb(row, j, w, l);
+        for (j, l) in limbs(vals.rem << lift, s.lookup_bits, s.rem_lanes).enumerate() {
+            self.set_limb(row, j, l);
         }
-        let mag = vals.y.unsigned_abs();
-        for (j, (w, l)) in limbs(mag, r.bits, s.lookup_bits, s.mag_lanes).enumerate() {
-            self.set_limb(row, s.rem_lanes + j, w, l);
+        for (j, l) in limbs(vals.y.unsigned_abs(), s.lookup_bits, s.mag_lanes).enumerate() {
+            self.set_limb(row, s.rem_lanes + j, l);
         }
         Ok(out)
     }
@@ -182,11 +184,21 @@ mod tests {
 
     #[test]
     fn other_rounding_fails() {
-        // y one lower with the remainder one step higher: only the range check on r stops it.
+        // y one lower with the remainder 2^P higher keeps the equation; only the lookup on the
+        // top remainder limb (now 2^lookup_bits or more) stops it.
         let (mut t, row, _) = one_requant(1000, Requant { shift: 3, relu: false, bits: 10 });
         let y = t.cell(row, 1).unwrap();
         t.tamper_wire(y, t.value(y) - 1);
-        t.tamper_limb(row, 0, t.limb(row, 0) + 8);
+        let top = t.shape.rem_lanes - 1;
+        t.tamper_limb(row, top, t.limb(row, top) + (1 << t.shape.lookup_bits));
+        assert_rejected(&t);
+    }
+
+    #[test]
+    fn remainder_of_another_value_fails() {
+        // The lifted remainder must be a multiple of 2^(P-d): r' one higher breaks the equation.
+        let (mut t, row, _) = one_requant(1001, Requant { shift: 3, relu: false, bits: 10 });
+        t.tamper_limb(row, 0, t.limb(row, 0) + 1);
         assert_rejected(&t);
     }
 
@@ -201,10 +213,12 @@ mod tests {
     }
 
     #[test]
-    fn magnitude_limb_out_of_width_fails() {
-        let (mut t, row, _) = one_requant(5, Requant { shift: 0, relu: false, bits: 3 });
+    fn limb_outside_the_table_fails() {
+        // |y| = 5 written as 5 - 2^L + 2^L: a first limb of 5 + 2^L with the next one lower.
+        let (mut t, row, _) = one_requant(5 + (1 << 4), Requant { shift: 0, relu: false, bits: 10 });
         let lane = t.shape.rem_lanes;
-        t.tamper_limb(row, lane, 9); // wider than the 3 bits its tag allows
+        t.tamper_limb(row, lane, t.limb(row, lane) + (1 << t.shape.lookup_bits));
+        t.tamper_limb(row, lane + 1, t.limb(row, lane + 1) - 1);
         assert_rejected(&t);
     }
 

@@ -69,7 +69,7 @@ impl Circuit<Fr> for ZkCircuit {
         let cols = Columns::configure(meta, &shape);
         ZkConfig {
             dot: DotConfig::configure(meta, &cols),
-            requant: RequantConfig::configure(meta, &cols, shape.rem_lanes, shape.lookup_bits),
+            requant: RequantConfig::configure(meta, &cols, &shape),
             mul: MulConfig::configure(meta, &cols),
             affine: AffineConfig::configure(meta, &cols),
             range: RangeConfig::configure(meta, &cols, shape.lookup_bits),
@@ -124,9 +124,8 @@ impl Circuit<Fr> for ZkCircuit {
                     for (col, &column) in cols.fixed.iter().enumerate() {
                         region.assign_fixed(column, row, fe(t.fixed(row, col)));
                     }
-                    for lane in 0..cols.limbs.len() {
-                        region.assign_advice(cols.limbs[lane], row, known(t.limb(row, lane) as i128));
-                        region.assign_fixed(cols.tags[lane], row, Fr::from(t.tag(row, lane) as u64));
+                    for (lane, &column) in cols.limbs.iter().enumerate() {
+                        region.assign_advice(column, row, known(t.limb(row, lane) as i128));
                     }
                 }
                 Ok(homes)

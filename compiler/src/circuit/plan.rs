@@ -23,7 +23,7 @@ pub struct Layout {
 /// Committed polynomials per row, the prover's main cost: advice and limb columns, three per
 /// lookup (permuted input, permuted table, product), and the permutation's products (two columns
 /// each at this gate degree).
-fn cost(shape: &CircuitShape) -> f64 {
+pub fn cost(shape: &CircuitShape) -> f64 {
     let columns = shape.advice + shape.lanes() + 3 * shape.lanes() + (shape.advice + 1).div_ceil(2);
     (1u64 << shape.k) as f64 * columns as f64
 }
@@ -35,14 +35,21 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layo
     let outputs: usize = graph.outputs.iter().map(|&o| graph.nodes[o].shape.iter().product::<usize>()).sum();
     let mut best: Option<Layout> = None;
     for advice in ADVICE_CHOICES {
-        let probe = CircuitShape { advice, ..CircuitShape::default() };
+        // Rows do not depend on the lookup lanes (one requant, one row); any roomy lanes will do.
+        let probe = CircuitShape {
+            advice,
+            lookup_bits: 20,
+            rem_lanes: max_shift.div_ceil(20) as usize,
+            mag_lanes: max_bits.div_ceil(20) as usize,
+            ..CircuitShape::default()
+        };
         let rows = lower(graph, plan, probe, &zeros)
             .map_err(|e| CompileError::Plan(format!("cannot lay out the circuit: {e}")))?
             .rows();
         let min_k = (rows.max(outputs) + CircuitShape::RESERVED_ROWS).next_power_of_two().trailing_zeros().max(6);
         for k in min_k..=(min_k + 2).min(max_k) {
-            // The table takes ~2^(lookup_bits + 1) rows, so it fits when lookup_bits <= k - 2.
-            let lookup_bits = (k - 2).min(max_shift.max(max_bits)).clamp(1, 16);
+            // The table takes 2^lookup_bits rows, so it fits when lookup_bits <= k - 1.
+            let lookup_bits = (k - 1).min(max_shift.max(max_bits)).clamp(1, 20);
             let shape = CircuitShape {
                 k,
                 lookup_bits,

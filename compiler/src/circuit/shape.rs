@@ -7,7 +7,7 @@ pub struct CircuitShape {
     /// log2 of the number of rows.
     pub k: u32,
     /// Range checks decompose into limbs of this many bits, each looked up in one table of
-    /// about 2^(lookup_bits + 1) rows.
+    /// 2^lookup_bits rows.
     pub lookup_bits: u32,
     /// Advice columns of the gate area (the dot-product gate does `advice - 1` MACs per row).
     pub advice: usize,
@@ -35,9 +35,19 @@ impl CircuitShape {
         self.rem_lanes + self.mag_lanes
     }
 
-    /// Rows of the range table: (0, 0) and, for each width b in 1..=lookup_bits, (b, 0..2^b).
+    /// Rows of the range table: 0..2^lookup_bits.
     pub fn table_rows(&self) -> usize {
-        (1usize << (self.lookup_bits + 1)) - 1
+        1usize << self.lookup_bits
+    }
+
+    /// Bits of a rescale remainder the remainder lanes hold (the largest shift the circuit allows).
+    pub fn rem_bits(&self) -> u32 {
+        self.rem_lanes as u32 * self.lookup_bits
+    }
+
+    /// |y| < 2^mag_bits for every rescaled value: the range the circuit itself enforces.
+    pub fn mag_bits(&self) -> u32 {
+        self.mag_lanes as u32 * self.lookup_bits
     }
 
     /// Rows Halo2 keeps for blinding at the end of every column, with a margin.

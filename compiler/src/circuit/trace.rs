@@ -28,8 +28,6 @@ pub struct Trace {
     advice: Vec<Wire>,
     /// `rows * fixed_columns()` constants.
     pub(crate) fixed: Vec<i128>,
-    /// `rows * lanes()`: bit width each lookup lane is checked against (0: must be 0).
-    pub(crate) tags: Vec<u8>,
     /// `rows * lanes()`: limb values (witness).
     pub(crate) limbs: Vec<u64>,
     /// Value of every wire (witness).
@@ -49,7 +47,6 @@ impl Trace {
             gates: vec![],
             advice: vec![],
             fixed: vec![],
-            tags: vec![],
             limbs: vec![],
             values: vec![],
             outputs: vec![],
@@ -76,7 +73,6 @@ impl Trace {
         self.gates.push(gate);
         self.advice.extend(std::iter::repeat_n(NO_WIRE, s.advice));
         self.fixed.extend(std::iter::repeat_n(0, s.fixed_columns()));
-        self.tags.extend(std::iter::repeat_n(0, s.lanes()));
         self.limbs.extend(std::iter::repeat_n(0, s.lanes()));
         self.gates.len() - 1
     }
@@ -110,14 +106,9 @@ impl Trace {
         self.fixed[row * self.shape.fixed_columns() + col]
     }
 
-    pub(crate) fn set_limb(&mut self, row: usize, lane: usize, bits: u8, value: u64) {
+    pub(crate) fn set_limb(&mut self, row: usize, lane: usize, value: u64) {
         let i = row * self.shape.lanes() + lane;
-        self.tags[i] = bits;
         self.limbs[i] = value;
-    }
-
-    pub fn tag(&self, row: usize, lane: usize) -> u8 {
-        self.tags[row * self.shape.lanes() + lane]
     }
 
     pub fn limb(&self, row: usize, lane: usize) -> u64 {

@@ -128,6 +128,27 @@ impl QuantPlan {
         Ok(plan)
     }
 
+    /// Check the no-overflow bound again with every rescaled value as wide as the circuit lets it
+    /// be (|y| < 2^bits), not as the plan's ranges allow.
+    pub fn check_capacity(&self, graph: &Graph, bits: u32) -> Result<()> {
+        let mut widened: Vec<QNode> = Vec::with_capacity(self.nodes.len());
+        for (node, q) in graph.nodes.iter().zip(&self.nodes) {
+            let mut q = q.clone();
+            q.bound = match (&q.op, q.requant) {
+                (_, Some(_)) => (1i128 << bits.min(120)) - 1,
+                (QOp::Linear(lin), None) => {
+                    linear_bound(lin, &node.inputs.iter().map(|&i| widened[i].bound).collect::<Vec<_>>())
+                }
+                (QOp::Mul { .. }, None) => widened[node.inputs[0]].bound.saturating_mul(widened[node.inputs[1]].bound),
+                (QOp::Copy { .. }, None) => widened[node.inputs[0]].bound,
+                (QOp::Input { .. }, None) => q.bound,
+            };
+            check_no_overflow(node, &q, &widened)?;
+            widened.push(q);
+        }
+        Ok(())
+    }
+
     fn build_inner(
         graph: &Graph,
         scales: &Scales,

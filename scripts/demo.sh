@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole job on a bundled model: compile, setup, gen-witness, mock, prove, verify.
+# The whole job on a bundled model: compile, calibrate, setup, gen-witness, mock, prove, verify.
 # Usage: scripts/demo.sh [mlp|lenet|mixed]   (default: lenet)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,7 @@ cargo build --release -q -p zkonnx-cli
 zk=target/release/zkonnx
 set -x
 $zk compile "testdata/$model/model.onnx" -o "$art"
+$zk calibrate "$art" --data "testdata/$model/calib.json" --target resources
 $zk setup "$art"
 $zk gen-witness "$art" --input "testdata/$model/input.json" -o "$art/witness.json"
 $zk mock "$art" --witness "$art/witness.json"

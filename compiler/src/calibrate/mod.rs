@@ -42,7 +42,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { target: Target::Resources, max_logrows: 22, max_error: 0.05, margin: 0.5, scales: 4..=13 }
+        Options { target: Target::Resources, max_logrows: 22, max_error: 0.05, margin: 0.5, scales: 4..=16 }
     }
 }
 

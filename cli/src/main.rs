@@ -246,10 +246,12 @@ fn run(command: Command) -> Result<()> {
                     srs::dev_srs_path(k).display()
                 );
             }
+            let need = runtime::keys::check_memory(m.settings.circuit, "setup")? >> 20;
             let params = step(&format!("loading SRS (k={k})"), || srs::load(&source, k))?;
-            let report = step("generating keys", || runtime::keys::setup(&m, &dir, &params))?;
+            let msg = format!("generating keys (estimated peak memory {need} MB)");
+            let report = step(&msg, || runtime::keys::setup(&m, &dir, &params))?;
             println!(
-                "setup done: k={}, {} rows, pk {}, vk {} ({:.1?})",
+                "setup done: k={}, {} rows, pk {}, vk {}, estimated peak memory {need} MB ({:.1?})",
                 report.k,
                 report.rows,
                 size(report.pk_bytes),
@@ -276,8 +278,10 @@ fn run(command: Command) -> Result<()> {
             let m = Model::load(&dir)?;
             let w = witness::read(&wpath, &m)?;
             let k = m.settings.circuit.k;
+            let need = runtime::keys::check_memory(m.settings.circuit, "proving")? >> 20;
             let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
-            let p = step("proving", || proof::prove(&m, &dir, &w, &params))?;
+            let p =
+                step(&format!("proving (estimated peak memory {need} MB)"), || proof::prove(&m, &dir, &w, &params))?;
             proof::write(&out, &p)?;
             println!("proof written to {}: {} ({:.1?})", out.display(), size(file_size(&out)), start.elapsed());
         }

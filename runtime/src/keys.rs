@@ -11,6 +11,33 @@ use halo2_proofs::SerdeFormat;
 use halo2curves::bn256::G1Affine;
 use std::path::Path;
 
+/// Memory this machine has free now, from /proc/meminfo (None where that cannot be read).
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Estimate the peak memory of keygen or proving and refuse early when it cannot fit.
+pub fn check_memory(shape: CircuitShape, what: &str) -> Result<u64> {
+    let need = compiler::circuit::plan::estimate_memory(&shape);
+    if let Some(free) = available_memory() {
+        if need > free {
+            return Err(RuntimeError::Other(format!(
+                "{what} needs about {} MB (k={}, {} advice and {} lookup columns) but {} MB is free; \
+                 calibrate with --target resources or a lower --max-logrows, or use a machine with more memory",
+                need >> 20,
+                shape.k,
+                shape.advice,
+                shape.lanes(),
+                free >> 20
+            )));
+        }
+    }
+    Ok(need)
+}
+
 pub struct SetupReport {
     pub k: u32,
     pub rows: usize,

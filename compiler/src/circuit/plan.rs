@@ -1,11 +1,10 @@
 //! The layout planner: picks the advice width, k and lookup bits for a plan by counting the rows
 //! each width needs and estimating the prover's work for it.
 
-use super::lower::lower;
 use super::shape::CircuitShape;
 use crate::error::{CompileError, Result};
 use crate::ir::Graph;
-use crate::quant::QuantPlan;
+use crate::quant::{QOp, QuantPlan};
 
 /// The largest k we plan for (the BN254 FFT domain allows more; memory does not).
 pub const MAX_K: u32 = 24;
@@ -28,24 +27,39 @@ pub fn cost(shape: &CircuitShape) -> f64 {
     (1u64 << shape.k) as f64 * columns as f64
 }
 
+/// Rows the lowering takes with `advice` columns, counted without building the trace: a dot of n
+/// terms takes ceil(n / (advice - 1)) rows, affine ops pack advice / 2 to a row and products
+/// advice / 3, every requant takes one. (`lower`'s tests check the count against real traces.)
+pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
+    let (mut rows, mut affines, mut products) = (0usize, 0usize, 0usize);
+    for (node, q) in graph.nodes.iter().zip(&plan.nodes) {
+        let outputs: usize = node.shape.iter().product();
+        match &q.op {
+            QOp::Linear(lin) => {
+                for i in 0..lin.outputs() {
+                    match lin.row(i).len() {
+                        1 => affines += 1,
+                        n => rows += n.max(1).div_ceil(advice - 1),
+                    }
+                }
+            }
+            QOp::Mul { .. } => products += outputs,
+            QOp::Input { .. } | QOp::Copy { .. } => {}
+        }
+        if q.requant.is_some() {
+            rows += outputs;
+        }
+    }
+    rows + affines.div_ceil(advice / 2) + products.div_ceil(advice / 3)
+}
+
 pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layout> {
     let requants = plan.nodes.iter().filter_map(|n| n.requant);
     let (max_shift, max_bits) = requants.fold((0, 1), |(s, b), r| (s.max(r.shift), b.max(r.bits)));
-    let zeros: Vec<Vec<i128>> = graph.inputs().map(|(_, n)| vec![0; n.shape.iter().product()]).collect();
     let outputs: usize = graph.outputs.iter().map(|&o| graph.nodes[o].shape.iter().product::<usize>()).sum();
     let mut best: Option<Layout> = None;
     for advice in ADVICE_CHOICES {
-        // Rows do not depend on the lookup lanes (one requant, one row); any roomy lanes will do.
-        let probe = CircuitShape {
-            advice,
-            lookup_bits: 20,
-            rem_lanes: max_shift.div_ceil(20) as usize,
-            mag_lanes: max_bits.div_ceil(20) as usize,
-            ..CircuitShape::default()
-        };
-        let rows = lower(graph, plan, probe, &zeros)
-            .map_err(|e| CompileError::Plan(format!("cannot lay out the circuit: {e}")))?
-            .rows();
+        let rows = count_rows(graph, plan, advice);
         let min_k = (rows.max(outputs) + CircuitShape::RESERVED_ROWS).next_power_of_two().trailing_zeros().max(6);
         for k in min_k..=(min_k + 2).min(max_k) {
             // The table takes 2^lookup_bits rows, so it fits when lookup_bits <= k - 1.
@@ -69,4 +83,11 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layo
             "the circuit needs more than 2^{max_k} rows; lower the scales or use a smaller model"
         ))),
     }
+}
+
+/// Estimated peak memory of keygen or proving, in bytes: every column's values, coefficients and
+/// extended-domain evaluations over 2^k rows, fitted to measurements (`benches`) with a margin.
+pub fn estimate_memory(shape: &CircuitShape) -> u64 {
+    let columns = shape.advice + shape.lanes() + shape.fixed_columns() + 3 * shape.lanes() + (shape.advice + 1) + 6;
+    10 * (1 << 20) + 8 * 32 * columns as u64 * (1u64 << shape.k)
 }

@@ -75,3 +75,19 @@ fn static_bounds_hold_on_real_data() {
         assert!(max <= plan.nodes[id].bound, "node {id}: {max} > bound {}", plan.nodes[id].bound);
     }
 }
+
+#[test]
+fn counted_rows_equal_the_lowered_trace() {
+    use crate::circuit::plan::count_rows;
+    for name in ["mlp", "lenet", "mixed"] {
+        let (graph, input, _) = testdata(name);
+        let plan = plan_for(&graph);
+        let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+        for advice in [4, 5, 7, 10, 12] {
+            let layout = choose_layout(&graph, &plan, 20).unwrap();
+            let shape = crate::circuit::shape::CircuitShape { advice, ..layout.shape };
+            let trace = crate::circuit::lower::lower(&graph, &plan, shape, std::slice::from_ref(&x)).unwrap();
+            assert_eq!(count_rows(&graph, &plan, advice), trace.rows(), "{name}, advice {advice}");
+        }
+    }
+}

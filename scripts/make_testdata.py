@@ -31,13 +31,13 @@ def kaiming(rng, shape, fan_in):
     return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape).astype(np.float32)
 
 
-def save(name, graph, input_shape, sample):
+def save(name, graph, input_shape, sample, root=None):
     """Write model.onnx, the input files and onnxruntime's outputs for them."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="zkonnx-testdata")
     model.ir_version = 8
     onnx.checker.check_model(model)
-    folder = os.path.join(ROOT, name)
+    folder = os.path.join(root or ROOT, name)
     os.makedirs(folder, exist_ok=True)
     onnx.save(model, os.path.join(folder, "model.onnx"))
 

@@ -113,7 +113,8 @@ fn main() -> Result<()> {
                 // testdata-style folders hold model.onnx: name the case by its folder.
                 let path = Path::new(parts[0]);
                 let named = if path.file_stem().is_some_and(|s| s == "model") { path.parent() } else { Some(path) };
-                let name = named.and_then(|p| p.file_stem()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let name =
+                    named.and_then(|p| p.file_stem()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
                 Ok(Case { name, model: parts[0].into(), calib: parts[1].into(), input: parts[2].into() })
             })
             .collect::<Result<_>>()?

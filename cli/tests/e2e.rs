@@ -223,10 +223,12 @@ fn corrupt_or_foreign_artifacts_are_refused() {
     std::fs::write(art.join("settings.json"), &settings[..settings.len() / 2]).unwrap();
     refused(zk(&[&"mock", &art, &"-w", &witness]));
 
-    // Settings edited by hand (another scale): keys and witness no longer match them.
-    std::fs::write(art.join("settings.json"), settings.replace("\"rows\"", "\"rows\"").replace("\"k\": 8", "\"k\": 9"))
-        .unwrap();
-    refused(zk(&[&"verify", &art, &"-p", &proof]));
+    // Settings edited by hand (another k): the keys no longer match them.
+    let mut edited: serde_json::Value = serde_json::from_str(&settings).unwrap();
+    edited["circuit"]["k"] = (edited["circuit"]["k"].as_u64().unwrap() + 1).into();
+    std::fs::write(art.join("settings.json"), serde_json::to_vec(&edited).unwrap()).unwrap();
+    let line = refused(zk(&[&"verify", &art, &"-p", &proof]));
+    assert!(line.contains("another model or settings"), "{line}");
 }
 
 #[test]

@@ -22,34 +22,34 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha256(bytes))
 }
 
+fn write_err(path: &Path, e: &dyn std::fmt::Display) -> RuntimeError {
+    RuntimeError::Write { path: path.display().to_string(), reason: e.to_string() }
+}
+
+/// `bytes`, written and synced to a temporary file in `path`'s folder (created if missing).
+fn temp_file_with(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| write_err(path, &e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| write_err(path, &e))?;
+    tmp.write_all(bytes).map_err(|e| write_err(path, &e))?;
+    tmp.as_file().sync_all().map_err(|e| write_err(path, &e))?;
+    Ok(tmp)
+}
+
 /// Write `bytes` to `path` through a temporary file in the same folder, so a crash never leaves
 /// half a file behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let err =
-        |e: &dyn std::fmt::Display| RuntimeError::Write { path: path.display().to_string(), reason: e.to_string() };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(&e))?;
-    tmp.write_all(bytes).map_err(|e| err(&e))?;
-    tmp.as_file().sync_all().map_err(|e| err(&e))?;
-    tmp.persist(path).map_err(|e| err(&e.error))?;
+    temp_file_with(path, bytes)?.persist(path).map_err(|e| write_err(path, &e.error))?;
     Ok(())
 }
 
 /// Like `write_atomic`, but never replaces an existing file. Returns false when another writer
 /// got there first (the caller should then use that file).
 pub fn write_atomic_new(path: &Path, bytes: &[u8]) -> Result<bool> {
-    let err =
-        |e: &dyn std::fmt::Display| RuntimeError::Write { path: path.display().to_string(), reason: e.to_string() };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(&e))?;
-    tmp.write_all(bytes).map_err(|e| err(&e))?;
-    tmp.as_file().sync_all().map_err(|e| err(&e))?;
-    match tmp.persist_noclobber(path) {
+    match temp_file_with(path, bytes)?.persist_noclobber(path) {
         Ok(_) => Ok(true),
         Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(err(&e.error)),
+        Err(e) => Err(write_err(path, &e.error)),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::quant::{QOp, QuantPlan};
 pub const MAX_K: u32 = 24;
 
 /// Widths the planner tries.
-const ADVICE_CHOICES: std::ops::RangeInclusive<usize> = CircuitShape::MIN_ADVICE..=12;
+const ADVICE_CHOICES: std::ops::RangeInclusive<usize> = CircuitShape::MIN_ADVICE..=24;
 
 #[derive(Clone, Debug)]
 pub struct Layout {
@@ -19,12 +19,16 @@ pub struct Layout {
     pub cost: f64,
 }
 
-/// Committed polynomials per row, the prover's main cost: advice and limb columns, three per
-/// lookup (permuted input, permuted table, product), and the permutation's products (two columns
-/// each at this gate degree).
+/// Work per committed column that does not shrink with k: its commitment and openings, in the
+/// proof and in verification. It keeps small circuits from buying a smaller k with many columns.
+const COLUMN_OVERHEAD: f64 = 4096.0;
+
+/// The prover's main cost, committed polynomials × rows: advice and limb columns, three per lookup
+/// (permuted input, permuted table, product), and the permutation's products (three columns each
+/// at this gate degree); plus a fixed overhead per column.
 pub fn cost(shape: &CircuitShape) -> f64 {
-    let columns = shape.advice + shape.lanes() + 3 * shape.lanes() + (shape.advice + 1).div_ceil(2);
-    (1u64 << shape.k) as f64 * columns as f64
+    let columns = shape.advice + shape.lanes() + 3 * shape.lanes() + (shape.advice + 1).div_ceil(3);
+    ((1u64 << shape.k) as f64 + COLUMN_OVERHEAD) * columns as f64
 }
 
 /// Rows the lowering takes with `advice` columns, counted without building the trace: a dot of n

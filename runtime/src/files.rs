@@ -102,15 +102,43 @@ pub fn write_binary(path: &Path, kind: Kind, binding: &[u8; 32], payload: &[u8])
     write_atomic(path, &bytes)
 }
 
-/// Read a binary artifact, checking kind, version, binding and integrity; returns the payload.
-pub fn read_binary(path: &Path, kind: Kind, binding: &[u8; 32]) -> Result<Vec<u8>> {
-    let bytes = read(path)?;
+const HEADER: usize = 8 + 1 + 4 + 32 + 32;
+
+/// Open a binary artifact for reading its payload: the header is checked (kind, version,
+/// binding) and the payload's checksum verified in one streaming pass, without holding the file
+/// in memory; the reader is left at the start of the payload.
+pub fn open_binary(path: &Path, kind: Kind, binding: &[u8; 32]) -> Result<std::io::BufReader<std::fs::File>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(|e| read_err(path, e))?;
+    let mut header = [0u8; HEADER];
+    if file.read_exact(&mut header).is_err() {
+        return Err(RuntimeError::Corrupt {
+            path: path.display().to_string(),
+            what: kind.name(),
+            reason: "not a zkonnx artifact".into(),
+        });
+    }
+    check_header(path, kind, binding, &header)?;
+    let mut hasher = Sha256::new();
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    std::io::copy(&mut reader, &mut hasher).map_err(|e| read_err(path, e))?;
+    if header[45..77] != hasher.finalize()[..] {
+        return Err(RuntimeError::Corrupt {
+            path: path.display().to_string(),
+            what: kind.name(),
+            reason: "its checksum does not match (truncated or corrupted)".into(),
+        });
+    }
+    reader.seek(SeekFrom::Start(HEADER as u64)).map_err(|e| read_err(path, e))?;
+    Ok(reader)
+}
+
+fn check_header(path: &Path, kind: Kind, binding: &[u8; 32], bytes: &[u8]) -> Result<()> {
     let corrupt = |reason: &str| RuntimeError::Corrupt {
         path: path.display().to_string(),
         what: kind.name(),
         reason: reason.to_string(),
     };
-    const HEADER: usize = 8 + 1 + 4 + 32 + 32;
     if bytes.len() < HEADER || &bytes[..8] != MAGIC {
         return Err(corrupt("not a zkonnx artifact"));
     }
@@ -129,6 +157,19 @@ pub fn read_binary(path: &Path, kind: Kind, binding: &[u8; 32]) -> Result<Vec<u8
             reason: "its binding hash differs from settings.json's".into(),
         });
     }
+    Ok(())
+}
+
+/// Read a small binary artifact whole, checking kind, version, binding and integrity; returns
+/// the payload.
+pub fn read_binary(path: &Path, kind: Kind, binding: &[u8; 32]) -> Result<Vec<u8>> {
+    let bytes = read(path)?;
+    check_header(path, kind, binding, &bytes)?;
+    let corrupt = |reason: &str| RuntimeError::Corrupt {
+        path: path.display().to_string(),
+        what: kind.name(),
+        reason: reason.to_string(),
+    };
     let payload = &bytes[HEADER..];
     if bytes[45..77] != sha256(payload) {
         return Err(corrupt("its checksum does not match (truncated or corrupted)"));

@@ -1,7 +1,7 @@
 //! Key generation and key files.
 
 use crate::error::{Result, RuntimeError};
-use crate::files::{read_binary, write_binary, Kind};
+use crate::files::{open_binary, read_binary, write_binary, Kind};
 use crate::model::{ArtifactDir, Model};
 use crate::srs::{self, Params, SrsSource};
 use compiler::circuit::shape::CircuitShape;
@@ -85,9 +85,10 @@ pub fn load_proving_key(art: &ArtifactDir, binding: &[u8; 32], shape: CircuitSha
     if !path.exists() {
         return Err(missing_keys(art, &path));
     }
-    let bytes = read_binary(&path, Kind::ProvingKey, binding)?;
+    // Streamed: a proving key can be hundreds of MB, and a second copy of it would be waste.
+    let mut reader = open_binary(&path, Kind::ProvingKey, binding)?;
     guarded(&path, "proving key", || {
-        ProvingKey::read::<_, ZkCircuit>(&mut &bytes[..], SerdeFormat::RawBytesUnchecked, shape)
+        ProvingKey::read::<_, ZkCircuit>(&mut reader, SerdeFormat::RawBytesUnchecked, shape)
     })
 }
 

@@ -4,6 +4,7 @@
 use super::{QOp, QuantPlan};
 use crate::chips::{affine::affine, dot::dot, mul::mul, requant::requant};
 use crate::ir::Graph;
+use rayon::prelude::*;
 use thiserror::Error;
 
 /// A value left the range the settings allow.
@@ -43,7 +44,9 @@ pub fn evaluate_observed(
         let input = |i: usize| &values[node.inputs[i]];
         let raw: Vec<i128> = match &q.op {
             QOp::Input { index } => inputs[*index].clone(),
+            // Outputs of a layer are independent: compute them in parallel.
             QOp::Linear(lin) => (0..lin.outputs())
+                .into_par_iter()
                 .map(|i| match lin.row(i) {
                     [t] => affine(input(t.input as usize)[t.index as usize], t.weight, lin.bias[i]),
                     terms => {

@@ -181,6 +181,36 @@ def mixed(rng):
     save("mixed", graph, (1, 3, 10, 10), lambda i: rng.normal(0, 1, (1, 3, 10, 10)).astype(np.float32))
 
 
+def pooling(rng):
+    """Comparison ops: MaxPool with padding, Clip (ReLU6), Neg, Abs, Max and Min of activations and
+    with constants, GlobalMaxPool and ReduceMax."""
+    cw, cb = kaiming(rng, (4, 2, 3, 3), 18), rng.normal(0, 0.1, 4)
+    hw, hb = kaiming(rng, (5, 4), 4), rng.normal(0, 0.1, 5)
+    nodes = [
+        helper.make_node("Conv", ["input", "conv.weight", "conv.bias"], ["c"], name="/conv/Conv",
+                         kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], dilations=[1, 1]),
+        helper.make_node("MaxPool", ["c"], ["p"], name="/pool/MaxPool", kernel_shape=[3, 3], strides=[2, 2],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Clip", ["p", "lo", "hi"], ["r6"], name="/relu6/Clip"),
+        helper.make_node("Neg", ["p"], ["n"], name="/Neg"),
+        helper.make_node("Abs", ["n"], ["a"], name="/Abs"),
+        helper.make_node("Max", ["a", "r6"], ["mx"], name="/Max"),
+        helper.make_node("Min", ["mx", "cap"], ["mn"], name="/Min"),
+        helper.make_node("GlobalMaxPool", ["mn"], ["g"], name="/GlobalMaxPool"),
+        helper.make_node("ReduceMax", ["p"], ["rm"], name="/ReduceMax", axes=[2, 3], keepdims=1),
+        helper.make_node("Sub", ["g", "rm"], ["s"], name="/Sub"),
+        helper.make_node("Flatten", ["s"], ["f"], name="/Flatten", axis=1),
+        helper.make_node("Gemm", ["f", "head.weight", "head.bias"], ["output"], name="/head/Gemm", transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "pooling",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 2, 8, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 5])],
+        [init("conv.weight", cw), init("conv.bias", cb), init("lo", np.array(0.0)), init("hi", np.array(6.0)),
+         init("cap", np.array(1.5)), init("head.weight", hw), init("head.bias", hb)])
+    save("pooling", graph, (1, 2, 8, 8), lambda i: rng.normal(0, 1.5, (1, 2, 8, 8)).astype(np.float32))
+
+
 def unsupported(rng):
     """A model with ops outside issue 2's set, to test the compile-time error."""
     w = kaiming(rng, (4, 8), 4)
@@ -198,7 +228,7 @@ def unsupported(rng):
 
 
 def main():
-    builders = {"mlp": mlp, "lenet": lenet, "mixed": mixed, "unsupported": unsupported}
+    builders = {"mlp": mlp, "lenet": lenet, "mixed": mixed, "pooling": pooling, "unsupported": unsupported}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

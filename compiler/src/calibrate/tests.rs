@@ -27,7 +27,7 @@ fn run(graph: &Graph, samples: &Samples, target: Target) -> (Settings, QuantPlan
 
 #[test]
 fn accuracy_is_no_worse_and_resources_no_larger_on_every_model() {
-    for name in ["mlp", "lenet", "mixed"] {
+    for name in ["mlp", "lenet", "mixed", "pooling"] {
         let (graph, samples) = calibration_data(name);
         let (res, _, res_report) = run(&graph, &samples, Target::Resources);
         let (acc, _, acc_report) = run(&graph, &samples, Target::Accuracy);
@@ -81,7 +81,7 @@ fn an_impossible_bound_is_refused_with_the_best_error() {
 
 #[test]
 fn calibration_report_snapshots() {
-    for name in ["mlp", "lenet", "mixed"] {
+    for name in ["mlp", "lenet", "mixed", "pooling"] {
         let (graph, samples) = calibration_data(name);
         let (settings, _, report) = run(&graph, &samples, Target::Resources);
         insta::assert_json_snapshot!(format!("settings_{name}"), settings);

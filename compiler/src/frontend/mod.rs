@@ -3,6 +3,7 @@
 //! folded as they are met; `fold` then merges affine constants into the layer before them.
 
 mod attrs;
+mod compare;
 mod consts;
 mod fold;
 
@@ -31,15 +32,25 @@ const CIRCUIT_OPS: &[&str] = &[
     "Transpose",
     "Identity",
     "Dropout",
+    "Max",
+    "Min",
+    "MaxPool",
+    "GlobalMaxPool",
+    "ReduceMax",
+    "Clip",
+    "Neg",
+    "Abs",
 ];
 /// ONNX ops folded at compile time; supported on constants only (shape arithmetic).
 const CONSTANT_OPS: &[&str] = &["Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast"];
 
 pub const SUPPORTED_OPS: &[&str] = &[
+    "Abs",
     "Add",
     "AveragePool",
     "BatchNormalization",
     "Cast*",
+    "Clip",
     "Concat*",
     "Constant",
     "Conv",
@@ -49,9 +60,15 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Gather*",
     "Gemm",
     "GlobalAveragePool",
+    "GlobalMaxPool",
     "Identity",
     "MatMul",
+    "Max",
+    "MaxPool",
+    "Min",
     "Mul",
+    "Neg",
+    "ReduceMax",
     "Relu",
     "Reshape",
     "Shape*",
@@ -321,6 +338,118 @@ impl Translator {
                 }
                 let new = perm.iter().map(|&p| shape[p]).collect();
                 self.push_named(&out, ctx.name.clone(), Op::Transpose { perm }, vec![x], new);
+            }
+            "Max" | "Min" => {
+                let (mut acts, mut consts) = (vec![], vec![]);
+                for i in 0..node.input.len() {
+                    match self.input(&ctx, i)? {
+                        Value::Act(id) => acts.push(id),
+                        Value::Const(t) if t.len() == 1 => consts.push(t.data[0]),
+                        Value::Const(_) => return Err(ctx.err("only scalar constants are supported as operands")),
+                    }
+                }
+                let mut acc = acts[0];
+                for &b in &acts[1..] {
+                    acc = if op == "Max" { self.max2(&ctx.name, acc, b) } else { self.min2(&ctx.name, acc, b) };
+                }
+                for c in consts {
+                    acc =
+                        if op == "Max" { self.max_const(&ctx.name, acc, c) } else { self.min_const(&ctx.name, acc, c) };
+                }
+                self.env.insert(out, Value::Act(acc));
+            }
+            "Clip" => {
+                let x = self.act_input(&ctx, 0)?;
+                let bound = |i: usize, attr: &str| -> Result<Option<f64>> {
+                    match self.optional_const(&ctx, i)? {
+                        Some(t) if t.len() == 1 => Ok(Some(t.data[0])),
+                        Some(_) => Err(ctx.err("min and max must be scalars")),
+                        None => Ok(attrs.ints(attr).map(|_| attrs.float(attr, 0.0) as f64).or_else(|| {
+                            node.attribute.iter().any(|a| a.name == attr).then(|| attrs.float(attr, 0.0) as f64)
+                        })),
+                    }
+                };
+                let (lo, hi) = (bound(1, "min")?, bound(2, "max")?);
+                let mut acc = x;
+                if let Some(lo) = lo {
+                    acc = self.max_const(&format!("{}/lo", ctx.name), acc, lo);
+                }
+                if let Some(hi) = hi {
+                    acc = self.min_const(&format!("{}/hi", ctx.name), acc, hi);
+                }
+                self.env.insert(out, Value::Act(acc));
+            }
+            "Neg" => {
+                let x = self.act_input(&ctx, 0)?;
+                let y = self.negate(&ctx.name, x);
+                self.env.insert(out, Value::Act(y));
+            }
+            "Abs" => {
+                let x = self.act_input(&ctx, 0)?;
+                let y = self.abs(&ctx.name, x);
+                self.env.insert(out, Value::Act(y));
+            }
+            "MaxPool" | "GlobalMaxPool" => {
+                let x = self.act_input(&ctx, 0)?;
+                let xs = self.shape(x);
+                if xs.len() != 4 {
+                    return Err(ctx.err(format!("only 2-D pooling on NCHW input is supported (input {xs:?})")));
+                }
+                if node.output.iter().skip(1).any(|o| !o.is_empty()) {
+                    return Err(ctx.err("the Indices output of MaxPool is not supported"));
+                }
+                let (kernel, strides, pads, dilations) = if op == "GlobalMaxPool" {
+                    ([xs[2], xs[3]], [1, 1], [0; 4], [1, 1])
+                } else {
+                    let two = |name: &str, default: [usize; 2]| -> Result<[usize; 2]> {
+                        match attrs.ints(name) {
+                            None => Ok(default),
+                            Some(v) if v.len() == 2 && v.iter().all(|&d| d >= 1) => Ok([v[0] as usize, v[1] as usize]),
+                            Some(v) => Err(ctx.err(format!("{name} {v:?} must be two positive numbers"))),
+                        }
+                    };
+                    if attrs.int("ceil_mode", 0) != 0 {
+                        return Err(ctx.err("ceil_mode=1 is not supported yet"));
+                    }
+                    let kernel = two("kernel_shape", [0, 0])?;
+                    if kernel[0] == 0 {
+                        return Err(ctx.err("kernel_shape is required"));
+                    }
+                    let (strides, dilations) = (two("strides", [1, 1])?, two("dilations", [1, 1])?);
+                    (kernel, strides, conv_pads(&ctx, &attrs, &xs[2..], kernel, strides, dilations)?, dilations)
+                };
+                let hw = conv_out_hw(&xs[2..], kernel, strides, pads, dilations)
+                    .ok_or_else(|| ctx.err("the kernel is larger than the padded input"))?;
+                let shape = vec![xs[0], xs[1], hw[0], hw[1]];
+                let windows = compare::pool_windows(&xs, &shape, kernel, strides, pads, dilations);
+                if windows.iter().any(|w| w.is_empty()) {
+                    return Err(ctx.err("a pooling window covers only padding"));
+                }
+                let y = self.max_over_windows(&ctx.name, x, &windows, shape);
+                self.env.insert(out, Value::Act(y));
+            }
+            "ReduceMax" => {
+                let x = self.act_input(&ctx, 0)?;
+                let xs = self.shape(x);
+                let axes: Vec<i64> = match (attrs.ints("axes"), self.optional_const(&ctx, 1)?) {
+                    (Some(a), _) => a,
+                    (None, Some(t)) => t.data.iter().map(|&v| v as i64).collect(),
+                    (None, None) => (0..xs.len() as i64).collect(),
+                };
+                let mut axes: Vec<usize> = axes
+                    .iter()
+                    .map(|&a| normalize_axis(a, xs.len()).ok_or_else(|| ctx.err(format!("axis {a} out of range"))))
+                    .collect::<Result<_>>()?;
+                axes.sort_unstable();
+                axes.dedup();
+                let (windows, kept_shape) = compare::reduce_windows(&xs, &axes);
+                let shape = if attrs.int("keepdims", 1) != 0 {
+                    (0..xs.len()).map(|a| if axes.contains(&a) { 1 } else { xs[a] }).collect()
+                } else {
+                    kept_shape
+                };
+                let y = self.max_over_windows(&ctx.name, x, &windows, shape);
+                self.env.insert(out, Value::Act(y));
             }
             other => return Err(ctx.err(format!("{other} is not supported here"))),
         }

@@ -9,7 +9,7 @@ fn load(name: &str) -> Result<Graph> {
 
 #[test]
 fn ir_dumps_of_testdata_models() {
-    for name in ["mlp", "lenet", "mixed"] {
+    for name in ["mlp", "lenet", "mixed", "pooling"] {
         let graph = load(name).unwrap();
         insta::assert_snapshot!(format!("ir_{name}"), graph.to_string());
     }

@@ -69,6 +69,11 @@ pub enum Op {
     Transpose {
         perm: Vec<usize>,
     },
+    /// Output element i is input element `indices[i]` (flat): window slices of pooling and
+    /// reductions. Moves cells, proves nothing.
+    Gather {
+        indices: Vec<usize>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +98,7 @@ impl Op {
             Op::AvgPool { .. } => "AvgPool",
             Op::Reshape => "Reshape",
             Op::Transpose { .. } => "Transpose",
+            Op::Gather { .. } => "Gather",
         }
     }
 }

@@ -24,6 +24,7 @@ impl fmt::Display for Graph {
                     " kernel={kernel:?} strides={strides:?} pads={pads:?} count_include_pad={count_include_pad}"
                 )?,
                 Op::Transpose { perm } => write!(f, " perm={perm:?}")?,
+                Op::Gather { indices } => write!(f, " n={}", indices.len())?,
                 Op::Input { index } => write!(f, " index={index}")?,
                 Op::Binary { .. } | Op::Relu | Op::Reshape => {}
             }

@@ -257,6 +257,11 @@ fn plan_node(
             let map = (0..node.shape.iter().product::<usize>() as u32).collect();
             QNode { op: QOp::Copy { map }, requant: None, scale: x.scale, bound: x.bound }
         }
+        Op::Gather { indices } => {
+            let x = input(0);
+            let map = indices.iter().map(|&i| i as u32).collect();
+            QNode { op: QOp::Copy { map }, requant: None, scale: x.scale, bound: x.bound }
+        }
         Op::Transpose { perm } => {
             let x = input(0);
             let map = transpose_index_map(in_shapes[0], perm).into_iter().map(|i| i as u32).collect();

@@ -24,7 +24,7 @@ fn plan_for(graph: &Graph) -> QuantPlan {
 
 #[test]
 fn circuit_values_equal_the_evaluator_node_by_node() {
-    for name in ["mlp", "lenet", "mixed"] {
+    for name in ["mlp", "lenet", "mixed", "pooling"] {
         let (graph, input, _) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
@@ -39,7 +39,7 @@ fn circuit_values_equal_the_evaluator_node_by_node() {
 
 #[test]
 fn quantized_outputs_track_onnxruntime() {
-    for name in ["mlp", "lenet", "mixed"] {
+    for name in ["mlp", "lenet", "mixed", "pooling"] {
         let (graph, input, expected) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
@@ -79,7 +79,7 @@ fn static_bounds_hold_on_real_data() {
 #[test]
 fn counted_rows_equal_the_lowered_trace() {
     use crate::circuit::plan::count_rows;
-    for name in ["mlp", "lenet", "mixed"] {
+    for name in ["mlp", "lenet", "mixed", "pooling"] {
         let (graph, input, _) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();

@@ -1,0 +1,160 @@
+//! Comparison ops, built from the ReLU chip's sign decomposition: max(a, b) = b + relu(a - b) and
+//! min(a, b) = a - relu(a - b). Pooling and reductions gather one window position at a time and
+//! fold those slices with pairwise max. No new constraints: each step is a proven op.
+
+use super::Translator;
+use crate::ir::{BinaryKind, NodeId, Op};
+use crate::tensor::{broadcast_shape, strides, Tensor};
+
+impl Translator {
+    /// Add an IR node without binding an ONNX name to it.
+    pub(super) fn add_node(&mut self, name: &str, op: Op, inputs: Vec<NodeId>, shape: Vec<usize>) -> NodeId {
+        let name = self.unique(name.to_string());
+        self.nodes.push(crate::ir::Node { name, op, inputs, shape });
+        self.nodes.len() - 1
+    }
+
+    fn elementwise(&mut self, name: &str, kind: BinaryKind, a: NodeId, b: NodeId) -> NodeId {
+        let shape = broadcast_shape(&self.shape(a), &self.shape(b)).unwrap_or_else(|| self.shape(a));
+        self.add_node(name, Op::Binary { kind }, vec![a, b], shape)
+    }
+
+    fn relu(&mut self, name: &str, x: NodeId) -> NodeId {
+        let shape = self.shape(x);
+        self.add_node(name, Op::Relu, vec![x], shape)
+    }
+
+    fn shift(&mut self, name: &str, x: NodeId, add: f64) -> NodeId {
+        let shape = self.shape(x);
+        let op = Op::Affine { mul: None, add: Some(Tensor::new(vec![], vec![add])) };
+        self.add_node(name, op, vec![x], shape)
+    }
+
+    pub(super) fn negate(&mut self, name: &str, x: NodeId) -> NodeId {
+        let shape = self.shape(x);
+        let op = Op::Affine { mul: Some(Tensor::new(vec![], vec![-1.0])), add: None };
+        self.add_node(name, op, vec![x], shape)
+    }
+
+    /// max(a, b) = b + relu(a - b), broadcasting.
+    pub(super) fn max2(&mut self, name: &str, a: NodeId, b: NodeId) -> NodeId {
+        let d = self.elementwise(&format!("{name}/diff"), BinaryKind::Sub, a, b);
+        let r = self.relu(&format!("{name}/relu"), d);
+        self.elementwise(&format!("{name}/max"), BinaryKind::Add, b, r)
+    }
+
+    /// min(a, b) = a - relu(a - b), broadcasting.
+    pub(super) fn min2(&mut self, name: &str, a: NodeId, b: NodeId) -> NodeId {
+        let d = self.elementwise(&format!("{name}/diff"), BinaryKind::Sub, a, b);
+        let r = self.relu(&format!("{name}/relu"), d);
+        self.elementwise(&format!("{name}/min"), BinaryKind::Sub, a, r)
+    }
+
+    /// max(x, c) = c + relu(x - c) for a scalar constant.
+    pub(super) fn max_const(&mut self, name: &str, x: NodeId, c: f64) -> NodeId {
+        let d = self.shift(&format!("{name}/diff"), x, -c);
+        let r = self.relu(&format!("{name}/relu"), d);
+        self.shift(&format!("{name}/max"), r, c)
+    }
+
+    /// min(x, c) = x - relu(x - c) for a scalar constant.
+    pub(super) fn min_const(&mut self, name: &str, x: NodeId, c: f64) -> NodeId {
+        let d = self.shift(&format!("{name}/diff"), x, -c);
+        let r = self.relu(&format!("{name}/relu"), d);
+        self.elementwise(&format!("{name}/min"), BinaryKind::Sub, x, r)
+    }
+
+    /// |x| = relu(x) + relu(-x).
+    pub(super) fn abs(&mut self, name: &str, x: NodeId) -> NodeId {
+        let pos = self.relu(&format!("{name}/pos"), x);
+        let n = self.negate(&format!("{name}/neg"), x);
+        let neg = self.relu(&format!("{name}/negrelu"), n);
+        self.elementwise(&format!("{name}/abs"), BinaryKind::Add, pos, neg)
+    }
+
+    /// The max over windows: `windows[o]` lists the flat input indices output o covers (at least
+    /// one each). Slice j takes each window's j-th index (its first where it has fewer).
+    pub(super) fn max_over_windows(
+        &mut self,
+        name: &str,
+        x: NodeId,
+        windows: &[Vec<usize>],
+        shape: Vec<usize>,
+    ) -> NodeId {
+        let longest = windows.iter().map(|w| w.len()).max().unwrap_or(1);
+        let slice = |j: usize| -> Vec<usize> { windows.iter().map(|w| *w.get(j).unwrap_or(&w[0])).collect() };
+        let mut acc =
+            self.add_node(&format!("{name}/slice0"), Op::Gather { indices: slice(0) }, vec![x], shape.clone());
+        for j in 1..longest {
+            let s =
+                self.add_node(&format!("{name}/slice{j}"), Op::Gather { indices: slice(j) }, vec![x], shape.clone());
+            acc = self.max2(&format!("{name}/{j}"), acc, s);
+        }
+        acc
+    }
+}
+
+/// Windows of a 2-D max pool over NCHW: for each output, the valid input indices (padding never
+/// wins a max, so padded positions are left out).
+pub fn pool_windows(
+    in_shape: &[usize],
+    out_shape: &[usize],
+    kernel: [usize; 2],
+    strides_: [usize; 2],
+    pads: [usize; 4],
+    dilations: [usize; 2],
+) -> Vec<Vec<usize>> {
+    let st = strides(in_shape);
+    let (h, w) = (in_shape[2] as isize, in_shape[3] as isize);
+    let mut windows = vec![];
+    for n in 0..out_shape[0] {
+        for c in 0..out_shape[1] {
+            for oy in 0..out_shape[2] {
+                for ox in 0..out_shape[3] {
+                    let mut idx = vec![];
+                    for ky in 0..kernel[0] {
+                        let y = (oy * strides_[0] + ky * dilations[0]) as isize - pads[0] as isize;
+                        for kx in 0..kernel[1] {
+                            let x = (ox * strides_[1] + kx * dilations[1]) as isize - pads[1] as isize;
+                            if y >= 0 && y < h && x >= 0 && x < w {
+                                idx.push(n * st[0] + c * st[1] + y as usize * st[2] + x as usize);
+                            }
+                        }
+                    }
+                    windows.push(idx);
+                }
+            }
+        }
+    }
+    windows
+}
+
+/// Windows of a reduction over `axes`: for each output position, the input indices reduced.
+pub fn reduce_windows(in_shape: &[usize], axes: &[usize]) -> (Vec<Vec<usize>>, Vec<usize>) {
+    let st = strides(in_shape);
+    let kept: Vec<usize> = (0..in_shape.len()).filter(|a| !axes.contains(a)).collect();
+    let out_count: usize = kept.iter().map(|&a| in_shape[a]).product();
+    let red_count: usize = axes.iter().map(|&a| in_shape[a]).product();
+    let unravel = |mut i: usize, dims: &[usize]| -> Vec<usize> {
+        let mut idx = vec![0; dims.len()];
+        for d in (0..dims.len()).rev() {
+            idx[d] = i % in_shape[dims[d]];
+            i /= in_shape[dims[d]];
+        }
+        idx
+    };
+    let windows = (0..out_count)
+        .map(|o| {
+            let ko = unravel(o, &kept);
+            (0..red_count)
+                .map(|r| {
+                    let ro = unravel(r, axes);
+                    kept.iter().zip(&ko).map(|(&a, &i)| i * st[a]).sum::<usize>()
+                        + axes.iter().zip(&ro).map(|(&a, &i)| i * st[a]).sum::<usize>()
+                })
+                .collect()
+        })
+        .collect();
+    let out_shape = kept.iter().map(|&a| in_shape[a]).collect();
+    (windows, out_shape)
+}

@@ -94,41 +94,6 @@ impl Translator {
     }
 }
 
-/// Windows of a 2-D max pool over NCHW: for each output, the valid input indices (padding never
-/// wins a max, so padded positions are left out).
-pub fn pool_windows(
-    in_shape: &[usize],
-    out_shape: &[usize],
-    kernel: [usize; 2],
-    strides_: [usize; 2],
-    pads: [usize; 4],
-    dilations: [usize; 2],
-) -> Vec<Vec<usize>> {
-    let st = strides(in_shape);
-    let (h, w) = (in_shape[2] as isize, in_shape[3] as isize);
-    let mut windows = vec![];
-    for n in 0..out_shape[0] {
-        for c in 0..out_shape[1] {
-            for oy in 0..out_shape[2] {
-                for ox in 0..out_shape[3] {
-                    let mut idx = vec![];
-                    for ky in 0..kernel[0] {
-                        let y = (oy * strides_[0] + ky * dilations[0]) as isize - pads[0] as isize;
-                        for kx in 0..kernel[1] {
-                            let x = (ox * strides_[1] + kx * dilations[1]) as isize - pads[1] as isize;
-                            if y >= 0 && y < h && x >= 0 && x < w {
-                                idx.push(n * st[0] + c * st[1] + y as usize * st[2] + x as usize);
-                            }
-                        }
-                    }
-                    windows.push(idx);
-                }
-            }
-        }
-    }
-    windows
-}
-
 /// Windows of a reduction over `axes`: for each output position, the input indices reduced.
 pub fn reduce_windows(in_shape: &[usize], axes: &[usize]) -> (Vec<Vec<usize>>, Vec<usize>) {
     let st = strides(in_shape);

@@ -421,7 +421,7 @@ impl Translator {
                 let hw = conv_out_hw(&xs[2..], kernel, strides, pads, dilations)
                     .ok_or_else(|| ctx.err("the kernel is larger than the padded input"))?;
                 let shape = vec![xs[0], xs[1], hw[0], hw[1]];
-                let windows = compare::pool_windows(&xs, &shape, kernel, strides, pads, dilations);
+                let windows = crate::tensor::pool_windows(&xs, &shape, kernel, strides, pads, dilations);
                 if windows.iter().any(|w| w.is_empty()) {
                     return Err(ctx.err("a pooling window covers only padding"));
                 }

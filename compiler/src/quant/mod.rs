@@ -406,39 +406,20 @@ fn avg_pool(
     count_include_pad: bool,
     sp: u32,
 ) -> (Linear, u32) {
-    let (h, w) = (in_shape[2] as isize, in_shape[3] as isize);
-    let in_strides = tensor::strides(in_shape);
-    let mut windows = vec![];
-    for n in 0..out_shape[0] {
-        for c in 0..out_shape[1] {
-            for oy in 0..out_shape[2] {
-                for ox in 0..out_shape[3] {
-                    let mut idx = vec![];
-                    for ky in 0..kernel[0] {
-                        let y = (oy * strides[0] + ky) as isize - pads[0] as isize;
-                        for kx in 0..kernel[1] {
-                            let x = (ox * strides[1] + kx) as isize - pads[1] as isize;
-                            if y >= 0 && y < h && x >= 0 && x < w {
-                                idx.push(
-                                    (n * in_strides[0] + c * in_strides[1] + y as usize * in_strides[2] + x as usize)
-                                        as u32,
-                                );
-                            }
-                        }
-                    }
-                    let count = if count_include_pad { kernel[0] * kernel[1] } else { idx.len() };
-                    windows.push((idx, count));
-                }
-            }
-        }
-    }
+    let windows: Vec<(Vec<usize>, usize)> = tensor::pool_windows(in_shape, out_shape, *kernel, *strides, *pads, [1, 1])
+        .into_iter()
+        .map(|idx| {
+            let count = if count_include_pad { kernel[0] * kernel[1] } else { idx.len() };
+            (idx, count)
+        })
+        .collect();
     let first = windows.first().map_or(1, |w| w.1);
     let uniform_pow2 = first.is_power_of_two() && windows.iter().all(|w| w.1 == first);
     let shift = if uniform_pow2 { first.trailing_zeros() } else { sp };
     let mut lin = Linear::default();
     for (idx, count) in windows {
         let weight = if uniform_pow2 { 1 } else { ((1u64 << sp) as f64 / count as f64).round() as i64 };
-        lin.push_row(idx.into_iter().map(|index| Term { input: 0, index, weight }), 0);
+        lin.push_row(idx.into_iter().map(|index| Term { input: 0, index: index as u32, weight }), 0);
     }
     (lin, shift)
 }

@@ -65,6 +65,13 @@ enum Command {
     },
     /// Print the IR graph and the circuit's shape.
     Inspect { art: PathBuf },
+    /// Write an SRS file for 2^k rows, for testing `--srs` (UNSAFE: its secret was on this machine).
+    GenSrs {
+        #[arg(long)]
+        k: u32,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
     /// Make the proving and verifying keys (and the SRS, when none is given).
     Setup {
         art: PathBuf,
@@ -233,6 +240,11 @@ fn run(command: Command) -> Result<()> {
             let m = Model::load(&ArtifactDir::new(&art))?;
             print!("{}", m.graph);
             println!("circuit: {}", serde_json::to_string(&m.settings.circuit)?);
+        }
+        Command::GenSrs { k, out } => {
+            eprintln!("warning: a generated SRS is NOT safe for production; use one from a ceremony");
+            step(&format!("generating an SRS for 2^{k} rows"), || srs::generate_file(&out, k))?;
+            println!("SRS written to {} ({})", out.display(), size(file_size(&out)));
         }
         Command::Setup { art, srs } => {
             let start = Instant::now();

@@ -273,3 +273,38 @@ fn calibration_data_of_the_wrong_length_is_refused() {
     let line = refused(zk(&[&"calibrate", &art, &"--data", &data]));
     assert!(line.contains("not a multiple of its 16 elements"), "{line}");
 }
+
+#[test]
+fn a_given_srs_is_downsized_and_must_be_the_same_for_setup_prove_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("mlp");
+    ok(zk(&[&"compile", &testdata("mlp", "model.onnx"), &"-o", &art]));
+    let k = json(&art.join("settings.json"))["circuit"]["k"].as_u64().unwrap();
+    // A larger SRS than the circuit needs: setup downsizes it.
+    let srs = dir.path().join("big.srs");
+    ok(zk(&[&"gen-srs", &"--k", &(k + 2).to_string(), &"-o", &srs]));
+    ok(zk(&[&"setup", &art, &"--srs", &srs]));
+    let w = art.join("witness.json");
+    ok(zk(&[&"gen-witness", &art, &"-i", &testdata("mlp", "input.json"), &"-o", &w]));
+    let proof = art.join("proof.json");
+
+    // Proving with another SRS (here: the cached dev one) is refused before any work.
+    let line = refused(zk(&[&"prove", &art, &"-w", &w, &"-o", &proof]));
+    assert!(line.contains("not the one `zkonnx setup` used"), "{line}");
+
+    ok(zk(&[&"prove", &art, &"-w", &w, &"-o", &proof, &"--srs", &srs]));
+    ok(zk(&[&"verify", &art, &"-p", &proof, &"--srs", &srs]));
+    ok(zk(&[&"verify", &art, &"-p", &proof]));
+
+    // Verifying against another SRS is refused.
+    let other = dir.path().join("other.srs");
+    ok(zk(&[&"gen-srs", &"--k", &(k + 1).to_string(), &"-o", &other]));
+    let line = refused(zk(&[&"verify", &art, &"-p", &proof, &"--srs", &other]));
+    assert!(line.contains("not the one the keys were made with"), "{line}");
+
+    // A file that is not an SRS.
+    let junk = dir.path().join("junk.srs");
+    std::fs::write(&junk, b"not an srs at all").unwrap();
+    let line = refused(zk(&[&"setup", &art, &"--srs", &junk]));
+    assert!(line.contains("not a valid SRS file"), "{line}");
+}

@@ -38,6 +38,18 @@ pub fn dev_srs_path(k: u32) -> PathBuf {
     zkonnx_home().join("srs").join(format!("dev-k{k}.srs"))
 }
 
+/// Write a freshly generated SRS for 2^k rows to `path` in halo2's raw format. Its secret was in
+/// this process's memory: for tests and development only.
+pub fn generate_file(path: &Path, k: u32) -> Result<()> {
+    if !(1..=28).contains(&k) {
+        return Err(RuntimeError::Other(format!("k = {k} is out of range (1 to 28)")));
+    }
+    let params = Params::setup(k, rand::rngs::OsRng);
+    let mut bytes = vec![];
+    params.write_custom(&mut bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    crate::files::write_atomic(path, &bytes)
+}
+
 /// The prover's SRS for 2^k rows.
 pub fn load(source: &SrsSource, k: u32) -> Result<Params> {
     match source {

@@ -119,8 +119,8 @@ pub fn load_verifier_srs(
         return Err(missing_keys(art, &path));
     }
     let recorded = read_binary(&path, Kind::VerifierSrs, binding)?;
-    if let Some(source @ SrsSource::File(file)) = srs_file {
-        let given = srs::verifier_bytes(&srs::load(source, k)?);
+    if let Some(SrsSource::File(file)) = srs_file {
+        let given = srs::verifier_bytes_of_file(file, k)?;
         if given != recorded {
             return Err(RuntimeError::Mismatch {
                 path: file.display().to_string(),

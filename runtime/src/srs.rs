@@ -103,12 +103,30 @@ fn read_params(path: &Path) -> Result<Params> {
 
 /// The verifier's part of an SRS: k, the first G1 point and the two G2 points.
 pub fn verifier_bytes(params: &Params) -> Vec<u8> {
-    let mut out = params.k().to_le_bytes().to_vec();
-    let g0 = params.get_g()[0];
-    out.extend_from_slice(&g0.to_raw_bytes());
+    verifier_bytes_at(params, params.k())
+}
+
+/// The verifier's part of `params` downsized to k, without downsizing it: g[0], g2 and s·g2 do
+/// not change with k.
+fn verifier_bytes_at(params: &Params, k: u32) -> Vec<u8> {
+    let mut out = k.to_le_bytes().to_vec();
+    out.extend_from_slice(&params.get_g()[0].to_raw_bytes());
     out.extend_from_slice(&params.g2().to_raw_bytes());
     out.extend_from_slice(&params.s_g2().to_raw_bytes());
     out
+}
+
+/// The verifier's part of the SRS in `path` for 2^k rows (what `verify --srs` compares).
+pub fn verifier_bytes_of_file(path: &Path, k: u32) -> Result<Vec<u8>> {
+    let params = read_params(path)?;
+    if params.k() < k {
+        return Err(RuntimeError::Other(format!(
+            "{} is an SRS for 2^{} rows but the circuit needs 2^{k}; use a larger SRS",
+            path.display(),
+            params.k()
+        )));
+    }
+    Ok(verifier_bytes_at(&params, k))
 }
 
 pub fn verifier_from_bytes(bytes: &[u8]) -> Option<Params> {

@@ -13,7 +13,7 @@ pub use error::{ErrorStats, OutputError};
 use crate::circuit::plan::choose_layout;
 use crate::error::{CompileError, Result};
 use crate::ir::Graph;
-use crate::quant::eval::{evaluate, evaluate_observed};
+use crate::quant::eval::evaluate_observed;
 use crate::quant::{bit_len, quantize, InputRange, QuantPlan, RangeBits, Scales};
 use crate::settings::Settings;
 use rayon::prelude::*;
@@ -115,23 +115,27 @@ fn quantize_inputs(sample: &[Vec<f64>], scale: u32) -> Vec<Vec<i128>> {
     sample.iter().map(|x| x.iter().map(|&v| quantize(v, scale)).collect()).collect()
 }
 
-/// The range bits of every rescale: the largest |y| (before any fused ReLU) seen on the samples,
-/// widened by the margin.
-fn observed_bits(
+/// One evaluation pass over the samples without range limits: the range bits of every rescale
+/// (the largest |y| seen before its ReLU, widened by the margin) and the model outputs. Range
+/// bits only decide which values are refused, never the values, so these outputs are the ones
+/// the plan with the chosen bits gives too (the bits cover every sample by construction).
+fn observe(
     graph: &Graph,
     scales: &Scales,
     ranges: &[InputRange],
     samples: &Samples,
     margin: f64,
-) -> Result<RangeBits> {
+) -> Result<(RangeBits, Vec<Vec<Vec<f64>>>)> {
     let unbounded = QuantPlan::build_unbounded(graph, scales, ranges)?;
     let mut max = vec![0i128; graph.nodes.len()];
+    let mut outputs = Vec::with_capacity(samples.inputs.len());
     for sample in &samples.inputs {
-        let mut observe = |node: usize, y: i128| max[node] = max[node].max(y.abs());
-        evaluate_observed(graph, &unbounded, &quantize_inputs(sample, scales.input), &mut observe)
+        let mut record = |node: usize, y: i128| max[node] = max[node].max(y.abs());
+        let values = evaluate_observed(graph, &unbounded, &quantize_inputs(sample, scales.input), &mut record)
             .map_err(|e| CompileError::Plan(e.to_string()))?;
+        outputs.push(dequantized_outputs(graph, &unbounded, &values));
     }
-    Ok(graph
+    let bits = graph
         .nodes
         .iter()
         .zip(&unbounded.nodes)
@@ -141,26 +145,19 @@ fn observed_bits(
             let widened = (max[id] as f64 * (1.0 + margin)).ceil() as u128;
             (node.name.clone(), bit_len(widened).max(1))
         })
-        .collect())
+        .collect();
+    Ok((bits, outputs))
 }
 
-/// Run a plan on every sample and compare with the float outputs.
-pub fn measure_error(graph: &Graph, plan: &QuantPlan, scales: &Scales, samples: &Samples) -> Result<ErrorStats> {
-    let mut quantized = vec![];
-    for sample in &samples.inputs {
-        let values = evaluate(graph, plan, &quantize_inputs(sample, scales.input))
-            .map_err(|e| CompileError::Plan(e.to_string()))?;
-        let outs: Vec<Vec<f64>> = graph
-            .outputs
-            .iter()
-            .map(|&o| {
-                let unit = (plan.nodes[o].scale as f64).exp2();
-                values[o].iter().map(|&v| v as f64 / unit).collect()
-            })
-            .collect();
-        quantized.push(outs);
-    }
-    Ok(ErrorStats::compare(&quantized, &samples.float_outputs))
+fn dequantized_outputs(graph: &Graph, plan: &QuantPlan, values: &[Vec<i128>]) -> Vec<Vec<f64>> {
+    graph
+        .outputs
+        .iter()
+        .map(|&o| {
+            let unit = (plan.nodes[o].scale as f64).exp2();
+            values[o].iter().map(|&v| v as f64 / unit).collect()
+        })
+        .collect()
 }
 
 /// One candidate, fully built: plan with observed ranges, layout, error.
@@ -171,10 +168,10 @@ fn try_candidate(
     samples: &Samples,
     opts: &Options,
 ) -> Result<(RangeBits, QuantPlan, Measured)> {
-    let bits = observed_bits(graph, scales, ranges, samples, opts.margin)?;
+    let (bits, outputs) = observe(graph, scales, ranges, samples, opts.margin)?;
     let plan = QuantPlan::build(graph, scales, ranges, &bits)?;
     let layout = choose_layout(graph, &plan, opts.max_logrows)?;
-    let error = measure_error(graph, &plan, scales, samples)?;
+    let error = ErrorStats::compare(&outputs, &samples.float_outputs);
     let measured = Measured {
         k: layout.shape.k,
         rows: layout.rows,

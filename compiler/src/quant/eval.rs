@@ -1,7 +1,9 @@
 //! The integer evaluator: the quantized model run on integers. It is the specification: witness
 //! generation uses it, the circuit constrains exactly it, calibration measures its error.
 
-use super::{QOp, QuantPlan};
+use super::walk::{walk, Backend, RowForm};
+use super::{Linear, QuantPlan, Requant};
+use crate::chips::requant::OutOfRange;
 use crate::chips::{affine::affine, dot::dot, mul::mul, requant::requant};
 use crate::ir::Graph;
 use rayon::prelude::*;
@@ -29,49 +31,52 @@ impl RangeError {
 
 /// Every node's output values, flat, at the node's scale.
 pub fn evaluate(graph: &Graph, plan: &QuantPlan, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, RangeError> {
-    evaluate_observed(graph, plan, inputs, &mut |_, _| {})
+    walk(graph, plan, inputs, &mut Evaluator { observe: &mut |_, _| {} })
 }
 
-/// `evaluate`, also reporting every rescaled value before its ReLU as `observe(node, y)`.
+/// `evaluate`, also reporting every range-checked value (inputs, and rescaled values before their
+/// ReLU) as `observe(node, y)`.
 pub fn evaluate_observed(
     graph: &Graph,
     plan: &QuantPlan,
     inputs: &[Vec<i128>],
     observe: &mut dyn FnMut(usize, i128),
 ) -> Result<Vec<Vec<i128>>, RangeError> {
-    let mut values: Vec<Vec<i128>> = Vec::with_capacity(graph.nodes.len());
-    for (id, (node, q)) in graph.nodes.iter().zip(&plan.nodes).enumerate() {
-        let input = |i: usize| &values[node.inputs[i]];
-        let raw: Vec<i128> = match &q.op {
-            QOp::Input { index } => inputs[*index].clone(),
-            // Outputs of a layer are independent: compute them in parallel.
-            QOp::Linear(lin) => (0..lin.outputs())
-                .into_par_iter()
-                .map(|i| match lin.row(i) {
-                    [t] => affine(input(t.input as usize)[t.index as usize], t.weight, lin.bias[i]),
-                    terms => {
-                        dot(terms.iter().map(|t| (input(t.input as usize)[t.index as usize], t.weight)), lin.bias[i])
-                    }
-                })
-                .collect(),
-            QOp::Mul { a, b } => {
-                a.iter().zip(b).map(|(&i, &j)| mul(input(0)[i as usize], input(1)[j as usize])).collect()
-            }
-            QOp::Copy { map } => map.iter().map(|&i| input(0)[i as usize]).collect(),
-        };
-        let out = match q.requant {
-            None => raw,
-            Some(r) => raw
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| {
-                    let x = requant(v, r).map_err(|e| RangeError::new(&node.name, i, e.value, e.bits, q.scale))?;
-                    observe(id, x.y);
-                    Ok(x.out)
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        values.push(out);
+    walk(graph, plan, inputs, &mut Evaluator { observe })
+}
+
+/// The integer backend: the chips' semantic functions on values.
+struct Evaluator<'a> {
+    observe: &'a mut dyn FnMut(usize, i128),
+}
+
+impl Backend for Evaluator<'_> {
+    type V = i128;
+
+    fn input(&mut self, node: usize, value: i128, bits: u32) -> Result<i128, OutOfRange> {
+        self.requant(node, value, Requant { shift: 0, relu: false, bits })
     }
-    Ok(values)
+
+    fn linear(&mut self, lin: &Linear, inputs: &[&[i128]]) -> Vec<i128> {
+        // Outputs of a layer are independent: compute them in parallel.
+        (0..lin.outputs())
+            .into_par_iter()
+            .map(|i| match lin.form(i) {
+                RowForm::Affine(t, b) => affine(inputs[t.input as usize][t.index as usize], t.weight, b),
+                RowForm::Dot(terms, b) => {
+                    dot(terms.iter().map(|t| (inputs[t.input as usize][t.index as usize], t.weight)), b)
+                }
+            })
+            .collect()
+    }
+
+    fn mul(&mut self, a: i128, b: i128) -> i128 {
+        mul(a, b)
+    }
+
+    fn requant(&mut self, node: usize, v: i128, r: Requant) -> Result<i128, OutOfRange> {
+        let x = requant(v, r)?;
+        (self.observe)(node, x.y);
+        Ok(x.out)
+    }
 }

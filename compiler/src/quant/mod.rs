@@ -3,6 +3,7 @@
 //! statically, so that nothing can wrap around the field.
 
 pub mod eval;
+pub mod walk;
 
 use crate::error::{CompileError, Result};
 use crate::ir::{BinaryKind, Graph, Node, Op};

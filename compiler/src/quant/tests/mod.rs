@@ -1,6 +1,5 @@
 use super::eval::evaluate;
 use super::*;
-use crate::circuit::lower::node_values;
 use crate::circuit::plan::choose_layout;
 use crate::frontend::load_onnx;
 
@@ -30,7 +29,8 @@ fn circuit_values_equal_the_evaluator_node_by_node() {
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
         let spec = evaluate(&graph, &plan, std::slice::from_ref(&x)).unwrap();
         let layout = choose_layout(&graph, &plan, 20).unwrap();
-        let circuit = node_values(&graph, &plan, layout.shape, &[x]);
+        let (trace, wires) = crate::circuit::lower::lower_with_wires(&graph, &plan, layout.shape, &[x]).unwrap();
+        let circuit: Vec<Vec<i128>> = wires.iter().map(|ws| ws.iter().map(|&w| trace.value(w)).collect()).collect();
         for (id, (a, b)) in spec.iter().zip(&circuit).enumerate() {
             assert_eq!(a, b, "{name}: node {} ({}) differs", id, graph.nodes[id].name);
         }

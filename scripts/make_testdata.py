@@ -31,9 +31,9 @@ def kaiming(rng, shape, fan_in):
     return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape).astype(np.float32)
 
 
-def save(name, graph, input_shape, sample, root=None):
+def save(name, graph, input_shape, sample, root=None, opset=OPSET):
     """Write model.onnx, the input files and onnxruntime's outputs for them."""
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                               producer_name="zkonnx-testdata")
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -211,13 +211,237 @@ def pooling(rng):
     save("pooling", graph, (1, 2, 8, 8), lambda i: rng.normal(0, 1.5, (1, 2, 8, 8)).astype(np.float32))
 
 
+def ints(name, values):
+    return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
+
+
+def node(op, inputs, outputs, name, **attrs):
+    return helper.make_node(op, inputs, outputs, name=name, **attrs)
+
+
+def transformer(rng):
+    """A pre-norm transformer block on 4 tokens of width 8, as PyTorch exports it: the first layer
+    norm as ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add, two-head attention (MatMul of two
+    activations, scaling by Div, Softmax), the second as LayerNormalization, a GELU MLP, residuals,
+    mean pooling over tokens and a linear head."""
+    d, f = 8, 16
+    w = {n: kaiming(rng, s, s[0]) for n, s in
+         [("wq", (d, d)), ("wk", (d, d)), ("wv", (d, d)), ("wo", (d, d)), ("w1", (d, f)), ("w2", (f, d))]}
+    b = {n: rng.normal(0, 0.1, s) for n, s in [("bq", d), ("bk", d), ("b1", f)]}
+    ln = {n: v for n, v in [("ln1.w", rng.uniform(0.5, 1.5, d)), ("ln1.b", rng.normal(0, 0.1, d)),
+                              ("ln2.w", rng.uniform(0.5, 1.5, d)), ("ln2.b", rng.normal(0, 0.1, d))]}
+    hw, hb = kaiming(rng, (3, d), d), rng.normal(0, 0.1, 3)
+    nodes = [
+        node("ReduceMean", ["input", "last"], ["m"], "/ln1/ReduceMean"),
+        node("Sub", ["input", "m"], ["c"], "/ln1/Sub"),
+        node("Pow", ["c", "two"], ["p"], "/ln1/Pow"),
+        node("ReduceMean", ["p", "last"], ["v"], "/ln1/ReduceMean_1"),
+        node("Add", ["v", "eps"], ["ve"], "/ln1/Add"),
+        node("Sqrt", ["ve"], ["s"], "/ln1/Sqrt"),
+        node("Div", ["c", "s"], ["n"], "/ln1/Div"),
+        node("Mul", ["n", "ln1.w"], ["nw"], "/ln1/Mul"),
+        node("Add", ["nw", "ln1.b"], ["h"], "/ln1/Add_1"),
+        node("MatMul", ["h", "wq"], ["q0"], "/attn/q/MatMul"),
+        node("Add", ["q0", "bq"], ["q"], "/attn/q/Add"),
+        node("MatMul", ["h", "wk"], ["k0"], "/attn/k/MatMul"),
+        node("Add", ["k0", "bk"], ["k"], "/attn/k/Add"),
+        node("MatMul", ["h", "wv"], ["v0"], "/attn/v/MatMul"),
+        node("Reshape", ["q", "heads"], ["qr"], "/attn/Reshape"),
+        node("Transpose", ["qr"], ["qh"], "/attn/Transpose", perm=[0, 2, 1, 3]),
+        node("Reshape", ["k", "heads"], ["kr"], "/attn/Reshape_1"),
+        node("Transpose", ["kr"], ["kt"], "/attn/Transpose_1", perm=[0, 2, 3, 1]),
+        node("Reshape", ["v0", "heads"], ["vr"], "/attn/Reshape_2"),
+        node("Transpose", ["vr"], ["vh"], "/attn/Transpose_2", perm=[0, 2, 1, 3]),
+        node("MatMul", ["qh", "kt"], ["sc0"], "/attn/MatMul"),
+        node("Div", ["sc0", "sqrt_dh"], ["sc"], "/attn/Div"),
+        node("Softmax", ["sc"], ["a"], "/attn/Softmax", axis=-1),
+        node("MatMul", ["a", "vh"], ["o"], "/attn/MatMul_1"),
+        node("Transpose", ["o"], ["ot"], "/attn/Transpose_3", perm=[0, 2, 1, 3]),
+        node("Reshape", ["ot", "tokens"], ["o2"], "/attn/Reshape_3"),
+        node("MatMul", ["o2", "wo"], ["proj"], "/attn/o/MatMul"),
+        node("Add", ["input", "proj"], ["r1"], "/Add"),
+        node("LayerNormalization", ["r1", "ln2.w", "ln2.b"], ["h2"], "/ln2/LayerNormalization", axis=-1,
+             epsilon=1e-5),
+        node("MatMul", ["h2", "w1"], ["f0"], "/mlp/fc1/MatMul"),
+        node("Add", ["f0", "b1"], ["f1"], "/mlp/fc1/Add"),
+        node("Gelu", ["f1"], ["g"], "/mlp/Gelu"),
+        node("MatMul", ["g", "w2"], ["f2"], "/mlp/fc2/MatMul"),
+        node("Add", ["r1", "f2"], ["r2"], "/Add_1"),
+        node("ReduceMean", ["r2", "tok_axis"], ["pooled"], "/pool/ReduceMean", keepdims=0),
+        node("Gemm", ["pooled", "head.weight", "head.bias"], ["output"], "/head/Gemm", transB=1),
+    ]
+    inits = [init(n, v) for n, v in {**w, **b, **ln}.items()] + [
+        ints("last", [-1]), ints("tok_axis", [1]), init("two", np.array(2.0)), init("eps", np.array(1e-5)),
+        ints("heads", [1, 4, 2, 4]), ints("tokens", [1, 4, 8]), init("sqrt_dh", np.array(2.0)),
+        init("head.weight", hw), init("head.bias", hb)]
+    graph = helper.make_graph(
+        nodes, "transformer",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 4, d])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 3])], inits)
+    save("transformer", graph, (1, 4, d), lambda i: rng.normal(0, 1, (1, 4, d)).astype(np.float32), opset=20)
+
+
+def cnn(rng):
+    """A small CNN: Conv, BatchNormalization, ReLU, MaxPool with ceil_mode, a depthwise (grouped)
+    conv, LeakyReLU, global average pooling and a Softmax head."""
+    cw, cb = kaiming(rng, (4, 3, 3, 3), 27), rng.normal(0, 0.1, 4)
+    bn = [rng.uniform(0.5, 1.5, 4), rng.normal(0, 0.1, 4), rng.normal(0, 0.1, 4), rng.uniform(0.5, 1.5, 4)]
+    dw, db = kaiming(rng, (4, 1, 3, 3), 9), rng.normal(0, 0.1, 4)
+    hw, hb = kaiming(rng, (5, 4), 4), rng.normal(0, 0.1, 5)
+    nodes = [
+        node("Conv", ["input", "conv.weight", "conv.bias"], ["c"], "/conv/Conv", kernel_shape=[3, 3],
+             pads=[1, 1, 1, 1]),
+        node("BatchNormalization", ["c", "bn.scale", "bn.bias", "bn.mean", "bn.var"], ["bn"],
+             "/bn/BatchNormalization"),
+        node("Relu", ["bn"], ["r"], "/relu/Relu"),
+        node("MaxPool", ["r"], ["p"], "/pool/MaxPool", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+        node("Conv", ["p", "dw.weight", "dw.bias"], ["d"], "/dw/Conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+             group=4),
+        node("LeakyRelu", ["d"], ["l"], "/act/LeakyRelu", alpha=0.1),
+        node("GlobalAveragePool", ["l"], ["g"], "/gap/GlobalAveragePool"),
+        node("Flatten", ["g"], ["f"], "/Flatten"),
+        node("Gemm", ["f", "head.weight", "head.bias"], ["logits"], "/head/Gemm", transB=1),
+        node("Softmax", ["logits"], ["output"], "/head/Softmax", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "cnn",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 8, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 5])],
+        [init("conv.weight", cw), init("conv.bias", cb), init("bn.scale", bn[0]), init("bn.bias", bn[1]),
+         init("bn.mean", bn[2]), init("bn.var", bn[3]), init("dw.weight", dw), init("dw.bias", db),
+         init("head.weight", hw), init("head.bias", hb)])
+    save("cnn", graph, (1, 3, 8, 8), lambda i: rng.normal(0, 1, (1, 3, 8, 8)).astype(np.float32))
+
+
+def activations(rng):
+    """Every elementwise activation and arithmetic op of issue 4 on one linear layer's output, the
+    results concatenated: lookups, their decompositions, divisions, powers, reductions."""
+    w, bias = kaiming(rng, (8, 8), 8), rng.normal(0, 0.1, 8)
+    slope = rng.uniform(0.05, 0.3, 8)
+    c = np.sqrt(2 / np.pi)
+    nodes = [
+        node("Gemm", ["input", "w", "b"], ["x"], "/fc/Gemm", transB=1),
+        node("Sigmoid", ["x"], ["sig"], "/Sigmoid"),
+        node("Tanh", ["x"], ["th"], "/Tanh"),
+        node("Exp", ["x"], ["ex"], "/Exp"),
+        node("Softplus", ["x"], ["sp"], "/Softplus"),
+        node("Log", ["sp"], ["lg"], "/Log"),
+        node("Softsign", ["x"], ["ss"], "/Softsign"),
+        node("Elu", ["x"], ["elu"], "/Elu", alpha=0.5),
+        node("Selu", ["x"], ["selu"], "/Selu"),
+        node("Celu", ["x"], ["celu"], "/Celu"),
+        node("LeakyRelu", ["x"], ["lr"], "/LeakyRelu", alpha=0.1),
+        node("PRelu", ["x", "slope"], ["pr"], "/PRelu"),
+        node("HardSigmoid", ["x"], ["hs"], "/HardSigmoid"),
+        node("HardSwish", ["x"], ["hw"], "/HardSwish"),
+        node("Clip", ["x", "zero", "six"], ["r6"], "/Clip"),
+        node("Erf", ["x"], ["erf"], "/Erf"),
+        node("Gelu", ["x"], ["ge"], "/Gelu"),
+        node("Gelu", ["x"], ["gt"], "/Gelu_tanh", approximate="tanh"),
+        # GELU's tanh form as PyTorch decomposes it.
+        node("Pow", ["x", "three"], ["x3"], "/gelu/Pow"),
+        node("Mul", ["x3", "k"], ["x3k"], "/gelu/Mul"),
+        node("Add", ["x", "x3k"], ["inner"], "/gelu/Add"),
+        node("Mul", ["inner", "c"], ["ic"], "/gelu/Mul_1"),
+        node("Tanh", ["ic"], ["t"], "/gelu/Tanh"),
+        node("Add", ["t", "one"], ["t1"], "/gelu/Add_1"),
+        node("Mul", ["x", "t1"], ["xt"], "/gelu/Mul_2"),
+        node("Mul", ["xt", "half"], ["gd"], "/gelu/Mul_3"),
+        node("Abs", ["x"], ["ab"], "/Abs"),
+        node("Sqrt", ["ab"], ["sq"], "/Sqrt"),
+        node("Add", ["ab", "one"], ["ab1"], "/Add"),
+        node("Reciprocal", ["ab1"], ["rc"], "/Reciprocal"),
+        node("Div", ["th", "ab1"], ["dv"], "/Div"),
+        node("Div", ["one", "ab1"], ["cd"], "/Div_const"),
+        node("Pow", ["x", "two"], ["p2"], "/Pow"),
+        node("Neg", ["x"], ["ng"], "/Neg"),
+        node("Sin", ["x"], ["sn"], "/Sin"),
+        node("Cos", ["x"], ["cs"], "/Cos"),
+        node("Sum", ["sig", "th", "one"], ["su"], "/Sum"),
+        node("Mean", ["sig", "th", "ss"], ["me"], "/Mean"),
+        node("Max", ["x", "th"], ["mx"], "/Max"),
+        node("Min", ["x", "th"], ["mn"], "/Min"),
+        node("LogSoftmax", ["x"], ["ls"], "/LogSoftmax", axis=-1),
+        node("Softmax", ["x"], ["sm"], "/Softmax", axis=-1),
+        node("ReduceSum", ["x", "axis1"], ["rs"], "/ReduceSum", keepdims=1),
+        node("ReduceMean", ["x", "axis1"], ["rm"], "/ReduceMean", keepdims=1),
+        node("ReduceMax", ["x", "axis1"], ["rx"], "/ReduceMax", keepdims=1),
+        node("Concat", ["sig", "th", "ex", "sp", "lg", "ss", "elu", "selu", "celu", "lr", "pr", "hs", "hw", "r6",
+                        "erf", "ge", "gt", "gd", "sq", "rc", "dv", "cd", "p2", "ng", "sn", "cs", "su", "me", "mx",
+                        "mn", "ls", "sm", "rs", "rm", "rx"], ["output"], "/Concat", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "activations",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 8 * 32 + 3])],
+        [init("w", w), init("b", bias), init("slope", slope), init("zero", np.array(0.0)),
+         init("six", np.array(6.0)), init("three", np.array(3.0)), init("two", np.array(2.0)),
+         init("k", np.array(0.044715)), init("c", np.array(c)), init("one", np.array(1.0)),
+         init("half", np.array(0.5)), ints("axis1", [1])])
+    save("activations", graph, (1, 8), lambda i: rng.normal(0, 1, (1, 8)).astype(np.float32), opset=20)
+
+
+def structure(rng):
+    """Structural ops and the other convolutions on a 1-D signal: Conv1d, AveragePool1d with
+    ceil_mode, MaxPool1d, Concat, Slice, Split, Unsqueeze, Resize (nearest), Pad (reflect, edge,
+    constant), ConvTranspose, Squeeze, Gather, Expand, Where, Tile, Cast, Identity; every branch
+    ends in the flattened output."""
+    c1w, c1b = kaiming(rng, (4, 2, 3), 6), rng.normal(0, 0.1, 4)
+    ctw = kaiming(rng, (4, 2, 2, 2), 16)
+    hw, hb = kaiming(rng, (4, 3), 3), rng.normal(0, 0.1, 4)
+    cond = rng.integers(0, 2, (2, 2, 3)).astype(bool)
+    nodes = [
+        node("Conv", ["input", "c1.weight", "c1.bias"], ["c1"], "/conv1d/Conv", kernel_shape=[3], pads=[1, 1]),
+        node("AveragePool", ["c1"], ["ap"], "/avgpool/AveragePool", kernel_shape=[3], strides=[2], ceil_mode=1),
+        node("MaxPool", ["c1"], ["mp"], "/maxpool/MaxPool", kernel_shape=[2], strides=[2]),
+        node("Concat", ["ap", "mp"], ["cat"], "/Concat", axis=1),
+        node("Slice", ["cat", "sl_start", "sl_end", "sl_axes"], ["sl"], "/Slice"),
+        node("Split", ["sl", "split"], ["s1", "s2"], "/Split", axis=1),
+        node("Unsqueeze", ["s2", "ax2"], ["u"], "/Unsqueeze"),
+        node("Resize", ["u", "", "scales"], ["rz"], "/Resize", mode="nearest"),
+        node("Pad", ["rz", "pads_reflect"], ["pr"], "/Pad_reflect", mode="reflect"),
+        node("ConvTranspose", ["pr", "ct.weight"], ["ct"], "/ConvTranspose", kernel_shape=[2, 2]),
+        node("Pad", ["ct", "pads_edge"], ["pe"], "/Pad_edge", mode="edge"),
+        node("Pad", ["pe", "pads_const", "pad_value"], ["pc"], "/Pad_const", mode="constant"),
+        node("ReduceMean", ["pc"], ["pm"], "/ReduceMean", axes=[2, 3], keepdims=0),
+        node("Squeeze", ["s1", "ax0"], ["sq"], "/Squeeze"),
+        node("Gather", ["sq", "gidx"], ["g"], "/Gather", axis=1),
+        node("Expand", ["s1", "exp_shape"], ["e"], "/Expand"),
+        node("Where", ["cond", "e", "fill"], ["w"], "/Where"),
+        node("Tile", ["g", "reps"], ["t"], "/Tile"),
+        node("Cast", ["t"], ["tc"], "/Cast", to=TensorProto.FLOAT),
+        node("Identity", ["w"], ["wi"], "/Identity"),
+        node("Flatten", ["pm"], ["f1"], "/Flatten", axis=1),
+        node("Flatten", ["tc"], ["f2"], "/Flatten_1", axis=0),
+        node("Flatten", ["wi"], ["f3"], "/Flatten_2", axis=0),
+        node("Concat", ["f2", "f3"], ["f23"], "/Concat_1", axis=1),
+        node("ReduceSum", ["f23", "ax1"], ["f23s"], "/ReduceSum", keepdims=1),
+        node("Concat", ["f1", "f23s"], ["feat"], "/Concat_2", axis=1),
+        node("Slice", ["feat", "f_start", "f_end", "ax1"], ["feat12"], "/Slice_1"),
+        node("Gemm", ["feat12", "head.weight", "head.bias"], ["output"], "/head/Gemm", transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "structure",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 2, 6])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 4])],
+        [init("c1.weight", c1w), init("c1.bias", c1b), ints("sl_start", [0]), ints("sl_end", [6]),
+         ints("sl_axes", [1]), ints("split", [2, 4]), ints("ax2", [2]), init("scales", [1, 1, 2, 2]),
+         ints("pads_reflect", [0, 0, 1, 1, 0, 0, 1, 1]), init("ct.weight", ctw),
+         ints("pads_edge", [0, 0, 0, 1, 0, 0, 0, 1]), ints("pads_const", [0, 0, 1, 0, 0, 0, 0, 0]),
+         init("pad_value", np.array(0.5)), ints("ax0", [0]), ints("gidx", [2, 0]),
+         ints("exp_shape", [2, 2, 3]), numpy_helper.from_array(cond, "cond"), init("fill", np.array(-0.25)),
+         ints("reps", [1, 2]), ints("ax1", [1]), ints("f_start", [0]), ints("f_end", [3]),
+         init("head.weight", hw), init("head.bias", hb)])
+    save("structure", graph, (1, 2, 6), lambda i: rng.normal(0, 1, (1, 2, 6)).astype(np.float32))
+
+
 def unsupported(rng):
-    """A model with ops outside issue 2's set, to test the compile-time error."""
+    """A model with ops zkonnx does not support, to test the compile-time error."""
     w = kaiming(rng, (4, 8), 4)
     nodes = [
         helper.make_node("MatMul", ["input", "w"], ["h"], name="/fc/MatMul"),
-        helper.make_node("Sigmoid", ["h"], ["s"], name="/act/Sigmoid"),
-        helper.make_node("Softmax", ["s"], ["output"], name="/head/Softmax", axis=-1),
+        helper.make_node("Round", ["h"], ["s"], name="/act/Round"),
+        helper.make_node("Hardmax", ["s"], ["output"], name="/head/Hardmax", axis=-1),
     ]
     graph = helper.make_graph(
         nodes, "unsupported",
@@ -228,7 +452,8 @@ def unsupported(rng):
 
 
 def main():
-    builders = {"mlp": mlp, "lenet": lenet, "mixed": mixed, "pooling": pooling, "unsupported": unsupported}
+    builders = {"mlp": mlp, "lenet": lenet, "mixed": mixed, "pooling": pooling, "transformer": transformer,
+                "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

@@ -195,14 +195,16 @@ fn run(command: Command) -> Result<()> {
                 margin,
                 ..Default::default()
             };
-            let n = opts.scales.clone().count().pow(2) as u64;
-            let bar = ProgressBar::new(n);
+            let bar = ProgressBar::new(opts.scales.clone().count().pow(2) as u64);
             bar.set_style(
                 ProgressStyle::with_template("calibrating {bar:30} {pos}/{len} candidates {elapsed}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             let report_path = json.unwrap_or_else(|| dir.calibration_report());
-            let result = runtime::calibrate::calibrate(&dir, &data, &opts, &report_path, &|| bar.inc(1));
+            let result = runtime::calibrate::calibrate(&dir, &data, &opts, &report_path, &|total| {
+                bar.set_length(total);
+                bar.inc(1)
+            });
             bar.finish_and_clear();
             let (model, report) = result?;
             let s = &model.settings;

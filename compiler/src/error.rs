@@ -8,7 +8,7 @@ pub enum CompileError {
     Io { path: String, source: std::io::Error },
     #[error("{path} is not a valid ONNX model: {reason}")]
     NotOnnx { path: String, reason: String },
-    #[error("unsupported ONNX ops: {}; supported: {}", list_unsupported(.0), crate::frontend::SUPPORTED_OPS.join(", "))]
+    #[error("unsupported ONNX ops: {}; `zkonnx ops` lists the supported ones", list_unsupported(.0))]
     Unsupported(Vec<UnsupportedOp>),
     #[error("node {node} ({op}): {reason}")]
     Node { node: String, op: String, reason: String },

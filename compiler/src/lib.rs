@@ -16,10 +16,10 @@ pub use error::CompileError;
 use circuit::plan::{choose_layout, Layout};
 use ir::Graph;
 use quant::{InputRange, QuantPlan, RangeBits, Scales};
-use settings::{InputSpec, OutputSpec, RescaleRecord, Settings, Visibility, SETTINGS_FORMAT};
+use settings::{InputSpec, LookupRecord, OutputSpec, RescaleRecord, Settings, Visibility, SETTINGS_FORMAT};
 
-/// Default scales: 2^8 for activations and weights.
-pub const DEFAULT_SCALES: Scales = Scales { input: 8, param: 8 };
+/// Default scales: 2^8 for activations and weights, function tables of 2^10 entries.
+pub const DEFAULT_SCALES: Scales = Scales { input: 8, param: 8, table_bits: quant::DEFAULT_TABLE_BITS };
 /// Default input range until calibration measures one.
 pub const DEFAULT_INPUT_RANGE: InputRange = InputRange { min: -8.0, max: 8.0 };
 
@@ -58,6 +58,7 @@ pub fn plan_settings(
         .zip(&plan.nodes)
         .filter_map(|(n, q)| q.requant.map(|requant| RescaleRecord { node: n.name.clone(), requant }))
         .collect();
+    let lookups = lookup_records(graph, &plan);
     let settings = Settings {
         format: SETTINGS_FORMAT.into(),
         model_sha256: model_sha256.into(),
@@ -66,8 +67,28 @@ pub fn plan_settings(
         inputs,
         outputs,
         rescales,
+        lookups,
         circuit: shape,
         rows,
     };
     Ok((settings, plan))
+}
+
+/// The settings' record of every lookup of a plan.
+pub fn lookup_records(graph: &Graph, plan: &QuantPlan) -> Vec<LookupRecord> {
+    graph
+        .nodes
+        .iter()
+        .zip(&plan.nodes)
+        .filter_map(|(n, q)| match &q.op {
+            quant::QOp::Lookup { reduce, table, input_bits } => Some(LookupRecord {
+                node: n.name.clone(),
+                func: plan.tables[*table].func.name().to_string(),
+                input_bits: *input_bits,
+                shift: reduce.shift,
+                domain: plan.tables[*table].bound,
+            }),
+            _ => None,
+        })
+        .collect()
 }

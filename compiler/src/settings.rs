@@ -5,7 +5,7 @@ use crate::quant::{InputRange, Requant, Scales};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the meaning of a settings file, or the circuit it gives, changes.
-pub const SETTINGS_FORMAT: &str = "zkonnx-settings/1";
+pub const SETTINGS_FORMAT: &str = "zkonnx-settings/2";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +19,8 @@ pub struct Settings {
     pub outputs: Vec<OutputSpec>,
     /// Every rescale of the plan, for the record (derived from the scales and ranges).
     pub rescales: Vec<RescaleRecord>,
+    /// Every function lookup: the range of its input the table was sized for, and the table.
+    pub lookups: Vec<LookupRecord>,
     pub circuit: CircuitShape,
     /// Rows the model uses out of 2^k.
     pub rows: usize,
@@ -44,6 +46,18 @@ pub struct RescaleRecord {
     pub node: String,
     #[serde(flatten)]
     pub requant: Requant,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LookupRecord {
+    pub node: String,
+    pub func: String,
+    /// |x| < 2^input_bits at the input's scale.
+    pub input_bits: u32,
+    /// x is rescaled by 2^-shift before the lookup.
+    pub shift: u32,
+    /// The table holds -domain..=domain.
+    pub domain: i128,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -84,7 +84,7 @@ pub fn calibrate(
     data: &Path,
     opts: &Options,
     report_path: &Path,
-    progress: &(dyn Fn() + Sync),
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Model, Report)> {
     let model = Model::load(art)?;
     let inputs = read_samples(data, &model.settings)?;

@@ -135,7 +135,9 @@ impl Model {
             });
         }
         let ranges: Vec<InputRange> = settings.inputs.iter().map(|i| i.range.clone()).collect();
-        let bits: RangeBits = settings.rescales.iter().map(|r| (r.node.clone(), r.requant.bits)).collect();
+        let rescales = settings.rescales.iter().map(|r| (r.node.clone(), r.requant.bits));
+        let lookups = settings.lookups.iter().map(|l| (l.node.clone(), l.input_bits));
+        let bits: RangeBits = rescales.chain(lookups).collect();
         let plan = QuantPlan::build(&circuit.graph, &settings.scales, &ranges, &bits)?;
         check_settings_match_plan(&circuit.graph, &plan, &settings)
             .map_err(|reason| RuntimeError::Mismatch { path: path.display().to_string(), reason })?;
@@ -168,10 +170,14 @@ fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> s
     let recorded: Vec<_> = s.rescales.iter().map(|r| (r.node.as_str(), r.requant)).collect();
     let planned: Vec<_> =
         graph.nodes.iter().zip(&plan.nodes).filter_map(|(n, q)| q.requant.map(|r| (n.name.as_str(), r))).collect();
-    if recorded != planned {
+    if recorded != planned || s.lookups != compiler::lookup_records(graph, plan) {
         return Err("its rescales differ from what its scales and ranges give; run `zkonnx compile` again".into());
     }
-    if shape.table_rows() > shape.usable_rows() || s.rows > shape.usable_rows() || shape.k > 28 {
+    if shape.range_rows() > shape.usable_rows()
+        || shape.table_rows > shape.usable_rows()
+        || s.rows > shape.usable_rows()
+        || shape.k > 28
+    {
         return Err(format!("k = {} is too small for its rows and table", shape.k));
     }
     if shape.advice < compiler::circuit::shape::CircuitShape::MIN_ADVICE || shape.lookup_bits == 0 {

@@ -13,7 +13,7 @@ pub use error::{ErrorStats, OutputError};
 use crate::circuit::plan::choose_layout;
 use crate::error::{CompileError, Result};
 use crate::ir::Graph;
-use crate::quant::eval::evaluate_observed;
+use crate::quant::eval::{evaluate, evaluate_observed};
 use crate::quant::{bit_len, quantize, InputRange, QuantPlan, RangeBits, Scales};
 use crate::settings::Settings;
 use rayon::prelude::*;
@@ -38,11 +38,20 @@ pub struct Options {
     pub margin: f64,
     /// Scale exponents tried for inputs/activations and for weights.
     pub scales: std::ops::RangeInclusive<u32>,
+    /// Function table sizes tried (2^bits entries), for models with lookups.
+    pub table_bits: Vec<u32>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { target: Target::Resources, max_logrows: 22, max_error: 0.05, margin: 0.5, scales: 4..=16 }
+        Options {
+            target: Target::Resources,
+            max_logrows: 22,
+            max_error: 0.05,
+            margin: 0.5,
+            scales: 4..=16,
+            table_bits: vec![8, 10, 12],
+        }
     }
 }
 
@@ -116,9 +125,9 @@ fn quantize_inputs(sample: &[Vec<f64>], scale: u32) -> Vec<Vec<i128>> {
 }
 
 /// One evaluation pass over the samples without range limits: the range bits of every rescale
-/// (the largest |y| seen before its ReLU, widened by the margin) and the model outputs. Range
-/// bits only decide which values are refused, never the values, so these outputs are the ones
-/// the plan with the chosen bits gives too (the bits cover every sample by construction).
+/// and lookup input (the largest |y| seen, before any ReLU, widened by the margin) and the model
+/// outputs. Range bits of rescales only decide which values are refused, never the values, so
+/// without lookups these outputs are the ones the plan with the chosen bits gives too.
 fn observe(
     graph: &Graph,
     scales: &Scales,
@@ -140,7 +149,7 @@ fn observe(
         .iter()
         .zip(&unbounded.nodes)
         .enumerate()
-        .filter(|(_, (_, q))| q.requant.is_some())
+        .filter(|(_, (_, q))| q.requant.is_some() || matches!(q.op, crate::quant::QOp::Lookup { .. }))
         .map(|(id, (node, _))| {
             let widened = (max[id] as f64 * (1.0 + margin)).ceil() as u128;
             (node.name.clone(), bit_len(widened).max(1))
@@ -160,6 +169,9 @@ fn dequantized_outputs(graph: &Graph, plan: &QuantPlan, values: &[Vec<i128>]) ->
         .collect()
 }
 
+/// A candidate built: its ranges, plan and measurements.
+type Built = (RangeBits, QuantPlan, Measured);
+
 /// One candidate, fully built: plan with observed ranges, layout, error.
 fn try_candidate(
     graph: &Graph,
@@ -168,8 +180,23 @@ fn try_candidate(
     samples: &Samples,
     opts: &Options,
 ) -> Result<(RangeBits, QuantPlan, Measured)> {
-    let (bits, outputs) = observe(graph, scales, ranges, samples, opts.margin)?;
+    let (bits, observed) = observe(graph, scales, ranges, samples, opts.margin)?;
     let plan = QuantPlan::build(graph, scales, ranges, &bits)?;
+    // Function tables are sized from the ranges (a wider range is a coarser table), so with
+    // lookups the outputs are measured again with the ranges chosen.
+    let outputs = if plan.tables.is_empty() {
+        observed
+    } else {
+        samples
+            .inputs
+            .iter()
+            .map(|sample| {
+                let values = evaluate(graph, &plan, &quantize_inputs(sample, scales.input))
+                    .map_err(|e| CompileError::Plan(e.to_string()))?;
+                Ok(dequantized_outputs(graph, &plan, &values))
+            })
+            .collect::<Result<Vec<_>>>()?
+    };
     let layout = choose_layout(graph, &plan, opts.max_logrows)?;
     let error = ErrorStats::compare(&outputs, &samples.float_outputs);
     let measured = Measured {
@@ -189,19 +216,28 @@ pub fn calibrate(
     model_sha256: &str,
     samples: &Samples,
     opts: &Options,
-    progress: &(dyn Fn() + Sync),
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Settings, QuantPlan, Report)> {
     if samples.inputs.is_empty() {
         return Err(CompileError::Plan("the calibration data holds no samples".into()));
     }
     let ranges = input_ranges(samples, opts.margin);
-    let grid: Vec<Scales> =
-        opts.scales.clone().flat_map(|i| opts.scales.clone().map(move |p| Scales { input: i, param: p })).collect();
-    let results: Vec<(Scales, Result<(RangeBits, QuantPlan, Measured)>)> = grid
+    // Table sizes are searched only when the model has function tables.
+    let has_tables = graph.nodes.iter().any(|n| matches!(n.op, crate::ir::Op::Func { .. }));
+    let table_bits: Vec<u32> =
+        if has_tables { opts.table_bits.clone() } else { vec![crate::quant::DEFAULT_TABLE_BITS] };
+    let grid: Vec<Scales> = opts
+        .scales
+        .clone()
+        .flat_map(|i| opts.scales.clone().map(move |p| (i, p)))
+        .flat_map(|(i, p)| table_bits.iter().map(move |&t| Scales { input: i, param: p, table_bits: t }))
+        .collect();
+    let total = grid.len() as u64;
+    let results: Vec<(Scales, Result<Built>)> = grid
         .into_par_iter()
         .map(|scales| {
             let r = try_candidate(graph, &scales, &ranges, samples, opts);
-            progress();
+            progress(total);
             (scales, r)
         })
         .collect();

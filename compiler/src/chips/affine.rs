@@ -50,6 +50,14 @@ impl Trace {
         self.new_wire(row, 2 * slot + 1, y)
     }
 
+    /// A wire fixed to the constant `c` (an affine slot with w = 0, b = c).
+    pub fn constant(&mut self, c: i128) -> Wire {
+        let slots = self.shape.advice / 2;
+        let (row, slot) = self.open_slot(1, Gate::Affine, slots);
+        self.set_fixed(row, 2 * slot + 1, c);
+        self.new_wire(row, 2 * slot + 1, c)
+    }
+
     /// The next free slot of the packed gate `kind` (index into `open`), opening a row if none.
     pub(crate) fn open_slot(&mut self, kind: usize, gate: Gate, slots: usize) -> (usize, usize) {
         let (row, slot) = match self.open[kind] {
@@ -71,7 +79,7 @@ mod tests {
         let outs: Vec<Wire> = (0..5)
             .map(|i| {
                 let x = input_wire(&mut t, 10 - 7 * i);
-                t.affine(x, 3 - i as i64, 100 * i as i128 - 4)
+                t.affine(x, 3 - i as i64, 100 * i - 4)
             })
             .collect();
         for &o in &outs {

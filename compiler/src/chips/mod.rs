@@ -3,7 +3,9 @@
 //! tamper with the witness.
 
 pub mod affine;
+pub mod div;
 pub mod dot;
+pub mod lookup;
 pub mod mul;
 pub mod range;
 pub mod requant;
@@ -12,7 +14,8 @@ pub mod requant;
 pub(crate) mod testing;
 
 use crate::circuit::shape::CircuitShape;
-use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Fixed, Instance};
+use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Expression, Fixed, Instance, VirtualCells};
+use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
 /// The columns every chip shares.
@@ -49,4 +52,24 @@ pub fn fe(v: i128) -> Fr {
     } else {
         m + Fr::ZERO
     }
+}
+
+impl Columns {
+    /// The number the limbs of `lanes` write at `rotation`: sum of limb_j * 2^(j * bits).
+    pub fn compose_limbs(
+        &self,
+        m: &mut VirtualCells<Fr>,
+        lanes: std::ops::Range<usize>,
+        rotation: Rotation,
+        bits: u32,
+    ) -> Expression<Fr> {
+        lanes.enumerate().fold(Expression::Constant(Fr::zero()), |acc, (j, lane)| {
+            acc + m.query_advice(self.limbs[lane], rotation) * Expression::Constant(fe(1i128 << (j as u32 * bits)))
+        })
+    }
+}
+
+/// Split `value` into `lanes` limbs of `bits` bits, least significant first.
+pub(crate) fn limbs(value: u128, bits: u32, lanes: usize) -> impl Iterator<Item = u64> {
+    (0..lanes).map(move |j| ((value >> (j as u32 * bits)) & ((1u128 << bits) - 1)) as u64)
 }

@@ -11,7 +11,7 @@
 //! makes the remainder check exact for any d <= P with full-width limbs, so the table needs no
 //! tags and the prover cannot pick another rounding.
 
-use super::Columns;
+use super::{limbs, Columns};
 use crate::circuit::shape::CircuitShape;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use crate::quant::Requant;
@@ -62,14 +62,8 @@ impl RequantConfig {
             let (v, y, b, out) = (a(m, 0), a(m, 1), a(m, 2), a(m, 3));
             let f = |m: &mut VirtualCells<Fr>, i| m.query_fixed(cols.fixed[i], Rotation::cur());
             let (c, half, relu) = (f(m, 0), f(m, 1), f(m, 2));
-            let compose = |m: &mut VirtualCells<Fr>, lanes: std::ops::Range<usize>| {
-                lanes.enumerate().fold(Expression::Constant(Fr::zero()), |acc, (j, lane)| {
-                    let limb = m.query_advice(cols.limbs[lane], Rotation::cur());
-                    acc + limb * Expression::Constant(super::fe(1i128 << (j as u32 * l)))
-                })
-            };
-            let rem = compose(m, 0..rem_lanes);
-            let mag = compose(m, rem_lanes..cols.limbs.len());
+            let rem = cols.compose_limbs(m, 0..rem_lanes, Rotation::cur(), l);
+            let mag = cols.compose_limbs(m, rem_lanes..cols.limbs.len(), Rotation::cur(), l);
             let two_p = Expression::Constant(super::fe(1i128 << shape.rem_bits()));
             let one = Expression::Constant(Fr::one());
             let two = Expression::Constant(Fr::from(2));
@@ -82,11 +76,6 @@ impl RequantConfig {
         });
         RequantConfig { q }
     }
-}
-
-/// Split `value` into `lanes` limbs of `bits` bits, least significant first.
-fn limbs(value: u128, bits: u32, lanes: usize) -> impl Iterator<Item = u64> {
-    (0..lanes).map(move |j| ((value >> (j as u32 * bits)) & ((1u128 << bits) - 1)) as u64)
 }
 
 impl Trace {

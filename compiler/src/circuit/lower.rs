@@ -7,8 +7,9 @@ use super::trace::{Trace, Wire};
 use crate::chips::requant::OutOfRange;
 use crate::ir::Graph;
 use crate::quant::eval::RangeError;
+use crate::quant::table::FuncTable;
 use crate::quant::walk::{walk, Backend, RowForm};
-use crate::quant::{Linear, QuantPlan, Requant};
+use crate::quant::{DivSpec, Linear, QuantPlan, Requant};
 
 impl Backend for Trace {
     type V = Wire;
@@ -38,11 +39,35 @@ impl Backend for Trace {
     fn requant(&mut self, _node: usize, v: Wire, r: Requant) -> Result<Wire, OutOfRange> {
         Trace::requant(self, v, r)
     }
+
+    fn constant(&mut self, c: i128) -> Wire {
+        Trace::constant(self, c)
+    }
+
+    fn lookup(
+        &mut self,
+        _node: usize,
+        x: Wire,
+        reduce: Requant,
+        table: &FuncTable,
+        tag: usize,
+    ) -> Result<Wire, OutOfRange> {
+        // With no shift the lookup's domain is the range check; otherwise rescale first.
+        let reduced = if reduce.shift > 0 { Trace::requant(self, x, reduce)? } else { x };
+        let out_of_range = OutOfRange { value: self.value(reduced), bits: reduce.bits };
+        Trace::lookup(self, reduced, table, tag).ok_or(out_of_range)
+    }
+
+    fn div(&mut self, a: Option<Wire>, b: Wire, d: &DivSpec) -> Result<Wire, i128> {
+        let bv = self.value(b);
+        Trace::div(self, a, b, d.k, d.c).ok_or(bv)
+    }
 }
 
 /// The circuit's trace for these inputs, the model outputs exposed as public instances.
 pub fn lower(graph: &Graph, plan: &QuantPlan, shape: CircuitShape, inputs: &[Vec<i128>]) -> Result<Trace, RangeError> {
     let mut t = Trace::new(shape);
+    t.tables = plan.tables.clone();
     let wires = walk(graph, plan, inputs, &mut t)?;
     for &o in &graph.outputs {
         for &w in &wires[o] {
@@ -61,6 +86,7 @@ pub(crate) fn lower_with_wires(
     inputs: &[Vec<i128>],
 ) -> Result<(Trace, Vec<Vec<Wire>>), RangeError> {
     let mut t = Trace::new(shape);
+    t.tables = plan.tables.clone();
     let wires = walk(graph, plan, inputs, &mut t)?;
     Ok((t, wires))
 }

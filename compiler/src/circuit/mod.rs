@@ -6,7 +6,8 @@ pub mod shape;
 pub mod trace;
 
 use crate::chips::{
-    affine::AffineConfig, dot::DotConfig, fe, mul::MulConfig, range::RangeConfig, requant::RequantConfig, Columns,
+    affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, lookup::LookupConfig, mul::MulConfig, range::RangeConfig,
+    requant::RequantConfig, Columns,
 };
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
@@ -22,6 +23,9 @@ pub struct ZkConfig {
     requant: RequantConfig,
     mul: MulConfig,
     affine: AffineConfig,
+    div: DivConfig,
+    /// Only when the model has function lookups (an unused lookup argument still costs columns).
+    lookup: Option<LookupConfig>,
     range: RangeConfig,
 }
 
@@ -75,6 +79,8 @@ impl Circuit<Fr> for ZkCircuit {
             requant: RequantConfig::configure(meta, &cols, &shape),
             mul: MulConfig::configure(meta, &cols),
             affine: AffineConfig::configure(meta, &cols),
+            div: DivConfig::configure(meta, &cols, shape.lookup_bits),
+            lookup: (shape.table_rows > 0).then(|| LookupConfig::configure(meta, &cols)),
             range: RangeConfig::configure(meta, &cols, shape.lookup_bits),
             cols,
         }
@@ -87,6 +93,9 @@ impl Circuit<Fr> for ZkCircuit {
     fn synthesize(&self, config: ZkConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
         config.range.load(&mut layouter)?;
         let t = &*self.trace;
+        if let Some(lookup) = &config.lookup {
+            lookup.load(&mut layouter, &t.tables)?;
+        }
         let known = |v: i128| {
             if self.witness {
                 Value::known(fe(v))
@@ -107,6 +116,11 @@ impl Circuit<Fr> for ZkCircuit {
                         Gate::Requant => config.requant.q.enable(&mut region, row)?,
                         Gate::Mul => config.mul.q.enable(&mut region, row)?,
                         Gate::Affine => config.affine.q.enable(&mut region, row)?,
+                        Gate::Div => config.div.q.enable(&mut region, row)?,
+                        Gate::Lookup => match &config.lookup {
+                            Some(l) => l.q.enable(&mut region, row)?,
+                            None => return Err(Error::Synthesis),
+                        },
                         Gate::None => {}
                     }
                     for (col, &column) in cols.advice.iter().enumerate() {

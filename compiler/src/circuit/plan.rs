@@ -2,9 +2,10 @@
 //! each width needs and estimating the prover's work for it.
 
 use super::shape::CircuitShape;
+use crate::chips::lookup::table_rows;
 use crate::error::{CompileError, Result};
 use crate::ir::Graph;
-use crate::quant::{QOp, QuantPlan};
+use crate::quant::{bit_len, QOp, QuantPlan};
 
 /// The largest k we plan for (the BN254 FFT domain allows more; memory does not).
 pub const MAX_K: u32 = 24;
@@ -48,7 +49,10 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
                 }
             }
             QOp::Mul { .. } => products += outputs,
-            QOp::Input { .. } | QOp::Copy { .. } => {}
+            QOp::Copy { consts, .. } => affines += consts.len(),
+            QOp::Lookup { reduce, .. } => rows += outputs * if reduce.shift > 0 { 2 } else { 1 },
+            QOp::Div(_) => rows += 2 * outputs,
+            QOp::Input { .. } => {}
         }
         if q.requant.is_some() {
             rows += outputs;
@@ -58,23 +62,37 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
 }
 
 pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layout> {
-    let requants = plan.nodes.iter().filter_map(|n| n.requant);
+    let reduces = plan.nodes.iter().filter_map(|n| match n.op {
+        QOp::Lookup { reduce, .. } if reduce.shift > 0 => Some(reduce),
+        _ => None,
+    });
+    let requants = plan.nodes.iter().filter_map(|n| n.requant).chain(reduces);
     let (max_shift, max_bits) = requants.fold((0, 1), |(s, b), r| (s.max(r.shift), b.max(r.bits)));
+    // A division's remainder and slack take all lanes: they must hold 2b for every divisor b.
+    let div_bits = graph
+        .nodes
+        .iter()
+        .zip(&plan.nodes)
+        .filter(|(_, q)| matches!(q.op, QOp::Div(_)))
+        .map(|(n, _)| bit_len(2 * plan.nodes[n.inputs[n.inputs.len() - 1]].bound.max(1) as u128))
+        .max()
+        .unwrap_or(0);
+    let table_rows = table_rows(&plan.tables);
     let outputs: usize = graph.outputs.iter().map(|&o| graph.nodes[o].shape.iter().product::<usize>()).sum();
     let mut best: Option<Layout> = None;
     for advice in ADVICE_CHOICES {
         let rows = count_rows(graph, plan, advice);
-        let min_k = (rows.max(outputs) + CircuitShape::RESERVED_ROWS).next_power_of_two().trailing_zeros().max(6);
+        let min_k = (rows.max(outputs).max(table_rows) + CircuitShape::RESERVED_ROWS)
+            .next_power_of_two()
+            .trailing_zeros()
+            .max(6);
         for k in min_k..=(min_k + 2).min(max_k) {
             // The table takes 2^lookup_bits rows, so it fits when lookup_bits <= k - 1.
             let lookup_bits = (k - 1).min(max_shift.max(max_bits)).clamp(1, 20);
-            let shape = CircuitShape {
-                k,
-                lookup_bits,
-                advice,
-                rem_lanes: max_shift.div_ceil(lookup_bits) as usize,
-                mag_lanes: max_bits.div_ceil(lookup_bits) as usize,
-            };
+            let rem_lanes = max_shift.div_ceil(lookup_bits) as usize;
+            let div_lanes = div_bits.div_ceil(lookup_bits) as usize;
+            let mag_lanes = (max_bits.div_ceil(lookup_bits) as usize).max(div_lanes.saturating_sub(rem_lanes));
+            let shape = CircuitShape { k, lookup_bits, advice, rem_lanes, mag_lanes, table_rows };
             let layout = Layout { shape, rows, cost: cost(&shape) };
             if best.as_ref().is_none_or(|b| layout.cost < b.cost) {
                 best = Some(layout);

@@ -15,11 +15,14 @@ pub struct CircuitShape {
     pub rem_lanes: usize,
     /// Lookup lanes holding the limbs of a rescaled value's magnitude.
     pub mag_lanes: usize,
+    /// Rows of the function table (0: the model has no function lookups).
+    #[serde(default)]
+    pub table_rows: usize,
 }
 
 impl Default for CircuitShape {
     fn default() -> Self {
-        CircuitShape { k: 10, lookup_bits: 8, advice: 6, rem_lanes: 1, mag_lanes: 2 }
+        CircuitShape { k: 10, lookup_bits: 8, advice: 6, rem_lanes: 1, mag_lanes: 2, table_rows: 0 }
     }
 }
 
@@ -36,8 +39,13 @@ impl CircuitShape {
     }
 
     /// Rows of the range table: 0..2^lookup_bits.
-    pub fn table_rows(&self) -> usize {
+    pub fn range_rows(&self) -> usize {
         1usize << self.lookup_bits
+    }
+
+    /// Bits of a value all lookup lanes together hold (a division's remainder).
+    pub fn lane_bits(&self) -> u32 {
+        self.lanes() as u32 * self.lookup_bits
     }
 
     /// Bits of a rescale remainder the remainder lanes hold (the largest shift the circuit allows).

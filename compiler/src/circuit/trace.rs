@@ -6,6 +6,7 @@
 //! row (never as a free-standing cell), so each value the prover supplies is pinned by a gate.
 
 use super::shape::CircuitShape;
+use crate::quant::table::FuncTable;
 
 pub type Wire = u32;
 const NO_WIRE: Wire = Wire::MAX;
@@ -18,6 +19,8 @@ pub enum Gate {
     Requant,
     Mul,
     Affine,
+    Div,
+    Lookup,
 }
 
 #[derive(Clone, Debug)]
@@ -34,6 +37,8 @@ pub struct Trace {
     pub(crate) values: Vec<i128>,
     /// Wires exposed as public instances, in order.
     pub outputs: Vec<Wire>,
+    /// The function tables the lookups use (tag = index + 1).
+    pub tables: Vec<FuncTable>,
     /// Rows of packed gates (several independent ops per row) with a free slot.
     pub(crate) open: [Option<(usize, usize)>; 2],
     /// Test support: cells assigned another value than their wire's.
@@ -50,6 +55,7 @@ impl Trace {
             limbs: vec![],
             values: vec![],
             outputs: vec![],
+            tables: vec![],
             open: [None, None],
             cell_overrides: vec![],
         }

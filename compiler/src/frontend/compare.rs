@@ -19,7 +19,7 @@ impl Translator {
         self.add_node(name, Op::Binary { kind }, vec![a, b], shape)
     }
 
-    fn relu(&mut self, name: &str, x: NodeId) -> NodeId {
+    pub(super) fn relu_node(&mut self, name: &str, x: NodeId) -> NodeId {
         let shape = self.shape(x);
         self.add_node(name, Op::Relu, vec![x], shape)
     }
@@ -39,36 +39,36 @@ impl Translator {
     /// max(a, b) = b + relu(a - b), broadcasting.
     pub(super) fn max2(&mut self, name: &str, a: NodeId, b: NodeId) -> NodeId {
         let d = self.elementwise(&format!("{name}/diff"), BinaryKind::Sub, a, b);
-        let r = self.relu(&format!("{name}/relu"), d);
+        let r = self.relu_node(&format!("{name}/relu"), d);
         self.elementwise(&format!("{name}/max"), BinaryKind::Add, b, r)
     }
 
     /// min(a, b) = a - relu(a - b), broadcasting.
     pub(super) fn min2(&mut self, name: &str, a: NodeId, b: NodeId) -> NodeId {
         let d = self.elementwise(&format!("{name}/diff"), BinaryKind::Sub, a, b);
-        let r = self.relu(&format!("{name}/relu"), d);
+        let r = self.relu_node(&format!("{name}/relu"), d);
         self.elementwise(&format!("{name}/min"), BinaryKind::Sub, a, r)
     }
 
     /// max(x, c) = c + relu(x - c) for a scalar constant.
     pub(super) fn max_const(&mut self, name: &str, x: NodeId, c: f64) -> NodeId {
         let d = self.shift(&format!("{name}/diff"), x, -c);
-        let r = self.relu(&format!("{name}/relu"), d);
+        let r = self.relu_node(&format!("{name}/relu"), d);
         self.shift(&format!("{name}/max"), r, c)
     }
 
     /// min(x, c) = x - relu(x - c) for a scalar constant.
     pub(super) fn min_const(&mut self, name: &str, x: NodeId, c: f64) -> NodeId {
         let d = self.shift(&format!("{name}/diff"), x, -c);
-        let r = self.relu(&format!("{name}/relu"), d);
+        let r = self.relu_node(&format!("{name}/relu"), d);
         self.elementwise(&format!("{name}/min"), BinaryKind::Sub, x, r)
     }
 
     /// |x| = relu(x) + relu(-x).
     pub(super) fn abs(&mut self, name: &str, x: NodeId) -> NodeId {
-        let pos = self.relu(&format!("{name}/pos"), x);
+        let pos = self.relu_node(&format!("{name}/pos"), x);
         let n = self.negate(&format!("{name}/neg"), x);
-        let neg = self.relu(&format!("{name}/negrelu"), n);
+        let neg = self.relu_node(&format!("{name}/negrelu"), n);
         self.elementwise(&format!("{name}/abs"), BinaryKind::Add, pos, neg)
     }
 
@@ -83,11 +83,19 @@ impl Translator {
     ) -> NodeId {
         let longest = windows.iter().map(|w| w.len()).max().unwrap_or(1);
         let slice = |j: usize| -> Vec<usize> { windows.iter().map(|w| *w.get(j).unwrap_or(&w[0])).collect() };
-        let mut acc =
-            self.add_node(&format!("{name}/slice0"), Op::Gather { indices: slice(0) }, vec![x], shape.clone());
+        let mut acc = self.add_node(
+            &format!("{name}/slice0"),
+            Op::Gather { indices: slice(0), consts: vec![] },
+            vec![x],
+            shape.clone(),
+        );
         for j in 1..longest {
-            let s =
-                self.add_node(&format!("{name}/slice{j}"), Op::Gather { indices: slice(j) }, vec![x], shape.clone());
+            let s = self.add_node(
+                &format!("{name}/slice{j}"),
+                Op::Gather { indices: slice(j), consts: vec![] },
+                vec![x],
+                shape.clone(),
+            );
             acc = self.max2(&format!("{name}/{j}"), acc, s);
         }
         acc

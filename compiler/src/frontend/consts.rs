@@ -148,7 +148,7 @@ pub fn reshape_target(input: &[usize], target: &[f64]) -> Result<Vec<usize>> {
     }
     let known: usize = shape.iter().product();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot reshape {input:?} to {target:?}"));
         }
         shape[i] = total / known;

@@ -5,78 +5,100 @@
 mod attrs;
 mod compare;
 mod consts;
+mod conv;
 mod fold;
+mod math;
+mod structural;
 
 use crate::error::{CompileError, Result, UnsupportedOp};
-use crate::ir::{BinaryKind, Graph, Node, NodeId, Op};
+use crate::ir::{BinaryKind, Func, Graph, Node, NodeId, Op};
 use crate::tensor::{broadcast_shape, Tensor};
 use attrs::{load_tensor, Attrs};
 use std::collections::HashMap;
 use tract_onnx::pb::{self, NodeProto};
 
-/// ONNX ops that compile to constraints (on activations).
-const CIRCUIT_OPS: &[&str] = &[
-    "Gemm",
-    "MatMul",
-    "Conv",
-    "Add",
-    "Sub",
-    "Mul",
-    "Div",
-    "Relu",
-    "AveragePool",
-    "GlobalAveragePool",
-    "BatchNormalization",
-    "Flatten",
-    "Reshape",
-    "Transpose",
-    "Identity",
-    "Dropout",
-    "Max",
-    "Min",
-    "MaxPool",
-    "GlobalMaxPool",
-    "ReduceMax",
-    "Clip",
-    "Neg",
-    "Abs",
+/// Every supported ONNX op and how it is proven: `linear` (weighted sums with constant weights,
+/// one dot-product row per output), `decomposition` (built from proven chips: rescale, ReLU sign
+/// decomposition, products), `lookup` (function table on a range-reduced input), `division`
+/// (quotient and remainder), `copy` (moves cells, no constraints), `constant` (folded at compile
+/// time). `zkonnx ops` prints this table.
+pub const OPS: &[(&str, &str)] = &[
+    ("Abs", "decomposition: relu(x) + relu(-x)"),
+    ("Add", "linear (constant operand: affine)"),
+    ("ArgMax", "unsupported"),
+    ("AveragePool", "linear, 1-D and 2-D, strides, pads, ceil_mode"),
+    ("BatchNormalization", "linear, folded into the layer before"),
+    ("Cast", "copy (float types)"),
+    ("Celu", "lookup"),
+    ("Clip", "decomposition: max/min with the bounds"),
+    ("Concat", "copy"),
+    ("Constant", "constant"),
+    ("Conv", "linear, 1-D and 2-D, groups, strides, dilations, pads"),
+    ("ConvTranspose", "linear, 2-D, group 1"),
+    ("Cos", "lookup"),
+    ("Div", "division by an activation; linear by a constant"),
+    ("Dropout", "copy (inference)"),
+    ("Elu", "lookup"),
+    ("Erf", "lookup"),
+    ("Exp", "lookup"),
+    ("Expand", "copy"),
+    ("Flatten", "copy"),
+    ("Gather", "copy (constant indices)"),
+    ("Gelu", "lookup (exact and tanh forms)"),
+    ("Gemm", "linear"),
+    ("GlobalAveragePool", "linear"),
+    ("GlobalMaxPool", "decomposition: pairwise max"),
+    ("HardSigmoid", "decomposition: affine, then clip"),
+    ("HardSwish", "decomposition: x * hard_sigmoid(x)"),
+    ("Identity", "copy"),
+    ("LayerNormalization", "decomposition: mean, product, sqrt lookup, division"),
+    ("LeakyRelu", "decomposition: x + (1 - a) relu(-x)"),
+    ("Log", "lookup"),
+    ("LogSoftmax", "decomposition: max, exp and log lookups, sum"),
+    ("MatMul", "linear (constant B); products and sums (two activations)"),
+    ("Max", "decomposition: b + relu(a - b)"),
+    ("MaxPool", "decomposition: pairwise max, 1-D and 2-D, strides, pads, dilations, ceil_mode"),
+    ("Mean", "linear"),
+    ("Min", "decomposition: a - relu(a - b)"),
+    ("Mul", "product (two activations); linear (constant)"),
+    ("Neg", "linear"),
+    ("Pad", "copy (constant, reflect, edge, wrap)"),
+    ("Pow", "products (exponent 2, 3), sqrt lookup (0.5), division (-1, -0.5)"),
+    ("PRelu", "decomposition: x + (1 - slope) relu(-x)"),
+    ("Reciprocal", "division"),
+    ("ReduceMax", "decomposition: pairwise max"),
+    ("ReduceMean", "linear"),
+    ("ReduceSum", "linear"),
+    ("Relu", "decomposition: sign bit of the rescale"),
+    ("Reshape", "copy"),
+    ("Resize", "copy (nearest)"),
+    ("Selu", "lookup"),
+    ("Shape", "constant"),
+    ("Sigmoid", "lookup"),
+    ("Sin", "lookup"),
+    ("Slice", "copy"),
+    ("Softmax", "decomposition: max, exp lookup, sum, division"),
+    ("Softplus", "lookup"),
+    ("Softsign", "lookup"),
+    ("Split", "copy"),
+    ("Sqrt", "lookup"),
+    ("Squeeze", "copy"),
+    ("Sub", "linear"),
+    ("Sum", "linear"),
+    ("Tanh", "lookup"),
+    ("Tile", "copy"),
+    ("Transpose", "copy"),
+    ("Unsqueeze", "copy"),
+    ("Upsample", "copy (nearest)"),
+    ("Where", "copy (constant condition)"),
 ];
-/// ONNX ops folded at compile time; supported on constants only (shape arithmetic).
-const CONSTANT_OPS: &[&str] = &["Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast"];
 
-pub const SUPPORTED_OPS: &[&str] = &[
-    "Abs",
-    "Add",
-    "AveragePool",
-    "BatchNormalization",
-    "Cast*",
-    "Clip",
-    "Concat*",
-    "Constant",
-    "Conv",
-    "Div (by a constant)",
-    "Dropout",
-    "Flatten",
-    "Gather*",
-    "Gemm",
-    "GlobalAveragePool",
-    "GlobalMaxPool",
-    "Identity",
-    "MatMul",
-    "Max",
-    "MaxPool",
-    "Min",
-    "Mul",
-    "Neg",
-    "ReduceMax",
-    "Relu",
-    "Reshape",
-    "Shape*",
-    "Squeeze*",
-    "Sub",
-    "Transpose",
-    "Unsqueeze* (* on constants)",
-];
+/// ONNX ops folded at compile time only.
+const CONSTANT_OPS: &[&str] = &["Constant", "Shape"];
+
+pub fn is_supported(op: &str) -> bool {
+    OPS.iter().any(|(o, how)| *o == op && *how != "unsupported")
+}
 
 /// A value flowing through the ONNX graph while translating: a folded constant or an IR node.
 #[derive(Clone)]
@@ -96,7 +118,9 @@ pub fn load_onnx(bytes: &[u8], path: &str) -> Result<Graph> {
         .as_ref()
         .ok_or_else(|| CompileError::NotOnnx { path: path.into(), reason: "the file holds no graph".into() })?;
     check_supported(graph)?;
-    let mut ir = Translator::default().translate(graph)?;
+    let opset =
+        model.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map_or(13, |o| o.version);
+    let mut ir = Translator { opset, ..Translator::default() }.translate(graph)?;
     fold::fold_affine_into_linear(&mut ir);
     Ok(fold::remove_dead_nodes(ir))
 }
@@ -106,10 +130,7 @@ fn check_supported(graph: &pb::GraphProto) -> Result<()> {
     let unsupported: Vec<UnsupportedOp> = graph
         .node
         .iter()
-        .filter(|n| {
-            !(n.domain.is_empty() || n.domain == "ai.onnx")
-                || !(CIRCUIT_OPS.contains(&n.op_type.as_str()) || CONSTANT_OPS.contains(&n.op_type.as_str()))
-        })
+        .filter(|n| !(n.domain.is_empty() || n.domain == "ai.onnx") || !is_supported(&n.op_type))
         .map(|n| UnsupportedOp { op: n.op_type.clone(), node: node_name(n) })
         .collect();
     if unsupported.is_empty() {
@@ -133,6 +154,8 @@ struct Translator {
     env: HashMap<String, Value>,
     /// Node names in use: IR names are unique, since settings refer to nodes by name.
     names: std::collections::HashSet<String>,
+    /// The model's default-domain opset (some defaults changed over versions).
+    opset: i64,
 }
 
 /// Errors about one ONNX node.
@@ -246,15 +269,22 @@ impl Translator {
             return Ok(());
         }
         if op == "Constant" || (all_const && op != "Identity" && op != "Dropout") {
-            let consts: Vec<Tensor<f64>> = inputs
-                .into_iter()
-                .filter_map(|v| match v {
-                    Value::Const(t) => Some(t),
-                    Value::Act(_) => None,
+            let positional: Vec<Option<Tensor<f64>>> = (0..node.input.len())
+                .map(|i| match self.input(&ctx, i) {
+                    Ok(Value::Const(t)) => Some(t),
+                    _ => None,
                 })
                 .collect();
-            let value = consts::fold(op, &consts, &attrs).map_err(|reason| ctx.err(reason))?;
-            self.env.insert(out, Value::Const(value));
+            let values = if structural::STRUCTURAL_OPS.contains(&op) {
+                let refs: Vec<Option<&Tensor<f64>>> = positional.iter().map(|t| t.as_ref()).collect();
+                structural::eval(op, &refs, &attrs, node.output.len())
+            } else {
+                consts::fold(op, &positional.into_iter().flatten().collect::<Vec<_>>(), &attrs).map(|t| vec![t])
+            }
+            .map_err(|reason| ctx.err(reason))?;
+            for (name, value) in node.output.iter().zip(values) {
+                self.env.insert(name.clone(), Value::Const(value));
+            }
             return Ok(());
         }
         if CONSTANT_OPS.contains(&op) {
@@ -262,9 +292,20 @@ impl Translator {
                 ctx.err("this op is supported only on constants (shape arithmetic), but it reads an activation")
             );
         }
+        if let Some(f) = lookup_func(op, &attrs) {
+            let x = self.act_input(&ctx, 0)?;
+            let shape = self.shape(x);
+            self.push_named(&out, ctx.name.clone(), Op::Func { f }, vec![x], shape);
+            return Ok(());
+        }
+        if structural::STRUCTURAL_OPS.contains(&op)
+            && !matches!(op, "Identity" | "Dropout" | "Cast" | "Reshape" | "Flatten" | "Transpose")
+        {
+            return self.structural(&ctx, &attrs);
+        }
 
         match op {
-            "Identity" | "Dropout" => {
+            "Identity" | "Dropout" | "Cast" => {
                 let v = self.input(&ctx, 0)?;
                 self.env.insert(out, v);
             }
@@ -276,6 +317,11 @@ impl Translator {
             "Gemm" => self.gemm(&ctx, &attrs, &out)?,
             "MatMul" => {
                 let x = self.act_input(&ctx, 0)?;
+                if let Value::Act(b) = self.input(&ctx, 1)? {
+                    let y = self.matmul_acts(&ctx, x, b)?;
+                    self.env.insert(out, Value::Act(y));
+                    return Ok(());
+                }
                 let w = self.const_input(&ctx, 1)?;
                 let xs = self.shape(x);
                 if w.shape.len() != 2 || xs.last() != Some(&w.shape[0]) {
@@ -389,45 +435,7 @@ impl Translator {
                 let y = self.abs(&ctx.name, x);
                 self.env.insert(out, Value::Act(y));
             }
-            "MaxPool" | "GlobalMaxPool" => {
-                let x = self.act_input(&ctx, 0)?;
-                let xs = self.shape(x);
-                if xs.len() != 4 {
-                    return Err(ctx.err(format!("only 2-D pooling on NCHW input is supported (input {xs:?})")));
-                }
-                if node.output.iter().skip(1).any(|o| !o.is_empty()) {
-                    return Err(ctx.err("the Indices output of MaxPool is not supported"));
-                }
-                let (kernel, strides, pads, dilations) = if op == "GlobalMaxPool" {
-                    ([xs[2], xs[3]], [1, 1], [0; 4], [1, 1])
-                } else {
-                    let two = |name: &str, default: [usize; 2]| -> Result<[usize; 2]> {
-                        match attrs.ints(name) {
-                            None => Ok(default),
-                            Some(v) if v.len() == 2 && v.iter().all(|&d| d >= 1) => Ok([v[0] as usize, v[1] as usize]),
-                            Some(v) => Err(ctx.err(format!("{name} {v:?} must be two positive numbers"))),
-                        }
-                    };
-                    if attrs.int("ceil_mode", 0) != 0 {
-                        return Err(ctx.err("ceil_mode=1 is not supported yet"));
-                    }
-                    let kernel = two("kernel_shape", [0, 0])?;
-                    if kernel[0] == 0 {
-                        return Err(ctx.err("kernel_shape is required"));
-                    }
-                    let (strides, dilations) = (two("strides", [1, 1])?, two("dilations", [1, 1])?);
-                    (kernel, strides, conv_pads(&ctx, &attrs, &xs[2..], kernel, strides, dilations)?, dilations)
-                };
-                let hw = conv_out_hw(&xs[2..], kernel, strides, pads, dilations)
-                    .ok_or_else(|| ctx.err("the kernel is larger than the padded input"))?;
-                let shape = vec![xs[0], xs[1], hw[0], hw[1]];
-                let windows = crate::tensor::pool_windows(&xs, &shape, kernel, strides, pads, dilations);
-                if windows.iter().any(|w| w.is_empty()) {
-                    return Err(ctx.err("a pooling window covers only padding"));
-                }
-                let y = self.max_over_windows(&ctx.name, x, &windows, shape);
-                self.env.insert(out, Value::Act(y));
-            }
+            "MaxPool" | "GlobalMaxPool" => self.max_pool(&ctx, &attrs, &out)?,
             "ReduceMax" => {
                 let x = self.act_input(&ctx, 0)?;
                 let xs = self.shape(x);
@@ -451,7 +459,202 @@ impl Translator {
                 let y = self.max_over_windows(&ctx.name, x, &windows, shape);
                 self.env.insert(out, Value::Act(y));
             }
+            "LeakyRelu" | "PRelu" => {
+                let x = self.act_input(&ctx, 0)?;
+                let slope = match op {
+                    "LeakyRelu" => Tensor::new(vec![], vec![attrs.float("alpha", 0.01) as f64]),
+                    _ => self.const_input(&ctx, 1)?,
+                };
+                let y = self.leaky(&ctx.name, x, slope);
+                self.env.insert(out, Value::Act(y));
+            }
+            "HardSigmoid" | "HardSwish" => {
+                let x = self.act_input(&ctx, 0)?;
+                let y = if op == "HardSigmoid" {
+                    let (alpha, beta) = (attrs.float("alpha", 0.2) as f64, attrs.float("beta", 0.5) as f64);
+                    self.hard_sigmoid(&ctx.name, x, alpha, beta)
+                } else {
+                    let h = self.hard_sigmoid(&format!("{}/gate", ctx.name), x, 1.0 / 6.0, 0.5);
+                    self.binary_node(&ctx.name, BinaryKind::Mul, x, h)
+                };
+                self.env.insert(out, Value::Act(y));
+            }
+            "Reciprocal" => {
+                let x = self.act_input(&ctx, 0)?;
+                let y = self.divide(&ctx.name, None, x);
+                self.env.insert(out, Value::Act(y));
+            }
+            "Pow" => {
+                let x = self.act_input(&ctx, 0)?;
+                let e = self.const_input(&ctx, 1)?;
+                if e.len() != 1 {
+                    return Err(ctx.err("only a scalar constant exponent is supported"));
+                }
+                let name = ctx.name.clone();
+                // Exponents as halves, so the match is on integers.
+                let p = e.data[0];
+                let y = match (2.0 * p).round() as i64 {
+                    _ if (2.0 * p).fract() != 0.0 => {
+                        return Err(ctx.err(format!("exponent {p} is not supported (1, 2, 3, 0.5, -1, -0.5 are)")))
+                    }
+                    2 => x,
+                    4 => self.binary_node(&name, BinaryKind::Mul, x, x),
+                    6 => {
+                        let sq = self.binary_node(&format!("{name}/square"), BinaryKind::Mul, x, x);
+                        self.binary_node(&name, BinaryKind::Mul, sq, x)
+                    }
+                    1 => self.func(&name, Func::Sqrt, x),
+                    -2 => self.divide(&name, None, x),
+                    -1 => {
+                        let r = self.func(&format!("{name}/sqrt"), Func::Sqrt, x);
+                        self.divide(&name, None, r)
+                    }
+                    _ => return Err(ctx.err(format!("exponent {p} is not supported (1, 2, 3, 0.5, -1, -0.5 are)"))),
+                };
+                self.env.insert(out, Value::Act(y));
+            }
+            "Softmax" | "LogSoftmax" => {
+                let x = self.act_input(&ctx, 0)?;
+                let rank = self.shape(x).len();
+                let default = if self.opset >= 13 { -1 } else { 1 };
+                let axis =
+                    normalize_axis(attrs.int("axis", default), rank).ok_or_else(|| ctx.err("axis out of range"))?;
+                // Before opset 13 the input is flattened to 2-D at `axis`: softmax over every axis after it.
+                let axes: Vec<usize> = if self.opset >= 13 { vec![axis] } else { (axis..rank).collect() };
+                let y = self.softmax(&ctx.name, x, &axes, op == "LogSoftmax");
+                self.env.insert(out, Value::Act(y));
+            }
+            "ReduceSum" | "ReduceMean" => {
+                let x = self.act_input(&ctx, 0)?;
+                let rank = self.shape(x).len();
+                let axes: Option<Vec<i64>> = attrs
+                    .ints("axes")
+                    .or(self.optional_const(&ctx, 1)?.map(|t| t.data.iter().map(|&v| v as i64).collect()));
+                let axes: Vec<usize> = match axes {
+                    Some(a) if !a.is_empty() => a
+                        .iter()
+                        .map(|&a| normalize_axis(a, rank).ok_or_else(|| ctx.err(format!("axis {a} out of range"))))
+                        .collect::<Result<_>>()?,
+                    _ if attrs.int("noop_with_empty_axes", 0) != 0 => {
+                        self.env.insert(out, Value::Act(x));
+                        return Ok(());
+                    }
+                    _ => (0..rank).collect(),
+                };
+                let y = self.reduce(&ctx.name, x, &axes, op == "ReduceMean", attrs.int("keepdims", 1) != 0);
+                self.env.insert(out, Value::Act(y));
+            }
+            "Sum" | "Mean" => {
+                let mut acc: Option<NodeId> = None;
+                let mut consts: Vec<Tensor<f64>> = vec![];
+                for i in 0..node.input.len() {
+                    match self.input(&ctx, i)? {
+                        Value::Act(id) => {
+                            acc = Some(match acc {
+                                None => id,
+                                Some(a) => self.binary_node(&format!("{}/{i}", ctx.name), BinaryKind::Add, a, id),
+                            })
+                        }
+                        Value::Const(t) => consts.push(t),
+                    }
+                }
+                let mut y = acc.ok_or_else(|| ctx.err("no activation operand"))?;
+                for (j, c) in consts.into_iter().enumerate() {
+                    let shape = broadcast_shape(&self.shape(y), &c.shape)
+                        .ok_or_else(|| ctx.err("operands do not broadcast"))?;
+                    y = self.add_node(
+                        &format!("{}/const{j}", ctx.name),
+                        Op::Affine { mul: None, add: Some(c) },
+                        vec![y],
+                        shape,
+                    );
+                }
+                if op == "Mean" {
+                    let n = node.input.len() as f64;
+                    y = self.affine(&format!("{}/mean", ctx.name), y, Some(Tensor::new(vec![], vec![1.0 / n])), None);
+                }
+                self.env.insert(out, Value::Act(y));
+            }
+            "LayerNormalization" => {
+                let x = self.act_input(&ctx, 0)?;
+                let rank = self.shape(x).len();
+                let axis = normalize_axis(attrs.int("axis", -1), rank).ok_or_else(|| ctx.err("axis out of range"))?;
+                let eps = attrs.float("epsilon", 1e-5) as f64;
+                let (scale, bias) = (self.optional_const(&ctx, 1)?, self.optional_const(&ctx, 2)?);
+                if node.output.iter().skip(1).any(|o| !o.is_empty()) {
+                    return Err(ctx.err("the Mean and InvStdDev outputs are not supported"));
+                }
+                let y = self.layer_norm(&ctx.name, x, axis, eps, scale, bias);
+                self.env.insert(out, Value::Act(y));
+            }
+            "ConvTranspose" => self.conv_transpose(&ctx, &attrs, &out)?,
             other => return Err(ctx.err(format!("{other} is not supported here"))),
+        }
+        Ok(())
+    }
+
+    /// A structural op on activations: evaluated on a tensor of element indices (activations'
+    /// elements first, then constant operands' values), whose result becomes a `Gather`.
+    fn structural(&mut self, ctx: &Ctx, attrs: &Attrs) -> Result<()> {
+        let (node, op) = (ctx.node, ctx.node.op_type.as_str());
+        let data = structural::data_inputs(op, node.input.len());
+        let mut values: Vec<Option<Value>> = vec![];
+        for i in 0..node.input.len() {
+            values.push(if node.input[i].is_empty() { None } else { Some(self.input(ctx, i)?) });
+        }
+        let mut acts: Vec<NodeId> = vec![];
+        let mut positional: Vec<Option<Tensor<f64>>> = vec![None; values.len()];
+        let mut offset = 0usize;
+        for (i, v) in values.iter().enumerate() {
+            match (v, data.contains(&i)) {
+                (Some(Value::Act(id)), true) => {
+                    let shape = self.shape(*id);
+                    let n: usize = shape.iter().product();
+                    positional[i] = Some(Tensor::new(shape, (offset..offset + n).map(|j| j as f64).collect()));
+                    offset += n;
+                    acts.push(*id);
+                }
+                (Some(Value::Act(_)), false) => {
+                    return Err(ctx.err(format!("input {i} must be a constant (only data inputs may be activations)")))
+                }
+                (Some(Value::Const(t)), false) => positional[i] = Some(t.clone()),
+                _ => {}
+            }
+        }
+        let mut consts: Vec<f64> = vec![];
+        for (i, v) in values.iter().enumerate() {
+            if let (Some(Value::Const(t)), true) = (v, data.contains(&i)) {
+                let first = offset + consts.len();
+                consts.extend(&t.data);
+                positional[i] =
+                    Some(Tensor::new(t.shape.clone(), (first..first + t.len()).map(|j| j as f64).collect()));
+            }
+        }
+        if op == "Pad" {
+            // The padding value is a constant element too.
+            let value = match positional.get(2).cloned().flatten() {
+                Some(t) => t.data.first().copied().unwrap_or(0.0),
+                None => attrs.float("value", 0.0) as f64,
+            };
+            positional.resize(positional.len().max(3), None);
+            positional[2] = Some(Tensor::new(vec![], vec![(offset + consts.len()) as f64]));
+            consts.push(value);
+        }
+        let refs: Vec<Option<&Tensor<f64>>> = positional.iter().map(|t| t.as_ref()).collect();
+        let results = structural::eval(op, &refs, attrs, node.output.len()).map_err(|r| ctx.err(r))?;
+        for (j, (name, t)) in node.output.iter().zip(results).enumerate() {
+            if name.is_empty() {
+                continue;
+            }
+            let indices: Vec<usize> = t.data.iter().map(|&v| v as usize).collect();
+            let identity = consts.is_empty()
+                && acts.len() == 1
+                && indices.iter().enumerate().all(|(i, &v)| i == v)
+                && indices.len() == offset;
+            let ir = if identity { Op::Reshape } else { Op::Gather { indices, consts: consts.clone() } };
+            let label = if j == 0 { ctx.name.clone() } else { format!("{}:{j}", ctx.name) };
+            let label = self.unique(label);
+            self.push_named(name, label, ir, acts.clone(), t.shape.clone());
         }
         Ok(())
     }
@@ -505,38 +708,6 @@ impl Translator {
         Ok(())
     }
 
-    fn conv(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
-        let x = self.act_input(ctx, 0)?;
-        let w = self.const_input(ctx, 1)?;
-        let bias = self.optional_const(ctx, 2)?.map(|b| b.data);
-        let xs = self.shape(x);
-        if xs.len() != 4 || w.shape.len() != 4 {
-            return Err(ctx.err(format!("only 2-D convolution on NCHW input is supported (input {xs:?})")));
-        }
-        if attrs.int("group", 1) != 1 {
-            return Err(ctx.err("grouped convolution is not supported yet (group must be 1)"));
-        }
-        if w.shape[1] != xs[1] {
-            return Err(ctx.err(format!("weight expects {} input channels, input has {}", w.shape[1], xs[1])));
-        }
-        let get2 = |name: &str| -> Result<[usize; 2]> {
-            match attrs.ints(name) {
-                None => Ok([1, 1]),
-                Some(v) if v.len() == 2 && v.iter().all(|&d| d >= 1) => Ok([v[0] as usize, v[1] as usize]),
-                Some(v) => Err(ctx.err(format!("{name} {v:?} must be two positive numbers"))),
-            }
-        };
-        let (strides, dilations) = (get2("strides")?, get2("dilations")?);
-        let kernel = [w.shape[2], w.shape[3]];
-        let pads = conv_pads(ctx, attrs, &xs[2..], kernel, strides, dilations)?;
-        let out_hw = conv_out_hw(&xs[2..], kernel, strides, pads, dilations)
-            .ok_or_else(|| ctx.err("the kernel is larger than the padded input"))?;
-        let shape = vec![xs[0], w.shape[0], out_hw[0], out_hw[1]];
-        let op = Op::Conv { weight: w, bias, strides, pads, dilations };
-        self.push_named(out, ctx.name.clone(), op, vec![x], shape);
-        Ok(())
-    }
-
     fn binary(&mut self, ctx: &Ctx, out: &str) -> Result<()> {
         let op = ctx.node.op_type.as_str();
         let (a, b) = (self.input(ctx, 0)?, self.input(ctx, 1)?);
@@ -552,7 +723,10 @@ impl Translator {
                     "Add" => BinaryKind::Add,
                     "Sub" => BinaryKind::Sub,
                     "Mul" => BinaryKind::Mul,
-                    _ => return Err(ctx.err("division by an activation is not supported yet")),
+                    _ => {
+                        self.push_named(out, ctx.name.clone(), Op::Div { max: None }, vec![x, y], shape);
+                        return Ok(());
+                    }
                 };
                 self.push_named(out, ctx.name.clone(), Op::Binary { kind }, vec![x, y], shape);
                 return Ok(());
@@ -576,45 +750,18 @@ impl Translator {
                     "Add" => Op::Affine { mul: None, add: Some(c) },
                     "Sub" => Op::Affine { mul: Some(Tensor::new(vec![], vec![-1.0])), add: Some(c) },
                     "Mul" => Op::Affine { mul: Some(c), add: None },
-                    _ => return Err(ctx.err("division of a constant by an activation is not supported yet")),
+                    _ => {
+                        // c / x = c * (1 / x).
+                        let r = self.divide(&format!("{}/reciprocal", ctx.name), None, x);
+                        self.push_named(out, ctx.name.clone(), Op::Affine { mul: Some(c), add: None }, vec![r], shape);
+                        return Ok(());
+                    }
                 };
                 (op, x)
             }
             (Value::Const(_), Value::Const(_)) => return Err(ctx.err("internal: constant operands were not folded")),
         };
         self.push_named(out, ctx.name.clone(), ir_op, vec![input], shape);
-        Ok(())
-    }
-
-    fn avg_pool(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
-        let x = self.act_input(ctx, 0)?;
-        let xs = self.shape(x);
-        if xs.len() != 4 {
-            return Err(ctx.err(format!("only 2-D pooling on NCHW input is supported (input {xs:?})")));
-        }
-        let (kernel, strides, pads, count_include_pad) = if ctx.node.op_type == "GlobalAveragePool" {
-            ([xs[2], xs[3]], [1, 1], [0; 4], false)
-        } else {
-            let kernel = match attrs.ints("kernel_shape") {
-                Some(k) if k.len() == 2 && k.iter().all(|&d| d >= 1) => [k[0] as usize, k[1] as usize],
-                _ => return Err(ctx.err("kernel_shape must be two positive numbers")),
-            };
-            if attrs.int("ceil_mode", 0) != 0 {
-                return Err(ctx.err("ceil_mode=1 is not supported yet"));
-            }
-            let strides = match attrs.ints("strides") {
-                None => [1, 1],
-                Some(s) if s.len() == 2 && s.iter().all(|&d| d >= 1) => [s[0] as usize, s[1] as usize],
-                Some(s) => return Err(ctx.err(format!("strides {s:?} must be two positive numbers"))),
-            };
-            let pads = conv_pads(ctx, attrs, &xs[2..], kernel, strides, [1, 1])?;
-            (kernel, strides, pads, attrs.int("count_include_pad", 0) != 0)
-        };
-        let out_hw = conv_out_hw(&xs[2..], kernel, strides, pads, [1, 1])
-            .ok_or_else(|| ctx.err("the kernel is larger than the padded input"))?;
-        let shape = vec![xs[0], xs[1], out_hw[0], out_hw[1]];
-        let op = Op::AvgPool { kernel, strides, pads, count_include_pad };
-        self.push_named(out, ctx.name.clone(), op, vec![x], shape);
         Ok(())
     }
 }
@@ -639,59 +786,27 @@ fn input_shape(input: &pb::ValueInfoProto) -> Result<Vec<usize>> {
         .collect())
 }
 
-/// Explicit pads `[top, left, bottom, right]`, from `pads` or `auto_pad`.
-fn conv_pads(
-    ctx: &Ctx,
-    attrs: &Attrs,
-    hw: &[usize],
-    kernel: [usize; 2],
-    strides: [usize; 2],
-    dilations: [usize; 2],
-) -> Result<[usize; 4]> {
-    let auto = attrs.string("auto_pad").unwrap_or_else(|| "NOTSET".into());
-    match auto.as_str() {
-        "NOTSET" => match attrs.ints("pads") {
-            None => Ok([0; 4]),
-            Some(p) if p.len() == 4 && p.iter().all(|&d| d >= 0) => {
-                Ok([p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize])
-            }
-            Some(p) => Err(ctx.err(format!("pads {p:?} must be four non-negative numbers"))),
-        },
-        "VALID" => Ok([0; 4]),
-        "SAME_UPPER" | "SAME_LOWER" => {
-            let mut pads = [0; 4];
-            for d in 0..2 {
-                let out = hw[d].div_ceil(strides[d]);
-                let span = (kernel[d] - 1) * dilations[d] + 1;
-                let total = ((out - 1) * strides[d] + span).saturating_sub(hw[d]);
-                let small = total / 2;
-                let (begin, end) = if auto == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
-                pads[d] = begin;
-                pads[d + 2] = end;
-            }
-            Ok(pads)
-        }
-        other => Err(ctx.err(format!("auto_pad {other} is not an ONNX value"))),
-    }
-}
-
-fn conv_out_hw(
-    hw: &[usize],
-    kernel: [usize; 2],
-    strides: [usize; 2],
-    pads: [usize; 4],
-    dilations: [usize; 2],
-) -> Option<[usize; 2]> {
-    let mut out = [0; 2];
-    for d in 0..2 {
-        let padded = hw[d] + pads[d] + pads[d + 2];
-        let span = (kernel[d] - 1) * dilations[d] + 1;
-        if span > padded {
-            return None;
-        }
-        out[d] = (padded - span) / strides[d] + 1;
-    }
-    Some(out)
+/// The ops computed by one table lookup.
+fn lookup_func(op: &str, attrs: &Attrs) -> Option<Func> {
+    let alpha = |d: f32| attrs.float("alpha", d) as f64;
+    Some(match op {
+        "Sigmoid" => Func::Sigmoid,
+        "Tanh" => Func::Tanh,
+        "Exp" => Func::Exp,
+        "Log" => Func::Log,
+        "Erf" => Func::Erf,
+        "Softplus" => Func::Softplus,
+        "Softsign" => Func::Softsign,
+        "Sqrt" => Func::Sqrt,
+        "Sin" => Func::Sin,
+        "Cos" => Func::Cos,
+        "Elu" => Func::Elu { alpha: alpha(1.0) },
+        "Celu" => Func::Celu { alpha: alpha(1.0) },
+        "Selu" => Func::Selu { alpha: alpha(1.673_263_2), gamma: attrs.float("gamma", 1.050_701) as f64 },
+        "Gelu" if attrs.string("approximate").as_deref() == Some("tanh") => Func::GeluTanh,
+        "Gelu" => Func::Gelu,
+        _ => return None,
+    })
 }
 
 fn normalize_axis(axis: i64, rank: usize) -> Option<usize> {

@@ -2,7 +2,10 @@
 //! Constants are folded into the ops that use them (weights, biases, broadcast operands), so every
 //! node input is an activation: a value the circuit has to prove.
 
+mod func;
 mod print;
+
+pub use func::Func;
 
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -37,8 +40,19 @@ pub enum Op {
         weight: Tensor<f64>,
         bias: Option<Vec<f64>>,
     },
-    /// 2-D convolution, NCHW, group 1. `weight` is `[out, in, kh, kw]`; pads are `[top, left, bottom, right]`.
+    /// 2-D convolution, NCHW (1-D is 2-D with height 1). `weight` is `[out, in / group, kh, kw]`;
+    /// pads are `[top, left, bottom, right]`.
     Conv {
+        weight: Tensor<f64>,
+        bias: Option<Vec<f64>>,
+        strides: [usize; 2],
+        pads: [usize; 4],
+        dilations: [usize; 2],
+        group: usize,
+    },
+    /// 2-D transposed convolution, NCHW, group 1. `weight` is `[in, out, kh, kw]`; input pixel
+    /// (y, x) adds weight * x to output (y * stride - pad_top + ky * dilation, ...).
+    ConvTranspose {
         weight: Tensor<f64>,
         bias: Option<Vec<f64>>,
         strides: [usize; 2],
@@ -69,10 +83,32 @@ pub enum Op {
     Transpose {
         perm: Vec<usize>,
     },
-    /// Output element i is input element `indices[i]` (flat): window slices of pooling and
-    /// reductions. Moves cells, proves nothing.
+    /// Output element i is element `indices[i]` of the concatenation of every input (flat)
+    /// followed by `consts`: slices, concatenation, padding, broadcasting, window slices of
+    /// pooling. Moves cells, proves nothing.
     Gather {
         indices: Vec<usize>,
+        consts: Vec<f64>,
+    },
+    /// A function of one activation, elementwise, by table lookup.
+    Func {
+        f: Func,
+    },
+    /// `a / b` elementwise with numpy broadcasting (inputs a, b); with one input, `1 / x`.
+    /// Divisors must be positive. `max`: a bound on |a / b| the frontend knows (softmax: 1).
+    Div {
+        max: Option<f64>,
+    },
+    /// Output i is `in0[a[i]] * in1[b[i]]` at the sum of the two scales, not rescaled: the
+    /// products of a MatMul of two activations, summed by a `Reduce` after it.
+    Products {
+        a: Vec<usize>,
+        b: Vec<usize>,
+    },
+    /// Output i is the sum (or mean) of the input elements `windows[i]` (flat).
+    Reduce {
+        windows: Vec<Vec<usize>>,
+        mean: bool,
     },
 }
 
@@ -90,6 +126,7 @@ impl Op {
             Op::Input { .. } => "Input",
             Op::MatMul { .. } => "MatMul",
             Op::Conv { .. } => "Conv",
+            Op::ConvTranspose { .. } => "ConvTranspose",
             Op::Affine { .. } => "Affine",
             Op::Binary { kind: BinaryKind::Add } => "Add",
             Op::Binary { kind: BinaryKind::Sub } => "Sub",
@@ -99,6 +136,11 @@ impl Op {
             Op::Reshape => "Reshape",
             Op::Transpose { .. } => "Transpose",
             Op::Gather { .. } => "Gather",
+            Op::Func { f } => f.name(),
+            Op::Div { .. } => "Div",
+            Op::Products { .. } => "Products",
+            Op::Reduce { mean: false, .. } => "ReduceSum",
+            Op::Reduce { mean: true, .. } => "ReduceMean",
         }
     }
 }

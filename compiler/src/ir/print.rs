@@ -10,7 +10,14 @@ impl fmt::Display for Graph {
             write!(f, "%{id} = {}({}) {:?}", node.op.kind(), inputs.join(", "), node.shape)?;
             match &node.op {
                 Op::MatMul { weight, bias } => write!(f, " weight{:?} bias={}", weight.shape, bias.is_some())?,
-                Op::Conv { weight, bias, strides, pads, dilations } => write!(
+                Op::Conv { weight, bias, strides, pads, dilations, group } => write!(
+                    f,
+                    " weight{:?} bias={} strides={strides:?} pads={pads:?} dilations={dilations:?}{}",
+                    weight.shape,
+                    bias.is_some(),
+                    if *group > 1 { format!(" group={group}") } else { String::new() }
+                )?,
+                Op::ConvTranspose { weight, bias, strides, pads, dilations } => write!(
                     f,
                     " weight{:?} bias={} strides={strides:?} pads={pads:?} dilations={dilations:?}",
                     weight.shape,
@@ -24,8 +31,16 @@ impl fmt::Display for Graph {
                     " kernel={kernel:?} strides={strides:?} pads={pads:?} count_include_pad={count_include_pad}"
                 )?,
                 Op::Transpose { perm } => write!(f, " perm={perm:?}")?,
-                Op::Gather { indices } => write!(f, " n={}", indices.len())?,
+                Op::Gather { indices, consts } => write!(f, " n={} consts={}", indices.len(), consts.len())?,
+                Op::Products { a, .. } => write!(f, " n={}", a.len())?,
+                Op::Reduce { windows, .. } => write!(f, " window={}", windows.first().map_or(0, |w| w.len()))?,
+                Op::Func { f: func } => write!(f, " {func:?}")?,
                 Op::Input { index } => write!(f, " index={index}")?,
+                Op::Div { max } => {
+                    if let Some(m) = max {
+                        write!(f, " max={m}")?
+                    }
+                }
                 Op::Binary { .. } | Op::Relu | Op::Reshape => {}
             }
             writeln!(f, "  # {}", node.name)?;

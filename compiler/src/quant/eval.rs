@@ -1,31 +1,42 @@
 //! The integer evaluator: the quantized model run on integers. It is the specification: witness
 //! generation uses it, the circuit constrains exactly it, calibration measures its error.
 
+use super::table::FuncTable;
 use super::walk::{walk, Backend, RowForm};
-use super::{Linear, QuantPlan, Requant};
+use super::{DivSpec, Linear, QuantPlan, Requant};
 use crate::chips::requant::OutOfRange;
-use crate::chips::{affine::affine, dot::dot, mul::mul, requant::requant};
+use crate::chips::{affine::affine, div::divide, dot::dot, mul::mul, requant::requant};
 use crate::ir::Graph;
 use rayon::prelude::*;
 use thiserror::Error;
 
-/// A value left the range the settings allow.
+/// A value the settings or the circuit cannot take.
 #[derive(Debug, Clone, Error, PartialEq)]
-#[error(
-    "node {node}: element {element} is {value:.4} after rescaling, outside the range ±{limit:.4} the settings allow; \
-     re-calibrate with data like this input (zkonnx calibrate) or use a wider input range"
-)]
-pub struct RangeError {
-    pub node: String,
-    pub element: usize,
-    pub value: f64,
-    pub limit: f64,
+pub enum RangeError {
+    /// A value left the range the settings allow.
+    #[error(
+        "node {node}: element {element} is {value:.4} after rescaling, outside the range ±{limit:.4} the settings \
+         allow; re-calibrate with data like this input (zkonnx calibrate) or use a wider input range"
+    )]
+    OutOfRange { node: String, element: usize, value: f64, limit: f64 },
+    /// A divisor that is not positive.
+    #[error(
+        "node {node}: divisor element {element} is {value:.4}; zkonnx divides only by positive values (in the \
+         quantized model), so the model must keep this divisor above 0 for every input"
+    )]
+    Divisor { node: String, element: usize, value: f64 },
 }
 
 impl RangeError {
-    pub fn new(node: &str, element: usize, value: i128, bits: u32, scale: u32) -> Self {
+    /// `value` out of `|v| < 2^bits` at scale 2^scale.
+    pub fn new(node: &str, element: usize, value: i128, bits: u32, scale: i32) -> Self {
         let unit = (scale as f64).exp2();
-        RangeError { node: node.to_string(), element, value: value as f64 / unit, limit: (bits as f64).exp2() / unit }
+        RangeError::OutOfRange {
+            node: node.to_string(),
+            element,
+            value: value as f64 / unit,
+            limit: (bits as f64).exp2() / unit,
+        }
     }
 }
 
@@ -78,5 +89,27 @@ impl Backend for Evaluator<'_> {
         let x = requant(v, r)?;
         (self.observe)(node, x.y);
         Ok(x.out)
+    }
+
+    fn constant(&mut self, c: i128) -> i128 {
+        c
+    }
+
+    fn lookup(
+        &mut self,
+        node: usize,
+        x: i128,
+        reduce: Requant,
+        table: &FuncTable,
+        _tag: usize,
+    ) -> Result<i128, OutOfRange> {
+        // The reduction's range check is the table's domain (the circuit skips the rescale row
+        // when the shift is 0: the lookup alone checks x).
+        let reduced = self.requant(node, x, reduce)?;
+        table.value(reduced).ok_or(OutOfRange { value: reduced, bits: reduce.bits })
+    }
+
+    fn div(&mut self, a: Option<i128>, b: i128, d: &DivSpec) -> Result<i128, i128> {
+        divide(a.unwrap_or(0), b, d.k, d.c).map(|v| v.q).ok_or(b)
     }
 }

@@ -3,12 +3,14 @@
 //! statically, so that nothing can wrap around the field.
 
 pub mod eval;
+pub mod table;
 pub mod walk;
 
 use crate::error::{CompileError, Result};
 use crate::ir::{BinaryKind, Graph, Node, Op};
 use crate::tensor::{self, broadcast_index_map, transpose_index_map, Tensor};
 use serde::{Deserialize, Serialize};
+use table::FuncTable;
 
 /// Accumulators must stay below this; the BN254 scalar field is ~2^254, so this leaves a wide margin.
 pub const MAX_ACCUMULATOR_BITS: u32 = 100;
@@ -20,6 +22,21 @@ pub struct Scales {
     pub input: u32,
     /// Scale exponent of weights and other multiplicative constants.
     pub param: u32,
+    /// Function tables hold at most 2^table_bits entries; wider inputs are rescaled down first.
+    #[serde(default = "default_table_bits")]
+    pub table_bits: u32,
+}
+
+pub const DEFAULT_TABLE_BITS: u32 = 10;
+
+/// Rescaled values of an uncalibrated plan are taken to stay below 2^16.
+const UNCALIBRATED_RANGE_BITS: u32 = 16;
+
+/// Lookup inputs of an uncalibrated plan are taken to stay below 2^5 = 32.
+const UNCALIBRATED_LOOKUP_BITS: u32 = 5;
+
+fn default_table_bits() -> u32 {
+    DEFAULT_TABLE_BITS
 }
 
 /// What the plan needs to know about the model inputs: the float range each may take.
@@ -32,6 +49,8 @@ pub struct InputRange {
 #[derive(Clone, Debug)]
 pub struct QuantPlan {
     pub nodes: Vec<QNode>,
+    /// The function tables lookups use (`QOp::Lookup::table` indexes this).
+    pub tables: Vec<FuncTable>,
 }
 
 #[derive(Clone, Debug)]
@@ -53,8 +72,25 @@ pub enum QOp {
     Linear(Linear),
     /// Elementwise product: output i = in0[a[i]] * in1[b[i]].
     Mul { a: Vec<u32>, b: Vec<u32> },
-    /// Output i = in0[map[i]] (reshape, transpose, a fused ReLU's pass-through).
-    Copy { map: Vec<u32> },
+    /// Output i = element map[i] of the concatenation of every input followed by `consts`
+    /// (reshape, transpose, slices, padding, a fused ReLU's pass-through).
+    Copy { map: Vec<u32>, consts: Vec<i128> },
+    /// x' = round(x / 2^reduce.shift) (no step when the shift is 0), then y = f(x') from
+    /// `tables[table]`, whose domain is the check on x'. `input_bits` is the range of x the table
+    /// was sized for (calibrated, or static).
+    Lookup { reduce: Requant, table: usize, input_bits: u32 },
+    /// q = round((k * a + c) / b), b > 0.
+    Div(DivSpec),
+}
+
+/// A division: inputs (a, b), or (b) alone when k = 0 (a reciprocal).
+#[derive(Clone, Debug)]
+pub struct DivSpec {
+    /// Index maps into a and b (numpy broadcasting); `num` is None for a reciprocal.
+    pub num: Option<Vec<u32>>,
+    pub den: Vec<u32>,
+    pub k: i128,
+    pub c: i128,
 }
 
 /// Sparse rows: output i is `bias[i] + sum(terms[offsets[i]..offsets[i+1]])`.
@@ -141,8 +177,8 @@ impl QuantPlan {
                     linear_bound(lin, &node.inputs.iter().map(|&i| widened[i].bound).collect::<Vec<_>>())
                 }
                 (QOp::Mul { .. }, None) => widened[node.inputs[0]].bound.saturating_mul(widened[node.inputs[1]].bound),
-                (QOp::Copy { .. }, None) => widened[node.inputs[0]].bound,
-                (QOp::Input { .. }, None) => q.bound,
+                (QOp::Copy { .. }, None) => node.inputs.iter().map(|&i| widened[i].bound).max().unwrap_or(0),
+                (QOp::Input { .. } | QOp::Lookup { .. } | QOp::Div(_), None) => q.bound,
             };
             check_no_overflow(node, &q, &widened)?;
             widened.push(q);
@@ -158,13 +194,28 @@ impl QuantPlan {
         check: bool,
     ) -> Result<QuantPlan> {
         let mut nodes: Vec<QNode> = Vec::with_capacity(graph.nodes.len());
+        let mut tables: Vec<FuncTable> = vec![];
         for node in &graph.nodes {
             let in_shapes: Vec<&[usize]> = node.inputs.iter().map(|&i| graph.nodes[i].shape.as_slice()).collect();
-            let mut q = plan_node(node, &in_shapes, &nodes, scales, ranges)?;
-            if let (Some(r), Some(&b)) = (q.requant.as_mut(), bits.get(&node.name)) {
-                // The circuit checks |y| < 2^b, so that is a sound bound downstream.
-                r.bits = b;
-                q.bound = (1i128 << b) - 1;
+            let ctx = NodeCtx { node, in_shapes: &in_shapes, done: &nodes, scales, ranges };
+            let mut q = match &node.op {
+                Op::Func { f } => plan_lookup(&ctx, *f, bits.get(&node.name).copied(), !check, &mut tables),
+                _ => plan_node(&ctx)?,
+            };
+            let scale = q.scale;
+            if let Some(r) = q.requant.as_mut() {
+                // The circuit checks |y| < 2^b, so that is a sound bound downstream. Without a
+                // calibrated range, static bounds of deep models grow far past real data: cap them
+                // (gen-witness refuses wider values and says to calibrate).
+                let b = match bits.get(&node.name) {
+                    Some(&b) => Some(b),
+                    None if check && r.bits > scale + UNCALIBRATED_RANGE_BITS => Some(scale + UNCALIBRATED_RANGE_BITS),
+                    None => None,
+                };
+                if let Some(b) = b {
+                    r.bits = b;
+                    q.bound = (1i128 << b) - 1;
+                }
             }
             if check {
                 check_no_overflow(node, &q, &nodes)?;
@@ -172,17 +223,76 @@ impl QuantPlan {
             nodes.push(q);
         }
         fuse_relu(graph, &mut nodes);
-        Ok(QuantPlan { nodes })
+        Ok(QuantPlan { nodes, tables })
+    }
+
+    /// The range bits of every ranged node by name: rescales and lookup inputs (what settings
+    /// record and `build` takes back).
+    pub fn range_bits(&self, graph: &Graph) -> Vec<(String, u32)> {
+        graph
+            .nodes
+            .iter()
+            .zip(&self.nodes)
+            .filter_map(|(n, q)| match (&q.op, q.requant) {
+                (QOp::Lookup { input_bits, .. }, _) => Some((n.name.clone(), *input_bits)),
+                (_, Some(r)) => Some((n.name.clone(), r.bits)),
+                _ => None,
+            })
+            .collect()
     }
 }
 
-fn plan_node(
-    node: &Node,
-    in_shapes: &[&[usize]],
-    done: &[QNode],
-    scales: &Scales,
-    ranges: &[InputRange],
-) -> Result<QNode> {
+/// What planning one node needs: the node, its input shapes, the nodes planned so far.
+struct NodeCtx<'a> {
+    node: &'a Node,
+    in_shapes: &'a [&'a [usize]],
+    done: &'a [QNode],
+    scales: &'a Scales,
+    ranges: &'a [InputRange],
+}
+
+/// A lookup: reduce the input until its range fits a table of 2^table_bits rows, then look up.
+/// `calibrated` is the measured range of the input (bits); `unbounded` plans for observation, with
+/// no table limit.
+fn plan_lookup(
+    ctx: &NodeCtx,
+    func: crate::ir::Func,
+    calibrated: Option<u32>,
+    unbounded: bool,
+    tables: &mut Vec<FuncTable>,
+) -> QNode {
+    let x = &ctx.done[ctx.node.inputs[0]];
+    let sa = ctx.scales.input;
+    let (reduce, domain, input_bits) = if unbounded {
+        (Requant { shift: 0, relu: false, bits: 100 }, 1i128 << 100, 100)
+    } else {
+        // Without calibration the static bound is far wider than real data and would leave the
+        // table too coarse: assume |x| < 32 (gen-witness refuses wider values and says to calibrate).
+        let uncalibrated = || bit_len(x.bound as u128).min(x.scale + UNCALIBRATED_LOOKUP_BITS);
+        let input_bits = calibrated.unwrap_or_else(uncalibrated).max(1);
+        let b = (1i128 << input_bits.min(120)) - 1;
+        let table_bits = ctx.scales.table_bits.clamp(2, 20);
+        let mut shift = input_bits.saturating_sub(table_bits - 1);
+        while bit_len(rescaled_bound(b, shift) as u128) > table_bits - 1 {
+            shift += 1;
+        }
+        let bits = bit_len(rescaled_bound(b, shift) as u128).max(1);
+        (Requant { shift, relu: false, bits }, (1i128 << bits) - 1, input_bits)
+    };
+    let table = FuncTable { func, in_exp: reduce.shift as i32 - x.scale as i32, out_scale: sa, bound: domain };
+    let bound = table.max_abs();
+    let index = match tables.iter().position(|t| *t == table) {
+        Some(i) => i,
+        None => {
+            tables.push(table);
+            tables.len() - 1
+        }
+    };
+    QNode { op: QOp::Lookup { reduce, table: index, input_bits }, requant: None, scale: sa, bound }
+}
+
+fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
+    let NodeCtx { node, in_shapes, done, scales, ranges } = *ctx;
     let input = |i: usize| &done[node.inputs[i]];
     let (sp, sa) = (scales.param, scales.input);
     let requant_to = |acc_bound: i128, shift: u32, relu: bool| -> (Option<Requant>, i128) {
@@ -210,10 +320,16 @@ fn plan_node(
             let lin = matmul(&node.shape, weight, bias.as_deref(), sp, sx + sp);
             linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
         }
-        Op::Conv { weight, bias, strides, pads, dilations } => {
+        Op::Conv { weight, bias, strides, pads, dilations, group } => {
             let sx = input(0).scale;
-            let lin =
-                conv(in_shapes[0], &node.shape, weight, bias.as_deref(), *strides, *pads, *dilations, sp, sx + sp);
+            let geo = ConvGeometry { strides: *strides, pads: *pads, dilations: *dilations, group: *group };
+            let lin = conv(in_shapes[0], &node.shape, weight, bias.as_deref(), &geo, sp, sx + sp);
+            linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
+        }
+        Op::ConvTranspose { weight, bias, strides, pads, dilations } => {
+            let sx = input(0).scale;
+            let geo = ConvGeometry { strides: *strides, pads: *pads, dilations: *dilations, group: 1 };
+            let lin = conv_transpose(in_shapes[0], &node.shape, weight, bias.as_deref(), &geo, sp, sx + sp);
             linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
         }
         Op::AvgPool { kernel, strides, pads, count_include_pad } => {
@@ -250,25 +366,97 @@ fn plan_node(
         Op::Relu => {
             let x = input(0);
             let requant = Requant { shift: 0, relu: true, bits: bit_len(x.bound as u128) };
-            let map = (0..node.shape.iter().product::<usize>() as u32).collect();
-            QNode { op: QOp::Copy { map }, requant: Some(requant), scale: x.scale, bound: x.bound }
+            QNode {
+                op: QOp::Copy { map: identity(node), consts: vec![] },
+                requant: Some(requant),
+                scale: x.scale,
+                bound: x.bound,
+            }
         }
         Op::Reshape => {
             let x = input(0);
-            let map = (0..node.shape.iter().product::<usize>() as u32).collect();
-            QNode { op: QOp::Copy { map }, requant: None, scale: x.scale, bound: x.bound }
+            QNode {
+                op: QOp::Copy { map: identity(node), consts: vec![] },
+                requant: None,
+                scale: x.scale,
+                bound: x.bound,
+            }
         }
-        Op::Gather { indices } => {
-            let x = input(0);
+        Op::Gather { indices, consts } => {
+            let s = input(0).scale;
+            if let Some(&i) = node.inputs.iter().find(|&&i| done[i].scale != s) {
+                return Err(CompileError::Plan(format!(
+                    "node {}: its inputs have different scales (2^{} and 2^{}); this is not supported yet",
+                    node.name, s, done[i].scale
+                )));
+            }
+            let consts: Vec<i128> = consts.iter().map(|&c| quantize(c, s)).collect();
+            let bound =
+                node.inputs.iter().map(|&i| done[i].bound).chain(consts.iter().map(|c| c.abs())).max().unwrap_or(0);
             let map = indices.iter().map(|&i| i as u32).collect();
-            QNode { op: QOp::Copy { map }, requant: None, scale: x.scale, bound: x.bound }
+            QNode { op: QOp::Copy { map, consts }, requant: None, scale: s, bound }
         }
         Op::Transpose { perm } => {
             let x = input(0);
             let map = transpose_index_map(in_shapes[0], perm).into_iter().map(|i| i as u32).collect();
-            QNode { op: QOp::Copy { map }, requant: None, scale: x.scale, bound: x.bound }
+            QNode { op: QOp::Copy { map, consts: vec![] }, requant: None, scale: x.scale, bound: x.bound }
+        }
+        Op::Products { a, b } => {
+            let (x, y) = (input(0), input(1));
+            let to_u32 = |v: &[usize]| v.iter().map(|&i| i as u32).collect();
+            let bound = x.bound.saturating_mul(y.bound);
+            QNode { op: QOp::Mul { a: to_u32(a), b: to_u32(b) }, requant: None, scale: x.scale + y.scale, bound }
+        }
+        Op::Reduce { windows, mean } => {
+            let sx = input(0).scale;
+            let n = windows.first().map_or(1, |w| w.len()).max(1);
+            let (weight, extra) = match (*mean, n.is_power_of_two()) {
+                (false, _) => (1, 0),
+                (true, true) => (1, n.trailing_zeros()),
+                (true, false) => (((1u64 << sp) as f64 / n as f64).round() as i64, sp),
+            };
+            let mut lin = Linear::default();
+            for w in windows {
+                lin.push_row(w.iter().map(|&index| Term { input: 0, index: index as u32, weight }), 0);
+            }
+            linear_node(lin, sx + extra, (sx + extra).saturating_sub(sa))
+        }
+        Op::Div { max } => {
+            let (num, den) = match node.inputs.len() {
+                1 => (None, input(0)),
+                _ => (Some(input(0)), input(1)),
+            };
+            let (na, nb) = match num {
+                Some(_) => {
+                    let (ma, mb) = broadcast_maps(node, in_shapes);
+                    (Some(ma), mb)
+                }
+                None => (None, identity(node)),
+            };
+            // q = a / b at scale sa: q_int = a_int * 2^(sa + s_b - s_a) / b_int.
+            let (k, c, num_bound) = match num {
+                Some(a) => {
+                    let e = (sa + den.scale).checked_sub(a.scale).ok_or_else(|| {
+                        CompileError::Plan(format!("node {}: the dividend's scale is too large to divide", node.name))
+                    })?;
+                    (1i128 << e, 0, a.bound.saturating_mul(1i128 << e))
+                }
+                None => (0, 1i128 << (sa + den.scale), 1i128 << (sa + den.scale)),
+            };
+            // The rounded quotient exceeds |a / b| by at most 1/2 (in integers).
+            let known = max.map(|m| quantize(m, sa) + 1);
+            let bound = known.map_or(num_bound.saturating_add(1), |m| m.min(num_bound.saturating_add(1)));
+            let requant = Requant { shift: 0, relu: false, bits: bit_len(bound as u128) };
+            QNode { op: QOp::Div(DivSpec { num: na, den: nb, k, c }), requant: Some(requant), scale: sa, bound }
+        }
+        Op::Func { f } => {
+            return Err(CompileError::Plan(format!("node {}: {} must be planned as a lookup", node.name, f.name())))
         }
     })
+}
+
+fn identity(node: &Node) -> Vec<u32> {
+    (0..node.shape.iter().product::<usize>() as u32).collect()
 }
 
 fn broadcast_maps(node: &Node, in_shapes: &[&[usize]]) -> (Vec<u32>, Vec<u32>) {
@@ -298,9 +486,16 @@ fn check_no_overflow(node: &Node, q: &QNode, done: &[QNode]) -> Result<()> {
     let acc = match &q.op {
         QOp::Linear(lin) => linear_bound(lin, &node.inputs.iter().map(|&i| done[i].bound).collect::<Vec<_>>()),
         QOp::Mul { .. } => done[node.inputs[0]].bound.saturating_mul(done[node.inputs[1]].bound),
+        QOp::Div(d) => {
+            // 2k a + 2c + b = 2b q + r: every term of the gate.
+            let b = done[*node.inputs.last().unwrap_or(&0)].bound;
+            let a = if d.num.is_some() { done[node.inputs[0]].bound } else { 0 };
+            let lhs = d.k.saturating_mul(a).saturating_add(d.c).saturating_mul(2).saturating_add(b);
+            lhs.max(b.saturating_mul(q.bound).saturating_mul(2))
+        }
         _ => q.bound,
     };
-    if acc >= 1i128 << MAX_ACCUMULATOR_BITS || acc < 0 {
+    if !(0..1i128 << MAX_ACCUMULATOR_BITS).contains(&acc) {
         return Err(CompileError::Plan(format!(
             "node {} could overflow the field (values up to 2^{}); lower the scales or narrow the input range",
             node.name,
@@ -348,42 +543,50 @@ fn matmul(out_shape: &[usize], weight: &Tensor<f64>, bias: Option<&[f64]>, sp: u
     lin
 }
 
-#[allow(clippy::too_many_arguments)]
+struct ConvGeometry {
+    strides: [usize; 2],
+    pads: [usize; 4],
+    dilations: [usize; 2],
+    group: usize,
+}
+
 fn conv(
     in_shape: &[usize],
     out_shape: &[usize],
     weight: &Tensor<f64>,
     bias: Option<&[f64]>,
-    strides: [usize; 2],
-    pads: [usize; 4],
-    dilations: [usize; 2],
+    geo: &ConvGeometry,
     sp: u32,
     sb: u32,
 ) -> Linear {
-    let (oc, ic, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]);
+    let (oc, icg, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]);
+    let per_group = oc / geo.group.max(1);
     let (h, w) = (in_shape[2] as isize, in_shape[3] as isize);
     let in_strides = tensor::strides(in_shape);
     let wq: Vec<i64> = weight.data.iter().map(|&x| quantize(x, sp) as i64).collect();
     let mut lin = Linear::default();
     for n in 0..out_shape[0] {
         for o in 0..oc {
+            let first_channel = (o / per_group) * icg;
             for oy in 0..out_shape[2] {
                 for ox in 0..out_shape[3] {
                     let mut terms = vec![];
-                    for c in 0..ic {
+                    for c in 0..icg {
                         for ky in 0..kh {
-                            let y = (oy * strides[0] + ky * dilations[0]) as isize - pads[0] as isize;
+                            let y = (oy * geo.strides[0] + ky * geo.dilations[0]) as isize - geo.pads[0] as isize;
                             if y < 0 || y >= h {
                                 continue;
                             }
                             for kx in 0..kw {
-                                let x = (ox * strides[1] + kx * dilations[1]) as isize - pads[1] as isize;
-                                let wv = wq[((o * ic + c) * kh + ky) * kw + kx];
+                                let x = (ox * geo.strides[1] + kx * geo.dilations[1]) as isize - geo.pads[1] as isize;
+                                let wv = wq[((o * icg + c) * kh + ky) * kw + kx];
                                 if x < 0 || x >= w || wv == 0 {
                                     continue;
                                 }
-                                let idx =
-                                    n * in_strides[0] + c * in_strides[1] + y as usize * in_strides[2] + x as usize;
+                                let idx = n * in_strides[0]
+                                    + (first_channel + c) * in_strides[1]
+                                    + y as usize * in_strides[2]
+                                    + x as usize;
                                 terms.push(Term { input: 0, index: idx as u32, weight: wv });
                             }
                         }
@@ -392,6 +595,56 @@ fn conv(
                 }
             }
         }
+    }
+    lin
+}
+
+/// Transposed convolution: every input pixel scatters weight * x into the output; gathered here
+/// per output element.
+fn conv_transpose(
+    in_shape: &[usize],
+    out_shape: &[usize],
+    weight: &Tensor<f64>,
+    bias: Option<&[f64]>,
+    geo: &ConvGeometry,
+    sp: u32,
+    sb: u32,
+) -> Linear {
+    let (ic, oc, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]);
+    let (oh, ow) = (out_shape[2], out_shape[3]);
+    let in_strides = tensor::strides(in_shape);
+    let wq: Vec<i64> = weight.data.iter().map(|&x| quantize(x, sp) as i64).collect();
+    let mut rows: Vec<Vec<Term>> = vec![vec![]; out_shape.iter().product()];
+    for n in 0..in_shape[0] {
+        for c in 0..ic {
+            for iy in 0..in_shape[2] {
+                for ix in 0..in_shape[3] {
+                    for o in 0..oc {
+                        for ky in 0..kh {
+                            let y = (iy * geo.strides[0] + ky * geo.dilations[0]) as isize - geo.pads[0] as isize;
+                            if y < 0 || y >= oh as isize {
+                                continue;
+                            }
+                            for kx in 0..kw {
+                                let x = (ix * geo.strides[1] + kx * geo.dilations[1]) as isize - geo.pads[1] as isize;
+                                let wv = wq[((c * oc + o) * kh + ky) * kw + kx];
+                                if x < 0 || x >= ow as isize || wv == 0 {
+                                    continue;
+                                }
+                                let src = n * in_strides[0] + c * in_strides[1] + iy * in_strides[2] + ix;
+                                let dst = ((n * oc + o) * oh + y as usize) * ow + x as usize;
+                                rows[dst].push(Term { input: 0, index: src as u32, weight: wv });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut lin = Linear::default();
+    for (i, terms) in rows.into_iter().enumerate() {
+        let o = (i / (oh * ow)) % oc;
+        lin.push_row(terms, bias.map_or(0, |b| quantize(b[o], sb)));
     }
     lin
 }

@@ -2,7 +2,8 @@
 //! two backends of it, so the circuit is built from exactly the steps the specification runs.
 
 use super::eval::RangeError;
-use super::{Linear, QOp, QuantPlan, Requant, Term};
+use super::table::FuncTable;
+use super::{DivSpec, Linear, QOp, QuantPlan, Requant, Term};
 use crate::chips::requant::OutOfRange;
 use crate::ir::Graph;
 
@@ -32,6 +33,19 @@ pub trait Backend {
     fn mul(&mut self, a: Self::V, b: Self::V) -> Self::V;
     /// Rescale, range check and ReLU of one element of node `node`.
     fn requant(&mut self, node: usize, v: Self::V, r: Requant) -> Result<Self::V, OutOfRange>;
+    /// A constant.
+    fn constant(&mut self, c: i128) -> Self::V;
+    /// `table` (number `tag`) at x reduced by `reduce`: the reduced value must be in the table.
+    fn lookup(
+        &mut self,
+        node: usize,
+        x: Self::V,
+        reduce: Requant,
+        table: &FuncTable,
+        tag: usize,
+    ) -> Result<Self::V, OutOfRange>;
+    /// round((k a + c) / b); Err(b) when b is not positive.
+    fn div(&mut self, a: Option<Self::V>, b: Self::V, d: &DivSpec) -> Result<Self::V, i128>;
 }
 
 /// Run every node of the plan on `backend`; returns every node's outputs.
@@ -43,7 +57,7 @@ pub fn walk<B: Backend>(
 ) -> Result<Vec<Vec<B::V>>, RangeError> {
     let mut values: Vec<Vec<B::V>> = Vec::with_capacity(graph.nodes.len());
     for (id, (node, q)) in graph.nodes.iter().zip(&plan.nodes).enumerate() {
-        let out_of_range = |i: usize, e: OutOfRange| RangeError::new(&node.name, i, e.value, e.bits, q.scale);
+        let out_of_range = |i: usize, e: OutOfRange| RangeError::new(&node.name, i, e.value, e.bits, q.scale as i32);
         let input = |k: usize| values[node.inputs[k]].as_slice();
         let raw: Vec<B::V> = match &q.op {
             QOp::Input { index } => {
@@ -65,7 +79,40 @@ pub fn walk<B: Backend>(
                 let (x, y) = (input(0), input(1));
                 a.iter().zip(b).map(|(&i, &j)| backend.mul(x[i as usize], y[j as usize])).collect()
             }
-            QOp::Copy { map } => map.iter().map(|&i| input(0)[i as usize]).collect(),
+            QOp::Copy { map, consts } => {
+                let mut sources: Vec<B::V> = node.inputs.iter().flat_map(|&i| values[i].iter().copied()).collect();
+                sources.extend(consts.iter().map(|&c| backend.constant(c)));
+                map.iter().map(|&i| sources[i as usize]).collect()
+            }
+            QOp::Lookup { reduce, table, .. } => {
+                // The reduced value x' stands for x' * 2^in_exp.
+                let scale = -plan.tables[*table].in_exp;
+                let x = input(0);
+                let mut out = Vec::with_capacity(x.len());
+                for (i, &v) in x.iter().enumerate() {
+                    let y = backend
+                        .lookup(id, v, *reduce, &plan.tables[*table], *table)
+                        .map_err(|e| RangeError::new(&node.name, i, e.value, e.bits, scale))?;
+                    out.push(y);
+                }
+                out
+            }
+            QOp::Div(d) => {
+                let den_id = node.inputs[node.inputs.len() - 1];
+                let (den, unit) = (values[den_id].as_slice(), (plan.nodes[den_id].scale as f64).exp2());
+                let num = d.num.as_ref().map(|_| input(0));
+                let mut out = Vec::with_capacity(d.den.len());
+                for (i, &j) in d.den.iter().enumerate() {
+                    let a = num.zip(d.num.as_ref()).map(|(x, m)| x[m[i] as usize]);
+                    let y = backend.div(a, den[j as usize], d).map_err(|b| RangeError::Divisor {
+                        node: node.name.clone(),
+                        element: i,
+                        value: b as f64 / unit,
+                    })?;
+                    out.push(y);
+                }
+                out
+            }
         };
         let out = match q.requant {
             None => raw,

@@ -16,14 +16,18 @@ pub(crate) fn testdata(name: &str) -> (Graph, Vec<f64>, Vec<f64>) {
     (graph, input, expected)
 }
 
+/// Every testdata model that proves.
+pub(crate) const MODELS: &[&str] =
+    &["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure"];
+
 fn plan_for(graph: &Graph) -> QuantPlan {
-    let scales = Scales { input: 7, param: 7 };
+    let scales = Scales { input: 7, param: 7, table_bits: 10 };
     QuantPlan::build(graph, &scales, &[InputRange { min: -4.0, max: 4.0 }], &RangeBits::new()).unwrap()
 }
 
 #[test]
 fn circuit_values_equal_the_evaluator_node_by_node() {
-    for name in ["mlp", "lenet", "mixed", "pooling"] {
+    for &name in MODELS {
         let (graph, input, _) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
@@ -59,9 +63,10 @@ fn out_of_range_input_names_the_node() {
     let plan = plan_for(&graph);
     let mut x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
     x[3] = quantize(100.0, 7);
-    let err = evaluate(&graph, &plan, &[x]).unwrap_err();
-    assert_eq!(err.node, "input");
-    assert_eq!(err.element, 3);
+    match evaluate(&graph, &plan, &[x]).unwrap_err() {
+        eval::RangeError::OutOfRange { node, element, .. } => assert_eq!((node.as_str(), element), ("input", 3)),
+        other => panic!("expected out of range, got {other}"),
+    }
 }
 
 #[test]
@@ -79,7 +84,7 @@ fn static_bounds_hold_on_real_data() {
 #[test]
 fn counted_rows_equal_the_lowered_trace() {
     use crate::circuit::plan::count_rows;
-    for name in ["mlp", "lenet", "mixed", "pooling"] {
+    for &name in MODELS {
         let (graph, input, _) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();

@@ -1,0 +1,227 @@
+//! Convolutions and pooling: ONNX attributes (1-D or 2-D, auto_pad, ceil_mode) to one 2-D
+//! geometry. A 1-D op is the 2-D op on height 1, between two reshapes (which cost nothing).
+
+use super::attrs::Attrs;
+use super::{Ctx, Translator};
+use crate::error::Result;
+use crate::ir::{NodeId, Op};
+use crate::tensor::Tensor;
+
+/// A 2-D window geometry.
+struct Geometry {
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    /// `[top, left, bottom, right]`
+    pads: [usize; 4],
+    dilations: [usize; 2],
+    out: [usize; 2],
+}
+
+/// Lift a 1-D attribute list to 2-D (height 1).
+fn two(v: &[i64], spatial: usize, default: i64) -> Vec<i64> {
+    if spatial == 1 {
+        [vec![default], v.to_vec()].concat()
+    } else {
+        v.to_vec()
+    }
+}
+
+fn geometry(ctx: &Ctx, attrs: &Attrs, hw: [usize; 2], kernel: [usize; 2], spatial: usize) -> Result<Geometry> {
+    let pair = |name: &str| -> Result<[usize; 2]> {
+        match attrs.ints(name) {
+            None => Ok([1, 1]),
+            Some(v) if v.len() == spatial && v.iter().all(|&d| d >= 1) => {
+                let v = two(&v, spatial, 1);
+                Ok([v[0] as usize, v[1] as usize])
+            }
+            Some(v) => Err(ctx.err(format!("{name} {v:?} must be {spatial} positive numbers"))),
+        }
+    };
+    let (strides, dilations) = (pair("strides")?, pair("dilations")?);
+    let ceil = attrs.int("ceil_mode", 0) != 0;
+    let auto = attrs.string("auto_pad").unwrap_or_else(|| "NOTSET".into());
+    let mut pads = [0usize; 4];
+    match auto.as_str() {
+        "NOTSET" => {
+            if let Some(p) = attrs.ints("pads") {
+                if p.len() != 2 * spatial || p.iter().any(|&d| d < 0) {
+                    return Err(ctx.err(format!("pads {p:?} must be {} non-negative numbers", 2 * spatial)));
+                }
+                let (b, e) = (two(&p[..spatial], spatial, 0), two(&p[spatial..], spatial, 0));
+                pads = [b[0] as usize, b[1] as usize, e[0] as usize, e[1] as usize];
+            }
+        }
+        "VALID" => {}
+        "SAME_UPPER" | "SAME_LOWER" => {
+            for d in 0..2 {
+                let out = hw[d].div_ceil(strides[d]);
+                let span = (kernel[d] - 1) * dilations[d] + 1;
+                let total = ((out - 1) * strides[d] + span).saturating_sub(hw[d]);
+                let small = total / 2;
+                let (begin, end) = if auto == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
+                pads[d] = begin;
+                pads[d + 2] = end;
+            }
+        }
+        other => return Err(ctx.err(format!("auto_pad {other} is not an ONNX value"))),
+    }
+    let mut out = [0; 2];
+    for d in 0..2 {
+        let padded = hw[d] + pads[d] + pads[d + 2];
+        let span = (kernel[d] - 1) * dilations[d] + 1;
+        if span > padded {
+            return Err(ctx.err("the kernel is larger than the padded input"));
+        }
+        let steps = padded - span;
+        out[d] = if ceil { steps.div_ceil(strides[d]) + 1 } else { steps / strides[d] + 1 };
+        // A last window that starts past the input and its leading padding is dropped.
+        if ceil && (out[d] - 1) * strides[d] >= hw[d] + pads[d] {
+            out[d] -= 1;
+        }
+    }
+    Ok(Geometry { kernel, strides, pads, dilations, out })
+}
+
+impl Translator {
+    /// The input as NCHW: a 1-D input [N, C, L] becomes [N, C, 1, L]. Returns (node, spatial rank).
+    fn as_2d(&mut self, ctx: &Ctx, x: NodeId) -> Result<(NodeId, usize)> {
+        let xs = self.shape(x);
+        match xs.len() {
+            4 => Ok((x, 2)),
+            3 => {
+                let shape = vec![xs[0], xs[1], 1, xs[2]];
+                Ok((self.add_node(&format!("{}/as2d", ctx.name), Op::Reshape, vec![x], shape), 1))
+            }
+            _ => Err(ctx.err(format!("only 1-D and 2-D ops on [N, C, ...] input are supported (input {xs:?})"))),
+        }
+    }
+
+    /// Bind the output, back to 1-D when the input was.
+    fn bind_spatial(&mut self, ctx: &Ctx, out: &str, op: Op, x: NodeId, shape: Vec<usize>, spatial: usize) {
+        if spatial == 2 {
+            self.push_named(out, ctx.name.clone(), op, vec![x], shape);
+        } else {
+            let y = self.add_node(&format!("{}/2d", ctx.name), op, vec![x], shape.clone());
+            self.push_named(out, ctx.name.clone(), Op::Reshape, vec![y], vec![shape[0], shape[1], shape[3]]);
+        }
+    }
+
+    pub(super) fn conv(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        let x = self.act_input(ctx, 0)?;
+        let (x, spatial) = self.as_2d(ctx, x)?;
+        let mut w = self.const_input(ctx, 1)?;
+        if w.shape.len() == 3 {
+            w = Tensor::new(vec![w.shape[0], w.shape[1], 1, w.shape[2]], w.data);
+        }
+        let bias = self.optional_const(ctx, 2)?.map(|b| b.data);
+        let xs = self.shape(x);
+        let group = attrs.int("group", 1).max(1) as usize;
+        if w.shape.len() != 4 || w.shape[1] * group != xs[1] || w.shape[0] % group != 0 {
+            return Err(ctx.err(format!(
+                "weight {:?} with group {group} does not fit input {xs:?} (weight [out, in / group, k...])",
+                w.shape
+            )));
+        }
+        let g = geometry(ctx, attrs, [xs[2], xs[3]], [w.shape[2], w.shape[3]], spatial)?;
+        let shape = vec![xs[0], w.shape[0], g.out[0], g.out[1]];
+        let op = Op::Conv { weight: w, bias, strides: g.strides, pads: g.pads, dilations: g.dilations, group };
+        self.bind_spatial(ctx, out, op, x, shape, spatial);
+        Ok(())
+    }
+
+    pub(super) fn conv_transpose(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        let x = self.act_input(ctx, 0)?;
+        let (x, spatial) = self.as_2d(ctx, x)?;
+        let mut w = self.const_input(ctx, 1)?;
+        if w.shape.len() == 3 {
+            w = Tensor::new(vec![w.shape[0], w.shape[1], 1, w.shape[2]], w.data);
+        }
+        let bias = self.optional_const(ctx, 2)?.map(|b| b.data);
+        let xs = self.shape(x);
+        if attrs.int("group", 1) != 1 || w.shape.len() != 4 || w.shape[0] != xs[1] {
+            return Err(ctx.err(format!("weight {:?} does not fit input {xs:?} (group 1 only)", w.shape)));
+        }
+        if attrs.ints("output_shape").is_some() || attrs.string("auto_pad").is_some_and(|a| a != "NOTSET") {
+            return Err(ctx.err("output_shape and auto_pad are not supported; give pads"));
+        }
+        let g = geometry(ctx, attrs, [1, 1], [1, 1], spatial)?;
+        let extra = match attrs.ints("output_padding") {
+            Some(p) if p.len() == spatial => two(&p, spatial, 0).iter().map(|&v| v as usize).collect(),
+            _ => vec![0, 0],
+        };
+        let mut hw = [0; 2];
+        for d in 0..2 {
+            let full = (xs[2 + d] - 1) * g.strides[d] + (w.shape[2 + d] - 1) * g.dilations[d] + 1 + extra[d];
+            hw[d] = full
+                .checked_sub(g.pads[d] + g.pads[d + 2])
+                .filter(|&v| v > 0)
+                .ok_or_else(|| ctx.err("the padding removes the whole output"))?;
+        }
+        let shape = vec![xs[0], w.shape[1], hw[0], hw[1]];
+        let op = Op::ConvTranspose { weight: w, bias, strides: g.strides, pads: g.pads, dilations: g.dilations };
+        self.bind_spatial(ctx, out, op, x, shape, spatial);
+        Ok(())
+    }
+
+    fn kernel_of(ctx: &Ctx, attrs: &Attrs, spatial: usize) -> Result<[usize; 2]> {
+        match attrs.ints("kernel_shape") {
+            Some(k) if k.len() == spatial && k.iter().all(|&d| d >= 1) => {
+                let k = two(&k, spatial, 1);
+                Ok([k[0] as usize, k[1] as usize])
+            }
+            _ => Err(ctx.err(format!("kernel_shape must be {spatial} positive numbers"))),
+        }
+    }
+
+    pub(super) fn avg_pool(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        let x = self.act_input(ctx, 0)?;
+        let (x, spatial) = self.as_2d(ctx, x)?;
+        let xs = self.shape(x);
+        let (g, count_include_pad) = if ctx.node.op_type == "GlobalAveragePool" {
+            let g = Geometry { kernel: [xs[2], xs[3]], strides: [1, 1], pads: [0; 4], dilations: [1, 1], out: [1, 1] };
+            (g, false)
+        } else {
+            let kernel = Self::kernel_of(ctx, attrs, spatial)?;
+            let g = geometry(ctx, attrs, [xs[2], xs[3]], kernel, spatial)?;
+            let include = attrs.int("count_include_pad", 0) != 0;
+            let overhang =
+                (0..2).any(|d| (g.out[d] - 1) * g.strides[d] + g.kernel[d] > xs[2 + d] + g.pads[d] + g.pads[d + 2]);
+            if include && overhang {
+                return Err(ctx.err("ceil_mode windows past the padding with count_include_pad=1 are not supported"));
+            }
+            (g, include)
+        };
+        let shape = vec![xs[0], xs[1], g.out[0], g.out[1]];
+        let op = Op::AvgPool { kernel: g.kernel, strides: g.strides, pads: g.pads, count_include_pad };
+        self.bind_spatial(ctx, out, op, x, shape, spatial);
+        Ok(())
+    }
+
+    pub(super) fn max_pool(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        if ctx.node.output.iter().skip(1).any(|o| !o.is_empty()) {
+            return Err(ctx.err("the Indices output of MaxPool is not supported"));
+        }
+        let x0 = self.act_input(ctx, 0)?;
+        let (x, spatial) = self.as_2d(ctx, x0)?;
+        let xs = self.shape(x);
+        let g = if ctx.node.op_type == "GlobalMaxPool" {
+            Geometry { kernel: [xs[2], xs[3]], strides: [1, 1], pads: [0; 4], dilations: [1, 1], out: [1, 1] }
+        } else {
+            let kernel = Self::kernel_of(ctx, attrs, spatial)?;
+            geometry(ctx, attrs, [xs[2], xs[3]], kernel, spatial)?
+        };
+        let shape = vec![xs[0], xs[1], g.out[0], g.out[1]];
+        let windows = crate::tensor::pool_windows(&xs, &shape, g.kernel, g.strides, g.pads, g.dilations);
+        if windows.iter().any(|w| w.is_empty()) {
+            return Err(ctx.err("a pooling window covers only padding"));
+        }
+        let y = self.max_over_windows(&ctx.name, x, &windows, shape.clone());
+        let y = if spatial == 1 {
+            self.add_node(&format!("{}/1d", ctx.name), Op::Reshape, vec![y], vec![shape[0], shape[1], shape[3]])
+        } else {
+            y
+        };
+        self.env.insert(out.to_string(), super::Value::Act(y));
+        Ok(())
+    }
+}

@@ -1,0 +1,306 @@
+//! Structural ops (slices, concatenation, padding, broadcasting, resizing): they only move
+//! elements. Each is defined once, on tensors; on an activation it runs on a tensor of element
+//! indices, and the indices that come out become a `Gather` (no constraints, only copies).
+
+use super::attrs::Attrs;
+use super::consts;
+use crate::tensor::{broadcast_index_map, broadcast_shape, strides, Tensor};
+
+type Result<T> = std::result::Result<T, String>;
+
+/// Ops that only move elements.
+pub const STRUCTURAL_OPS: &[&str] = &[
+    "Concat",
+    "Slice",
+    "Split",
+    "Squeeze",
+    "Unsqueeze",
+    "Gather",
+    "Pad",
+    "Expand",
+    "Where",
+    "Tile",
+    "Resize",
+    "Upsample",
+    "Flatten",
+    "Reshape",
+    "Transpose",
+    "Identity",
+    "Cast",
+    "Dropout",
+];
+
+/// Which inputs of `op` carry data (the rest are shapes, indices, conditions).
+pub fn data_inputs(op: &str, n: usize) -> Vec<usize> {
+    match op {
+        "Concat" => (0..n).collect(),
+        "Where" => vec![1, 2],
+        _ => vec![0],
+    }
+}
+
+/// Evaluate a structural op. `inputs` keeps ONNX positions (None: an omitted optional input);
+/// `outputs` is how many outputs the node has (Split).
+pub fn eval(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs, outputs: usize) -> Result<Vec<Tensor<f64>>> {
+    let input = |i: usize| inputs.get(i).copied().flatten().ok_or_else(|| format!("missing input {i}"));
+    let ints = |i: usize| -> Option<Vec<i64>> { inputs.get(i).copied().flatten().map(to_ints) };
+    let one = |t: Tensor<f64>| Ok(vec![t]);
+    match op {
+        "Slice" => {
+            let x = input(0)?;
+            let rank = x.shape.len();
+            let (starts, ends) = match (ints(1), ints(2)) {
+                (Some(s), Some(e)) => (s, e),
+                _ => (attrs.ints("starts").ok_or("starts missing")?, attrs.ints("ends").ok_or("ends missing")?),
+            };
+            let axes = ints(3).or_else(|| attrs.ints("axes")).unwrap_or_else(|| (0..starts.len() as i64).collect());
+            let steps = ints(4).unwrap_or_else(|| vec![1; starts.len()]);
+            let mut ranges: Vec<(i64, i64, usize)> = x.shape.iter().map(|&d| (0, 1, d)).collect();
+            for (j, &a) in axes.iter().enumerate() {
+                let a = norm(a, rank)?;
+                let dim = x.shape[a] as i64;
+                let step = *steps.get(j).unwrap_or(&1);
+                if step == 0 {
+                    return Err("a slice step of 0".into());
+                }
+                let fix = |v: i64| if v < 0 { v + dim } else { v };
+                let (start, end) = (fix(starts[j].clamp(-dim - 1, dim)), fix(ends[j].clamp(-dim - 1, dim)));
+                let (start, end) = if step > 0 {
+                    (start.clamp(0, dim), end.clamp(0, dim))
+                } else {
+                    (start.clamp(0, dim - 1), end.clamp(-1, dim - 1))
+                };
+                let count = if step > 0 { (end - start + step - 1) / step } else { (start - end - step - 1) / -step };
+                ranges[a] = (start, step, count.max(0) as usize);
+            }
+            let shape: Vec<usize> = ranges.iter().map(|r| r.2).collect();
+            one(pick(x, &shape, |idx| {
+                Some(idx.iter().zip(&ranges).map(|(&i, r)| (r.0 + i as i64 * r.1) as usize).collect())
+            }))
+        }
+        "Split" => {
+            let x = input(0)?;
+            let rank = x.shape.len();
+            let axis = norm(attrs.int("axis", 0), rank)?;
+            let dim = x.shape[axis];
+            let sizes: Vec<usize> = match ints(1).or_else(|| attrs.ints("split")) {
+                Some(s) => s.iter().map(|&v| v as usize).collect(),
+                None => {
+                    let n = attrs.int("num_outputs", outputs as i64).max(1) as usize;
+                    let chunk = dim.div_ceil(n);
+                    (0..n).map(|i| chunk.min(dim.saturating_sub(i * chunk))).collect()
+                }
+            };
+            if sizes.iter().sum::<usize>() != dim {
+                return Err(format!("split sizes {sizes:?} do not add up to the axis length {dim}"));
+            }
+            let mut start = 0;
+            let mut parts = vec![];
+            for s in sizes {
+                let mut shape = x.shape.clone();
+                shape[axis] = s;
+                let from = start;
+                parts.push(pick(x, &shape, |idx| {
+                    let mut i = idx.to_vec();
+                    i[axis] += from;
+                    Some(i)
+                }));
+                start += s;
+            }
+            Ok(parts)
+        }
+        "Pad" => {
+            let x = input(0)?;
+            let rank = x.shape.len();
+            let pads = ints(1).or_else(|| attrs.ints("pads")).ok_or("pads missing")?;
+            let axes: Vec<usize> = match ints(3) {
+                Some(a) => a.iter().map(|&a| norm(a, rank)).collect::<Result<_>>()?,
+                None => (0..rank).collect(),
+            };
+            if pads.len() != 2 * axes.len() {
+                return Err(format!("pads {pads:?} must hold two numbers per padded axis"));
+            }
+            let mut begin = vec![0i64; rank];
+            let mut end = vec![0i64; rank];
+            for (j, &a) in axes.iter().enumerate() {
+                begin[a] = pads[j];
+                end[a] = pads[j + axes.len()];
+            }
+            let mode = attrs.string("mode").unwrap_or_else(|| "constant".into());
+            let shape: Vec<usize> =
+                (0..rank).map(|a| (x.shape[a] as i64 + begin[a] + end[a]).max(0) as usize).collect();
+            let value = inputs.get(2).copied().flatten().map(|t| t.data.first().copied().unwrap_or(0.0));
+            let value = value.unwrap_or(attrs.float("value", 0.0) as f64);
+            let mut out = pick(x, &shape, |idx| {
+                let mut src = Vec::with_capacity(rank);
+                for a in 0..rank {
+                    let dim = x.shape[a] as i64;
+                    let i = idx[a] as i64 - begin[a];
+                    let i = match mode.as_str() {
+                        _ if (0..dim).contains(&i) => i,
+                        "reflect" if dim > 1 => {
+                            let period = 2 * (dim - 1);
+                            let m = i.rem_euclid(period);
+                            if m < dim {
+                                m
+                            } else {
+                                period - m
+                            }
+                        }
+                        "edge" | "reflect" => i.clamp(0, dim - 1),
+                        "wrap" => i.rem_euclid(dim),
+                        _ => return None,
+                    };
+                    src.push(i as usize);
+                }
+                Some(src)
+            });
+            if !["constant", "reflect", "edge", "wrap"].contains(&mode.as_str()) {
+                return Err(format!("pad mode {mode} is not an ONNX mode"));
+            }
+            fill_missing(&mut out, value);
+            one(out)
+        }
+        "Expand" => {
+            let (x, target) = (input(0)?, ints(1).ok_or("shape missing")?);
+            let target: Vec<usize> = target.iter().map(|&d| d.max(0) as usize).collect();
+            let shape = broadcast_shape(&x.shape, &target).ok_or("the shapes do not broadcast")?;
+            one(broadcast(x, &shape))
+        }
+        "Where" => {
+            let (c, x, y) = (input(0)?, input(1)?, input(2)?);
+            let shape = broadcast_shape(&c.shape, &x.shape)
+                .and_then(|s| broadcast_shape(&s, &y.shape))
+                .ok_or("the shapes do not broadcast")?;
+            let (c, x, y) = (broadcast(c, &shape), broadcast(x, &shape), broadcast(y, &shape));
+            let data = (0..c.len()).map(|i| if c.data[i] != 0.0 { x.data[i] } else { y.data[i] }).collect();
+            one(Tensor::new(shape, data))
+        }
+        "Tile" => {
+            let (x, reps) = (input(0)?, ints(1).ok_or("repeats missing")?);
+            let shape: Vec<usize> = x.shape.iter().zip(&reps).map(|(&d, &r)| d * r.max(0) as usize).collect();
+            one(pick(x, &shape, |idx| Some(idx.iter().zip(&x.shape).map(|(&i, &d)| i % d).collect())))
+        }
+        "Resize" | "Upsample" => {
+            let x = input(0)?;
+            let mode = attrs.string("mode").unwrap_or_else(|| "nearest".into());
+            if mode != "nearest" {
+                return Err(format!("Resize mode {mode} is not supported; only nearest"));
+            }
+            let rank = x.shape.len();
+            // Upsample / Resize-10: (X, scales); Resize-11+: (X, roi, scales, sizes).
+            let (scales, sizes) = if op == "Upsample" || inputs.len() == 2 {
+                (
+                    inputs
+                        .get(1)
+                        .copied()
+                        .flatten()
+                        .map(|t| t.data.clone())
+                        .or_else(|| attrs.ints("scales").map(|v| v.iter().map(|&s| s as f64).collect())),
+                    None,
+                )
+            } else {
+                (inputs.get(2).copied().flatten().filter(|t| !t.is_empty()).map(|t| t.data.clone()), ints(3))
+            };
+            let (shape, scales): (Vec<usize>, Vec<f64>) = match (sizes, scales) {
+                (Some(s), _) if s.len() == rank => {
+                    let shape: Vec<usize> = s.iter().map(|&v| v as usize).collect();
+                    let sc = shape.iter().zip(&x.shape).map(|(&o, &i)| o as f64 / i as f64).collect();
+                    (shape, sc)
+                }
+                (_, Some(sc)) if sc.len() == rank => {
+                    (x.shape.iter().zip(&sc).map(|(&d, &s)| (d as f64 * s).floor() as usize).collect(), sc)
+                }
+                _ => return Err("Resize needs scales or sizes for every axis".into()),
+            };
+            let ctm = attrs.string("coordinate_transformation_mode").unwrap_or_else(|| {
+                if op == "Upsample" || inputs.len() == 2 {
+                    "asymmetric".into()
+                } else {
+                    "half_pixel".into()
+                }
+            });
+            let nearest = attrs.string("nearest_mode").unwrap_or_else(|| {
+                if op == "Upsample" || inputs.len() == 2 {
+                    "floor".into()
+                } else {
+                    "round_prefer_floor".into()
+                }
+            });
+            let maps: Vec<Vec<usize>> = (0..rank)
+                .map(|a| {
+                    let (din, dout, s) = (x.shape[a] as f64, shape[a] as f64, scales[a]);
+                    (0..shape[a])
+                        .map(|o| {
+                            let o = o as f64;
+                            let src = match ctm.as_str() {
+                                "asymmetric" => o / s,
+                                "align_corners" if dout > 1.0 => o * (din - 1.0) / (dout - 1.0),
+                                "align_corners" => 0.0,
+                                "pytorch_half_pixel" if dout <= 1.0 => 0.0,
+                                _ => (o + 0.5) / s - 0.5,
+                            };
+                            let i = match nearest.as_str() {
+                                "floor" => src.floor(),
+                                "ceil" => src.ceil(),
+                                "round_prefer_ceil" => (src + 0.5).floor(),
+                                _ => (src - 0.5).ceil(),
+                            };
+                            (i.max(0.0) as usize).min(x.shape[a] - 1)
+                        })
+                        .collect()
+                })
+                .collect();
+            one(pick(x, &shape, |idx| Some(idx.iter().enumerate().map(|(a, &i)| maps[a][i]).collect())))
+        }
+        _ => {
+            let present: Vec<Tensor<f64>> = inputs.iter().flatten().map(|t| (*t).clone()).collect();
+            consts::fold(op, &present, attrs).map(|t| vec![t])
+        }
+    }
+}
+
+/// Output of `shape` whose element at each multi-index is x at `source(index)` (NaN: none).
+fn pick(x: &Tensor<f64>, shape: &[usize], source: impl Fn(&[usize]) -> Option<Vec<usize>>) -> Tensor<f64> {
+    let (xs, total) = (strides(&x.shape), shape.iter().product::<usize>());
+    let mut idx = vec![0; shape.len()];
+    let mut data = Vec::with_capacity(total);
+    for flat in 0..total {
+        let mut rem = flat;
+        for a in (0..shape.len()).rev() {
+            idx[a] = rem % shape[a];
+            rem /= shape[a];
+        }
+        data.push(match source(&idx) {
+            Some(src) => x.data[src.iter().zip(&xs).map(|(i, s)| i * s).sum::<usize>()],
+            None => f64::NAN,
+        });
+    }
+    Tensor::new(shape.to_vec(), data)
+}
+
+fn fill_missing(t: &mut Tensor<f64>, value: f64) {
+    for v in &mut t.data {
+        if v.is_nan() {
+            *v = value;
+        }
+    }
+}
+
+fn broadcast(x: &Tensor<f64>, shape: &[usize]) -> Tensor<f64> {
+    let map = broadcast_index_map(&x.shape, shape);
+    Tensor::new(shape.to_vec(), map.iter().map(|&i| x.data[i]).collect())
+}
+
+fn to_ints(t: &Tensor<f64>) -> Vec<i64> {
+    t.data.iter().map(|&v| v.clamp(i64::MIN as f64, i64::MAX as f64) as i64).collect()
+}
+
+fn norm(axis: i64, rank: usize) -> Result<usize> {
+    let a = if axis < 0 { axis + rank as i64 } else { axis };
+    if (0..rank as i64).contains(&a) {
+        Ok(a as usize)
+    } else {
+        Err(format!("axis {axis} out of range for rank {rank}"))
+    }
+}

@@ -283,7 +283,7 @@ def transformer(rng):
 
 def cnn(rng):
     """A small CNN: Conv, BatchNormalization, ReLU, MaxPool with ceil_mode, a depthwise (grouped)
-    conv, LeakyReLU, global average pooling and a Softmax head."""
+    conv, InstanceNormalization, LeakyReLU, global average pooling and a Softmax head."""
     cw, cb = kaiming(rng, (4, 3, 3, 3), 27), rng.normal(0, 0.1, 4)
     bn = [rng.uniform(0.5, 1.5, 4), rng.normal(0, 0.1, 4), rng.normal(0, 0.1, 4), rng.uniform(0.5, 1.5, 4)]
     dw, db = kaiming(rng, (4, 1, 3, 3), 9), rng.normal(0, 0.1, 4)
@@ -297,7 +297,8 @@ def cnn(rng):
         node("MaxPool", ["r"], ["p"], "/pool/MaxPool", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
         node("Conv", ["p", "dw.weight", "dw.bias"], ["d"], "/dw/Conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
              group=4),
-        node("LeakyRelu", ["d"], ["l"], "/act/LeakyRelu", alpha=0.1),
+        node("InstanceNormalization", ["d", "in.scale", "in.bias"], ["dn"], "/in/InstanceNormalization"),
+        node("LeakyRelu", ["dn"], ["l"], "/act/LeakyRelu", alpha=0.1),
         node("GlobalAveragePool", ["l"], ["g"], "/gap/GlobalAveragePool"),
         node("Flatten", ["g"], ["f"], "/Flatten"),
         node("Gemm", ["f", "head.weight", "head.bias"], ["logits"], "/head/Gemm", transB=1),
@@ -309,13 +310,14 @@ def cnn(rng):
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 5])],
         [init("conv.weight", cw), init("conv.bias", cb), init("bn.scale", bn[0]), init("bn.bias", bn[1]),
          init("bn.mean", bn[2]), init("bn.var", bn[3]), init("dw.weight", dw), init("dw.bias", db),
+         init("in.scale", rng.uniform(0.5, 1.5, 4)), init("in.bias", rng.normal(0, 0.1, 4)),
          init("head.weight", hw), init("head.bias", hb)])
     save("cnn", graph, (1, 3, 8, 8), lambda i: rng.normal(0, 1, (1, 3, 8, 8)).astype(np.float32))
 
 
 def activations(rng):
     """Every elementwise activation and arithmetic op of issue 4 on one linear layer's output, the
-    results concatenated: lookups, their decompositions, divisions, powers, reductions."""
+    results concatenated: lookups, their decompositions, divisions, powers, reductions, ArgMax."""
     w, bias = kaiming(rng, (8, 8), 8), rng.normal(0, 0.1, 8)
     slope = rng.uniform(0.05, 0.3, 8)
     c = np.sqrt(2 / np.pi)
@@ -366,14 +368,16 @@ def activations(rng):
         node("ReduceSum", ["x", "axis1"], ["rs"], "/ReduceSum", keepdims=1),
         node("ReduceMean", ["x", "axis1"], ["rm"], "/ReduceMean", keepdims=1),
         node("ReduceMax", ["x", "axis1"], ["rx"], "/ReduceMax", keepdims=1),
+        node("ArgMax", ["x"], ["am_i"], "/ArgMax", axis=1, keepdims=1),
+        node("Cast", ["am_i"], ["am"], "/Cast", to=TensorProto.FLOAT),
         node("Concat", ["sig", "th", "ex", "sp", "lg", "ss", "elu", "selu", "celu", "lr", "pr", "hs", "hw", "r6",
                         "erf", "ge", "gt", "gd", "sq", "rc", "dv", "cd", "p2", "ng", "sn", "cs", "su", "me", "mx",
-                        "mn", "ls", "sm", "rs", "rm", "rx"], ["output"], "/Concat", axis=1),
+                        "mn", "ls", "sm", "rs", "rm", "rx", "am"], ["output"], "/Concat", axis=1),
     ]
     graph = helper.make_graph(
         nodes, "activations",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 8])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 8 * 32 + 3])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 8 * 32 + 4])],
         [init("w", w), init("b", bias), init("slope", slope), init("zero", np.array(0.0)),
          init("six", np.array(6.0)), init("three", np.array(3.0)), init("two", np.array(2.0)),
          init("k", np.array(0.044715)), init("c", np.array(c)), init("one", np.array(1.0)),

@@ -65,6 +65,8 @@ enum Command {
     },
     /// Print the IR graph and the circuit's shape.
     Inspect { art: PathBuf },
+    /// List the supported ONNX ops and how each is proven (a Markdown table).
+    Ops,
     /// Write an SRS file for 2^k rows, for testing `--srs` (UNSAFE: its secret was on this machine).
     GenSrs {
         #[arg(long)]
@@ -238,6 +240,7 @@ fn run(command: Command) -> Result<()> {
             }
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
+        Command::Ops => print!("{}", compiler::frontend::ops_table()),
         Command::Inspect { art } => {
             let m = Model::load(&ArtifactDir::new(&art))?;
             print!("{}", m.graph);

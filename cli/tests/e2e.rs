@@ -339,3 +339,11 @@ fn a_given_srs_is_downsized_and_must_be_the_same_for_setup_prove_and_verify() {
     let line = refused(zk(&[&"setup", &art, &"--srs", &junk]));
     assert!(line.contains("not a valid SRS file"), "{line}");
 }
+
+#[test]
+fn the_readme_lists_exactly_the_ops_zkonnx_supports() {
+    let table = ok(zk(&[&"ops"]));
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains(&table), "README.md's op table differs from `zkonnx ops`:\n{table}");
+    assert!(table.lines().count() > 60, "{table}");
+}

@@ -20,6 +20,10 @@ use settings::{InputSpec, LookupRecord, OutputSpec, RescaleRecord, Settings, Vis
 
 /// Default scales: 2^8 for activations and weights, function tables of 2^10 entries.
 pub const DEFAULT_SCALES: Scales = Scales { input: 8, param: 8, table_bits: quant::DEFAULT_TABLE_BITS };
+/// The largest input magnitude calibration accepts: with scales up to 2^16 every value and its
+/// products stay far inside the field.
+pub const MAX_INPUT_ABS: f64 = 1e9;
+
 /// Default input range until calibration measures one.
 pub const DEFAULT_INPUT_RANGE: InputRange = InputRange { min: -8.0, max: 8.0 };
 

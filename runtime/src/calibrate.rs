@@ -49,9 +49,17 @@ pub fn read_samples(path: &Path, settings: &Settings) -> Result<Vec<Vec<Vec<f64>
             .iter()
             .enumerate()
             .map(|(j, v)| {
-                v.as_f64()
+                let x = v
+                    .as_f64()
                     .filter(|x| x.is_finite())
-                    .ok_or_else(|| RuntimeError::Input(format!("input {i} value {j} is {v}, not a finite number")))
+                    .ok_or_else(|| RuntimeError::Input(format!("input {i} value {j} is {v}, not a finite number")))?;
+                if x.abs() > compiler::MAX_INPUT_ABS {
+                    return Err(RuntimeError::Input(format!(
+                        "input {i} value {j} is {x:e}, too large for fixed point (|x| <= {:e}); check the data",
+                        compiler::MAX_INPUT_ABS
+                    )));
+                }
+                Ok(x)
             })
             .collect::<Result<_>>()?;
         per_input.push(floats.chunks(size).map(|c| c.to_vec()).collect::<Vec<_>>());

@@ -153,4 +153,33 @@ impl Translator {
         }
         Ok(self.add_node(&format!("{}/sum", ctx.name), Op::Reduce { windows, mean: false }, vec![p], shape))
     }
+
+    /// The index of the max over `axis` (the first, or with `last` the last, among equals):
+    /// t = step(x - max) marks the maxima, f = relu(t - (count of marks before)) keeps one,
+    /// and the index is sum_j j * f_j. Every step is a proven op; the output is an integer.
+    pub(super) fn arg_max(&mut self, name: &str, x: NodeId, axis: usize, keepdims: bool, last: bool) -> NodeId {
+        let xs = self.shape(x);
+        let (windows, kept) = reduce_windows(&xs, &[axis]);
+        let kept_dims: Vec<usize> = (0..xs.len()).map(|a| if a == axis { 1 } else { xs[a] }).collect();
+        let m = self.max_over_windows(&format!("{name}/max"), x, &windows, kept_dims.clone());
+        let e = self.binary_node(&format!("{name}/shifted"), BinaryKind::Sub, x, m);
+        let t = self.add_node(&format!("{name}/is_max"), Op::Step, vec![e], xs.clone());
+        // Marks before each element along the axis (after it, for the last index).
+        let mut before: Vec<Vec<usize>> = vec![vec![]; xs.iter().product()];
+        for w in &windows {
+            for (j, &p) in w.iter().enumerate() {
+                before[p] = if last { w[j + 1..].to_vec() } else { w[..j].to_vec() };
+            }
+        }
+        let c =
+            self.add_node(&format!("{name}/earlier"), Op::Reduce { windows: before, mean: false }, vec![t], xs.clone());
+        let d = self.binary_node(&format!("{name}/first"), BinaryKind::Sub, t, c);
+        let f = self.relu_node(&format!("{name}/only"), d);
+        let positions: Vec<f64> = (0..xs[axis]).map(|j| j as f64).collect();
+        let mut pshape = vec![1; xs.len() - axis];
+        pshape[0] = xs[axis];
+        let weighted = self.affine(&format!("{name}/weighted"), f, Some(Tensor::new(pshape, positions)), None);
+        let out_shape = if keepdims { kept_dims } else { kept };
+        self.add_node(name, Op::Reduce { windows, mean: false }, vec![weighted], out_shape)
+    }
 }

@@ -25,7 +25,7 @@ use tract_onnx::pb::{self, NodeProto};
 pub const OPS: &[(&str, &str)] = &[
     ("Abs", "decomposition: relu(x) + relu(-x)"),
     ("Add", "linear (constant operand: affine)"),
-    ("ArgMax", "unsupported"),
+    ("ArgMax", "decomposition: max, a 0/1 step per element, first-index selection, weighted sum"),
     ("AveragePool", "linear, 1-D and 2-D, strides, pads, ceil_mode"),
     ("BatchNormalization", "linear, folded into the layer before"),
     ("Cast", "copy (float types)"),
@@ -51,6 +51,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("HardSigmoid", "decomposition: affine, then clip"),
     ("HardSwish", "decomposition: x * hard_sigmoid(x)"),
     ("Identity", "copy"),
+    ("InstanceNormalization", "decomposition: as LayerNormalization over the spatial axes"),
     ("LayerNormalization", "decomposition: mean, product, sqrt lookup, division"),
     ("LeakyRelu", "decomposition: x + (1 - a) relu(-x)"),
     ("Log", "lookup"),
@@ -93,11 +94,20 @@ pub const OPS: &[(&str, &str)] = &[
     ("Where", "copy (constant condition)"),
 ];
 
+/// The supported ops as a Markdown table (`zkonnx ops`, and the README).
+pub fn ops_table() -> String {
+    let mut out = String::from("| ONNX op | how it is proven |\n| --- | --- |\n");
+    for (op, how) in OPS {
+        out.push_str(&format!("| {op} | {how} |\n"));
+    }
+    out
+}
+
 /// ONNX ops folded at compile time only.
 const CONSTANT_OPS: &[&str] = &["Constant", "Shape"];
 
 pub fn is_supported(op: &str) -> bool {
-    OPS.iter().any(|(o, how)| *o == op && *how != "unsupported")
+    OPS.iter().any(|(o, _)| *o == op)
 }
 
 /// A value flowing through the ONNX graph while translating: a folded constant or an IR node.
@@ -461,10 +471,19 @@ impl Translator {
             }
             "LeakyRelu" | "PRelu" => {
                 let x = self.act_input(&ctx, 0)?;
-                let slope = match op {
+                let xs = self.shape(x);
+                let mut slope = match op {
                     "LeakyRelu" => Tensor::new(vec![], vec![attrs.float("alpha", 0.01) as f64]),
                     _ => self.const_input(&ctx, 1)?,
                 };
+                // Old exporters give one slope per channel as a 1-D tensor of length C.
+                if slope.shape.len() == 1 && xs.len() > 2 && slope.len() == xs[1] && slope.len() > 1 {
+                    let shape = [vec![xs[1]], vec![1; xs.len() - 2]].concat();
+                    slope = Tensor::new(shape, slope.data);
+                }
+                if broadcast_shape(&xs, &slope.shape).as_deref() != Some(&xs[..]) {
+                    return Err(ctx.err(format!("slope of shape {:?} does not broadcast to {xs:?}", slope.shape)));
+                }
                 let y = self.leaky(&ctx.name, x, slope);
                 self.env.insert(out, Value::Act(y));
             }
@@ -588,6 +607,26 @@ impl Translator {
                 self.env.insert(out, Value::Act(y));
             }
             "ConvTranspose" => self.conv_transpose(&ctx, &attrs, &out)?,
+            "ArgMax" => {
+                let x = self.act_input(&ctx, 0)?;
+                let rank = self.shape(x).len();
+                let axis = normalize_axis(attrs.int("axis", 0), rank).ok_or_else(|| ctx.err("axis out of range"))?;
+                let (keepdims, last) = (attrs.int("keepdims", 1) != 0, attrs.int("select_last_index", 0) != 0);
+                let y = self.arg_max(&ctx.name, x, axis, keepdims, last);
+                self.env.insert(out, Value::Act(y));
+            }
+            "InstanceNormalization" => {
+                let x = self.act_input(&ctx, 0)?;
+                let xs = self.shape(x);
+                let (scale, bias) = (self.const_input(&ctx, 1)?, self.const_input(&ctx, 2)?);
+                if xs.len() < 3 || scale.len() != xs[1] || bias.len() != xs[1] {
+                    return Err(ctx.err("expects input [N, C, ...] and per-channel scale and bias of length C"));
+                }
+                let per_channel = |t: Tensor<f64>| Tensor::new([vec![xs[1]], vec![1; xs.len() - 2]].concat(), t.data);
+                let eps = attrs.float("epsilon", 1e-5) as f64;
+                let y = self.layer_norm(&ctx.name, x, 2, eps, Some(per_channel(scale)), Some(per_channel(bias)));
+                self.env.insert(out, Value::Act(y));
+            }
             other => return Err(ctx.err(format!("{other} is not supported here"))),
         }
         Ok(())
@@ -666,8 +705,56 @@ impl Translator {
         }
     }
 
+    /// Gemm of two activations: transposes, the product, alpha, then C.
+    fn gemm_acts(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str, a: NodeId, b: NodeId) -> Result<()> {
+        let transposed = |t: &mut Self, x: NodeId, attr: &str| -> Result<NodeId> {
+            let xs = t.shape(x);
+            if xs.len() != 2 {
+                return Err(ctx.err("Gemm needs 2-D A and B"));
+            }
+            Ok(if attrs.int(attr, 0) != 0 {
+                t.add_node(
+                    &format!("{}/{attr}", ctx.name),
+                    Op::Transpose { perm: vec![1, 0] },
+                    vec![x],
+                    vec![xs[1], xs[0]],
+                )
+            } else {
+                x
+            })
+        };
+        let (a, b) = (transposed(self, a, "transA")?, transposed(self, b, "transB")?);
+        let mut y = self.matmul_acts(ctx, a, b)?;
+        let alpha = attrs.float("alpha", 1.0) as f64;
+        if alpha != 1.0 {
+            y = self.affine(&format!("{}/alpha", ctx.name), y, Some(Tensor::new(vec![], vec![alpha])), None);
+        }
+        let beta = attrs.float("beta", 1.0) as f64;
+        match ctx.node.input.get(2).filter(|n| !n.is_empty()).map(|_| self.input(ctx, 2)).transpose()? {
+            None => {}
+            Some(Value::Const(c)) => {
+                let shape = broadcast_shape(&self.shape(y), &c.shape).ok_or_else(|| ctx.err("C does not broadcast"))?;
+                let op = Op::Affine { mul: None, add: Some(c.map(|v| beta * v)) };
+                y = self.add_node(&format!("{}/c", ctx.name), op, vec![y], shape);
+            }
+            Some(Value::Act(c)) => {
+                let c = if beta != 1.0 {
+                    self.affine(&format!("{}/beta", ctx.name), c, Some(Tensor::new(vec![], vec![beta])), None)
+                } else {
+                    c
+                };
+                y = self.binary_node(&format!("{}/c", ctx.name), BinaryKind::Add, y, c);
+            }
+        }
+        self.env.insert(out.to_string(), Value::Act(y));
+        Ok(())
+    }
+
     fn gemm(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
         let mut a = self.act_input(ctx, 0)?;
+        if let Value::Act(b) = self.input(ctx, 1)? {
+            return self.gemm_acts(ctx, attrs, out, a, b);
+        }
         let b = self.const_input(ctx, 1)?;
         let c = self.optional_const(ctx, 2)?;
         let (alpha, beta) = (attrs.float("alpha", 1.0) as f64, attrs.float("beta", 1.0) as f64);

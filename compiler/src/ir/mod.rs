@@ -90,6 +90,9 @@ pub enum Op {
         indices: Vec<usize>,
         consts: Vec<f64>,
     },
+    /// 1 where the input is 0 and 0 where it is negative, as an integer (output scale 2^0). Only
+    /// for inputs that are never positive (x - max(x)): ArgMax is built from it.
+    Step,
     /// A function of one activation, elementwise, by table lookup.
     Func {
         f: Func,
@@ -138,6 +141,7 @@ impl Op {
             Op::Gather { .. } => "Gather",
             Op::Func { f } => f.name(),
             Op::Div { .. } => "Div",
+            Op::Step => "Step",
             Op::Products { .. } => "Products",
             Op::Reduce { mean: false, .. } => "ReduceSum",
             Op::Reduce { mean: true, .. } => "ReduceMean",

@@ -41,7 +41,7 @@ impl fmt::Display for Graph {
                         write!(f, " max={m}")?
                     }
                 }
-                Op::Binary { .. } | Op::Relu | Op::Reshape => {}
+                Op::Binary { .. } | Op::Relu | Op::Reshape | Op::Step => {}
             }
             writeln!(f, "  # {}", node.name)?;
         }

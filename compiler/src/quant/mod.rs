@@ -202,7 +202,8 @@ impl QuantPlan {
                 Op::Func { f } => plan_lookup(&ctx, *f, bits.get(&node.name).copied(), !check, &mut tables),
                 _ => plan_node(&ctx)?,
             };
-            let scale = q.scale;
+            // Requants of a Step see values at its input's scale, not at its output's (0).
+            let scale = q.scale.max(scales.input);
             if let Some(r) = q.requant.as_mut() {
                 // The circuit checks |y| < 2^b, so that is a sound bound downstream. Without a
                 // calibrated range, static bounds of deep models grow far past real data: cap them
@@ -383,18 +384,38 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             }
         }
         Op::Gather { indices, consts } => {
-            let s = input(0).scale;
-            if let Some(&i) = node.inputs.iter().find(|&&i| done[i].scale != s) {
-                return Err(CompileError::Plan(format!(
-                    "node {}: its inputs have different scales (2^{} and 2^{}); this is not supported yet",
-                    node.name, s, done[i].scale
-                )));
+            let s = node.inputs.iter().map(|&i| done[i].scale).max().unwrap_or(sa);
+            let qconsts: Vec<i128> = consts.iter().map(|&c| quantize(c, s)).collect();
+            if node.inputs.iter().all(|&i| done[i].scale == s) {
+                let bound = node
+                    .inputs
+                    .iter()
+                    .map(|&i| done[i].bound)
+                    .chain(qconsts.iter().map(|c| c.abs()))
+                    .max()
+                    .unwrap_or(0);
+                let map = indices.iter().map(|&i| i as u32).collect();
+                return Ok(QNode { op: QOp::Copy { map, consts: qconsts }, requant: None, scale: s, bound });
             }
-            let consts: Vec<i128> = consts.iter().map(|&c| quantize(c, s)).collect();
-            let bound =
-                node.inputs.iter().map(|&i| done[i].bound).chain(consts.iter().map(|c| c.abs())).max().unwrap_or(0);
-            let map = indices.iter().map(|&i| i as u32).collect();
-            QNode { op: QOp::Copy { map, consts }, requant: None, scale: s, bound }
+            // Inputs at different scales (an integer index next to activations): each element is
+            // brought to the largest scale by a constant factor, a proven affine op.
+            let sizes: Vec<usize> = in_shapes.iter().map(|sh| sh.iter().product()).collect();
+            let mut lin = Linear::default();
+            for &i in indices {
+                let (mut k, mut local) = (0, i);
+                while k < sizes.len() && local >= sizes[k] {
+                    local -= sizes[k];
+                    k += 1;
+                }
+                match sizes.get(k) {
+                    Some(_) => {
+                        let weight = 1i64 << (s - done[node.inputs[k]].scale);
+                        lin.push_row([Term { input: k as u8, index: local as u32, weight }], 0)
+                    }
+                    None => lin.push_row([], qconsts[local]),
+                }
+            }
+            linear_node(lin, s, 0)
         }
         Op::Transpose { perm } => {
             let x = input(0);
@@ -420,6 +441,16 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
                 lin.push_row(w.iter().map(|&index| Term { input: 0, index: index as u32, weight }), 0);
             }
             linear_node(lin, sx + extra, (sx + extra).saturating_sub(sa))
+        }
+        Op::Step => {
+            // relu(e + 1) at the integer level is 1 where e >= 0 and 0 below, for e <= 0.
+            let x = input(0);
+            let mut lin = Linear::default();
+            for i in 0..node.shape.iter().product::<usize>() {
+                lin.push_row([Term { input: 0, index: i as u32, weight: 1 }], 1);
+            }
+            let requant = Requant { shift: 0, relu: true, bits: bit_len(x.bound as u128 + 1) };
+            QNode { op: QOp::Linear(lin), requant: Some(requant), scale: 0, bound: 1 }
         }
         Op::Div { max } => {
             let (num, den) = match node.inputs.len() {
@@ -513,7 +544,9 @@ fn fuse_relu(graph: &Graph, nodes: &mut [QNode]) {
             continue;
         }
         let src = node.inputs[0];
-        if readers[src] != 1 {
+        // A model input's range check is not a rescale that can carry the ReLU: its value is the
+        // input itself.
+        if readers[src] != 1 || matches!(nodes[src].op, QOp::Input { .. }) {
             continue;
         }
         if let Some(r) = nodes[src].requant.as_mut() {

@@ -96,3 +96,22 @@ fn counted_rows_equal_the_lowered_trace() {
         }
     }
 }
+
+/// A ReLU right on a model input (found by the ONNX backend sweep: it was fused into the input's
+/// range check, which does not apply ReLU, and so disappeared).
+#[test]
+fn relu_of_a_model_input_is_kept() {
+    use crate::ir::{Node, Op};
+    let node = |name: &str, op, inputs| Node { name: name.into(), op, inputs, shape: vec![1, 4] };
+    let graph = Graph {
+        nodes: vec![node("x", Op::Input { index: 0 }, vec![]), node("r", Op::Relu, vec![0])],
+        outputs: vec![1],
+    };
+    let plan = plan_for(&graph);
+    let values = evaluate(&graph, &plan, &[vec![-3, 5, 0, -1]]).unwrap();
+    assert_eq!(values[1], vec![0, 5, 0, 0]);
+    let layout = choose_layout(&graph, &plan, 20).unwrap();
+    let (trace, wires) =
+        crate::circuit::lower::lower_with_wires(&graph, &plan, layout.shape, &[vec![-3, 5, 0, -1]]).unwrap();
+    assert_eq!(wires[1].iter().map(|&w| trace.value(w)).collect::<Vec<_>>(), vec![0, 5, 0, 0]);
+}

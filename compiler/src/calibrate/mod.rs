@@ -19,6 +19,9 @@ use crate::settings::Settings;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// Calibrated ranges cover at least |x| < 2^MIN_RANGE_BITS.
+const MIN_RANGE_BITS: u32 = 1;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
@@ -152,7 +155,10 @@ fn observe(
         .filter(|(_, (_, q))| q.requant.is_some() || matches!(q.op, crate::quant::QOp::Lookup { .. }))
         .map(|(id, (node, _))| {
             let widened = (max[id] as f64 * (1.0 + margin)).ceil() as u128;
-            (node.name.clone(), bit_len(widened).max(1))
+            // Every range covers at least ±2 (real units): a value that was near 0 on every
+            // sample (a difference inside a max, say) can be larger on the next input, and a wider
+            // range check costs nothing at this size.
+            (node.name.clone(), bit_len(widened).max(scales.input + MIN_RANGE_BITS))
         })
         .collect();
     Ok((bits, outputs))

@@ -115,3 +115,34 @@ fn relu_of_a_model_input_is_kept() {
         crate::circuit::lower::lower_with_wires(&graph, &plan, layout.shape, &[vec![-3, 5, 0, -1]]).unwrap();
     assert_eq!(wires[1].iter().map(|&w| trace.value(w)).collect::<Vec<_>>(), vec![0, 5, 0, 0]);
 }
+
+/// For every kind of op in the models of the nonlinear and structural ops: change one value the
+/// op computes in an honest trace, and MockProver must reject it.
+#[test]
+fn a_changed_value_of_every_op_is_rejected() {
+    use crate::circuit::ZkCircuit;
+    use halo2_proofs::dev::MockProver;
+    for name in ["structure", "cnn", "transformer", "activations"] {
+        let (graph, input, _) = testdata(name);
+        let plan = plan_for(&graph);
+        let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+        let layout = choose_layout(&graph, &plan, 20).unwrap();
+        let (trace, wires) = crate::circuit::lower::lower_with_wires(&graph, &plan, layout.shape, &[x]).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for (id, node) in graph.nodes.iter().enumerate() {
+            // One node of each kind, and only where the op itself computes its output.
+            let kind = format!("{}{}", node.op.kind(), if plan.nodes[id].requant.is_some() { "+rescale" } else { "" });
+            let moves_only = matches!(plan.nodes[id].op, QOp::Copy { .. }) && plan.nodes[id].requant.is_none();
+            if moves_only || matches!(node.op, crate::ir::Op::Input { .. }) || !seen.insert(kind.clone()) {
+                continue;
+            }
+            let mut t = trace.clone();
+            let w = wires[id][0];
+            t.tamper_wire(w, t.value(w) + 1);
+            let circuit = ZkCircuit::with_witness(t);
+            let instances = circuit.instances();
+            let result = MockProver::run(layout.shape.k, &circuit, vec![instances]).unwrap().verify();
+            assert!(result.is_err(), "{name}: a changed output of {} ({kind}) was accepted", node.name);
+        }
+    }
+}

@@ -93,7 +93,7 @@ fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cases: Vec<Case> = if args.is_empty() {
-        ["mlp", "lenet", "mixed"]
+        ["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure"]
             .iter()
             .map(|m| {
                 let d = root.join("testdata").join(m);

@@ -53,7 +53,7 @@ impl Default for Options {
             max_error: 0.05,
             margin: 0.5,
             scales: 4..=16,
-            table_bits: vec![8, 10, 12],
+            table_bits: vec![8, 10, 12, 14, 16],
         }
     }
 }

@@ -669,7 +669,8 @@ impl Translator {
                     Some(Tensor::new(t.shape.clone(), (first..first + t.len()).map(|j| j as f64).collect()));
             }
         }
-        if op == "Pad" {
+        let constant_pad = attrs.string("mode").is_none_or(|m| m == "constant");
+        if op == "Pad" && constant_pad {
             // The padding value is a constant element too.
             let value = match positional.get(2).cloned().flatten() {
                 Some(t) => t.data.first().copied().unwrap_or(0.0),

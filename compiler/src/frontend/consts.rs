@@ -121,7 +121,7 @@ fn axes_of(attrs: &Attrs, input: Option<&Tensor<f64>>) -> Result<Vec<i64>> {
     }
 }
 
-fn norm(axis: i64, rank: usize) -> Result<usize> {
+pub(super) fn norm(axis: i64, rank: usize) -> Result<usize> {
     let a = if axis < 0 { axis + rank as i64 } else { axis };
     if (0..rank as i64).contains(&a) {
         Ok(a as usize)

@@ -106,7 +106,8 @@ impl Translator {
         }
     }
 
-    pub(super) fn conv(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+    /// The operands of Conv and ConvTranspose as 2-D: input, spatial rank, weight, bias.
+    fn conv_operands(&mut self, ctx: &Ctx) -> Result<(NodeId, usize, Tensor<f64>, Option<Vec<f64>>)> {
         let x = self.act_input(ctx, 0)?;
         let (x, spatial) = self.as_2d(ctx, x)?;
         let mut w = self.const_input(ctx, 1)?;
@@ -114,6 +115,11 @@ impl Translator {
             w = Tensor::new(vec![w.shape[0], w.shape[1], 1, w.shape[2]], w.data);
         }
         let bias = self.optional_const(ctx, 2)?.map(|b| b.data);
+        Ok((x, spatial, w, bias))
+    }
+
+    pub(super) fn conv(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        let (x, spatial, w, bias) = self.conv_operands(ctx)?;
         let xs = self.shape(x);
         let group = attrs.int("group", 1).max(1) as usize;
         if w.shape.len() != 4 || w.shape[1] * group != xs[1] || w.shape[0] % group != 0 {
@@ -130,13 +136,7 @@ impl Translator {
     }
 
     pub(super) fn conv_transpose(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
-        let x = self.act_input(ctx, 0)?;
-        let (x, spatial) = self.as_2d(ctx, x)?;
-        let mut w = self.const_input(ctx, 1)?;
-        if w.shape.len() == 3 {
-            w = Tensor::new(vec![w.shape[0], w.shape[1], 1, w.shape[2]], w.data);
-        }
-        let bias = self.optional_const(ctx, 2)?.map(|b| b.data);
+        let (x, spatial, w, bias) = self.conv_operands(ctx)?;
         let xs = self.shape(x);
         if attrs.int("group", 1) != 1 || w.shape.len() != 4 || w.shape[0] != xs[1] {
             return Err(ctx.err(format!("weight {:?} does not fit input {xs:?} (group 1 only)", w.shape)));

@@ -3,7 +3,7 @@
 //! indices, and the indices that come out become a `Gather` (no constraints, only copies).
 
 use super::attrs::Attrs;
-use super::consts;
+use super::consts::{self, norm};
 use crate::tensor::{broadcast_index_map, broadcast_shape, strides, Tensor};
 
 type Result<T> = std::result::Result<T, String>;
@@ -294,13 +294,4 @@ fn broadcast(x: &Tensor<f64>, shape: &[usize]) -> Tensor<f64> {
 
 fn to_ints(t: &Tensor<f64>) -> Vec<i64> {
     t.data.iter().map(|&v| v.clamp(i64::MIN as f64, i64::MAX as f64) as i64).collect()
-}
-
-fn norm(axis: i64, rank: usize) -> Result<usize> {
-    let a = if axis < 0 { axis + rank as i64 } else { axis };
-    if (0..rank as i64).contains(&a) {
-        Ok(a as usize)
-    } else {
-        Err(format!("axis {axis} out of range for rank {rank}"))
-    }
 }

@@ -6,6 +6,7 @@ pub mod affine;
 pub mod div;
 pub mod dot;
 pub mod lookup;
+pub mod max;
 pub mod mul;
 pub mod range;
 pub mod requant;

@@ -36,6 +36,10 @@ impl Backend for Trace {
         Trace::mul(self, a, b)
     }
 
+    fn max(&mut self, a: Wire, b: Wire, min: bool) -> Wire {
+        Trace::max_or_min(self, a, b, min)
+    }
+
     fn requant(&mut self, _node: usize, v: Wire, r: Requant) -> Result<Wire, OutOfRange> {
         Trace::requant(self, v, r)
     }

@@ -6,8 +6,8 @@ pub mod shape;
 pub mod trace;
 
 use crate::chips::{
-    affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, lookup::LookupConfig, mul::MulConfig, range::RangeConfig,
-    requant::RequantConfig, Columns,
+    affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, lookup::LookupConfig, max::MaxConfig, mul::MulConfig,
+    range::RangeConfig, requant::RequantConfig, Columns,
 };
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
@@ -24,6 +24,7 @@ pub struct ZkConfig {
     mul: MulConfig,
     affine: AffineConfig,
     div: DivConfig,
+    max: MaxConfig,
     /// Only when the model has function lookups (an unused lookup argument still costs columns).
     lookup: Option<LookupConfig>,
     range: RangeConfig,
@@ -80,6 +81,7 @@ impl Circuit<Fr> for ZkCircuit {
             mul: MulConfig::configure(meta, &cols),
             affine: AffineConfig::configure(meta, &cols),
             div: DivConfig::configure(meta, &cols, shape.lookup_bits),
+            max: MaxConfig::configure(meta, &cols, shape.rem_lanes, shape.lookup_bits),
             lookup: (shape.table_rows > 0).then(|| LookupConfig::configure(meta, &cols)),
             range: RangeConfig::configure(meta, &cols, shape.lookup_bits),
             cols,
@@ -117,6 +119,7 @@ impl Circuit<Fr> for ZkCircuit {
                         Gate::Mul => config.mul.q.enable(&mut region, row)?,
                         Gate::Affine => config.affine.q.enable(&mut region, row)?,
                         Gate::Div => config.div.q.enable(&mut region, row)?,
+                        Gate::Max => config.max.q.enable(&mut region, row)?,
                         Gate::Lookup => match &config.lookup {
                             Some(l) => l.q.enable(&mut region, row)?,
                             None => return Err(Error::Synthesis),

@@ -49,6 +49,7 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
                 }
             }
             QOp::Mul { .. } => products += outputs,
+            QOp::Max { .. } => rows += outputs,
             QOp::Copy { consts, .. } => affines += consts.len(),
             QOp::Lookup { reduce, .. } => rows += outputs * if reduce.shift > 0 { 2 } else { 1 },
             QOp::Div(_) => rows += 2 * outputs,
@@ -68,6 +69,14 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layo
     });
     let requants = plan.nodes.iter().filter_map(|n| n.requant).chain(reduces);
     let (max_shift, max_bits) = requants.fold((0, 1), |(s, b), r| (s.max(r.shift), b.max(r.bits)));
+    // A max row writes |a - b| in the magnitude lanes.
+    let max_bits = graph
+        .nodes
+        .iter()
+        .zip(&plan.nodes)
+        .filter(|(_, q)| matches!(q.op, QOp::Max { .. }))
+        .map(|(n, _)| bit_len((plan.nodes[n.inputs[0]].bound + plan.nodes[n.inputs[1]].bound) as u128))
+        .fold(max_bits, u32::max);
     // A division's remainder and slack take all lanes: they must hold 2b for every divisor b.
     let div_bits = graph
         .nodes

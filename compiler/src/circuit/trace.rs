@@ -21,6 +21,7 @@ pub enum Gate {
     Affine,
     Div,
     Lookup,
+    Max,
 }
 
 #[derive(Clone, Debug)]

@@ -1,6 +1,7 @@
-//! Comparison ops, built from the ReLU chip's sign decomposition: max(a, b) = b + relu(a - b) and
-//! min(a, b) = a - relu(a - b). Pooling and reductions gather one window position at a time and
-//! fold those slices with pairwise max. No new constraints: each step is a proven op.
+//! Comparison ops. max and min of two activations are one row each (the max chip: the sign of the
+//! difference from its range decomposition); with a constant, max(x, c) = c + relu(x - c) and
+//! min(x, c) = x - relu(x - c) use the rescale's ReLU. Pooling and reductions gather one window
+//! position at a time and fold those slices with pairwise max.
 
 use super::Translator;
 use crate::ir::{BinaryKind, NodeId, Op};
@@ -36,18 +37,14 @@ impl Translator {
         self.add_node(name, op, vec![x], shape)
     }
 
-    /// max(a, b) = b + relu(a - b), broadcasting.
+    /// max(a, b), broadcasting: one max row per element.
     pub(super) fn max2(&mut self, name: &str, a: NodeId, b: NodeId) -> NodeId {
-        let d = self.elementwise(&format!("{name}/diff"), BinaryKind::Sub, a, b);
-        let r = self.relu_node(&format!("{name}/relu"), d);
-        self.elementwise(&format!("{name}/max"), BinaryKind::Add, b, r)
+        self.elementwise(&format!("{name}/max"), BinaryKind::Max, a, b)
     }
 
-    /// min(a, b) = a - relu(a - b), broadcasting.
+    /// min(a, b), broadcasting: one min row per element.
     pub(super) fn min2(&mut self, name: &str, a: NodeId, b: NodeId) -> NodeId {
-        let d = self.elementwise(&format!("{name}/diff"), BinaryKind::Sub, a, b);
-        let r = self.relu_node(&format!("{name}/relu"), d);
-        self.elementwise(&format!("{name}/min"), BinaryKind::Sub, a, r)
+        self.elementwise(&format!("{name}/min"), BinaryKind::Min, a, b)
     }
 
     /// max(x, c) = c + relu(x - c) for a scalar constant.
@@ -64,12 +61,10 @@ impl Translator {
         self.elementwise(&format!("{name}/min"), BinaryKind::Sub, x, r)
     }
 
-    /// |x| = relu(x) + relu(-x).
+    /// |x| = max(x, -x).
     pub(super) fn abs(&mut self, name: &str, x: NodeId) -> NodeId {
-        let pos = self.relu_node(&format!("{name}/pos"), x);
         let n = self.negate(&format!("{name}/neg"), x);
-        let neg = self.relu_node(&format!("{name}/negrelu"), n);
-        self.elementwise(&format!("{name}/abs"), BinaryKind::Add, pos, neg)
+        self.max2(name, x, n)
     }
 
     /// The max over windows: `windows[o]` lists the flat input indices output o covers (at least

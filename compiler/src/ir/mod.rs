@@ -120,6 +120,8 @@ pub enum BinaryKind {
     Add,
     Sub,
     Mul,
+    Max,
+    Min,
 }
 
 impl Op {
@@ -134,6 +136,8 @@ impl Op {
             Op::Binary { kind: BinaryKind::Add } => "Add",
             Op::Binary { kind: BinaryKind::Sub } => "Sub",
             Op::Binary { kind: BinaryKind::Mul } => "Mul",
+            Op::Binary { kind: BinaryKind::Max } => "Max",
+            Op::Binary { kind: BinaryKind::Min } => "Min",
             Op::Relu => "Relu",
             Op::AvgPool { .. } => "AvgPool",
             Op::Reshape => "Reshape",

@@ -5,7 +5,7 @@ use super::table::FuncTable;
 use super::walk::{walk, Backend, RowForm};
 use super::{DivSpec, Linear, QuantPlan, Requant};
 use crate::chips::requant::OutOfRange;
-use crate::chips::{affine::affine, div::divide, dot::dot, mul::mul, requant::requant};
+use crate::chips::{affine::affine, div::divide, dot::dot, max::max_or_min, mul::mul, requant::requant};
 use crate::ir::Graph;
 use rayon::prelude::*;
 use thiserror::Error;
@@ -83,6 +83,10 @@ impl Backend for Evaluator<'_> {
 
     fn mul(&mut self, a: i128, b: i128) -> i128 {
         mul(a, b)
+    }
+
+    fn max(&mut self, a: i128, b: i128, min: bool) -> i128 {
+        max_or_min(a, b, min)
     }
 
     fn requant(&mut self, node: usize, v: i128, r: Requant) -> Result<i128, OutOfRange> {

@@ -72,6 +72,8 @@ pub enum QOp {
     Linear(Linear),
     /// Elementwise product: output i = in0[a[i]] * in1[b[i]].
     Mul { a: Vec<u32>, b: Vec<u32> },
+    /// Elementwise max (or min): output i = max(in0[a[i]], in1[b[i]]).
+    Max { a: Vec<u32>, b: Vec<u32>, min: bool },
     /// Output i = element map[i] of the concatenation of every input followed by `consts`
     /// (reshape, transpose, slices, padding, a fused ReLU's pass-through).
     Copy { map: Vec<u32>, consts: Vec<i128> },
@@ -178,6 +180,7 @@ impl QuantPlan {
                 }
                 (QOp::Mul { .. }, None) => widened[node.inputs[0]].bound.saturating_mul(widened[node.inputs[1]].bound),
                 (QOp::Copy { .. }, None) => node.inputs.iter().map(|&i| widened[i].bound).max().unwrap_or(0),
+                (QOp::Max { .. }, None) => widened[node.inputs[0]].bound.max(widened[node.inputs[1]].bound),
                 (QOp::Input { .. } | QOp::Lookup { .. } | QOp::Div(_), None) => q.bound,
             };
             check_no_overflow(node, &q, &widened)?;
@@ -356,6 +359,18 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
                 lin.push_row(terms, 0);
             }
             linear_node(lin, s, 0)
+        }
+        Op::Binary { kind: kind @ (BinaryKind::Max | BinaryKind::Min) } => {
+            let (a, b) = (input(0), input(1));
+            if a.scale != b.scale {
+                return Err(CompileError::Plan(format!(
+                    "node {}: max/min of values at different scales (2^{} and 2^{}) is not supported",
+                    node.name, a.scale, b.scale
+                )));
+            }
+            let (ma, mb) = broadcast_maps(node, in_shapes);
+            let op = QOp::Max { a: ma, b: mb, min: *kind == BinaryKind::Min };
+            QNode { op, requant: None, scale: a.scale, bound: a.bound.max(b.bound) }
         }
         Op::Binary { kind: BinaryKind::Mul } => {
             let (a, b) = (input(0), input(1));

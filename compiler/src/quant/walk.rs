@@ -31,6 +31,8 @@ pub trait Backend {
     /// All outputs of a weighted-sum node; `inputs[k]` are the values of the node's k-th input.
     fn linear(&mut self, lin: &Linear, inputs: &[&[Self::V]]) -> Vec<Self::V>;
     fn mul(&mut self, a: Self::V, b: Self::V) -> Self::V;
+    /// max(a, b), or min(a, b) when `min`.
+    fn max(&mut self, a: Self::V, b: Self::V, min: bool) -> Self::V;
     /// Rescale, range check and ReLU of one element of node `node`.
     fn requant(&mut self, node: usize, v: Self::V, r: Requant) -> Result<Self::V, OutOfRange>;
     /// A constant.
@@ -78,6 +80,10 @@ pub fn walk<B: Backend>(
             QOp::Mul { a, b } => {
                 let (x, y) = (input(0), input(1));
                 a.iter().zip(b).map(|(&i, &j)| backend.mul(x[i as usize], y[j as usize])).collect()
+            }
+            QOp::Max { a, b, min } => {
+                let (x, y) = (input(0), input(1));
+                a.iter().zip(b).map(|(&i, &j)| backend.max(x[i as usize], y[j as usize], *min)).collect()
             }
             QOp::Copy { map, consts } => {
                 let mut sources: Vec<B::V> = node.inputs.iter().flat_map(|&i| values[i].iter().copied()).collect();

@@ -1,0 +1,111 @@
+//! Max or min of two values in one row, by the sign of their difference.
+//!
+//! Row: `a | b | s | out` in advice, `is_min` in fixed 0, |a - b| in the magnitude lanes:
+//!   s in {0, 1},  (2s - 1)(a - b) = m,  m = sum of magnitude limbs, so s = 1 means a >= b
+//!   out = b + s d + is_min (d - 2 s d),  d = a - b:  max(a, b), or a - s d = min(a, b)
+//! a and b are bounded far below the field size, so (2s - 1) d = m holds over the integers and s
+//! is the true sign (either value when a = b, which gives the same output).
+
+use super::{limbs, Columns};
+use crate::circuit::trace::{Gate, Trace, Wire};
+use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
+use halo2_proofs::poly::Rotation;
+use halo2curves::bn256::Fr;
+
+/// The integer semantics.
+pub fn max_or_min(a: i128, b: i128, min: bool) -> i128 {
+    if min {
+        a.min(b)
+    } else {
+        a.max(b)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MaxConfig {
+    pub q: Selector,
+}
+
+impl MaxConfig {
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns, rem_lanes: usize, lookup_bits: u32) -> Self {
+        let q = meta.selector();
+        meta.create_gate("max", |m| {
+            let q = m.query_selector(q);
+            let a = |m: &mut halo2_proofs::plonk::VirtualCells<Fr>, i| m.query_advice(cols.advice[i], Rotation::cur());
+            let (x, y, s, out) = (a(m, 0), a(m, 1), a(m, 2), a(m, 3));
+            let is_min = m.query_fixed(cols.fixed[0], Rotation::cur());
+            let mag = cols.compose_limbs(m, rem_lanes..cols.limbs.len(), Rotation::cur(), lookup_bits);
+            let (one, two) = (Expression::Constant(Fr::one()), Expression::Constant(Fr::from(2)));
+            let d = x - y.clone();
+            vec![
+                q.clone() * (s.clone() * (one.clone() - s.clone())),
+                q.clone() * ((two.clone() * s.clone() - one) * d.clone() - mag),
+                q * (y + s.clone() * d.clone() + is_min * (d.clone() - two * s * d) - out),
+            ]
+        });
+        MaxConfig { q }
+    }
+}
+
+impl Trace {
+    /// max(a, b), or min(a, b) when `min`; |a - b| must fit the magnitude lanes.
+    pub fn max_or_min(&mut self, a: Wire, b: Wire, min: bool) -> Wire {
+        let s = self.shape;
+        let (av, bv) = (self.value(a), self.value(b));
+        debug_assert!((av - bv).unsigned_abs() < 1u128 << s.mag_bits(), "the layout leaves room for |a - b|");
+        let row = self.push_row(Gate::Max);
+        self.place(row, 0, a);
+        self.place(row, 1, b);
+        self.new_wire(row, 2, (av >= bv) as i128);
+        self.set_fixed(row, 0, min as i128);
+        for (j, l) in limbs((av - bv).unsigned_abs(), s.lookup_bits, s.mag_lanes).enumerate() {
+            self.set_limb(row, s.rem_lanes + j, l);
+        }
+        self.new_wire(row, 3, max_or_min(av, bv, min))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chips::testing::{assert_rejected, assert_satisfied, input_wire, test_trace};
+
+    fn one(a: i128, b: i128, min: bool) -> (Trace, usize, Wire) {
+        let mut t = test_trace();
+        let (x, y) = (input_wire(&mut t, a), input_wire(&mut t, b));
+        let out = t.max_or_min(x, y, min);
+        t.expose(out);
+        let row = t.rows() - 1;
+        (t, row, out)
+    }
+
+    #[test]
+    fn honest_witnesses_pass() {
+        for (a, b) in [(5, -3), (-3, 5), (7, 7), (-100, -101), (0, 900)] {
+            for min in [false, true] {
+                let (t, _, out) = one(a, b, min);
+                assert_eq!(t.value(out), if min { a.min(b) } else { a.max(b) });
+                assert_satisfied(&t);
+            }
+        }
+    }
+
+    #[test]
+    fn the_other_operand_fails() {
+        for min in [false, true] {
+            let (mut t, _, out) = one(5, -3, min);
+            t.tamper_wire(out, if min { 5 } else { -3 });
+            assert_rejected(&t);
+        }
+    }
+
+    #[test]
+    fn a_false_sign_fails() {
+        // Claim a < b for a = 5, b = -3: out = a would then need (2s - 1) d = -8 in limbs.
+        let (mut t, row, out) = one(5, -3, true);
+        let s = t.cell(row, 2).unwrap();
+        t.tamper_wire(s, 0);
+        t.tamper_wire(out, 5);
+        assert_rejected(&t);
+    }
+}

@@ -386,8 +386,8 @@ def activations(rng):
 
 
 def structure(rng):
-    """Structural ops and the other convolutions on a 1-D signal: Conv1d, AveragePool1d with
-    ceil_mode, MaxPool1d, Concat, Slice, Split, Unsqueeze, Resize (nearest), Pad (reflect, edge,
+    """Structural ops and the other convolutions on a 1-D signal: a dilated Conv1d, AveragePool1d
+    with ceil_mode, a dilated and padded MaxPool1d, Concat, Slice, Split, Unsqueeze, Resize (nearest), Pad (reflect, edge,
     constant), ConvTranspose, Squeeze, Gather, Expand, Where, Tile, Cast, Identity; every branch
     ends in the flattened output."""
     c1w, c1b = kaiming(rng, (4, 2, 3), 6), rng.normal(0, 0.1, 4)
@@ -395,9 +395,11 @@ def structure(rng):
     hw, hb = kaiming(rng, (4, 3), 3), rng.normal(0, 0.1, 4)
     cond = rng.integers(0, 2, (2, 2, 3)).astype(bool)
     nodes = [
-        node("Conv", ["input", "c1.weight", "c1.bias"], ["c1"], "/conv1d/Conv", kernel_shape=[3], pads=[1, 1]),
+        node("Conv", ["input", "c1.weight", "c1.bias"], ["c1"], "/conv1d/Conv", kernel_shape=[3], pads=[2, 2],
+             dilations=[2]),
         node("AveragePool", ["c1"], ["ap"], "/avgpool/AveragePool", kernel_shape=[3], strides=[2], ceil_mode=1),
-        node("MaxPool", ["c1"], ["mp"], "/maxpool/MaxPool", kernel_shape=[2], strides=[2]),
+        node("MaxPool", ["c1"], ["mp"], "/maxpool/MaxPool", kernel_shape=[2], strides=[2], pads=[1, 1],
+             dilations=[2]),
         node("Concat", ["ap", "mp"], ["cat"], "/Concat", axis=1),
         node("Slice", ["cat", "sl_start", "sl_end", "sl_axes"], ["sl"], "/Slice"),
         node("Split", ["sl", "split"], ["s1", "s2"], "/Split", axis=1),

@@ -184,15 +184,22 @@ impl Translator {
             let kernel = Self::kernel_of(ctx, attrs, spatial)?;
             let g = geometry(ctx, attrs, [xs[2], xs[3]], kernel, spatial)?;
             let include = attrs.int("count_include_pad", 0) != 0;
+            let span = |d: usize| (g.kernel[d] - 1) * g.dilations[d] + 1;
             let overhang =
-                (0..2).any(|d| (g.out[d] - 1) * g.strides[d] + g.kernel[d] > xs[2 + d] + g.pads[d] + g.pads[d + 2]);
+                (0..2).any(|d| (g.out[d] - 1) * g.strides[d] + span(d) > xs[2 + d] + g.pads[d] + g.pads[d + 2]);
             if include && overhang {
                 return Err(ctx.err("ceil_mode windows past the padding with count_include_pad=1 are not supported"));
             }
             (g, include)
         };
         let shape = vec![xs[0], xs[1], g.out[0], g.out[1]];
-        let op = Op::AvgPool { kernel: g.kernel, strides: g.strides, pads: g.pads, count_include_pad };
+        let op = Op::AvgPool {
+            kernel: g.kernel,
+            strides: g.strides,
+            pads: g.pads,
+            dilations: g.dilations,
+            count_include_pad,
+        };
         self.bind_spatial(ctx, out, op, x, shape, spatial);
         Ok(())
     }

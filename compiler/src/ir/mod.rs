@@ -76,6 +76,7 @@ pub enum Op {
         kernel: [usize; 2],
         strides: [usize; 2],
         pads: [usize; 4],
+        dilations: [usize; 2],
         count_include_pad: bool,
     },
     /// The output is the input with another shape (Reshape, Flatten).

@@ -26,7 +26,7 @@ impl fmt::Display for Graph {
                 Op::Affine { mul, add } => {
                     write!(f, " mul={:?} add={:?}", mul.as_ref().map(|t| &t.shape), add.as_ref().map(|t| &t.shape))?
                 }
-                Op::AvgPool { kernel, strides, pads, count_include_pad } => write!(
+                Op::AvgPool { kernel, strides, pads, count_include_pad, .. } => write!(
                     f,
                     " kernel={kernel:?} strides={strides:?} pads={pads:?} count_include_pad={count_include_pad}"
                 )?,

@@ -336,9 +336,10 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             let lin = conv_transpose(in_shapes[0], &node.shape, weight, bias.as_deref(), &geo, sp, sx + sp);
             linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
         }
-        Op::AvgPool { kernel, strides, pads, count_include_pad } => {
+        Op::AvgPool { kernel, strides, pads, dilations, count_include_pad } => {
             let sx = input(0).scale;
-            let (lin, shift) = avg_pool(in_shapes[0], &node.shape, kernel, strides, pads, *count_include_pad, sp);
+            let geo = ConvGeometry { strides: *strides, pads: *pads, dilations: *dilations, group: 1 };
+            let (lin, shift) = avg_pool(in_shapes[0], &node.shape, kernel, &geo, *count_include_pad, sp);
             linear_node(lin, sx + shift, shift)
         }
         Op::Affine { mul, add } => {
@@ -703,12 +704,12 @@ fn avg_pool(
     in_shape: &[usize],
     out_shape: &[usize],
     kernel: &[usize; 2],
-    strides: &[usize; 2],
-    pads: &[usize; 4],
+    geo: &ConvGeometry,
     count_include_pad: bool,
     sp: u32,
 ) -> (Linear, u32) {
-    let windows: Vec<(Vec<usize>, usize)> = tensor::pool_windows(in_shape, out_shape, *kernel, *strides, *pads, [1, 1])
+    let windows = tensor::pool_windows(in_shape, out_shape, *kernel, geo.strides, geo.pads, geo.dilations);
+    let windows: Vec<(Vec<usize>, usize)> = windows
         .into_iter()
         .map(|idx| {
             let count = if count_include_pad { kernel[0] * kernel[1] } else { idx.len() };

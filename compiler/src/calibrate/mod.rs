@@ -147,6 +147,7 @@ fn observe(
             .map_err(|e| CompileError::Plan(e.to_string()))?;
         outputs.push(dequantized_outputs(graph, &unbounded, &values));
     }
+    let degrees = input_degrees(graph, &unbounded);
     let bits = graph
         .nodes
         .iter()
@@ -154,7 +155,8 @@ fn observe(
         .enumerate()
         .filter(|(_, (_, q))| q.requant.is_some() || matches!(q.op, crate::quant::QOp::Lookup { .. }))
         .map(|(id, (node, _))| {
-            let widened = (max[id] as f64 * (1.0 + margin)).ceil() as u128;
+            // An input larger by the margin moves a product of two activations by its square.
+            let widened = (max[id] as f64 * (1.0 + margin).powi(degrees[id] as i32)).ceil() as u128;
             // Every range covers at least ±2 (real units): a value that was near 0 on every
             // sample (a difference inside a max, say) can be larger on the next input, and a wider
             // range check costs nothing at this size.
@@ -162,6 +164,23 @@ fn observe(
         })
         .collect();
     Ok((bits, outputs))
+}
+
+/// How each node's value grows with the inputs' magnitude (polynomial degree, capped at 3): 2 for
+/// a product of two activations, 1 after a lookup or a rescaled division (bounded functions).
+fn input_degrees(graph: &Graph, plan: &QuantPlan) -> Vec<u32> {
+    use crate::quant::QOp;
+    let mut deg: Vec<u32> = Vec::with_capacity(graph.nodes.len());
+    for (node, q) in graph.nodes.iter().zip(&plan.nodes) {
+        let of = |i: usize| deg[node.inputs[i]];
+        let d = match &q.op {
+            QOp::Input { .. } | QOp::Lookup { .. } | QOp::Div(_) => 1,
+            QOp::Mul { .. } => of(0) + of(1),
+            _ => (0..node.inputs.len()).map(of).max().unwrap_or(1),
+        };
+        deg.push(d.clamp(1, 3));
+    }
+    deg
 }
 
 fn dequantized_outputs(graph: &Graph, plan: &QuantPlan, values: &[Vec<i128>]) -> Vec<Vec<f64>> {

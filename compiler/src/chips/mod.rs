@@ -10,6 +10,7 @@ pub mod max;
 pub mod mul;
 pub mod range;
 pub mod requant;
+pub mod sqrt;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -62,6 +62,11 @@ impl Backend for Trace {
         Trace::lookup(self, reduced, table, tag).ok_or(out_of_range)
     }
 
+    fn sqrt(&mut self, x: Wire, k: i128) -> Result<Wire, i128> {
+        let xv = self.value(x);
+        Trace::sqrt(self, x, k).ok_or(xv)
+    }
+
     fn div(&mut self, a: Option<Wire>, b: Wire, d: &DivSpec) -> Result<Wire, i128> {
         let bv = self.value(b);
         Trace::div(self, a, b, d.k, d.c).ok_or(bv)

@@ -7,7 +7,7 @@ pub mod trace;
 
 use crate::chips::{
     affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, lookup::LookupConfig, max::MaxConfig, mul::MulConfig,
-    range::RangeConfig, requant::RequantConfig, Columns,
+    range::RangeConfig, requant::RequantConfig, sqrt::SqrtConfig, Columns,
 };
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
@@ -25,6 +25,7 @@ pub struct ZkConfig {
     affine: AffineConfig,
     div: DivConfig,
     max: MaxConfig,
+    sqrt: SqrtConfig,
     /// Only when the model has function lookups (an unused lookup argument still costs columns).
     lookup: Option<LookupConfig>,
     range: RangeConfig,
@@ -82,6 +83,7 @@ impl Circuit<Fr> for ZkCircuit {
             affine: AffineConfig::configure(meta, &cols),
             div: DivConfig::configure(meta, &cols, shape.lookup_bits),
             max: MaxConfig::configure(meta, &cols, shape.rem_lanes, shape.lookup_bits),
+            sqrt: SqrtConfig::configure(meta, &cols, shape.lookup_bits),
             lookup: (shape.table_rows > 0).then(|| LookupConfig::configure(meta, &cols)),
             range: RangeConfig::configure(meta, &cols, shape.lookup_bits),
             cols,
@@ -120,6 +122,7 @@ impl Circuit<Fr> for ZkCircuit {
                         Gate::Affine => config.affine.q.enable(&mut region, row)?,
                         Gate::Div => config.div.q.enable(&mut region, row)?,
                         Gate::Max => config.max.q.enable(&mut region, row)?,
+                        Gate::Sqrt => config.sqrt.q.enable(&mut region, row)?,
                         Gate::Lookup => match &config.lookup {
                             Some(l) => l.q.enable(&mut region, row)?,
                             None => return Err(Error::Synthesis),

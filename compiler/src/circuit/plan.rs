@@ -52,7 +52,7 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
             QOp::Max { .. } => rows += outputs,
             QOp::Copy { consts, .. } => affines += consts.len(),
             QOp::Lookup { reduce, .. } => rows += outputs * if reduce.shift > 0 { 2 } else { 1 },
-            QOp::Div(_) => rows += 2 * outputs,
+            QOp::Div(_) | QOp::Sqrt { .. } => rows += 2 * outputs,
             QOp::Input { .. } => {}
         }
         if q.requant.is_some() {
@@ -86,6 +86,13 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layo
         .map(|(n, _)| bit_len(2 * plan.nodes[n.inputs[n.inputs.len() - 1]].bound.max(1) as u128))
         .max()
         .unwrap_or(0);
+    // A root's remainder and slack take all lanes too: they must hold 2s.
+    let div_bits = plan
+        .nodes
+        .iter()
+        .filter(|q| matches!(q.op, QOp::Sqrt { .. }))
+        .map(|q| bit_len(2 * q.bound.max(1) as u128))
+        .fold(div_bits, u32::max);
     let table_rows = table_rows(&plan.tables);
     let outputs: usize = graph.outputs.iter().map(|&o| graph.nodes[o].shape.iter().product::<usize>()).sum();
     let mut best: Option<Layout> = None;

@@ -22,6 +22,7 @@ pub enum Gate {
     Div,
     Lookup,
     Max,
+    Sqrt,
 }
 
 #[derive(Clone, Debug)]

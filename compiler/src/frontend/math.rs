@@ -13,6 +13,11 @@ impl Translator {
         self.add_node(name, Op::Func { f }, vec![x], shape)
     }
 
+    pub(super) fn sqrt(&mut self, name: &str, x: NodeId) -> NodeId {
+        let shape = self.shape(x);
+        self.add_node(name, Op::Sqrt, vec![x], shape)
+    }
+
     pub(super) fn affine(&mut self, name: &str, x: NodeId, mul: Option<Tensor<f64>>, add: Option<f64>) -> NodeId {
         let xs = self.shape(x);
         let shape = mul.as_ref().and_then(|m| broadcast_shape(&xs, &m.shape)).unwrap_or(xs);
@@ -97,7 +102,7 @@ impl Translator {
         let sq = self.binary_node(&format!("{name}/square"), BinaryKind::Mul, c, c);
         let var = self.reduce(&format!("{name}/var"), sq, &axes, true, true);
         let var_eps = self.affine(&format!("{name}/eps"), var, None, Some(eps));
-        let std = self.func(&format!("{name}/std"), Func::Sqrt, var_eps);
+        let std = self.sqrt(&format!("{name}/std"), var_eps);
         // |x_i - mean| <= sqrt(n) std: the normalised values are bounded.
         let count: usize = axes.iter().map(|&a| self.shape(x)[a]).product();
         let n = self.divide_at_most(&format!("{name}/normed"), Some(c), std, Some((count as f64).sqrt()));

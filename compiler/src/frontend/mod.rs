@@ -52,7 +52,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("HardSwish", "decomposition: x * hard_sigmoid(x)"),
     ("Identity", "copy"),
     ("InstanceNormalization", "decomposition: as LayerNormalization over the spatial axes"),
-    ("LayerNormalization", "decomposition: mean, product, sqrt lookup, division"),
+    ("LayerNormalization", "decomposition: mean, product, square root, division"),
     ("LeakyRelu", "decomposition: x + (1 - a) relu(-x)"),
     ("Log", "lookup"),
     ("LogSoftmax", "decomposition: max, exp and log lookups, sum"),
@@ -64,7 +64,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Mul", "product (two activations); linear (constant)"),
     ("Neg", "linear"),
     ("Pad", "copy (constant, reflect, edge, wrap)"),
-    ("Pow", "products (exponent 2, 3), sqrt lookup (0.5), division (-1, -0.5)"),
+    ("Pow", "products (exponent 2, 3), square root (0.5), division (-1, -0.5)"),
     ("PRelu", "decomposition: x + (1 - slope) relu(-x)"),
     ("Reciprocal", "division"),
     ("ReduceMax", "max chip, pairwise"),
@@ -82,7 +82,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Softplus", "lookup"),
     ("Softsign", "lookup"),
     ("Split", "copy"),
-    ("Sqrt", "lookup"),
+    ("Sqrt", "decomposition: s^2 <= k x < (s + 1)^2, remainder and slack range checked"),
     ("Squeeze", "copy"),
     ("Sub", "linear"),
     ("Sum", "linear"),
@@ -522,10 +522,10 @@ impl Translator {
                         let sq = self.binary_node(&format!("{name}/square"), BinaryKind::Mul, x, x);
                         self.binary_node(&name, BinaryKind::Mul, sq, x)
                     }
-                    1 => self.func(&name, Func::Sqrt, x),
+                    1 => self.sqrt(&name, x),
                     -2 => self.divide(&name, None, x),
                     -1 => {
-                        let r = self.func(&format!("{name}/sqrt"), Func::Sqrt, x);
+                        let r = self.sqrt(&format!("{name}/sqrt"), x);
                         self.divide(&name, None, r)
                     }
                     _ => return Err(ctx.err(format!("exponent {p} is not supported (1, 2, 3, 0.5, -1, -0.5 are)"))),
@@ -607,6 +607,11 @@ impl Translator {
                 self.env.insert(out, Value::Act(y));
             }
             "ConvTranspose" => self.conv_transpose(&ctx, &attrs, &out)?,
+            "Sqrt" => {
+                let x = self.act_input(&ctx, 0)?;
+                let y = self.sqrt(&ctx.name, x);
+                self.env.insert(out, Value::Act(y));
+            }
             "ArgMax" => {
                 let x = self.act_input(&ctx, 0)?;
                 let rank = self.shape(x).len();
@@ -885,7 +890,6 @@ fn lookup_func(op: &str, attrs: &Attrs) -> Option<Func> {
         "Erf" => Func::Erf,
         "Softplus" => Func::Softplus,
         "Softsign" => Func::Softsign,
-        "Sqrt" => Func::Sqrt,
         "Sin" => Func::Sin,
         "Cos" => Func::Cos,
         "Elu" => Func::Elu { alpha: alpha(1.0) },

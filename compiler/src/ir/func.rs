@@ -27,8 +27,6 @@ pub enum Func {
     Celu {
         alpha: f64,
     },
-    /// Square root; at x <= 0 the table holds sqrt(step / 4).
-    Sqrt,
     Sin,
     Cos,
 }
@@ -48,7 +46,6 @@ impl Func {
             Func::Elu { .. } => "Elu",
             Func::Selu { .. } => "Selu",
             Func::Celu { .. } => "Celu",
-            Func::Sqrt => "Sqrt",
             Func::Sin => "Sin",
             Func::Cos => "Cos",
         }
@@ -80,7 +77,6 @@ impl Func {
             }
             Func::Selu { alpha, gamma } => gamma * if x > 0.0 { x } else { alpha * x.exp_m1() },
             Func::Celu { alpha } => x.max(0.0) + (alpha * (x / alpha).exp_m1()).min(0.0),
-            Func::Sqrt => x.max(0.0).sqrt(),
             Func::Sin => x.sin(),
             Func::Cos => x.cos(),
         }

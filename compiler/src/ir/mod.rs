@@ -91,6 +91,8 @@ pub enum Op {
         indices: Vec<usize>,
         consts: Vec<f64>,
     },
+    /// Square root, elementwise (inputs must not be negative).
+    Sqrt,
     /// 1 where the input is 0 and 0 where it is negative, as an integer (output scale 2^0). Only
     /// for inputs that are never positive (x - max(x)): ArgMax is built from it.
     Step,
@@ -147,6 +149,7 @@ impl Op {
             Op::Func { f } => f.name(),
             Op::Div { .. } => "Div",
             Op::Step => "Step",
+            Op::Sqrt => "Sqrt",
             Op::Products { .. } => "Products",
             Op::Reduce { mean: false, .. } => "ReduceSum",
             Op::Reduce { mean: true, .. } => "ReduceMean",

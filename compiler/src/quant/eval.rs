@@ -5,7 +5,7 @@ use super::table::FuncTable;
 use super::walk::{walk, Backend, RowForm};
 use super::{DivSpec, Linear, QuantPlan, Requant};
 use crate::chips::requant::OutOfRange;
-use crate::chips::{affine::affine, div::divide, dot::dot, max::max_or_min, mul::mul, requant::requant};
+use crate::chips::{affine::affine, div::divide, dot::dot, max::max_or_min, mul::mul, requant::requant, sqrt::isqrt};
 use crate::ir::Graph;
 use rayon::prelude::*;
 use thiserror::Error;
@@ -25,6 +25,9 @@ pub enum RangeError {
          quantized model), so the model must keep this divisor above 0 for every input"
     )]
     Divisor { node: String, element: usize, value: f64 },
+    /// The square root of a negative value.
+    #[error("node {node}: element {element} is {value:.4}; a square root needs a value >= 0")]
+    Negative { node: String, element: usize, value: f64 },
 }
 
 impl RangeError {
@@ -111,6 +114,10 @@ impl Backend for Evaluator<'_> {
         // when the shift is 0: the lookup alone checks x).
         let reduced = self.requant(node, x, reduce)?;
         table.value(reduced).ok_or(OutOfRange { value: reduced, bits: reduce.bits })
+    }
+
+    fn sqrt(&mut self, x: i128, k: i128) -> Result<i128, i128> {
+        isqrt(x, k).map(|(s, _)| s).ok_or(x)
     }
 
     fn div(&mut self, a: Option<i128>, b: i128, d: &DivSpec) -> Result<i128, i128> {

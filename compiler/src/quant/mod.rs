@@ -83,6 +83,8 @@ pub enum QOp {
     Lookup { reduce: Requant, table: usize, input_bits: u32 },
     /// q = round((k * a + c) / b), b > 0.
     Div(DivSpec),
+    /// s = floor(sqrt(k * x + 1)), x >= 0.
+    Sqrt { k: i128 },
 }
 
 /// A division: inputs (a, b), or (b) alone when k = 0 (a reciprocal).
@@ -181,7 +183,7 @@ impl QuantPlan {
                 (QOp::Mul { .. }, None) => widened[node.inputs[0]].bound.saturating_mul(widened[node.inputs[1]].bound),
                 (QOp::Copy { .. }, None) => node.inputs.iter().map(|&i| widened[i].bound).max().unwrap_or(0),
                 (QOp::Max { .. }, None) => widened[node.inputs[0]].bound.max(widened[node.inputs[1]].bound),
-                (QOp::Input { .. } | QOp::Lookup { .. } | QOp::Div(_), None) => q.bound,
+                (QOp::Input { .. } | QOp::Lookup { .. } | QOp::Div(_) | QOp::Sqrt { .. }, None) => q.bound,
             };
             check_no_overflow(node, &q, &widened)?;
             widened.push(q);
@@ -458,6 +460,17 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             }
             linear_node(lin, sx + extra, (sx + extra).saturating_sub(sa))
         }
+        Op::Sqrt => {
+            // sqrt(x / 2^sx) * 2^sa = sqrt(x * 2^(2 sa - sx)).
+            let x = input(0);
+            let e = (2 * sa).checked_sub(x.scale).ok_or_else(|| {
+                CompileError::Plan(format!("node {}: the input's scale is too large for a square root", node.name))
+            })?;
+            let k = 1i128 << e;
+            let bound = crate::chips::sqrt::isqrt(x.bound, k).map_or(1, |(s, _)| s + 1);
+            let requant = Requant { shift: 0, relu: false, bits: bit_len(bound as u128) };
+            QNode { op: QOp::Sqrt { k }, requant: Some(requant), scale: sa, bound }
+        }
         Op::Step => {
             // relu(e + 1) at the integer level is 1 where e >= 0 and 0 below, for e <= 0.
             let x = input(0);
@@ -533,6 +546,9 @@ fn check_no_overflow(node: &Node, q: &QNode, done: &[QNode]) -> Result<()> {
     let acc = match &q.op {
         QOp::Linear(lin) => linear_bound(lin, &node.inputs.iter().map(|&i| done[i].bound).collect::<Vec<_>>()),
         QOp::Mul { .. } => done[node.inputs[0]].bound.saturating_mul(done[node.inputs[1]].bound),
+        QOp::Sqrt { k } => {
+            k.saturating_mul(done[node.inputs[0]].bound).saturating_add(1).max(q.bound.saturating_mul(q.bound))
+        }
         QOp::Div(d) => {
             // 2k a + 2c + b = 2b q + r: every term of the gate.
             let b = done[*node.inputs.last().unwrap_or(&0)].bound;

@@ -27,10 +27,10 @@ impl FuncTable {
             return None;
         }
         let step = (self.in_exp as f64).exp2();
-        // Entry 0 stands for [-step/2, step/2): for Log and Sqrt (not defined below 0, and often
-        // a divisor after) entries <= 0 take the value at a quarter step, inside that interval.
+        // Entry 0 stands for [-step/2, step/2): for Log (not defined below 0) entries <= 0 take
+        // the value at a quarter step, inside that interval.
         let xf = match self.func {
-            Func::Log | Func::Sqrt if x <= 0 => 0.25 * step,
+            Func::Log if x <= 0 => 0.25 * step,
             _ => x as f64 * step,
         };
         let limit = ((self.out_scale + OUTPUT_HEADROOM_BITS) as f64).exp2();

@@ -46,6 +46,8 @@ pub trait Backend {
         table: &FuncTable,
         tag: usize,
     ) -> Result<Self::V, OutOfRange>;
+    /// floor(sqrt(k x + 1)); Err(x) when x is negative.
+    fn sqrt(&mut self, x: Self::V, k: i128) -> Result<Self::V, i128>;
     /// round((k a + c) / b); Err(b) when b is not positive.
     fn div(&mut self, a: Option<Self::V>, b: Self::V, d: &DivSpec) -> Result<Self::V, i128>;
 }
@@ -100,6 +102,19 @@ pub fn walk<B: Backend>(
                         .lookup(id, v, *reduce, &plan.tables[*table], *table)
                         .map_err(|e| RangeError::new(&node.name, i, e.value, e.bits, scale))?;
                     out.push(y);
+                }
+                out
+            }
+            QOp::Sqrt { k } => {
+                let unit = (plan.nodes[node.inputs[0]].scale as f64).exp2();
+                let mut out = Vec::with_capacity(input(0).len());
+                for (i, &v) in input(0).iter().enumerate() {
+                    let s = backend.sqrt(v, *k).map_err(|x| RangeError::Negative {
+                        node: node.name.clone(),
+                        element: i,
+                        value: x as f64 / unit,
+                    })?;
+                    out.push(s);
                 }
                 out
             }

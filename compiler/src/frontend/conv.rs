@@ -7,6 +7,9 @@ use crate::error::Result;
 use crate::ir::{NodeId, Op};
 use crate::tensor::Tensor;
 
+/// Input (as 2-D), spatial rank of the original, weight (as 2-D), bias.
+type ConvOperands = (NodeId, usize, Tensor<f64>, Option<Vec<f64>>);
+
 /// A 2-D window geometry.
 struct Geometry {
     kernel: [usize; 2],
@@ -107,7 +110,7 @@ impl Translator {
     }
 
     /// The operands of Conv and ConvTranspose as 2-D: input, spatial rank, weight, bias.
-    fn conv_operands(&mut self, ctx: &Ctx) -> Result<(NodeId, usize, Tensor<f64>, Option<Vec<f64>>)> {
+    fn conv_operands(&mut self, ctx: &Ctx) -> Result<ConvOperands> {
         let x = self.act_input(ctx, 0)?;
         let (x, spatial) = self.as_2d(ctx, x)?;
         let mut w = self.const_input(ctx, 1)?;

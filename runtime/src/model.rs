@@ -152,8 +152,7 @@ impl Model {
 
     /// The trace keygen uses: structure only, on zero inputs.
     pub fn keygen_trace(&self) -> Result<Trace> {
-        let zeros: Vec<Vec<i128>> = self.settings.inputs.iter().map(|i| vec![0; i.shape.iter().product()]).collect();
-        Ok(self.trace(&zeros)?)
+        Ok(compiler::circuit::lower::lower_structure(&self.graph, &self.plan, self.settings.circuit)?)
     }
 }
 

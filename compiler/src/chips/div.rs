@@ -64,8 +64,11 @@ impl Trace {
     pub fn div(&mut self, a: Option<Wire>, b: Wire, k: i128, c: i128) -> Option<Wire> {
         let s = self.shape;
         let bv = self.value(b);
-        let v = divide(a.map_or(0, |a| self.value(a)), bv, k, c)?;
-        debug_assert!(bv < 1i128 << (s.lanes() as u32 * s.lookup_bits - 1), "the layout leaves room for 2b");
+        let v = match divide(a.map_or(0, |a| self.value(a)), bv, k, c) {
+            None if !self.checked => DivValues { q: 0, r: 0 },
+            v => v?,
+        };
+        debug_assert!(!self.checked || bv < 1i128 << (s.lane_bits() - 1), "the layout leaves room for 2b");
         let row = self.push_row(Gate::Div);
         let aux = self.push_row(Gate::None);
         if let Some(a) = a {
@@ -78,7 +81,7 @@ impl Trace {
         for (j, l) in limbs(v.r as u128, s.lookup_bits, s.lanes()).enumerate() {
             self.set_limb(row, j, l);
         }
-        for (j, l) in limbs((2 * bv - 1 - v.r) as u128, s.lookup_bits, s.lanes()).enumerate() {
+        for (j, l) in limbs((2 * bv - 1 - v.r).max(0) as u128, s.lookup_bits, s.lanes()).enumerate() {
             self.set_limb(aux, j, l);
         }
         Some(q)

@@ -65,7 +65,10 @@ pub fn table_rows(tables: &[FuncTable]) -> usize {
 impl Trace {
     /// f(x) from table number `tag`; None outside its domain.
     pub fn lookup(&mut self, x: Wire, table: &FuncTable, tag: usize) -> Option<Wire> {
-        let y = table.value(self.value(x))?;
+        let y = match table.value(self.value(x)) {
+            None if !self.checked => 0,
+            y => y?,
+        };
         let row = self.push_row(Gate::Lookup);
         self.place(row, 0, x);
         self.set_fixed(row, 0, tag as i128 + 1);

@@ -37,14 +37,20 @@ pub struct OutOfRange {
 
 /// The integer semantics.
 pub fn requant(v: i128, r: Requant) -> Result<RequantValues, OutOfRange> {
+    let x = rescale(v, r);
+    if x.y.unsigned_abs() >= 1u128 << r.bits.min(127) {
+        return Err(OutOfRange { value: x.y, bits: r.bits });
+    }
+    Ok(x)
+}
+
+/// The rescale and ReLU without the range check.
+fn rescale(v: i128, r: Requant) -> RequantValues {
     let half = if r.shift > 0 { 1i128 << (r.shift - 1) } else { 0 };
     let y = (v + half).div_euclid(1i128 << r.shift);
     let rem = (v + half).rem_euclid(1i128 << r.shift) as u128;
-    if y.unsigned_abs() >= 1u128 << r.bits {
-        return Err(OutOfRange { value: y, bits: r.bits });
-    }
     let out = if r.relu { y.max(0) } else { y };
-    Ok(RequantValues { y, rem, non_negative: y >= 0, out })
+    RequantValues { y, rem, non_negative: y >= 0, out }
 }
 
 #[derive(Clone, Debug)]
@@ -91,7 +97,7 @@ impl Trace {
 
     fn requant_row(&mut self, v: Option<Wire>, value: i128, r: Requant) -> Result<Wire, OutOfRange> {
         let s = self.shape;
-        let vals = requant(value, r)?;
+        let vals = if self.checked { requant(value, r)? } else { rescale(value, r) };
         debug_assert!(r.shift <= s.rem_bits() && r.bits <= s.mag_bits(), "the layout leaves room for every requant");
         let row = self.push_row(Gate::Requant);
         match v {

@@ -55,8 +55,11 @@ impl Trace {
     /// floor(sqrt(k v + 1)) (the caller range checks it); None when k v < 0.
     pub fn sqrt(&mut self, v: Wire, k: i128) -> Option<Wire> {
         let sh = self.shape;
-        let (s, r) = isqrt(self.value(v), k)?;
-        debug_assert!(2 * s < 1i128 << sh.lane_bits(), "the layout leaves room for 2s");
+        let (s, r) = match isqrt(self.value(v), k) {
+            None if !self.checked => (0, 0),
+            v => v?,
+        };
+        debug_assert!(!self.checked || 2 * s < 1i128 << sh.lane_bits(), "the layout leaves room for 2s");
         let row = self.push_row(Gate::Sqrt);
         let aux = self.push_row(Gate::None);
         self.place(row, 0, v);

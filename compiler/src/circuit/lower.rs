@@ -75,7 +75,17 @@ impl Backend for Trace {
 
 /// The circuit's trace for these inputs, the model outputs exposed as public instances.
 pub fn lower(graph: &Graph, plan: &QuantPlan, shape: CircuitShape, inputs: &[Vec<i128>]) -> Result<Trace, RangeError> {
-    let mut t = Trace::new(shape);
+    lower_into(Trace::new(shape), graph, plan, inputs)
+}
+
+/// The trace keygen uses: the same rows and fixed values on zero inputs, whatever values the
+/// zeros give (a normalisation of zeros may leave the calibrated ranges; keygen reads no values).
+pub fn lower_structure(graph: &Graph, plan: &QuantPlan, shape: CircuitShape) -> Result<Trace, RangeError> {
+    let zeros: Vec<Vec<i128>> = graph.inputs().map(|(_, n)| vec![0; n.shape.iter().product()]).collect();
+    lower_into(Trace::for_structure(shape), graph, plan, &zeros)
+}
+
+fn lower_into(mut t: Trace, graph: &Graph, plan: &QuantPlan, inputs: &[Vec<i128>]) -> Result<Trace, RangeError> {
     t.tables = plan.tables.clone();
     let wires = walk(graph, plan, inputs, &mut t)?;
     for &o in &graph.outputs {

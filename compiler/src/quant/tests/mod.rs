@@ -146,3 +146,33 @@ fn a_changed_value_of_every_op_is_rejected() {
         }
     }
 }
+
+/// Keygen lays out the circuit on zero inputs without checking values: the same gates and fixed
+/// columns as a proving trace, even where zeros leave the ranges (here every range is 2 bits).
+#[test]
+fn the_keygen_trace_has_the_proving_traces_rows_and_constants() {
+    use crate::circuit::lower::{lower, lower_structure};
+    for &name in MODELS {
+        let (graph, input, _) = testdata(name);
+        let plan = plan_for(&graph);
+        let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+        let shape = choose_layout(&graph, &plan, 20).unwrap().shape;
+        let proving = lower(&graph, &plan, shape, std::slice::from_ref(&x)).unwrap();
+        let keygen = lower_structure(&graph, &plan, shape).unwrap();
+        assert_eq!(keygen.gates, proving.gates, "{name}");
+        assert_eq!(keygen.fixed, proving.fixed, "{name}");
+        assert_eq!(keygen.tables, proving.tables, "{name}");
+
+        let tight: RangeBits = plan.range_bits(&graph).into_iter().map(|(n, _)| (n, 2)).collect();
+        let tight_plan = QuantPlan::build(
+            &graph,
+            &Scales { input: 7, param: 7, table_bits: 10 },
+            &[InputRange { min: -4.0, max: 4.0 }],
+            &tight,
+        )
+        .unwrap();
+        let shape = choose_layout(&graph, &tight_plan, 20).unwrap().shape;
+        let keygen = lower_structure(&graph, &tight_plan, shape).unwrap();
+        assert_eq!(keygen.rows(), crate::circuit::plan::count_rows(&graph, &tight_plan, shape.advice), "{name}");
+    }
+}

@@ -347,15 +347,19 @@ fn no_candidate_message(report: &Report) -> String {
             report.max_error, c.scales.input, c.scales.param
         ),
         None => {
-            let reason = report.candidates.iter().find_map(|c| match &c.outcome {
-                Outcome::Infeasible { reason } => Some(reason.clone()),
-                _ => None,
-            });
-            format!(
-                "no scales give a circuit within 2^{} rows ({}); raise --max-logrows",
-                report.max_logrows,
-                reason.unwrap_or_default()
-            )
+            let reason = report
+                .candidates
+                .iter()
+                .find_map(|c| match &c.outcome {
+                    Outcome::Infeasible { reason } => Some(reason.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            if reason.contains("rows") {
+                format!("no scales give a circuit within 2^{} rows ({reason}); raise --max-logrows", report.max_logrows)
+            } else {
+                format!("no scales work for this model and data: {reason}")
+            }
         }
     }
 }

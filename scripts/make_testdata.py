@@ -388,12 +388,13 @@ def activations(rng):
 def structure(rng):
     """Structural ops and the other convolutions on a 1-D signal: a dilated Conv1d, AveragePool1d
     with ceil_mode, a dilated and padded MaxPool1d, Concat, Slice, Split, Unsqueeze, Resize (nearest), Pad (reflect, edge,
-    constant), ConvTranspose, Squeeze, Gather, Expand, Where, Tile, Cast, Identity; every branch
-    ends in the flattened output."""
+    constant), ConvTranspose, Squeeze, Gather, Expand, Where, Tile, Cast, Identity, and the shape
+    arithmetic exporters write (Range, Shape, ConstantOfShape, comparisons, logic, Floor, Ceil,
+    Mod) on constants; every branch ends in the flattened output."""
     c1w, c1b = kaiming(rng, (4, 2, 3), 6), rng.normal(0, 0.1, 4)
     ctw = kaiming(rng, (4, 2, 2, 2), 16)
     hw, hb = kaiming(rng, (4, 3), 3), rng.normal(0, 0.1, 4)
-    cond = rng.integers(0, 2, (2, 2, 3)).astype(bool)
+    cvals = rng.uniform(0, 1, (2, 2, 3))
     nodes = [
         node("Conv", ["input", "c1.weight", "c1.bias"], ["c1"], "/conv1d/Conv", kernel_shape=[3], pads=[2, 2],
              dilations=[2]),
@@ -411,8 +412,22 @@ def structure(rng):
         node("Pad", ["pe", "pads_const", "pad_value"], ["pc"], "/Pad_const", mode="constant"),
         node("ReduceMean", ["pc"], ["pm"], "/ReduceMean", axes=[2, 3], keepdims=0),
         node("Squeeze", ["s1", "ax0"], ["sq"], "/Squeeze"),
+        # Shape arithmetic as exporters write it, folded at compile time.
+        node("Range", ["r_start", "r_limit", "r_delta"], ["gidx"], "/Range"),
         node("Gather", ["sq", "gidx"], ["g"], "/Gather", axis=1),
         node("Expand", ["s1", "exp_shape"], ["e"], "/Expand"),
+        node("Greater", ["cvals", "half"], ["gt"], "/Greater"),
+        node("Less", ["cvals", "tenth"], ["lt"], "/Less"),
+        node("Not", ["lt"], ["nlt"], "/Not"),
+        node("And", ["gt", "nlt"], ["both"], "/And"),
+        node("Floor", ["cvals10"], ["fl"], "/Floor"),
+        node("Mod", ["fl", "two"], ["md"], "/Mod", fmod=1),
+        node("Ceil", ["tenth"], ["one_"], "/Ceil"),
+        node("Equal", ["md", "one_"], ["odd"], "/Equal"),
+        node("Or", ["both", "odd"], ["cond"], "/Or"),
+        node("Shape", ["e"], ["e_shape"], "/Shape"),
+        node("ConstantOfShape", ["e_shape"], ["fill"], "/ConstantOfShape",
+             value=numpy_helper.from_array(np.array([-0.25], dtype=np.float32))),
         node("Where", ["cond", "e", "fill"], ["w"], "/Where"),
         node("Tile", ["g", "reps"], ["t"], "/Tile"),
         node("Cast", ["t"], ["tc"], "/Cast", to=TensorProto.FLOAT),
@@ -434,8 +449,9 @@ def structure(rng):
          ints("sl_axes", [1]), ints("split", [2, 4]), ints("ax2", [2]), init("scales", [1, 1, 2, 2]),
          ints("pads_reflect", [0, 0, 1, 1, 0, 0, 1, 1]), init("ct.weight", ctw),
          ints("pads_edge", [0, 0, 0, 1, 0, 0, 0, 1]), ints("pads_const", [0, 0, 1, 0, 0, 0, 0, 0]),
-         init("pad_value", np.array(0.5)), ints("ax0", [0]), ints("gidx", [2, 0]),
-         ints("exp_shape", [2, 2, 3]), numpy_helper.from_array(cond, "cond"), init("fill", np.array(-0.25)),
+         init("pad_value", np.array(0.5)), ints("ax0", [0]), ints("r_start", 0), ints("r_limit", 3),
+         ints("r_delta", 2), ints("exp_shape", [2, 2, 3]), init("cvals", cvals), init("cvals10", cvals * 10),
+         init("half", np.array(0.5)), init("tenth", np.array(0.1)), init("two", np.array(2.0)),
          ints("reps", [1, 2]), ints("ax1", [1]), ints("f_start", [0]), ints("f_end", [3]),
          init("head.weight", hw), init("head.bias", hb)])
     save("structure", graph, (1, 2, 6), lambda i: rng.normal(0, 1, (1, 2, 6)).astype(np.float32))

@@ -18,20 +18,51 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
             }
         }
         "Identity" | "Dropout" | "Cast" => Ok(input(0)?.clone()),
-        "Add" | "Sub" | "Mul" | "Div" => {
+        "Add" | "Sub" | "Mul" | "Div" | "Equal" | "Less" | "Greater" | "And" | "Or" | "Mod" => {
             let (a, b) = (input(0)?, input(1)?);
             let shape = broadcast_shape(&a.shape, &b.shape).ok_or("shapes do not broadcast")?;
             let (ma, mb) = (broadcast_index_map(&a.shape, &shape), broadcast_index_map(&b.shape, &shape));
+            let truth = |c: bool| if c { 1.0 } else { 0.0 };
             let f = |x: f64, y: f64| match op {
                 "Add" => x + y,
                 "Sub" => x - y,
                 "Mul" => x * y,
+                "Equal" => truth(x == y),
+                "Less" => truth(x < y),
+                "Greater" => truth(x > y),
+                "And" => truth(x != 0.0 && y != 0.0),
+                "Or" => truth(x != 0.0 || y != 0.0),
+                // fmod=1: the sign of the dividend (C fmod); otherwise the sign of the divisor.
+                "Mod" if attrs.int("fmod", 0) != 0 => x % y,
+                "Mod" => x - y * (x / y).floor(),
                 _ => x / y,
             };
             let data = ma.iter().zip(&mb).map(|(&i, &j)| f(a.data[i], b.data[j])).collect();
             Ok(Tensor::new(shape, data))
         }
         "Relu" => Ok(input(0)?.map(|v| v.max(0.0))),
+        "Not" => Ok(input(0)?.map(|&v| if v == 0.0 { 1.0 } else { 0.0 })),
+        "Floor" => Ok(input(0)?.map(|v| v.floor())),
+        "Ceil" => Ok(input(0)?.map(|v| v.ceil())),
+        "ConstantOfShape" => {
+            let shape: Vec<usize> = input(0)?.data.iter().map(|&d| d as usize).collect();
+            let value = match attrs.tensor("value") {
+                Some(t) => {
+                    load_tensor(t, "ConstantOfShape").map_err(|e| e.to_string())?.data.first().copied().unwrap_or(0.0)
+                }
+                None => 0.0,
+            };
+            let n = shape.iter().product();
+            Ok(Tensor::new(shape, vec![value; n]))
+        }
+        "Range" => {
+            let (start, limit, delta) = (input(0)?.data[0], input(1)?.data[0], input(2)?.data[0]);
+            if delta == 0.0 {
+                return Err("Range with a delta of 0".into());
+            }
+            let n = ((limit - start) / delta).ceil().max(0.0) as usize;
+            Ok(Tensor::new(vec![n], (0..n).map(|i| start + i as f64 * delta).collect()))
+        }
         "Unsqueeze" => {
             let x = input(0)?;
             let axes = axes_of(attrs, inputs.get(1))?;

@@ -32,7 +32,6 @@ pub const OPS: &[(&str, &str)] = &[
     ("Celu", "lookup"),
     ("Clip", "decomposition: relu-based max/min with the constant bounds"),
     ("Concat", "copy"),
-    ("Constant", "constant"),
     ("Conv", "linear, 1-D and 2-D, groups, strides, dilations, pads"),
     ("ConvTranspose", "linear, 2-D, group 1"),
     ("Cos", "lookup"),
@@ -74,7 +73,6 @@ pub const OPS: &[(&str, &str)] = &[
     ("Reshape", "copy"),
     ("Resize", "copy (nearest)"),
     ("Selu", "lookup"),
-    ("Shape", "constant"),
     ("Sigmoid", "lookup"),
     ("Sin", "lookup"),
     ("Slice", "copy"),
@@ -100,14 +98,29 @@ pub fn ops_table() -> String {
     for (op, how) in OPS {
         out.push_str(&format!("| {op} | {how} |\n"));
     }
+    out.push_str(&format!("\nFolded at compile time, on constants only: {}.\n", CONSTANT_OPS.join(", ")));
     out
 }
 
-/// ONNX ops folded at compile time only.
-const CONSTANT_OPS: &[&str] = &["Constant", "Shape"];
+/// ONNX ops folded at compile time only (shape arithmetic); on an activation they are refused.
+const CONSTANT_OPS: &[&str] = &[
+    "Constant",
+    "Shape",
+    "ConstantOfShape",
+    "Range",
+    "Equal",
+    "Less",
+    "Greater",
+    "And",
+    "Or",
+    "Not",
+    "Mod",
+    "Floor",
+    "Ceil",
+];
 
 pub fn is_supported(op: &str) -> bool {
-    OPS.iter().any(|(o, _)| *o == op)
+    OPS.iter().any(|(o, _)| *o == op) || CONSTANT_OPS.contains(&op)
 }
 
 /// A value flowing through the ONNX graph while translating: a folded constant or an IR node.

@@ -44,8 +44,16 @@ impl Translator {
         self.add_node(name, Op::Div { max }, inputs, shape)
     }
 
-    /// x + (1 - slope) * relu(-x): leaky ReLU (scalar slope) and PReLU (a slope tensor).
+    /// Leaky ReLU (scalar slope) and PReLU (a slope tensor): max(x, slope x) when every slope is
+    /// in [0, 1] (min when every slope is >= 1), else x + (1 - slope) relu(-x).
     pub(super) fn leaky(&mut self, name: &str, x: NodeId, slope: Tensor<f64>) -> NodeId {
+        let (below, above) =
+            (slope.data.iter().all(|&a| (0.0..=1.0).contains(&a)), slope.data.iter().all(|&a| a >= 1.0));
+        if below || above {
+            let scaled = self.affine(&format!("{name}/scaled"), x, Some(slope), None);
+            let kind = if below { BinaryKind::Max } else { BinaryKind::Min };
+            return self.binary_node(&format!("{name}/leaky"), kind, x, scaled);
+        }
         let n = self.negate(&format!("{name}/neg"), x);
         let r = self.relu_node(&format!("{name}/negrelu"), n);
         let s = self.affine(&format!("{name}/scaled"), r, Some(slope.map(|a| 1.0 - a)), None);

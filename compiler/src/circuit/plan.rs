@@ -51,6 +51,11 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
             QOp::Mul { .. } => products += outputs,
             QOp::Max { .. } => rows += outputs,
             QOp::Copy { consts, .. } => affines += consts.len(),
+            // A split exp: rescale, dot row, two lookups, product, rescale.
+            QOp::Lookup { split: Some(_), .. } => {
+                rows += 5 * outputs;
+                products += outputs;
+            }
             QOp::Lookup { reduce, .. } => rows += outputs * if reduce.shift > 0 { 2 } else { 1 },
             QOp::Div(_) | QOp::Sqrt { .. } => rows += 2 * outputs,
             QOp::Input { .. } => {}
@@ -63,10 +68,11 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
 }
 
 pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layout> {
-    let reduces = plan.nodes.iter().filter_map(|n| match n.op {
-        QOp::Lookup { reduce, .. } if reduce.shift > 0 => Some(reduce),
-        _ => None,
+    let reduces = plan.nodes.iter().flat_map(|n| match n.op {
+        QOp::Lookup { reduce, split, .. } if reduce.shift > 0 => vec![Some(reduce), split.map(|s| s.out)],
+        _ => vec![],
     });
+    let reduces = reduces.flatten();
     let requants = plan.nodes.iter().filter_map(|n| n.requant).chain(reduces);
     let (max_shift, max_bits) = requants.fold((0, 1), |(s, b), r| (s.max(r.shift), b.max(r.bits)));
     // A max row writes |a - b| in the magnitude lanes.

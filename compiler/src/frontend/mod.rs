@@ -39,7 +39,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Dropout", "copy (inference)"),
     ("Elu", "lookup"),
     ("Erf", "lookup"),
-    ("Exp", "lookup"),
+    ("Exp", "lookup; past the table, exp(h 2^d) exp(l): two lookups and a product"),
     ("Expand", "copy"),
     ("Flatten", "copy"),
     ("Gather", "copy (constant indices)"),

@@ -80,11 +80,19 @@ pub enum QOp {
     /// x' = round(x / 2^reduce.shift) (no step when the shift is 0), then y = f(x') from
     /// `tables[table]`, whose domain is the check on x'. `input_bits` is the range of x the table
     /// was sized for (calibrated, or static).
-    Lookup { reduce: Requant, table: usize, input_bits: u32 },
+    Lookup { reduce: Requant, table: usize, input_bits: u32, split: Option<ExpSplit> },
     /// q = round((k * a + c) / b), b > 0.
     Div(DivSpec),
     /// s = floor(sqrt(k * x + 1)), x >= 0.
     Sqrt { k: i128 },
+}
+
+/// An exp split in two lookups: `reduce` gives h = round(x / 2^d) for the lookup's table, l = x -
+/// h 2^d is looked up in `lo_table`, and the product is rescaled by `out`.
+#[derive(Clone, Copy, Debug)]
+pub struct ExpSplit {
+    pub lo_table: usize,
+    pub out: Requant,
 }
 
 /// A division: inputs (a, b), or (b) alone when k = 0 (a reciprocal).
@@ -122,7 +130,7 @@ impl Linear {
         &self.terms[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 
-    fn push_row(&mut self, terms: impl IntoIterator<Item = Term>, bias: i128) {
+    pub(crate) fn push_row(&mut self, terms: impl IntoIterator<Item = Term>, bias: i128) {
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
@@ -183,6 +191,8 @@ impl QuantPlan {
                 (QOp::Mul { .. }, None) => widened[node.inputs[0]].bound.saturating_mul(widened[node.inputs[1]].bound),
                 (QOp::Copy { .. }, None) => node.inputs.iter().map(|&i| widened[i].bound).max().unwrap_or(0),
                 (QOp::Max { .. }, None) => widened[node.inputs[0]].bound.max(widened[node.inputs[1]].bound),
+                // A split exp ends in a rescale: as wide as the circuit lets a rescale be.
+                (QOp::Lookup { split: Some(_), .. }, None) => (1i128 << bits.min(120)) - 1,
                 (QOp::Input { .. } | QOp::Lookup { .. } | QOp::Div(_) | QOp::Sqrt { .. }, None) => q.bound,
             };
             check_no_overflow(node, &q, &widened)?;
@@ -259,7 +269,7 @@ struct NodeCtx<'a> {
 
 /// A lookup: reduce the input until its range fits a table of 2^table_bits rows, then look up.
 /// `calibrated` is the measured range of the input (bits); `unbounded` plans for observation, with
-/// no table limit.
+/// no table limit. Exp of an input too wide for the table is split instead of coarsened (`ExpSplit`).
 fn plan_lookup(
     ctx: &NodeCtx,
     func: crate::ir::Func,
@@ -269,32 +279,62 @@ fn plan_lookup(
 ) -> QNode {
     let x = &ctx.done[ctx.node.inputs[0]];
     let sa = ctx.scales.input;
-    let (reduce, domain, input_bits) = if unbounded {
-        (Requant { shift: 0, relu: false, bits: 100 }, 1i128 << 100, 100)
+    let table_bits = ctx.scales.table_bits.clamp(2, 20);
+    // The smallest shift after which the input's range fits the table, and the range left.
+    let fit = |b: i128, min_shift: u32| -> Requant {
+        let mut shift = min_shift;
+        while bit_len(rescaled_bound(b, shift) as u128) > table_bits - 1 {
+            shift += 1;
+        }
+        Requant { shift, relu: false, bits: bit_len(rescaled_bound(b, shift) as u128).max(1) }
+    };
+    let (reduce, input_bits) = if unbounded {
+        (Requant { shift: 0, relu: false, bits: 100 }, 100)
     } else {
         // Without calibration the static bound is far wider than real data and would leave the
         // table too coarse: assume |x| < 32 (gen-witness refuses wider values and says to calibrate).
         let uncalibrated = || bit_len(x.bound as u128).min(x.scale + UNCALIBRATED_LOOKUP_BITS);
         let input_bits = calibrated.unwrap_or_else(uncalibrated).max(1);
         let b = (1i128 << input_bits.min(120)) - 1;
-        let table_bits = ctx.scales.table_bits.clamp(2, 20);
-        let mut shift = input_bits.saturating_sub(table_bits - 1);
-        while bit_len(rescaled_bound(b, shift) as u128) > table_bits - 1 {
-            shift += 1;
+        let reduce = fit(b, input_bits.saturating_sub(table_bits - 1));
+        // exp(h 2^d + l) = exp(h 2^d) exp(l): two tables of about 2^(input_bits / 2) entries keep
+        // every bit of the input.
+        if func == crate::ir::Func::Exp && reduce.shift > 0 && reduce.shift < table_bits {
+            let d = ((input_bits + 1) / 2).clamp(reduce.shift, table_bits - 1);
+            return plan_exp_split(x, sa, input_bits, fit(b, d), tables);
         }
-        let bits = bit_len(rescaled_bound(b, shift) as u128).max(1);
-        (Requant { shift, relu: false, bits }, (1i128 << bits) - 1, input_bits)
+        (reduce, input_bits)
     };
+    let domain = if unbounded { 1i128 << 100 } else { (1i128 << reduce.bits) - 1 };
     let table = FuncTable { func, in_exp: reduce.shift as i32 - x.scale as i32, out_scale: sa, bound: domain };
     let bound = table.max_abs();
-    let index = match tables.iter().position(|t| *t == table) {
+    let index = intern(tables, table);
+    QNode { op: QOp::Lookup { reduce, table: index, input_bits, split: None }, requant: None, scale: sa, bound }
+}
+
+/// exp(x) = exp(h 2^d) exp(l) with h = round(x / 2^d) (the `hi` rescale) and l = x - h 2^d in
+/// [-2^(d-1), 2^(d-1)]: a table for each part, their product rescaled to the activation scale.
+fn plan_exp_split(x: &QNode, sa: u32, input_bits: u32, hi: Requant, tables: &mut Vec<FuncTable>) -> QNode {
+    let exp = |in_exp: i32, bound: i128| FuncTable { func: crate::ir::Func::Exp, in_exp, out_scale: sa, bound };
+    let hi_table = exp(hi.shift as i32 - x.scale as i32, (1i128 << hi.bits) - 1);
+    let lo_table = exp(-(x.scale as i32), 1i128 << (hi.shift - 1));
+    let product = hi_table.max_abs().saturating_mul(lo_table.max_abs());
+    let bound = rescaled_bound(product, sa);
+    let out = Requant { shift: sa, relu: false, bits: bit_len(bound as u128).max(1) };
+    let (table, lo) = (intern(tables, hi_table), intern(tables, lo_table));
+    let split = Some(ExpSplit { lo_table: lo, out });
+    QNode { op: QOp::Lookup { reduce: hi, table, input_bits, split }, requant: None, scale: sa, bound }
+}
+
+/// The index of `table` in `tables`, adding it if new.
+fn intern(tables: &mut Vec<FuncTable>, table: FuncTable) -> usize {
+    match tables.iter().position(|t| *t == table) {
         Some(i) => i,
         None => {
             tables.push(table);
             tables.len() - 1
         }
-    };
-    QNode { op: QOp::Lookup { reduce, table: index, input_bits }, requant: None, scale: sa, bound }
+    }
 }
 
 fn plan_node(ctx: &NodeCtx) -> Result<QNode> {

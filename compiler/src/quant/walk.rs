@@ -3,7 +3,7 @@
 
 use super::eval::RangeError;
 use super::table::FuncTable;
-use super::{DivSpec, Linear, QOp, QuantPlan, Requant, Term};
+use super::{DivSpec, ExpSplit, Linear, QOp, QuantPlan, Requant, Term};
 use crate::chips::requant::OutOfRange;
 use crate::ir::Graph;
 
@@ -92,15 +92,17 @@ pub fn walk<B: Backend>(
                 sources.extend(consts.iter().map(|&c| backend.constant(c)));
                 map.iter().map(|&i| sources[i as usize]).collect()
             }
-            QOp::Lookup { reduce, table, .. } => {
+            QOp::Lookup { reduce, table, split, .. } => {
                 // The reduced value x' stands for x' * 2^in_exp.
                 let scale = -plan.tables[*table].in_exp;
                 let x = input(0);
                 let mut out = Vec::with_capacity(x.len());
                 for (i, &v) in x.iter().enumerate() {
-                    let y = backend
-                        .lookup(id, v, *reduce, &plan.tables[*table], *table)
-                        .map_err(|e| RangeError::new(&node.name, i, e.value, e.bits, scale))?;
+                    let y = match split {
+                        None => backend.lookup(id, v, *reduce, &plan.tables[*table], *table),
+                        Some(sp) => exp_split(backend, id, v, *reduce, *table, sp, plan),
+                    }
+                    .map_err(|e| RangeError::new(&node.name, i, e.value, e.bits, scale))?;
                     out.push(y);
                 }
                 out
@@ -146,4 +148,28 @@ pub fn walk<B: Backend>(
         values.push(out);
     }
     Ok(values)
+}
+
+/// exp(x) as exp(h 2^d) exp(l): h = round(x / 2^d) (`hi`, range checked), l = x - h 2^d (a dot
+/// row), one lookup each (their domains are the range checks), the product rescaled.
+fn exp_split<B: Backend>(
+    backend: &mut B,
+    node: usize,
+    x: B::V,
+    hi: Requant,
+    hi_table: usize,
+    sp: &ExpSplit,
+    plan: &QuantPlan,
+) -> Result<B::V, OutOfRange> {
+    let h = backend.requant(node, x, hi)?;
+    let d = hi.shift;
+    let mut lin = Linear::default();
+    let terms = [Term { input: 0, index: 0, weight: 1 }, Term { input: 1, index: 0, weight: -(1i64 << d) }];
+    lin.push_row(terms, 0);
+    let l = backend.linear(&lin, &[&[x], &[h]])[0];
+    let whole = |bits| Requant { shift: 0, relu: false, bits };
+    let th = backend.lookup(node, h, whole(hi.bits), &plan.tables[hi_table], hi_table)?;
+    let tl = backend.lookup(node, l, whole(d), &plan.tables[sp.lo_table], sp.lo_table)?;
+    let p = backend.mul(th, tl);
+    backend.requant(node, p, sp.out)
 }

@@ -300,7 +300,7 @@ fn plan_lookup(
         // exp(h 2^d + l) = exp(h 2^d) exp(l): two tables of about 2^(input_bits / 2) entries keep
         // every bit of the input.
         if func == crate::ir::Func::Exp && reduce.shift > 0 && reduce.shift < table_bits {
-            let d = ((input_bits + 1) / 2).clamp(reduce.shift, table_bits - 1);
+            let d = input_bits.div_ceil(2).clamp(reduce.shift, table_bits - 1);
             return plan_exp_split(x, sa, input_bits, fit(b, d), tables);
         }
         (reduce, input_bits)

@@ -191,8 +191,8 @@ impl QuantPlan {
                 (QOp::Mul { .. }, None) => widened[node.inputs[0]].bound.saturating_mul(widened[node.inputs[1]].bound),
                 (QOp::Copy { .. }, None) => node.inputs.iter().map(|&i| widened[i].bound).max().unwrap_or(0),
                 (QOp::Max { .. }, None) => widened[node.inputs[0]].bound.max(widened[node.inputs[1]].bound),
-                // A split exp ends in a rescale: as wide as the circuit lets a rescale be.
-                (QOp::Lookup { split: Some(_), .. }, None) => (1i128 << bits.min(120)) - 1,
+                // A split exp's output is the rescaled product of two table entries: bounded by
+                // the tables, whatever range its last rescale allows.
                 (QOp::Input { .. } | QOp::Lookup { .. } | QOp::Div(_) | QOp::Sqrt { .. }, None) => q.bound,
             };
             check_no_overflow(node, &q, &widened)?;

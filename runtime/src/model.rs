@@ -2,7 +2,9 @@
 
 use crate::error::{Result, RuntimeError};
 use crate::files::{read, read_json, sha256, sha256_hex, write_atomic, write_json};
+use compiler::chips::lookup::table_rows;
 use compiler::circuit::lower::lower;
+use compiler::circuit::plan::LaneNeeds;
 use compiler::circuit::trace::Trace;
 use compiler::ir::Graph;
 use compiler::quant::eval::RangeError;
@@ -159,12 +161,11 @@ impl Model {
 /// A hand-edited or stale settings.json must not give a circuit that silently differs.
 fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> std::result::Result<(), String> {
     let shape = s.circuit;
-    for (node, q) in graph.nodes.iter().zip(&plan.nodes) {
-        if let Some(r) = q.requant {
-            if r.shift > shape.rem_bits() || r.bits > shape.mag_bits() {
-                return Err(format!("node {} needs more lookup lanes than the circuit has", node.name));
-            }
-        }
+    if !LaneNeeds::of(graph, plan).fit(&shape) {
+        return Err("its plan needs more lookup lanes than its circuit has".into());
+    }
+    if shape.table_rows != table_rows(&plan.tables) {
+        return Err("its function table size differs from what its ranges give".into());
     }
     let recorded: Vec<_> = s.rescales.iter().map(|r| (r.node.as_str(), r.requant)).collect();
     let planned: Vec<_> =

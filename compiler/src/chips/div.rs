@@ -8,7 +8,7 @@
 //! field size and the equation holds over the integers: q and r are unique.
 //! For a reciprocal (no a) k = 0 and the a cell is unused.
 
-use super::{limbs, Columns};
+use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
 use halo2_proofs::poly::Rotation;
@@ -46,9 +46,7 @@ impl DivConfig {
             );
             let (k2, c2) =
                 (m.query_fixed(cols.fixed[0], Rotation::cur()), m.query_fixed(cols.fixed[1], Rotation::cur()));
-            let lanes = 0..cols.limbs.len();
-            let r = cols.compose_limbs(m, lanes.clone(), Rotation::cur(), lookup_bits);
-            let slack = cols.compose_limbs(m, lanes, Rotation::next(), lookup_bits);
+            let (r, slack) = cols.remainder_and_slack(m, lookup_bits);
             let (one, two) = (Expression::Constant(Fr::one()), Expression::Constant(Fr::from(2)));
             vec![
                 s.clone() * (k2 * a + c2 + b.clone() - two.clone() * b.clone() * q - r.clone()),
@@ -69,8 +67,8 @@ impl Trace {
             v => v?,
         };
         debug_assert!(!self.checked || bv < 1i128 << (s.lane_bits() - 1), "the layout leaves room for 2b");
-        let row = self.push_row(Gate::Div);
-        let aux = self.push_row(Gate::None);
+        let slack = (2 * bv - 1 - v.r).max(0) as u128;
+        let row = self.remainder_rows(Gate::Div, v.r as u128, slack);
         if let Some(a) = a {
             self.place(row, 0, a);
         }
@@ -78,12 +76,6 @@ impl Trace {
         let q = self.new_wire(row, 2, v.q);
         self.set_fixed(row, 0, 2 * k);
         self.set_fixed(row, 1, 2 * c);
-        for (j, l) in limbs(v.r as u128, s.lookup_bits, s.lanes()).enumerate() {
-            self.set_limb(row, j, l);
-        }
-        for (j, l) in limbs((2 * bv - 1 - v.r).max(0) as u128, s.lookup_bits, s.lanes()).enumerate() {
-            self.set_limb(aux, j, l);
-        }
         Some(q)
     }
 }
@@ -91,6 +83,7 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chips::limbs;
     use crate::chips::testing::{assert_rejected, assert_satisfied, input_wire, set_input, test_trace};
     use crate::quant::Requant;
 

@@ -71,6 +71,36 @@ impl Columns {
     }
 }
 
+impl Columns {
+    /// The bounded remainder of a two-row gate (division, square root): r in every lane of the
+    /// row, `slack` (r's distance below its limit) in every lane of the next, so 0 <= r and
+    /// r <= limit, each below 2^(lanes * bits).
+    pub fn remainder_and_slack(&self, m: &mut VirtualCells<Fr>, bits: u32) -> (Expression<Fr>, Expression<Fr>) {
+        let lanes = 0..self.limbs.len();
+        (
+            self.compose_limbs(m, lanes.clone(), Rotation::cur(), bits),
+            self.compose_limbs(m, lanes, Rotation::next(), bits),
+        )
+    }
+}
+
+impl crate::circuit::trace::Trace {
+    /// The rows of a remainder-and-slack gate: a row of `gate` with r's limbs and a following
+    /// row with the slack's. Returns the gate's row.
+    pub(crate) fn remainder_rows(&mut self, gate: crate::circuit::trace::Gate, r: u128, slack: u128) -> usize {
+        let s = self.shape;
+        let row = self.push_row(gate);
+        let aux = self.push_row(crate::circuit::trace::Gate::None);
+        for (j, l) in limbs(r, s.lookup_bits, s.lanes()).enumerate() {
+            self.set_limb(row, j, l);
+        }
+        for (j, l) in limbs(slack, s.lookup_bits, s.lanes()).enumerate() {
+            self.set_limb(aux, j, l);
+        }
+        row
+    }
+}
+
 /// Split `value` into `lanes` limbs of `bits` bits, least significant first.
 pub(crate) fn limbs(value: u128, bits: u32, lanes: usize) -> impl Iterator<Item = u64> {
     (0..lanes).map(move |j| ((value >> (j as u32 * bits)) & ((1u128 << bits) - 1)) as u64)

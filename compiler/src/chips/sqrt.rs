@@ -8,7 +8,7 @@
 //! so s^2 <= k v + 1 < (s + 1)^2 (and s >= 0): s is the floor of the root. s is range checked by
 //! the requant row that follows, so the equation holds over the integers and s is unique.
 
-use super::{limbs, Columns};
+use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
 use halo2_proofs::poly::Rotation;
@@ -41,9 +41,7 @@ impl SqrtConfig {
             let v = m.query_advice(cols.advice[0], Rotation::cur());
             let s = m.query_advice(cols.advice[1], Rotation::cur());
             let k = m.query_fixed(cols.fixed[0], Rotation::cur());
-            let lanes = 0..cols.limbs.len();
-            let r = cols.compose_limbs(m, lanes.clone(), Rotation::cur(), lookup_bits);
-            let slack = cols.compose_limbs(m, lanes, Rotation::next(), lookup_bits);
+            let (r, slack) = cols.remainder_and_slack(m, lookup_bits);
             let (one, two) = (Expression::Constant(Fr::one()), Expression::Constant(Fr::from(2)));
             vec![q.clone() * (k * v + one - s.clone() * s.clone() - r.clone()), q * (two * s - r - slack)]
         });
@@ -60,17 +58,10 @@ impl Trace {
             v => v?,
         };
         debug_assert!(!self.checked || 2 * s < 1i128 << sh.lane_bits(), "the layout leaves room for 2s");
-        let row = self.push_row(Gate::Sqrt);
-        let aux = self.push_row(Gate::None);
+        let row = self.remainder_rows(Gate::Sqrt, r as u128, (2 * s - r) as u128);
         self.place(row, 0, v);
         let out = self.new_wire(row, 1, s);
         self.set_fixed(row, 0, k);
-        for (j, l) in limbs(r as u128, sh.lookup_bits, sh.lanes()).enumerate() {
-            self.set_limb(row, j, l);
-        }
-        for (j, l) in limbs((2 * s - r) as u128, sh.lookup_bits, sh.lanes()).enumerate() {
-            self.set_limb(aux, j, l);
-        }
         Some(out)
     }
 }
@@ -78,6 +69,7 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chips::limbs;
     use crate::chips::testing::{assert_rejected, assert_satisfied, input_wire, set_input, test_trace};
     use crate::quant::Requant;
 

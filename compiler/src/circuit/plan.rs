@@ -67,38 +67,48 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
     rows + affines.div_ceil(advice / 2) + products.div_ceil(advice / 3)
 }
 
+/// What the lookup lanes must hold for a plan: every rescale's shift (remainder lanes), every
+/// range-checked magnitude (magnitude lanes), and the remainders of divisions and roots (all lanes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaneNeeds {
+    pub shift_bits: u32,
+    pub mag_bits: u32,
+    pub lane_bits: u32,
+}
+
+impl LaneNeeds {
+    pub fn of(graph: &Graph, plan: &QuantPlan) -> LaneNeeds {
+        let reduces = plan.nodes.iter().flat_map(|n| match n.op {
+            QOp::Lookup { reduce, split, .. } if reduce.shift > 0 => vec![Some(reduce), split.map(|s| s.out)],
+            _ => vec![],
+        });
+        let requants = plan.nodes.iter().filter_map(|n| n.requant).chain(reduces.flatten());
+        let (shift_bits, mag_bits) = requants.fold((0, 1), |(s, b), r| (s.max(r.shift), b.max(r.bits)));
+        let bound = |i: usize| plan.nodes[i].bound;
+        let (mut mag_bits, mut lane_bits) = (mag_bits, 0);
+        for (n, q) in graph.nodes.iter().zip(&plan.nodes) {
+            match q.op {
+                // A max row writes |a - b| in the magnitude lanes.
+                QOp::Max { .. } => mag_bits = mag_bits.max(bit_len((bound(n.inputs[0]) + bound(n.inputs[1])) as u128)),
+                // Remainder and slack of a division hold 2b for its divisor b; of a root, 2s.
+                QOp::Div(_) => {
+                    lane_bits = lane_bits.max(bit_len(2 * bound(n.inputs[n.inputs.len() - 1]).max(1) as u128))
+                }
+                QOp::Sqrt { .. } => lane_bits = lane_bits.max(bit_len(2 * q.bound.max(1) as u128)),
+                _ => {}
+            }
+        }
+        LaneNeeds { shift_bits, mag_bits, lane_bits }
+    }
+
+    /// Whether a circuit shape holds them.
+    pub fn fit(&self, shape: &CircuitShape) -> bool {
+        shape.rem_bits() >= self.shift_bits && shape.mag_bits() >= self.mag_bits && shape.lane_bits() >= self.lane_bits
+    }
+}
+
 pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layout> {
-    let reduces = plan.nodes.iter().flat_map(|n| match n.op {
-        QOp::Lookup { reduce, split, .. } if reduce.shift > 0 => vec![Some(reduce), split.map(|s| s.out)],
-        _ => vec![],
-    });
-    let reduces = reduces.flatten();
-    let requants = plan.nodes.iter().filter_map(|n| n.requant).chain(reduces);
-    let (max_shift, max_bits) = requants.fold((0, 1), |(s, b), r| (s.max(r.shift), b.max(r.bits)));
-    // A max row writes |a - b| in the magnitude lanes.
-    let max_bits = graph
-        .nodes
-        .iter()
-        .zip(&plan.nodes)
-        .filter(|(_, q)| matches!(q.op, QOp::Max { .. }))
-        .map(|(n, _)| bit_len((plan.nodes[n.inputs[0]].bound + plan.nodes[n.inputs[1]].bound) as u128))
-        .fold(max_bits, u32::max);
-    // A division's remainder and slack take all lanes: they must hold 2b for every divisor b.
-    let div_bits = graph
-        .nodes
-        .iter()
-        .zip(&plan.nodes)
-        .filter(|(_, q)| matches!(q.op, QOp::Div(_)))
-        .map(|(n, _)| bit_len(2 * plan.nodes[n.inputs[n.inputs.len() - 1]].bound.max(1) as u128))
-        .max()
-        .unwrap_or(0);
-    // A root's remainder and slack take all lanes too: they must hold 2s.
-    let div_bits = plan
-        .nodes
-        .iter()
-        .filter(|q| matches!(q.op, QOp::Sqrt { .. }))
-        .map(|q| bit_len(2 * q.bound.max(1) as u128))
-        .fold(div_bits, u32::max);
+    let LaneNeeds { shift_bits: max_shift, mag_bits: max_bits, lane_bits: div_bits } = LaneNeeds::of(graph, plan);
     let table_rows = table_rows(&plan.tables);
     let outputs: usize = graph.outputs.iter().map(|&o| graph.nodes[o].shape.iter().product::<usize>()).sum();
     let mut best: Option<Layout> = None;

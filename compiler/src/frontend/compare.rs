@@ -5,7 +5,7 @@
 
 use super::Translator;
 use crate::ir::{BinaryKind, NodeId, Op};
-use crate::tensor::{broadcast_shape, strides, Tensor};
+use crate::tensor::{strides, Tensor};
 
 impl Translator {
     /// Add an IR node without binding an ONNX name to it.
@@ -15,36 +15,27 @@ impl Translator {
         self.nodes.len() - 1
     }
 
-    fn elementwise(&mut self, name: &str, kind: BinaryKind, a: NodeId, b: NodeId) -> NodeId {
-        let shape = broadcast_shape(&self.shape(a), &self.shape(b)).unwrap_or_else(|| self.shape(a));
-        self.add_node(name, Op::Binary { kind }, vec![a, b], shape)
-    }
-
     pub(super) fn relu_node(&mut self, name: &str, x: NodeId) -> NodeId {
         let shape = self.shape(x);
         self.add_node(name, Op::Relu, vec![x], shape)
     }
 
     fn shift(&mut self, name: &str, x: NodeId, add: f64) -> NodeId {
-        let shape = self.shape(x);
-        let op = Op::Affine { mul: None, add: Some(Tensor::new(vec![], vec![add])) };
-        self.add_node(name, op, vec![x], shape)
+        self.affine(name, x, None, Some(add))
     }
 
     pub(super) fn negate(&mut self, name: &str, x: NodeId) -> NodeId {
-        let shape = self.shape(x);
-        let op = Op::Affine { mul: Some(Tensor::new(vec![], vec![-1.0])), add: None };
-        self.add_node(name, op, vec![x], shape)
+        self.affine(name, x, Some(Tensor::new(vec![], vec![-1.0])), None)
     }
 
     /// max(a, b), broadcasting: one max row per element.
     pub(super) fn max2(&mut self, name: &str, a: NodeId, b: NodeId) -> NodeId {
-        self.elementwise(&format!("{name}/max"), BinaryKind::Max, a, b)
+        self.binary_node(&format!("{name}/max"), BinaryKind::Max, a, b)
     }
 
     /// min(a, b), broadcasting: one min row per element.
     pub(super) fn min2(&mut self, name: &str, a: NodeId, b: NodeId) -> NodeId {
-        self.elementwise(&format!("{name}/min"), BinaryKind::Min, a, b)
+        self.binary_node(&format!("{name}/min"), BinaryKind::Min, a, b)
     }
 
     /// max(x, c) = c + relu(x - c) for a scalar constant.
@@ -58,7 +49,7 @@ impl Translator {
     pub(super) fn min_const(&mut self, name: &str, x: NodeId, c: f64) -> NodeId {
         let d = self.shift(&format!("{name}/diff"), x, -c);
         let r = self.relu_node(&format!("{name}/relu"), d);
-        self.elementwise(&format!("{name}/min"), BinaryKind::Sub, x, r)
+        self.binary_node(&format!("{name}/min"), BinaryKind::Sub, x, r)
     }
 
     /// |x| = max(x, -x).

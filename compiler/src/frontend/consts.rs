@@ -153,12 +153,7 @@ fn axes_of(attrs: &Attrs, input: Option<&Tensor<f64>>) -> Result<Vec<i64>> {
 }
 
 pub(super) fn norm(axis: i64, rank: usize) -> Result<usize> {
-    let a = if axis < 0 { axis + rank as i64 } else { axis };
-    if (0..rank as i64).contains(&a) {
-        Ok(a as usize)
-    } else {
-        Err(format!("axis {axis} out of range for rank {rank}"))
-    }
+    super::normalize_axis(axis, rank).ok_or_else(|| format!("axis {axis} out of range for rank {rank}"))
 }
 
 /// The shape a Reshape produces: 0 keeps the input dimension, -1 takes what is left.

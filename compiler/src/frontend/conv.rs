@@ -20,6 +20,13 @@ struct Geometry {
     out: [usize; 2],
 }
 
+impl Geometry {
+    /// One window over the whole of an NCHW input (global pooling).
+    fn global(xs: &[usize]) -> Geometry {
+        Geometry { kernel: [xs[2], xs[3]], strides: [1, 1], pads: [0; 4], dilations: [1, 1], out: [1, 1] }
+    }
+}
+
 /// Lift a 1-D attribute list to 2-D (height 1).
 fn two(v: &[i64], spatial: usize, default: i64) -> Vec<i64> {
     if spatial == 1 {
@@ -181,8 +188,7 @@ impl Translator {
         let (x, spatial) = self.as_2d(ctx, x)?;
         let xs = self.shape(x);
         let (g, count_include_pad) = if ctx.node.op_type == "GlobalAveragePool" {
-            let g = Geometry { kernel: [xs[2], xs[3]], strides: [1, 1], pads: [0; 4], dilations: [1, 1], out: [1, 1] };
-            (g, false)
+            (Geometry::global(&xs), false)
         } else {
             let kernel = Self::kernel_of(ctx, attrs, spatial)?;
             let g = geometry(ctx, attrs, [xs[2], xs[3]], kernel, spatial)?;
@@ -215,7 +221,7 @@ impl Translator {
         let (x, spatial) = self.as_2d(ctx, x0)?;
         let xs = self.shape(x);
         let g = if ctx.node.op_type == "GlobalMaxPool" {
-            Geometry { kernel: [xs[2], xs[3]], strides: [1, 1], pads: [0; 4], dilations: [1, 1], out: [1, 1] }
+            Geometry::global(&xs)
         } else {
             let kernel = Self::kernel_of(ctx, attrs, spatial)?;
             geometry(ctx, attrs, [xs[2], xs[3]], kernel, spatial)?

@@ -241,21 +241,6 @@ impl QuantPlan {
         fuse_relu(graph, &mut nodes);
         Ok(QuantPlan { nodes, tables })
     }
-
-    /// The range bits of every ranged node by name: rescales and lookup inputs (what settings
-    /// record and `build` takes back).
-    pub fn range_bits(&self, graph: &Graph) -> Vec<(String, u32)> {
-        graph
-            .nodes
-            .iter()
-            .zip(&self.nodes)
-            .filter_map(|(n, q)| match (&q.op, q.requant) {
-                (QOp::Lookup { input_bits, .. }, _) => Some((n.name.clone(), *input_bits)),
-                (_, Some(r)) => Some((n.name.clone(), r.bits)),
-                _ => None,
-            })
-            .collect()
-    }
 }
 
 /// What planning one node needs: the node, its input shapes, the nodes planned so far.

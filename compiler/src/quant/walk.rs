@@ -96,11 +96,18 @@ pub fn walk<B: Backend>(
                 // The reduced value x' stands for x' * 2^in_exp.
                 let scale = -plan.tables[*table].in_exp;
                 let x = input(0);
+                // l = x - h 2^d of a split exp: the same weights for every element.
+                let low = split.map(|_| {
+                    let mut lin = Linear::default();
+                    let weight = -(1i64 << reduce.shift);
+                    lin.push_row([Term { input: 0, index: 0, weight: 1 }, Term { input: 1, index: 0, weight }], 0);
+                    lin
+                });
                 let mut out = Vec::with_capacity(x.len());
                 for (i, &v) in x.iter().enumerate() {
-                    let y = match split {
-                        None => backend.lookup(id, v, *reduce, &plan.tables[*table], *table),
-                        Some(sp) => exp_split(backend, id, v, *reduce, *table, sp, plan),
+                    let y = match (split, &low) {
+                        (Some(sp), Some(low)) => exp_split(backend, id, v, (*reduce, *table), sp, low, plan),
+                        _ => backend.lookup(id, v, *reduce, &plan.tables[*table], *table),
                     }
                     .map_err(|e| RangeError::new(&node.name, i, e.value, e.bits, scale))?;
                     out.push(y);
@@ -150,23 +157,20 @@ pub fn walk<B: Backend>(
     Ok(values)
 }
 
-/// exp(x) as exp(h 2^d) exp(l): h = round(x / 2^d) (`hi`, range checked), l = x - h 2^d (a dot
-/// row), one lookup each (their domains are the range checks), the product rescaled.
+/// exp(x) as exp(h 2^d) exp(l): h = round(x / 2^d) (`hi`, range checked), l = x - h 2^d (the
+/// `low` dot row), one lookup each (their domains are the range checks), the product rescaled.
 fn exp_split<B: Backend>(
     backend: &mut B,
     node: usize,
     x: B::V,
-    hi: Requant,
-    hi_table: usize,
+    (hi, hi_table): (Requant, usize),
     sp: &ExpSplit,
+    low: &Linear,
     plan: &QuantPlan,
 ) -> Result<B::V, OutOfRange> {
     let h = backend.requant(node, x, hi)?;
     let d = hi.shift;
-    let mut lin = Linear::default();
-    let terms = [Term { input: 0, index: 0, weight: 1 }, Term { input: 1, index: 0, weight: -(1i64 << d) }];
-    lin.push_row(terms, 0);
-    let l = backend.linear(&lin, &[&[x], &[h]])[0];
+    let l = backend.linear(low, &[&[x], &[h]])[0];
     let whole = |bits| Requant { shift: 0, relu: false, bits };
     let th = backend.lookup(node, h, whole(hi.bits), &plan.tables[hi_table], hi_table)?;
     let tl = backend.lookup(node, l, whole(d), &plan.tables[sp.lo_table], sp.lo_table)?;

@@ -163,7 +163,12 @@ fn the_keygen_trace_has_the_proving_traces_rows_and_constants() {
         assert_eq!(keygen.fixed, proving.fixed, "{name}");
         assert_eq!(keygen.tables, proving.tables, "{name}");
 
-        let tight: RangeBits = plan.range_bits(&graph).into_iter().map(|(n, _)| (n, 2)).collect();
+        let ranged = graph
+            .nodes
+            .iter()
+            .zip(&plan.nodes)
+            .filter(|(_, q)| q.requant.is_some() || matches!(q.op, QOp::Lookup { .. }));
+        let tight: RangeBits = ranged.map(|(n, _)| (n.name.clone(), 2)).collect();
         let tight_plan = QuantPlan::build(
             &graph,
             &Scales { input: 7, param: 7, table_bits: 10 },

@@ -1,6 +1,6 @@
 //! The chips. Each file holds one op's integer semantics (the reference the evaluator uses), its
-//! gate (`Config::configure`), its instruction on the trace, and tests that compare the two and
-//! tamper with the witness.
+//! gate (`Config::configure`) and its instruction on the trace; `tests/` compares the two and
+//! tampers with the witness, one file per chip.
 
 pub mod affine;
 pub mod div;
@@ -13,7 +13,7 @@ pub mod requant;
 pub mod sqrt;
 
 #[cfg(test)]
-pub(crate) mod testing;
+mod tests;
 
 use crate::circuit::shape::CircuitShape;
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Expression, Fixed, Instance, VirtualCells};

@@ -41,7 +41,7 @@ pub fn set_input(t: &mut Trace, row: usize, v: i128) {
     let sign = t.cell(row, 2).unwrap();
     t.tamper_wire(sign, (v >= 0) as i128);
     let s = t.shape;
-    for (j, l) in super::limbs(v.unsigned_abs(), s.lookup_bits, s.mag_lanes).enumerate() {
+    for (j, l) in crate::chips::limbs(v.unsigned_abs(), s.lookup_bits, s.mag_lanes).enumerate() {
         t.tamper_limb(row, s.rem_lanes + j, l);
     }
 }

@@ -1,0 +1,12 @@
+//! Each chip: its semantics against the real function, an honest witness passing MockProver,
+//! and each way of tampering with the witness failing it.
+
+mod affine;
+mod div;
+mod dot;
+mod lookup;
+mod max;
+mod mul;
+mod requant;
+mod sqrt;
+pub(crate) mod testing;

@@ -1,0 +1,64 @@
+//! The sqrt chip: semantics, honest witnesses, tampering.
+
+use super::testing::{assert_rejected, assert_satisfied, input_wire, set_input, test_trace};
+use crate::chips::limbs;
+use crate::chips::sqrt::*;
+use crate::circuit::trace::{Trace, Wire};
+use crate::quant::Requant;
+
+#[test]
+fn semantics_is_the_floor_of_the_root() {
+    for v in 0..2000i128 {
+        let (s, r) = isqrt(v, 3).unwrap();
+        let x = 3 * v + 1;
+        assert!(s * s <= x && x < (s + 1) * (s + 1) && r == x - s * s, "{v}");
+        assert!((s as f64 - ((3 * v) as f64).sqrt()).abs() <= 1.0, "{v}");
+    }
+    assert_eq!(isqrt(0, 5), Some((1, 0)));
+    assert_eq!(isqrt(-1, 4), None);
+    assert_eq!(isqrt(1 << 100, 1).map(|x| x.0), Some(1 << 50));
+}
+
+fn one(v: i128, k: i128) -> (Trace, usize, Wire) {
+    let mut t = test_trace();
+    let x = input_wire(&mut t, v);
+    let s = t.sqrt(x, k).unwrap();
+    let row = t.rows() - 2;
+    let out = t.requant(s, Requant { shift: 0, relu: false, bits: 12 }).unwrap();
+    t.expose(out);
+    (t, row, s)
+}
+
+#[test]
+fn honest_witnesses_pass() {
+    for (v, k) in [(0, 16), (1, 16), (99, 16), (1000, 4), (2047, 1)] {
+        let (t, _, _) = one(v, k);
+        assert_satisfied(&t);
+    }
+}
+
+#[test]
+fn a_root_one_off_fails() {
+    for delta in [-1, 1] {
+        let (mut t, row, _) = one(99, 16);
+        let (root, _) = isqrt(99, 16).unwrap();
+        let wrong = root + delta;
+        // The range check after it takes the other root too (row + 2 is that requant).
+        set_input(&mut t, row + 2, wrong);
+        // Keep k v + 1 = s^2 + r: r takes the difference (negative for s + 1: no limbs write it).
+        let r = 16 * 99 + 1 - wrong * wrong;
+        if r >= 0 {
+            for (j, l) in limbs(r as u128, t.shape.lookup_bits, t.shape.lanes()).enumerate() {
+                t.tamper_limb(row, j, l);
+            }
+        }
+        assert_rejected(&t);
+    }
+}
+
+#[test]
+fn slack_of_another_remainder_fails() {
+    let (mut t, row, _) = one(99, 16);
+    t.tamper_limb(row + 1, 0, t.limb(row + 1, 0) ^ 1);
+    assert_rejected(&t);
+}

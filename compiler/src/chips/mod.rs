@@ -5,6 +5,7 @@
 pub mod affine;
 pub mod div;
 pub mod dot;
+pub mod input;
 pub mod lookup;
 pub mod max;
 pub mod mul;
@@ -27,6 +28,8 @@ pub struct Columns {
     pub fixed: Vec<Column<Fixed>>,
     /// Lookup lanes: limbs, each checked against the range table on every row.
     pub limbs: Vec<Column<Advice>>,
+    /// One per lane: the width its limb may take on each row (the range table's tag).
+    pub widths: Vec<Column<Fixed>>,
     pub instance: Column<Instance>,
 }
 
@@ -38,9 +41,10 @@ impl Columns {
         }
         let fixed = (0..shape.fixed_columns()).map(|_| meta.fixed_column()).collect();
         let limbs = (0..shape.lanes()).map(|_| meta.advice_column()).collect();
+        let widths = (0..shape.lanes()).map(|_| meta.fixed_column()).collect();
         let instance = meta.instance_column();
         meta.enable_equality(instance);
-        Columns { advice, fixed, limbs, instance }
+        Columns { advice, fixed, limbs, widths, instance }
     }
 }
 
@@ -65,8 +69,13 @@ impl Columns {
         rotation: Rotation,
         bits: u32,
     ) -> Expression<Fr> {
-        lanes.enumerate().fold(Expression::Constant(Fr::zero()), |acc, (j, lane)| {
-            acc + m.query_advice(self.limbs[lane], rotation) * Expression::Constant(fe(1i128 << (j as u32 * bits)))
+        use halo2_proofs::arithmetic::Field;
+        let base = Fr::from(2).pow_vartime([bits as u64]);
+        let mut weight = Fr::one();
+        lanes.fold(Expression::Constant(Fr::zero()), |acc, lane| {
+            let term = m.query_advice(self.limbs[lane], rotation) * Expression::Constant(weight);
+            weight *= base;
+            acc + term
         })
     }
 }
@@ -103,5 +112,5 @@ impl crate::circuit::trace::Trace {
 
 /// Split `value` into `lanes` limbs of `bits` bits, least significant first.
 pub(crate) fn limbs(value: u128, bits: u32, lanes: usize) -> impl Iterator<Item = u64> {
-    (0..lanes).map(move |j| ((value >> (j as u32 * bits)) & ((1u128 << bits) - 1)) as u64)
+    (0..lanes).map(move |j| value.checked_shr(j as u32 * bits).map_or(0, |v| (v & ((1u128 << bits) - 1)) as u64))
 }

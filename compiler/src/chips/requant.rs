@@ -1,17 +1,19 @@
-//! Requant: rescale by 2^d with round-half-up, range check the result, optional ReLU.
+//! Requant: rescale by 2^d with round-half-up, range check the result to its own bits, optional ReLU.
 //!
-//! One row: `v | y | b | out` in advice, `c = 2^(P-d) | half = 2^(d-1) | relu` in fixed, where
-//! P = rem_lanes * lookup_bits. The remainder's limbs fill the first rem_lanes lookup lanes and
-//! |y|'s limbs the next mag_lanes; every lane is in [0, 2^lookup_bits) by lookup.
-//!   c * (v + half) = y * 2^P + r',   r' = sum of remainder limbs, so 0 <= r' < 2^P
-//!   b in {0, 1},  (2b - 1) * y = m,  m = sum of magnitude limbs, so |y| < 2^(mag_lanes * lookup_bits)
+//! One row: `v | y | b | out` in advice, `c = 2^d | half = 2^(d-1) | relu` in fixed. The remainder's
+//! limbs fill the first rem_lanes lookup lanes with widths that bound it below 2^d exactly, and
+//! |y|'s limbs the next mag_lanes with widths that bound it below 2^bits (the node's calibrated
+//! range, not only what the lanes could hold):
+//!   v + half = c * y + r,       r = sum of remainder limbs, so r is an integer in [0, 2^d)
+//!   b in {0, 1},  (2b - 1) * y = m,  m = sum of magnitude limbs, so y is an integer, |y| < 2^bits
 //!   out = y + relu * (b * y - y)
-//! Every term is far below the field size, so the first line holds over the integers, and its one
-//! solution is y = floor((v + half) / 2^d), r' = 2^(P-d) * ((v + half) mod 2^d): multiplying by c
-//! makes the remainder check exact for any d <= P with full-width limbs, so the table needs no
-//! tags and the prover cannot pick another rounding.
+//! y and r are integers (limbs are table entries), so v = c y + r - half is one too: a requant
+//! proves its input integral, whatever gate made it (a division's quotient relies on this: its
+//! gate alone would admit q + j / 2b). Every term is far below the field size, so the first line
+//! holds over the integers and its one solution is y = floor((v + half) / 2^d), r = (v + half)
+//! mod 2^d: the prover cannot pick another rounding, a fraction or a value outside the range.
 
-use super::{limbs, Columns};
+use super::Columns;
 use crate::circuit::shape::CircuitShape;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use crate::quant::Requant;
@@ -70,11 +72,10 @@ impl RequantConfig {
             let (c, half, relu) = (f(m, 0), f(m, 1), f(m, 2));
             let rem = cols.compose_limbs(m, 0..rem_lanes, Rotation::cur(), l);
             let mag = cols.compose_limbs(m, rem_lanes..cols.limbs.len(), Rotation::cur(), l);
-            let two_p = Expression::Constant(super::fe(1i128 << shape.rem_bits()));
             let one = Expression::Constant(Fr::one());
             let two = Expression::Constant(Fr::from(2));
             vec![
-                q.clone() * (c * (v + half) - y.clone() * two_p - rem),
+                q.clone() * (v + half - c * y.clone() - rem),
                 q.clone() * (b.clone() * (one.clone() - b.clone())),
                 q.clone() * ((two * b.clone() - one) * y.clone() - mag),
                 q * (out - y.clone() - relu * (b * y.clone() - y)),
@@ -87,38 +88,23 @@ impl RequantConfig {
 impl Trace {
     /// Requant wire `v`; returns the output wire.
     pub fn requant(&mut self, v: Wire, r: Requant) -> Result<Wire, OutOfRange> {
-        self.requant_row(Some(v), self.value(v), r)
+        self.requant_row(v, self.value(v), r)
     }
 
-    /// A model input: a new wire whose only constraint is this range check (shift 0, no ReLU).
-    pub fn input(&mut self, value: i128, bits: u32) -> Result<Wire, OutOfRange> {
-        self.requant_row(None, value, Requant { shift: 0, relu: false, bits })
-    }
-
-    fn requant_row(&mut self, v: Option<Wire>, value: i128, r: Requant) -> Result<Wire, OutOfRange> {
+    fn requant_row(&mut self, v: Wire, value: i128, r: Requant) -> Result<Wire, OutOfRange> {
         let s = self.shape;
         let vals = if self.checked { requant(value, r)? } else { rescale(value, r) };
         debug_assert!(r.shift <= s.rem_bits() && r.bits <= s.mag_bits(), "the layout leaves room for every requant");
         let row = self.push_row(Gate::Requant);
-        match v {
-            Some(v) => self.place(row, 0, v),
-            None => {
-                self.new_wire(row, 0, value);
-            }
-        }
+        self.place(row, 0, v);
         self.new_wire(row, 1, vals.y);
         self.new_wire(row, 2, vals.non_negative as i128);
         let out = self.new_wire(row, 3, vals.out);
-        let lift = s.rem_bits() - r.shift;
-        self.set_fixed(row, 0, 1i128 << lift);
+        self.set_fixed(row, 0, 1i128 << r.shift);
         self.set_fixed(row, 1, if r.shift > 0 { 1i128 << (r.shift - 1) } else { 0 });
         self.set_fixed(row, 2, r.relu as i128);
-        for (j, l) in limbs(vals.rem << lift, s.lookup_bits, s.rem_lanes).enumerate() {
-            self.set_limb(row, j, l);
-        }
-        for (j, l) in limbs(vals.y.unsigned_abs(), s.lookup_bits, s.mag_lanes).enumerate() {
-            self.set_limb(row, s.rem_lanes + j, l);
-        }
+        self.set_bounded(row, 0, s.rem_lanes, vals.rem, r.shift);
+        self.set_bounded(row, s.rem_lanes, s.mag_lanes, vals.y.unsigned_abs(), r.bits);
         Ok(out)
     }
 }

@@ -14,8 +14,8 @@ use crate::quant::{DivSpec, Linear, QuantPlan, Requant};
 impl Backend for Trace {
     type V = Wire;
 
-    fn input(&mut self, _node: usize, value: i128, bits: u32) -> Result<Wire, OutOfRange> {
-        Trace::input(self, value, bits)
+    fn input(&mut self, _node: usize, value: i128, lo: i128, hi: i128) -> Result<Wire, ()> {
+        Trace::input(self, value, lo, hi).ok_or(())
     }
 
     fn linear(&mut self, lin: &Linear, inputs: &[&[Wire]]) -> Vec<Wire> {

@@ -6,7 +6,7 @@ pub mod shape;
 pub mod trace;
 
 use crate::chips::{
-    affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, lookup::LookupConfig, max::MaxConfig, mul::MulConfig,
+    affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, input::InputConfig, lookup::LookupConfig, max::MaxConfig, mul::MulConfig,
     range::RangeConfig, requant::RequantConfig, sqrt::SqrtConfig, Columns,
 };
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
@@ -26,6 +26,7 @@ pub struct ZkConfig {
     div: DivConfig,
     max: MaxConfig,
     sqrt: SqrtConfig,
+    input: InputConfig,
     /// Only when the model has function lookups (an unused lookup argument still costs columns).
     lookup: Option<LookupConfig>,
     range: RangeConfig,
@@ -54,7 +55,7 @@ impl ZkCircuit {
 
     /// The public instance column: the exposed outputs as field elements.
     pub fn instances(&self) -> Vec<Fr> {
-        self.trace.public_values().into_iter().map(fe).collect()
+        self.trace.outputs.iter().map(|&w| self.trace.field_value(w)).collect()
     }
 }
 
@@ -84,8 +85,9 @@ impl Circuit<Fr> for ZkCircuit {
             div: DivConfig::configure(meta, &cols, shape.lookup_bits),
             max: MaxConfig::configure(meta, &cols, shape.rem_lanes, shape.lookup_bits),
             sqrt: SqrtConfig::configure(meta, &cols, shape.lookup_bits),
+            input: InputConfig::configure(meta, &cols, shape.lookup_bits),
             lookup: (shape.table_rows > 0).then(|| LookupConfig::configure(meta, &cols)),
-            range: RangeConfig::configure(meta, &cols, shape.lookup_bits),
+            range: RangeConfig::configure(meta, &cols),
             cols,
         }
     }
@@ -95,18 +97,12 @@ impl Circuit<Fr> for ZkCircuit {
     }
 
     fn synthesize(&self, config: ZkConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-        config.range.load(&mut layouter)?;
+        config.range.load(&mut layouter, &self.trace.shape)?;
         let t = &*self.trace;
         if let Some(lookup) = &config.lookup {
             lookup.load(&mut layouter, &t.tables)?;
         }
-        let known = |v: i128| {
-            if self.witness {
-                Value::known(fe(v))
-            } else {
-                Value::unknown()
-            }
-        };
+        let known = |v: Fr| if self.witness { Value::known(v) } else { Value::unknown() };
         let homes = layouter.assign_region(
             || "model",
             |mut region| {
@@ -123,6 +119,7 @@ impl Circuit<Fr> for ZkCircuit {
                         Gate::Div => config.div.q.enable(&mut region, row)?,
                         Gate::Max => config.max.q.enable(&mut region, row)?,
                         Gate::Sqrt => config.sqrt.q.enable(&mut region, row)?,
+                        Gate::Input => config.input.q.enable(&mut region, row)?,
                         Gate::Lookup => match &config.lookup {
                             Some(l) => l.q.enable(&mut region, row)?,
                             None => return Err(Error::Synthesis),
@@ -132,9 +129,9 @@ impl Circuit<Fr> for ZkCircuit {
                     for (col, &column) in cols.advice.iter().enumerate() {
                         let wire = t.cell(row, col);
                         let value = match (overrides.get(&(row, col)), wire) {
-                            (Some(&v), _) => v,
-                            (None, Some(w)) => t.value(w),
-                            (None, None) => 0,
+                            (Some(&v), _) => fe(v),
+                            (None, Some(w)) => t.field_value(w),
+                            (None, None) => Fr::zero(),
                         };
                         let cell = region.assign_advice(column, row, known(value)).cell();
                         if let Some(w) = wire {
@@ -148,7 +145,10 @@ impl Circuit<Fr> for ZkCircuit {
                         region.assign_fixed(column, row, fe(t.fixed(row, col)));
                     }
                     for (lane, &column) in cols.limbs.iter().enumerate() {
-                        region.assign_advice(column, row, known(t.limb(row, lane) as i128));
+                        region.assign_advice(column, row, known(t.field_limb(row, lane)));
+                    }
+                    for (lane, &column) in cols.widths.iter().enumerate() {
+                        region.assign_fixed(column, row, Fr::from(t.width(row, lane) as u64));
                     }
                 }
                 Ok(homes)

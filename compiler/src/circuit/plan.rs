@@ -1,11 +1,11 @@
 //! The layout planner: picks the advice width, k and lookup bits for a plan by counting the rows
 //! each width needs and estimating the prover's work for it.
 
-use super::shape::CircuitShape;
+use super::shape::{range_widths_of, CircuitShape};
 use crate::chips::lookup::table_rows;
 use crate::error::{CompileError, Result};
 use crate::ir::Graph;
-use crate::quant::{bit_len, QOp, QuantPlan};
+use crate::quant::{bit_len, QOp, QuantPlan, Requant};
 
 /// The largest k we plan for (the BN254 FFT domain allows more; memory does not).
 pub const MAX_K: u32 = 24;
@@ -58,7 +58,8 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
             }
             QOp::Lookup { reduce, .. } => rows += outputs * if reduce.shift > 0 { 2 } else { 1 },
             QOp::Div(_) | QOp::Sqrt { .. } => rows += 2 * outputs,
-            QOp::Input { .. } => {}
+            // The range check of [lo, hi]: two rows.
+            QOp::Input { .. } => rows += 2 * outputs,
         }
         if q.requant.is_some() {
             rows += outputs;
@@ -76,14 +77,25 @@ pub struct LaneNeeds {
     pub lane_bits: u32,
 }
 
+/// Every requant row a plan lays out: each node's rescale, and a lookup's range reduction and a
+/// split exp's product rescale.
+pub fn requant_rows(plan: &QuantPlan) -> impl Iterator<Item = Requant> + '_ {
+    let reduces = plan.nodes.iter().flat_map(|n| match n.op {
+        QOp::Lookup { reduce, split, .. } if reduce.shift > 0 => vec![Some(reduce), split.map(|s| s.out)],
+        _ => vec![],
+    });
+    plan.nodes.iter().filter_map(|n| n.requant).chain(reduces.flatten())
+}
+
+/// The range table's widths for a plan at `lookup_bits`: the partial lanes of every requant's
+/// remainder (its shift) and magnitude (its range bits).
+pub fn range_widths(plan: &QuantPlan, lookup_bits: u32) -> u32 {
+    range_widths_of(lookup_bits, requant_rows(plan).flat_map(|r| [r.shift, r.bits]))
+}
+
 impl LaneNeeds {
     pub fn of(graph: &Graph, plan: &QuantPlan) -> LaneNeeds {
-        let reduces = plan.nodes.iter().flat_map(|n| match n.op {
-            QOp::Lookup { reduce, split, .. } if reduce.shift > 0 => vec![Some(reduce), split.map(|s| s.out)],
-            _ => vec![],
-        });
-        let requants = plan.nodes.iter().filter_map(|n| n.requant).chain(reduces.flatten());
-        let (shift_bits, mag_bits) = requants.fold((0, 1), |(s, b), r| (s.max(r.shift), b.max(r.bits)));
+        let (shift_bits, mag_bits) = requant_rows(plan).fold((0, 1), |(s, b), r| (s.max(r.shift), b.max(r.bits)));
         let bound = |i: usize| plan.nodes[i].bound;
         let (mut mag_bits, mut lane_bits) = (mag_bits, 0);
         for (n, q) in graph.nodes.iter().zip(&plan.nodes) {
@@ -95,6 +107,8 @@ impl LaneNeeds {
                     lane_bits = lane_bits.max(bit_len(2 * bound(n.inputs[n.inputs.len() - 1]).max(1) as u128))
                 }
                 QOp::Sqrt { .. } => lane_bits = lane_bits.max(bit_len(2 * q.bound.max(1) as u128)),
+                // An input's distances to both ends of its range.
+                QOp::Input { lo, hi, .. } => lane_bits = lane_bits.max(bit_len((hi - lo) as u128)),
                 _ => {}
             }
         }
@@ -119,12 +133,24 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layo
             .trailing_zeros()
             .max(6);
         for k in min_k..=(min_k + 2).min(max_k) {
-            // The table takes 2^lookup_bits rows, so it fits when lookup_bits <= k - 1.
-            let lookup_bits = (k - 1).min(max_shift.max(max_bits)).clamp(1, 20);
+            // The widest limbs whose range table (2^lookup_bits rows and the partial widths') fits.
+            let Some((lookup_bits, range_widths)) = (1..=(k - 1).min(max_shift.max(max_bits)).clamp(1, 20))
+                .rev()
+                .map(|l| (l, range_widths(plan, l)))
+                .find(|&(l, w)| {
+                    let shape = CircuitShape { k, lookup_bits: l, range_widths: w, ..CircuitShape::default() };
+                    shape.range_rows() <= shape.usable_rows()
+                })
+            else {
+                continue;
+            };
             let rem_lanes = max_shift.div_ceil(lookup_bits) as usize;
             let div_lanes = div_bits.div_ceil(lookup_bits) as usize;
             let mag_lanes = (max_bits.div_ceil(lookup_bits) as usize).max(div_lanes.saturating_sub(rem_lanes));
-            let shape = CircuitShape { k, lookup_bits, advice, rem_lanes, mag_lanes, table_rows };
+            let shape = CircuitShape { k, lookup_bits, advice, rem_lanes, mag_lanes, table_rows, range_widths };
+            if shape.lane_bits() > CircuitShape::MAX_LANE_BITS {
+                continue;
+            }
             let layout = Layout { shape, rows, cost: cost(&shape) };
             if best.as_ref().is_none_or(|b| layout.cost < b.cost) {
                 best = Some(layout);
@@ -142,6 +168,6 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layo
 /// Estimated peak memory of keygen or proving, in bytes: every column's values, coefficients and
 /// extended-domain evaluations over 2^k rows, fitted to measurements (`benches`) with a margin.
 pub fn estimate_memory(shape: &CircuitShape) -> u64 {
-    let columns = shape.advice + shape.lanes() + shape.fixed_columns() + 3 * shape.lanes() + (shape.advice + 1) + 6;
+    let columns = shape.advice + 2 * shape.lanes() + shape.fixed_columns() + 3 * shape.lanes() + (shape.advice + 1) + 6;
     10 * (1 << 20) + 8 * 32 * columns as u64 * (1u64 << shape.k)
 }

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 pub struct CircuitShape {
     /// log2 of the number of rows.
     pub k: u32,
-    /// Range checks decompose into limbs of this many bits, each looked up in one table of
-    /// 2^lookup_bits rows.
+    /// Range checks decompose into limbs of at most this many bits, each looked up in the range
+    /// table under the width its lane may hold on that row.
     pub lookup_bits: u32,
     /// Advice columns of the gate area (the dot-product gate does `advice - 1` MACs per row).
     pub advice: usize,
@@ -18,11 +18,23 @@ pub struct CircuitShape {
     /// Rows of the function table (0: the model has no function lookups).
     #[serde(default)]
     pub table_rows: usize,
+    /// The limb widths the range table holds, as a bit set (bit w: the entries 0..2^w under tag w).
+    /// Always 0 and lookup_bits; a requant whose shift or range is not a multiple of lookup_bits
+    /// adds the width of its partial lane.
+    pub range_widths: u32,
 }
 
 impl Default for CircuitShape {
     fn default() -> Self {
-        CircuitShape { k: 10, lookup_bits: 8, advice: 6, rem_lanes: 1, mag_lanes: 2, table_rows: 0 }
+        CircuitShape {
+            k: 10,
+            lookup_bits: 8,
+            advice: 6,
+            rem_lanes: 1,
+            mag_lanes: 2,
+            table_rows: 0,
+            range_widths: range_widths_of(8, []),
+        }
     }
 }
 
@@ -38,10 +50,26 @@ impl CircuitShape {
         self.rem_lanes + self.mag_lanes
     }
 
-    /// Rows of the range table: 0..2^lookup_bits.
+    /// Rows of the range table: 2^w entries for every width w it holds.
     pub fn range_rows(&self) -> usize {
-        1usize << self.lookup_bits
+        self.widths().map(|w| 1usize << w).sum()
     }
+
+    /// The widths of the range table, smallest first.
+    pub fn widths(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..32).filter(|w| self.range_widths >> w & 1 == 1)
+    }
+
+    /// The width each of `lanes` lanes holds when together they write a number below 2^width:
+    /// full lanes, then the partial one, then lanes that must be 0.
+    pub fn lane_widths(&self, width: u32, lanes: usize) -> impl Iterator<Item = u32> {
+        let l = self.lookup_bits;
+        (0..lanes as u32).map(move |j| width.saturating_sub(j * l).min(l))
+    }
+
+    /// The largest lane width sum the circuit accepts: limbs are composed with i128 arithmetic
+    /// and every composed value must stay far below the field size.
+    pub const MAX_LANE_BITS: u32 = 120;
 
     /// Bits of a value all lookup lanes together hold (a division's remainder).
     pub fn lane_bits(&self) -> u32 {
@@ -64,4 +92,10 @@ impl CircuitShape {
     pub fn usable_rows(&self) -> usize {
         (1usize << self.k) - Self::RESERVED_ROWS
     }
+}
+
+/// The range table's width set for limbs of `lookup_bits` bits and these range widths (shifts
+/// and ranges of requants): 0, lookup_bits, and each width's partial lane.
+pub fn range_widths_of(lookup_bits: u32, widths: impl IntoIterator<Item = u32>) -> u32 {
+    widths.into_iter().fold(1 | 1 << lookup_bits, |set, w| set | 1 << (w % lookup_bits))
 }

@@ -6,7 +6,10 @@
 //! row (never as a free-standing cell), so each value the prover supplies is pinned by a gate.
 
 use super::shape::CircuitShape;
+use crate::chips::fe;
 use crate::quant::table::FuncTable;
+use halo2curves::bn256::Fr;
+use std::collections::HashMap;
 
 pub type Wire = u32;
 const NO_WIRE: Wire = Wire::MAX;
@@ -23,6 +26,14 @@ pub enum Gate {
     Lookup,
     Max,
     Sqrt,
+    Input,
+}
+
+/// Test support: cells given field elements that no integer wire holds.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FieldOverrides {
+    pub(crate) wires: HashMap<Wire, Fr>,
+    pub(crate) limbs: HashMap<(usize, usize), Fr>,
 }
 
 #[derive(Clone, Debug)]
@@ -35,6 +46,8 @@ pub struct Trace {
     pub(crate) fixed: Vec<i128>,
     /// `rows * lanes()`: limb values (witness).
     pub(crate) limbs: Vec<u64>,
+    /// `rows * lanes()`: the width each limb may take (fixed; lookup_bits unless a requant says).
+    pub(crate) widths: Vec<u8>,
     /// Value of every wire (witness).
     pub(crate) values: Vec<i128>,
     /// Wires exposed as public instances, in order.
@@ -45,6 +58,8 @@ pub struct Trace {
     pub(crate) open: [Option<(usize, usize)>; 2],
     /// Test support: cells assigned another value than their wire's.
     pub(crate) cell_overrides: Vec<(usize, usize, i128)>,
+    /// Test support: wires and limbs given any field element (a fraction, say).
+    pub(crate) field_overrides: FieldOverrides,
     /// False for a keygen trace: only its rows matter, so an instruction whose values leave the
     /// allowed ranges (zero inputs can, after a normalisation) still lays out its rows.
     pub(crate) checked: bool,
@@ -58,11 +73,13 @@ impl Trace {
             advice: vec![],
             fixed: vec![],
             limbs: vec![],
+            widths: vec![],
             values: vec![],
             outputs: vec![],
             tables: vec![],
             open: [None, None],
             cell_overrides: vec![],
+            field_overrides: FieldOverrides::default(),
             checked: true,
         }
     }
@@ -92,6 +109,7 @@ impl Trace {
         self.advice.extend(std::iter::repeat_n(NO_WIRE, s.advice));
         self.fixed.extend(std::iter::repeat_n(0, s.fixed_columns()));
         self.limbs.extend(std::iter::repeat_n(0, s.lanes()));
+        self.widths.extend(std::iter::repeat_n(s.lookup_bits as u8, s.lanes()));
         self.gates.len() - 1
     }
 
@@ -133,6 +151,20 @@ impl Trace {
         self.limbs[row * self.shape.lanes() + lane]
     }
 
+    /// Write `value` in lanes `first..first + lanes` of `row`, limited to `width` bits: the lanes'
+    /// widths follow (full, partial, then 0), so the lookups check `value < 2^width` exactly.
+    pub(crate) fn set_bounded(&mut self, row: usize, first: usize, lanes: usize, value: u128, width: u32) {
+        let s = self.shape;
+        for (j, (l, w)) in crate::chips::limbs(value, s.lookup_bits, lanes).zip(s.lane_widths(width, lanes)).enumerate() {
+            self.set_limb(row, first + j, l);
+            self.widths[row * s.lanes() + first + j] = w as u8;
+        }
+    }
+
+    pub fn width(&self, row: usize, lane: usize) -> u32 {
+        self.widths[row * self.shape.lanes() + lane] as u32
+    }
+
     /// Expose `w` as the next public instance.
     pub fn expose(&mut self, w: Wire) {
         self.outputs.push(w);
@@ -153,6 +185,28 @@ impl Trace {
     #[doc(hidden)]
     pub fn tamper_cell(&mut self, row: usize, col: usize, value: i128) {
         self.cell_overrides.push((row, col, value));
+    }
+
+    /// Test support: give a wire any field element (every placement of it follows).
+    #[doc(hidden)]
+    pub fn tamper_wire_field(&mut self, w: Wire, value: Fr) {
+        self.field_overrides.wires.insert(w, value);
+    }
+
+    /// Test support: give a limb any field element.
+    #[doc(hidden)]
+    pub fn tamper_limb_field(&mut self, row: usize, lane: usize, value: Fr) {
+        self.field_overrides.limbs.insert((row, lane), value);
+    }
+
+    /// The field element a wire is assigned (its value, unless a test overrode it).
+    pub fn field_value(&self, w: Wire) -> Fr {
+        self.field_overrides.wires.get(&w).copied().unwrap_or_else(|| fe(self.value(w)))
+    }
+
+    /// The field element a limb is assigned.
+    pub fn field_limb(&self, row: usize, lane: usize) -> Fr {
+        self.field_overrides.limbs.get(&(row, lane)).copied().unwrap_or_else(|| fe(self.limb(row, lane) as i128))
     }
 
     /// Test support: overwrite a limb.

@@ -5,7 +5,7 @@ use super::table::FuncTable;
 use super::walk::{walk, Backend, RowForm};
 use super::{DivSpec, Linear, QuantPlan, Requant};
 use crate::chips::requant::OutOfRange;
-use crate::chips::{affine::affine, div::divide, dot::dot, max::max_or_min, mul::mul, requant::requant, sqrt::isqrt};
+use crate::chips::{affine::affine, div::divide, input::in_range, dot::dot, max::max_or_min, mul::mul, requant::requant, sqrt::isqrt};
 use crate::ir::Graph;
 use rayon::prelude::*;
 use thiserror::Error;
@@ -19,6 +19,12 @@ pub enum RangeError {
          allow; re-calibrate with data like this input (zkonnx calibrate) or use a wider input range"
     )]
     OutOfRange { node: String, element: usize, value: f64, limit: f64 },
+    /// A model input outside its declared range.
+    #[error(
+        "input {node}: element {element} is {value:.4}, outside the declared range [{min:.4}, {max:.4}] in \
+         settings.json; re-calibrate with data like this input (zkonnx calibrate)"
+    )]
+    Input { node: String, element: usize, value: f64, min: f64, max: f64 },
     /// A divisor that is not positive.
     #[error(
         "node {node}: divisor element {element} is {value:.4}; zkonnx divides only by positive values (in the \
@@ -67,8 +73,12 @@ struct Evaluator<'a> {
 impl Backend for Evaluator<'_> {
     type V = i128;
 
-    fn input(&mut self, node: usize, value: i128, bits: u32) -> Result<i128, OutOfRange> {
-        self.requant(node, value, Requant { shift: 0, relu: false, bits })
+    fn input(&mut self, node: usize, value: i128, lo: i128, hi: i128) -> Result<i128, ()> {
+        if !in_range(value, lo, hi) {
+            return Err(());
+        }
+        (self.observe)(node, value);
+        Ok(value)
     }
 
     fn linear(&mut self, lin: &Linear, inputs: &[&[i128]]) -> Vec<i128> {

@@ -66,8 +66,9 @@ pub struct QNode {
 
 #[derive(Clone, Debug)]
 pub enum QOp {
-    /// Model input `index`; its elements are range checked by the requant (shift 0).
-    Input { index: usize },
+    /// Model input `index`; every element is checked to lie in [lo, hi] (the declared float range,
+    /// quantized).
+    Input { index: usize, lo: i128, hi: i128 },
     /// Each output element is a weighted sum of input elements plus a bias.
     Linear(Linear),
     /// Elementwise product: output i = in0[a[i]] * in1[b[i]].
@@ -342,9 +343,14 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             let r = ranges
                 .get(*index)
                 .ok_or_else(|| CompileError::Plan(format!("no range given for model input {index}")))?;
-            let bound = quantize(r.min.abs().max(r.max.abs()), sa).max(1);
-            let requant = Requant { shift: 0, relu: false, bits: bit_len(bound as u128) };
-            QNode { op: QOp::Input { index: *index }, requant: Some(requant), scale: sa, bound }
+            let (lo, hi) = (quantize(r.min, sa), quantize(r.max, sa));
+            if lo > hi {
+                return Err(CompileError::Plan(format!(
+                    "the range of model input {index} is empty ([{}, {}])",
+                    r.min, r.max
+                )));
+            }
+            QNode { op: QOp::Input { index: *index, lo, hi }, requant: None, scale: sa, bound: lo.abs().max(hi.abs()) }
         }
         Op::MatMul { weight, bias } => {
             let sx = input(0).scale;

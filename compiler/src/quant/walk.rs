@@ -26,8 +26,8 @@ impl Linear {
 /// What a backend does for each step of a plan.
 pub trait Backend {
     type V: Copy;
-    /// An element of model input node `node`, range checked to `bits`.
-    fn input(&mut self, node: usize, value: i128, bits: u32) -> Result<Self::V, OutOfRange>;
+    /// An element of model input node `node`, checked to lie in [lo, hi]; Err(()) outside.
+    fn input(&mut self, node: usize, value: i128, lo: i128, hi: i128) -> Result<Self::V, ()>;
     /// All outputs of a weighted-sum node; `inputs[k]` are the values of the node's k-th input.
     fn linear(&mut self, lin: &Linear, inputs: &[&[Self::V]]) -> Vec<Self::V>;
     fn mul(&mut self, a: Self::V, b: Self::V) -> Self::V;
@@ -64,16 +64,21 @@ pub fn walk<B: Backend>(
         let out_of_range = |i: usize, e: OutOfRange| RangeError::new(&node.name, i, e.value, e.bits, q.scale as i32);
         let input = |k: usize| values[node.inputs[k]].as_slice();
         let raw: Vec<B::V> = match &q.op {
-            QOp::Input { index } => {
-                // An input's range check is its requant (shift 0), done here in one step.
-                let bits = q.requant.map_or(0, |r| r.bits);
-                let out = inputs[*index]
+            QOp::Input { index, lo, hi } => {
+                let unit = (q.scale as f64).exp2();
+                inputs[*index]
                     .iter()
                     .enumerate()
-                    .map(|(i, &v)| backend.input(id, v, bits).map_err(|e| out_of_range(i, e)))
-                    .collect::<Result<_, _>>()?;
-                values.push(out);
-                continue;
+                    .map(|(i, &v)| {
+                        backend.input(id, v, *lo, *hi).map_err(|()| RangeError::Input {
+                            node: node.name.clone(),
+                            element: i,
+                            value: v as f64 / unit,
+                            min: *lo as f64 / unit,
+                            max: *hi as f64 / unit,
+                        })
+                    })
+                    .collect::<Result<_, _>>()?
             }
             QOp::Linear(lin) => {
                 let ins: Vec<&[B::V]> = (0..node.inputs.len()).map(input).collect();

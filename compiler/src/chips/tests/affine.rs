@@ -1,6 +1,6 @@
 //! The affine chip: semantics, honest witnesses, tampering.
 
-use super::testing::{assert_rejected, assert_satisfied, input_wire, test_trace};
+use super::testing::{assert_rejected, assert_rejected_by_gate, assert_satisfied, input_wire, plus_half, test_trace};
 use crate::chips::affine::*;
 use crate::circuit::trace::{Trace, Wire};
 
@@ -33,4 +33,11 @@ fn tampered_output_fails() {
     let (mut t, outs) = some_affines();
     t.tamper_wire(outs[3], t.value(outs[3]) - 1);
     assert_rejected(&t);
+}
+
+#[test]
+fn a_fractional_output_fails() {
+    let (mut t, outs) = some_affines();
+    t.tamper_wire_field(outs[1], plus_half(t.value(outs[1])));
+    assert_rejected_by_gate(&t);
 }

@@ -1,6 +1,6 @@
 //! The dot chip: semantics, honest witnesses, tampering.
 
-use super::testing::{assert_rejected, assert_satisfied, input_wire, test_trace};
+use super::testing::{assert_rejected, assert_rejected_by_gate, assert_satisfied, input_wire, plus_half, test_trace};
 use crate::chips::dot::*;
 use crate::circuit::trace::{Gate, Trace, Wire};
 
@@ -47,4 +47,18 @@ fn tampered_copy_of_an_input_fails() {
     // Break only the copy in the dot row, not the input's home: the permutation must catch it.
     t.tamper_cell(first_dot_row, 0, 999);
     assert_rejected(&t);
+}
+
+#[test]
+fn a_fractional_sum_fails() {
+    // The dot gate pins the sum to its inputs and weights: no fraction can stand in it.
+    let (mut t, _, acc) = long_dot();
+    t.tamper_wire_field(acc, plus_half(t.value(acc)));
+    assert_rejected_by_gate(&t);
+    let (mut t, _, acc) = long_dot();
+    let first_dot_row = t.gates.iter().position(|g| *g == Gate::Dot).unwrap();
+    let partial = t.cell(first_dot_row, t.shape.advice - 1).unwrap();
+    assert_ne!(partial, acc);
+    t.tamper_wire_field(partial, plus_half(t.value(partial)));
+    assert_rejected_by_gate(&t);
 }

@@ -1,6 +1,6 @@
 //! The lookup chip: semantics, honest witnesses, tampering.
 
-use super::testing::{assert_rejected, assert_satisfied, input_wire, set_input, test_trace};
+use super::testing::{assert_rejected, assert_rejected_by_lookup, assert_satisfied, input_wire, plus_half, set_input, test_trace};
 use crate::circuit::trace::{Trace, Wire};
 use crate::ir::Func;
 use crate::quant::table::FuncTable;
@@ -60,8 +60,17 @@ fn another_functions_output_fails() {
 fn input_outside_the_domain_fails() {
     // x = 21 is in no table; claim the value the function would have there.
     let (mut t, row, y) = one_lookup(20, 0);
-    set_input(&mut t, row - 1, 21);
+    let x = t.cell(row, 0).unwrap();
+    set_input(&mut t, x, 21);
     let wider = FuncTable { bound: 21, ..tables()[0].clone() };
     t.tamper_wire(y, wider.value(21).unwrap());
     assert_rejected(&t);
+}
+
+#[test]
+fn a_fractional_output_or_input_fails() {
+    // Entries are integers: y + 1/2 (or x + 1/2 with y the function there) is in no row.
+    let (mut t, _, y) = one_lookup(7, 0);
+    t.tamper_wire_field(y, plus_half(t.value(y)));
+    assert_rejected_by_lookup(&t);
 }

@@ -1,6 +1,6 @@
 //! The max chip: semantics, honest witnesses, tampering.
 
-use super::testing::{assert_rejected, assert_satisfied, input_wire, test_trace};
+use super::testing::{assert_rejected, assert_rejected_by_gate, assert_satisfied, half, input_wire, plus_half, test_trace};
 use crate::circuit::trace::{Trace, Wire};
 
 fn one(a: i128, b: i128, min: bool) -> (Trace, usize, Wire) {
@@ -40,4 +40,25 @@ fn a_false_sign_fails() {
     t.tamper_wire(s, 0);
     t.tamper_wire(out, 5);
     assert_rejected(&t);
+}
+
+#[test]
+fn a_fractional_sign_fails() {
+    // s = 1/2 makes (2s - 1) d = 0, so the magnitude limbs could all be 0, and out = b + d / 2
+    // (the mean) satisfies the output line: only s's boolean constraint refuses it.
+    let (mut t, row, out) = one(5, -3, false);
+    let s = t.cell(row, 2).unwrap();
+    t.tamper_wire_field(s, half());
+    for lane in t.shape.rem_lanes..t.shape.lanes() {
+        t.tamper_limb(row, lane, 0);
+    }
+    t.tamper_wire(out, 1);
+    assert_rejected_by_gate(&t);
+}
+
+#[test]
+fn a_fractional_output_fails() {
+    let (mut t, _, out) = one(5, -3, true);
+    t.tamper_wire_field(out, plus_half(-3));
+    assert_rejected_by_gate(&t);
 }

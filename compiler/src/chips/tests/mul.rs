@@ -1,6 +1,6 @@
 //! The mul chip: semantics, honest witnesses, tampering.
 
-use super::testing::{assert_rejected, assert_satisfied, input_wire, test_trace};
+use super::testing::{assert_rejected, assert_rejected_by_gate, assert_satisfied, input_wire, plus_half, test_trace};
 use crate::chips::mul::*;
 use crate::circuit::trace::{Trace, Wire};
 
@@ -26,4 +26,11 @@ fn tampered_product_fails() {
     let (mut t, outs) = products();
     t.tamper_wire(outs[2], 0);
     assert_rejected(&t);
+}
+
+#[test]
+fn a_fractional_product_fails() {
+    let (mut t, outs) = products();
+    t.tamper_wire_field(outs[1], plus_half(t.value(outs[1])));
+    assert_rejected_by_gate(&t);
 }

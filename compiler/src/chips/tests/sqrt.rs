@@ -1,6 +1,10 @@
 //! The sqrt chip: semantics, honest witnesses, tampering.
 
-use super::testing::{assert_rejected, assert_satisfied, input_wire, set_input, test_trace};
+use super::testing::{
+    assert_rejected, assert_rejected_by_lookup, assert_satisfied, half, input_wire, plus_half, set_limbs_field,
+    set_range_check, test_trace,
+};
+use crate::chips::fe;
 use crate::chips::limbs;
 use crate::chips::sqrt::*;
 use crate::circuit::trace::{Trace, Wire};
@@ -44,7 +48,7 @@ fn a_root_one_off_fails() {
         let (root, _) = isqrt(99, 16).unwrap();
         let wrong = root + delta;
         // The range check after it takes the other root too (row + 2 is that requant).
-        set_input(&mut t, row + 2, wrong);
+        set_range_check(&mut t, row + 2, wrong);
         // Keep k v + 1 = s^2 + r: r takes the difference (negative for s + 1: no limbs write it).
         let r = 16 * 99 + 1 - wrong * wrong;
         if r >= 0 {
@@ -61,4 +65,25 @@ fn slack_of_another_remainder_fails() {
     let (mut t, row, _) = one(99, 16);
     t.tamper_limb(row + 1, 0, t.limb(row + 1, 0) ^ 1);
     assert_rejected(&t);
+}
+
+#[test]
+fn a_fractional_root_fails() {
+    // s + 1/2 keeps 2s an integer (the slack's lanes stay integral), but then
+    // r = k v + 1 - s^2 - s - 1/4 is a fraction: why the root is an integer without any other
+    // check. The range check after it takes s + 1/2 with remainder 1/2 (also refused).
+    let (mut t, row, s_wire) = one(99, 16);
+    let (s, r) = isqrt(99, 16).unwrap();
+    let s2 = plus_half(s);
+    t.tamper_wire_field(s_wire, s2);
+    let r2 = fe(16 * 99 + 1) - s2 * s2;
+    let slack2 = fe(2) * s2 - r2;
+    let lanes = 0..t.shape.lanes();
+    set_limbs_field(&mut t, row, lanes.clone(), r2);
+    set_limbs_field(&mut t, row + 1, lanes, slack2);
+    let rq = row + 2;
+    let rem = 0..t.shape.rem_lanes;
+    set_limbs_field(&mut t, rq, rem, half());
+    assert!(r > 0);
+    assert_rejected_by_lookup(&t);
 }

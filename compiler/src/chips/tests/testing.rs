@@ -1,18 +1,42 @@
 //! Helpers for the chips' MockProver tests.
 
+use crate::chips::fe;
 use crate::circuit::shape::CircuitShape;
-use crate::circuit::trace::{Trace, Wire};
+use crate::circuit::trace::{Gate, Trace, Wire};
 use crate::circuit::ZkCircuit;
 use halo2_proofs::dev::MockProver;
+use halo2curves::bn256::Fr;
 
-/// A small shape: 6 advice columns, 4-bit limbs, two lanes for the remainder, three for |y|.
+/// A small shape: 6 advice columns, 4-bit limbs, two lanes for the remainder, three for |y|, a
+/// range table of every width 0..=4.
 pub fn test_trace() -> Trace {
-    Trace::new(CircuitShape { k: 8, lookup_bits: 4, advice: 6, rem_lanes: 2, mag_lanes: 3, table_rows: 64 })
+    Trace::new(CircuitShape {
+        k: 8,
+        lookup_bits: 4,
+        advice: 6,
+        rem_lanes: 2,
+        mag_lanes: 3,
+        table_rows: 64,
+        range_widths: 0b11111,
+    })
 }
 
-/// An input wire holding `v` (range checked to 12 bits).
+/// The range test inputs are declared in.
+pub const INPUT_RANGE: (i128, i128) = (-4095, 4095);
+
+/// An input wire holding `v`, in [-4095, 4095].
 pub fn input_wire(t: &mut Trace, v: i128) -> Wire {
-    t.input(v, 12).unwrap()
+    t.input(v, INPUT_RANGE.0, INPUT_RANGE.1).unwrap()
+}
+
+/// 1/2 in the field.
+pub fn half() -> Fr {
+    Fr::from(2).invert().unwrap()
+}
+
+/// The field element of an integer plus one half.
+pub fn plus_half(v: i128) -> Fr {
+    fe(v) + half()
 }
 
 fn run(t: &Trace) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
@@ -31,9 +55,30 @@ pub fn assert_rejected(t: &Trace) {
     assert!(run(t).is_err(), "tampered witness accepted");
 }
 
-/// Rewrite the input row `row` (made by `input_wire`) consistently to hold `v` instead: a prover
-/// who picks another input, every other constraint of that row kept.
-pub fn set_input(t: &mut Trace, row: usize, v: i128) {
+/// The row where wire `w` has its home (the gate row that made it).
+pub fn home_row(t: &Trace, w: Wire) -> usize {
+    (0..t.rows()).find(|&r| (0..t.shape.advice).any(|c| t.cell(r, c) == Some(w))).unwrap()
+}
+
+/// Rewrite the input wire `w` (made by `input_wire`) consistently to hold `v` instead: a prover
+/// who picks another input, the limbs of both distances written as the honest prover would.
+pub fn set_input(t: &mut Trace, w: Wire, v: i128) {
+    let row = home_row(t, w);
+    assert_eq!(t.gates[row], Gate::Input);
+    t.tamper_wire(w, v);
+    let s = t.shape;
+    let (lo, hi) = INPUT_RANGE;
+    for (r, d) in [(row, v - lo), (row + 1, hi - v)] {
+        for (j, l) in crate::chips::limbs(d.max(0) as u128, s.lookup_bits, s.lanes()).enumerate() {
+            t.tamper_limb(r, j, l);
+        }
+    }
+}
+
+/// Rewrite the range-check row `row` (a requant with shift 0 and no ReLU) consistently to hold
+/// `v`: its input, y and output, the sign, and |v| in the magnitude limbs.
+pub fn set_range_check(t: &mut Trace, row: usize, v: i128) {
+    assert_eq!(t.gates[row], Gate::Requant);
     for col in [0, 1, 3] {
         let w = t.cell(row, col).unwrap();
         t.tamper_wire(w, v);
@@ -43,5 +88,38 @@ pub fn set_input(t: &mut Trace, row: usize, v: i128) {
     let s = t.shape;
     for (j, l) in crate::chips::limbs(v.unsigned_abs(), s.lookup_bits, s.mag_lanes).enumerate() {
         t.tamper_limb(row, s.rem_lanes + j, l);
+    }
+}
+
+/// Write `value` (any field element) in limb lanes `lanes` of `row`: as the low limb, the others 0.
+pub fn set_limbs_field(t: &mut Trace, row: usize, lanes: std::ops::Range<usize>, value: Fr) {
+    let first = lanes.start;
+    for lane in lanes {
+        t.tamper_limb_field(row, lane, if lane == first { value } else { Fr::zero() });
+    }
+}
+
+/// Rejected by lookups alone: every gate and copy holds (the tampering was made consistent), and
+/// only a limb or a table lookup refuses the values.
+pub fn assert_rejected_by_lookup(t: &Trace) {
+    use halo2_proofs::dev::VerifyFailure;
+    match run(t) {
+        Ok(()) => panic!("tampered witness accepted"),
+        Err(failures) => assert!(
+            failures.iter().all(|f| matches!(f, VerifyFailure::Lookup { .. })),
+            "expected only lookup failures (the gates made consistent), got {failures:?}"
+        ),
+    }
+}
+
+/// Rejected by a gate (a fraction the gate pins cannot be made consistent).
+pub fn assert_rejected_by_gate(t: &Trace) {
+    use halo2_proofs::dev::VerifyFailure;
+    match run(t) {
+        Ok(()) => panic!("tampered witness accepted"),
+        Err(failures) => assert!(
+            failures.iter().any(|f| matches!(f, VerifyFailure::ConstraintNotSatisfied { .. })),
+            "expected a gate to fail, got {failures:?}"
+        ),
     }
 }

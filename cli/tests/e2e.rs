@@ -251,7 +251,9 @@ fn corrupt_or_foreign_artifacts_are_refused() {
 
     // settings.json from another version, then corrupted: every command refuses it.
     let settings = std::fs::read_to_string(art.join("settings.json")).unwrap();
-    std::fs::write(art.join("settings.json"), settings.replace("zkonnx-settings/2", "zkonnx-settings/0")).unwrap();
+    let mut old: serde_json::Value = serde_json::from_str(&settings).unwrap();
+    old["format"] = "zkonnx-settings/0".into();
+    std::fs::write(art.join("settings.json"), serde_json::to_vec(&old).unwrap()).unwrap();
     let line = refused(zk(&[&"verify", &art, &"-p", &proof]));
     assert!(line.contains("zkonnx-settings/0"), "{line}");
     std::fs::write(art.join("settings.json"), &settings[..settings.len() / 2]).unwrap();
@@ -263,6 +265,21 @@ fn corrupt_or_foreign_artifacts_are_refused() {
     std::fs::write(art.join("settings.json"), serde_json::to_vec(&edited).unwrap()).unwrap();
     let line = refused(zk(&[&"verify", &art, &"-p", &proof]));
     assert!(line.contains("another model or settings"), "{line}");
+
+    // More or wider lookup lanes than the circuit allows (limbs are composed below 2^120), and
+    // wider limbs than the plan's range table: refused when loaded, before any key is read.
+    for (field, value, says) in
+        [("mag_lanes", 9, "outside what the circuit allows"), ("lookup_bits", 23, "range table differs")]
+    {
+        let mut edited: serde_json::Value = serde_json::from_str(&settings).unwrap();
+        edited["circuit"][field] = value.into();
+        if field == "mag_lanes" {
+            edited["circuit"]["lookup_bits"] = 20.into();
+        }
+        std::fs::write(art.join("settings.json"), serde_json::to_vec(&edited).unwrap()).unwrap();
+        let line = refused(zk(&[&"mock", &art, &"-w", &witness]));
+        assert!(line.contains(says), "{field}: {line}");
+    }
 }
 
 #[test]

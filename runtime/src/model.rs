@@ -4,7 +4,8 @@ use crate::error::{Result, RuntimeError};
 use crate::files::{read, read_json, sha256, sha256_hex, write_atomic, write_json};
 use compiler::chips::lookup::table_rows;
 use compiler::circuit::lower::lower;
-use compiler::circuit::plan::LaneNeeds;
+use compiler::circuit::plan::{range_widths, LaneNeeds};
+use compiler::circuit::shape::CircuitShape;
 use compiler::circuit::trace::Trace;
 use compiler::ir::Graph;
 use compiler::quant::eval::RangeError;
@@ -167,6 +168,19 @@ fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> s
     if shape.table_rows != table_rows(&plan.tables) {
         return Err("its function table size differs from what its ranges give".into());
     }
+    if shape.lookup_bits == 0 || shape.lookup_bits > 24 || shape.lane_bits() > CircuitShape::MAX_LANE_BITS {
+        return Err(format!(
+            "its {} lookup lanes of {} bits are outside what the circuit allows (at most {} bits in all)",
+            shape.lanes(),
+            shape.lookup_bits,
+            CircuitShape::MAX_LANE_BITS
+        ));
+    }
+    if shape.range_widths != range_widths(plan, shape.lookup_bits) {
+        return Err("its range table differs from what its rescales give".into());
+    }
+    // Lanes wider than the plan needs: nothing they let through may overflow either.
+    plan.check_capacity(graph, shape.mag_bits()).map_err(|e| e.to_string())?;
     let recorded: Vec<_> = s.rescales.iter().map(|r| (r.node.as_str(), r.requant)).collect();
     let planned: Vec<_> =
         graph.nodes.iter().zip(&plan.nodes).filter_map(|(n, q)| q.requant.map(|r| (n.name.as_str(), r))).collect();
@@ -180,7 +194,7 @@ fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> s
     {
         return Err(format!("k = {} is too small for its rows and table", shape.k));
     }
-    if shape.advice < compiler::circuit::shape::CircuitShape::MIN_ADVICE || shape.lookup_bits == 0 {
+    if shape.advice < CircuitShape::MIN_ADVICE {
         return Err("its circuit shape is invalid".into());
     }
     Ok(())

@@ -1,13 +1,13 @@
 //! A model input: an integer in the declared range [lo, hi], exactly (not a power of two around it).
 //!
-//! Two rows. Row 1: `x` in advice 0, `lo | hi` in fixed, `x - lo` in all lookup lanes; row 2:
-//! `hi - x` in all lookup lanes. With W = lanes * lookup_bits:
-//!   x - lo = r,  hi - x = slack,  0 <= r, slack < 2^W
-//! r and slack are integers (limbs), so x is an integer; r + slack = hi - lo holds over the
-//! integers (both are far below the field size), so lo <= x <= hi. This is the only check on a
-//! private input: every later use of x reads this wire.
+//! One row: `x` in advice 0, `lo | hi` in fixed, `x - lo` in the remainder lanes and `hi - x` in
+//! the magnitude lanes (full widths: the layout gives both groups room for hi - lo):
+//!   x - lo = r,  hi - x = s,  r and s sums of limbs, so integers in [0, 2^(lanes * lookup_bits))
+//! x is then an integer, and r + s = hi - lo holds over the integers (every term is far below the
+//! field size), so lo <= x <= hi exactly, whatever the range. This is the only check on a private
+//! input: every later use of x reads this wire.
 
-use super::Columns;
+use super::{limbs, Columns};
 use crate::circuit::trace::{Gate, Trace, Wire};
 use halo2_proofs::plonk::{ConstraintSystem, Selector};
 use halo2_proofs::poly::Rotation;
@@ -24,14 +24,17 @@ pub struct InputConfig {
 }
 
 impl InputConfig {
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns, lookup_bits: u32) -> Self {
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns, lookup_bits: u32, mag_lanes: usize) -> Self {
         let sel = meta.selector();
         meta.create_gate("input", |m| {
             let q = m.query_selector(sel);
             let x = m.query_advice(cols.advice[0], Rotation::cur());
-            let (lo, hi) = (m.query_fixed(cols.fixed[0], Rotation::cur()), m.query_fixed(cols.fixed[1], Rotation::cur()));
-            let (r, slack) = cols.remainder_and_slack(m, lookup_bits);
-            vec![q.clone() * (x.clone() - lo - r), q * (hi - x - slack)]
+            let (lo, hi) =
+                (m.query_fixed(cols.fixed[0], Rotation::cur()), m.query_fixed(cols.fixed[1], Rotation::cur()));
+            let rem_lanes = cols.limbs.len() - mag_lanes;
+            let r = cols.compose_limbs(m, 0..rem_lanes, Rotation::cur(), lookup_bits);
+            let s = cols.compose_limbs(m, rem_lanes..cols.limbs.len(), Rotation::cur(), lookup_bits);
+            vec![q.clone() * (x.clone() - lo - r), q * (hi - x - s)]
         });
         InputConfig { q: sel }
     }
@@ -43,8 +46,18 @@ impl Trace {
         if self.checked && !in_range(value, lo, hi) {
             return None;
         }
-        debug_assert!(!self.checked || hi - lo < 1i128 << self.shape.lane_bits(), "the layout leaves room for hi - lo");
-        let row = self.remainder_rows(Gate::Input, (value - lo).max(0) as u128, (hi - value).max(0) as u128);
+        let s = self.shape;
+        debug_assert!(
+            !self.checked || hi - lo < 1i128 << s.rem_bits().min(s.mag_bits()),
+            "the layout leaves room for hi - lo"
+        );
+        let row = self.push_row(Gate::Input);
+        for (j, l) in limbs((value - lo).max(0) as u128, s.lookup_bits, s.rem_lanes).enumerate() {
+            self.set_limb(row, j, l);
+        }
+        for (j, l) in limbs((hi - value).max(0) as u128, s.lookup_bits, s.mag_lanes).enumerate() {
+            self.set_limb(row, s.rem_lanes + j, l);
+        }
         self.set_fixed(row, 0, lo);
         self.set_fixed(row, 1, hi);
         Some(self.new_wire(row, 0, value))

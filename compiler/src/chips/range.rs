@@ -29,7 +29,10 @@ impl RangeConfig {
         let table = [meta.lookup_table_column(), meta.lookup_table_column()];
         for (&limb, &width) in cols.limbs.iter().zip(&cols.widths) {
             meta.lookup("range", |m| {
-                vec![(m.query_fixed(width, Rotation::cur()), table[0]), (m.query_advice(limb, Rotation::cur()), table[1])]
+                vec![
+                    (m.query_fixed(width, Rotation::cur()), table[0]),
+                    (m.query_advice(limb, Rotation::cur()), table[1]),
+                ]
             });
         }
         RangeConfig { table }

@@ -6,8 +6,8 @@ pub mod shape;
 pub mod trace;
 
 use crate::chips::{
-    affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, input::InputConfig, lookup::LookupConfig, max::MaxConfig, mul::MulConfig,
-    range::RangeConfig, requant::RequantConfig, sqrt::SqrtConfig, Columns,
+    affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, input::InputConfig, lookup::LookupConfig, max::MaxConfig,
+    mul::MulConfig, range::RangeConfig, requant::RequantConfig, sqrt::SqrtConfig, Columns,
 };
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
@@ -85,7 +85,7 @@ impl Circuit<Fr> for ZkCircuit {
             div: DivConfig::configure(meta, &cols, shape.lookup_bits),
             max: MaxConfig::configure(meta, &cols, shape.rem_lanes, shape.lookup_bits),
             sqrt: SqrtConfig::configure(meta, &cols, shape.lookup_bits),
-            input: InputConfig::configure(meta, &cols, shape.lookup_bits),
+            input: InputConfig::configure(meta, &cols, shape.lookup_bits, shape.mag_lanes),
             lookup: (shape.table_rows > 0).then(|| LookupConfig::configure(meta, &cols)),
             range: RangeConfig::configure(meta, &cols),
             cols,

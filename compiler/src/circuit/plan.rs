@@ -58,8 +58,8 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
             }
             QOp::Lookup { reduce, .. } => rows += outputs * if reduce.shift > 0 { 2 } else { 1 },
             QOp::Div(_) | QOp::Sqrt { .. } => rows += 2 * outputs,
-            // The range check of [lo, hi]: two rows.
-            QOp::Input { .. } => rows += 2 * outputs,
+            // The range check of [lo, hi].
+            QOp::Input { .. } => rows += outputs,
         }
         if q.requant.is_some() {
             rows += outputs;
@@ -95,7 +95,7 @@ pub fn range_widths(plan: &QuantPlan, lookup_bits: u32) -> u32 {
 
 impl LaneNeeds {
     pub fn of(graph: &Graph, plan: &QuantPlan) -> LaneNeeds {
-        let (shift_bits, mag_bits) = requant_rows(plan).fold((0, 1), |(s, b), r| (s.max(r.shift), b.max(r.bits)));
+        let (mut shift_bits, mag_bits) = requant_rows(plan).fold((0, 1), |(s, b), r| (s.max(r.shift), b.max(r.bits)));
         let bound = |i: usize| plan.nodes[i].bound;
         let (mut mag_bits, mut lane_bits) = (mag_bits, 0);
         for (n, q) in graph.nodes.iter().zip(&plan.nodes) {
@@ -107,8 +107,11 @@ impl LaneNeeds {
                     lane_bits = lane_bits.max(bit_len(2 * bound(n.inputs[n.inputs.len() - 1]).max(1) as u128))
                 }
                 QOp::Sqrt { .. } => lane_bits = lane_bits.max(bit_len(2 * q.bound.max(1) as u128)),
-                // An input's distances to both ends of its range.
-                QOp::Input { lo, hi, .. } => lane_bits = lane_bits.max(bit_len((hi - lo) as u128)),
+                // An input's distances to both ends of its range, one in each group of lanes.
+                QOp::Input { lo, hi, .. } => {
+                    let w = bit_len((hi - lo) as u128);
+                    (shift_bits, mag_bits) = (shift_bits.max(w), mag_bits.max(w));
+                }
                 _ => {}
             }
         }
@@ -125,6 +128,7 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layo
     let LaneNeeds { shift_bits: max_shift, mag_bits: max_bits, lane_bits: div_bits } = LaneNeeds::of(graph, plan);
     let table_rows = table_rows(&plan.tables);
     let outputs: usize = graph.outputs.iter().map(|&o| graph.nodes[o].shape.iter().product::<usize>()).sum();
+    let widths: Vec<u32> = (0..=20).map(|l| if l == 0 { 0 } else { range_widths(plan, l) }).collect();
     let mut best: Option<Layout> = None;
     for advice in ADVICE_CHOICES {
         let rows = count_rows(graph, plan, advice);
@@ -133,27 +137,22 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layo
             .trailing_zeros()
             .max(6);
         for k in min_k..=(min_k + 2).min(max_k) {
-            // The widest limbs whose range table (2^lookup_bits rows and the partial widths') fits.
-            let Some((lookup_bits, range_widths)) = (1..=(k - 1).min(max_shift.max(max_bits)).clamp(1, 20))
-                .rev()
-                .map(|l| (l, range_widths(plan, l)))
-                .find(|&(l, w)| {
-                    let shape = CircuitShape { k, lookup_bits: l, range_widths: w, ..CircuitShape::default() };
-                    shape.range_rows() <= shape.usable_rows()
-                })
-            else {
-                continue;
-            };
-            let rem_lanes = max_shift.div_ceil(lookup_bits) as usize;
-            let div_lanes = div_bits.div_ceil(lookup_bits) as usize;
-            let mag_lanes = (max_bits.div_ceil(lookup_bits) as usize).max(div_lanes.saturating_sub(rem_lanes));
-            let shape = CircuitShape { k, lookup_bits, advice, rem_lanes, mag_lanes, table_rows, range_widths };
-            if shape.lane_bits() > CircuitShape::MAX_LANE_BITS {
-                continue;
-            }
-            let layout = Layout { shape, rows, cost: cost(&shape) };
-            if best.as_ref().is_none_or(|b| layout.cost < b.cost) {
-                best = Some(layout);
+            // The widest limbs cost the fewest lanes, but their range table (2^lookup_bits rows and
+            // the partial widths') must fit in 2^k: try the few widest that fit.
+            let widest = (k - 1).min(max_shift.max(max_bits)).clamp(1, 20);
+            for lookup_bits in (widest.saturating_sub(3).max(1)..=widest).rev() {
+                let range_widths = widths[lookup_bits as usize];
+                let rem_lanes = max_shift.div_ceil(lookup_bits) as usize;
+                let div_lanes = div_bits.div_ceil(lookup_bits) as usize;
+                let mag_lanes = (max_bits.div_ceil(lookup_bits) as usize).max(div_lanes.saturating_sub(rem_lanes));
+                let shape = CircuitShape { k, lookup_bits, advice, rem_lanes, mag_lanes, table_rows, range_widths };
+                if shape.range_rows() > shape.usable_rows() || shape.lane_bits() > CircuitShape::MAX_LANE_BITS {
+                    continue;
+                }
+                let layout = Layout { shape, rows, cost: cost(&shape) };
+                if best.as_ref().is_none_or(|b| layout.cost < b.cost) {
+                    best = Some(layout);
+                }
             }
         }
     }

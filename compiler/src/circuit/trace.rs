@@ -155,7 +155,8 @@ impl Trace {
     /// widths follow (full, partial, then 0), so the lookups check `value < 2^width` exactly.
     pub(crate) fn set_bounded(&mut self, row: usize, first: usize, lanes: usize, value: u128, width: u32) {
         let s = self.shape;
-        for (j, (l, w)) in crate::chips::limbs(value, s.lookup_bits, lanes).zip(s.lane_widths(width, lanes)).enumerate() {
+        for (j, (l, w)) in crate::chips::limbs(value, s.lookup_bits, lanes).zip(s.lane_widths(width, lanes)).enumerate()
+        {
             self.set_limb(row, first + j, l);
             self.widths[row * s.lanes() + first + j] = w as u8;
         }

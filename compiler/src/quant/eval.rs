@@ -5,7 +5,9 @@ use super::table::FuncTable;
 use super::walk::{walk, Backend, RowForm};
 use super::{DivSpec, Linear, QuantPlan, Requant};
 use crate::chips::requant::OutOfRange;
-use crate::chips::{affine::affine, div::divide, input::in_range, dot::dot, max::max_or_min, mul::mul, requant::requant, sqrt::isqrt};
+use crate::chips::{
+    affine::affine, div::divide, dot::dot, input::in_range, max::max_or_min, mul::mul, requant::requant, sqrt::isqrt,
+};
 use crate::ir::Graph;
 use rayon::prelude::*;
 use thiserror::Error;

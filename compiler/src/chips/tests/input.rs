@@ -54,8 +54,8 @@ fn a_fractional_input_fails() {
     // x + 1/2 with both distances moved by a half: the gate holds, the limbs cannot be fractions.
     let (mut t, row, x) = one(2, -3, 5);
     t.tamper_wire_field(x, plus_half(2));
-    let lanes = 0..t.shape.lanes();
-    set_limbs_field(&mut t, row, lanes.clone(), plus_half(5));
-    set_limbs_field(&mut t, row + 1, lanes, fe(3) - half());
+    let (rem, mag) = (0..t.shape.rem_lanes, t.shape.rem_lanes..t.shape.lanes());
+    set_limbs_field(&mut t, row, rem, plus_half(5));
+    set_limbs_field(&mut t, row, mag, fe(3) - half());
     assert_rejected_by_lookup(&t);
 }

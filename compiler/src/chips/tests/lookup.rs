@@ -1,6 +1,8 @@
 //! The lookup chip: semantics, honest witnesses, tampering.
 
-use super::testing::{assert_rejected, assert_rejected_by_lookup, assert_satisfied, input_wire, plus_half, set_input, test_trace};
+use super::testing::{
+    assert_rejected, assert_rejected_by_lookup, assert_satisfied, input_wire, plus_half, set_input, test_trace,
+};
 use crate::circuit::trace::{Trace, Wire};
 use crate::ir::Func;
 use crate::quant::table::FuncTable;

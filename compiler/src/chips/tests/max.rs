@@ -1,6 +1,8 @@
 //! The max chip: semantics, honest witnesses, tampering.
 
-use super::testing::{assert_rejected, assert_rejected_by_gate, assert_satisfied, half, input_wire, plus_half, test_trace};
+use super::testing::{
+    assert_rejected, assert_rejected_by_gate, assert_satisfied, half, input_wire, plus_half, test_trace,
+};
 use crate::circuit::trace::{Trace, Wire};
 
 fn one(a: i128, b: i128, min: bool) -> (Trace, usize, Wire) {

@@ -1,6 +1,9 @@
 //! The requant chip: semantics, honest witnesses, tampering.
 
-use super::testing::{assert_rejected, assert_satisfied, half, input_wire, plus_half, set_limbs_field, test_trace, assert_rejected_by_lookup, assert_rejected_by_gate};
+use super::testing::{
+    assert_rejected, assert_rejected_by_gate, assert_rejected_by_lookup, assert_satisfied, half, input_wire, plus_half,
+    set_limbs_field, test_trace,
+};
 use crate::chips::fe;
 use crate::chips::requant::*;
 use crate::circuit::trace::{Trace, Wire};
@@ -89,8 +92,8 @@ fn outside_its_bits(v: i128, bits: u32) -> Trace {
 
 #[test]
 fn a_value_outside_its_range_fails() {
-    // 2^12 would fit the three 4-bit magnitude lanes; the requant allows |y| < 2^6 (widths 4, 2, 0)
-    // or < 2^8 (4, 4, 0).
+    // 2^16 would fit the four 4-bit magnitude lanes; the requant allows |y| < 2^6 (widths 4, 2, 0,
+    // 0) or < 2^8 (4, 4, 0, 0).
     for (v, bits) in [(64, 6), (-64, 6), (100, 6), (256, 8), (4000, 8)] {
         assert_rejected(&outside_its_bits(v, bits));
     }

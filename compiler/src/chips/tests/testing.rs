@@ -7,15 +7,15 @@ use crate::circuit::ZkCircuit;
 use halo2_proofs::dev::MockProver;
 use halo2curves::bn256::Fr;
 
-/// A small shape: 6 advice columns, 4-bit limbs, two lanes for the remainder, three for |y|, a
-/// range table of every width 0..=4.
+/// A small shape: 6 advice columns, 4-bit limbs, four lanes for the remainder and four for |y|,
+/// a range table of every width 0..=4.
 pub fn test_trace() -> Trace {
     Trace::new(CircuitShape {
         k: 8,
         lookup_bits: 4,
         advice: 6,
-        rem_lanes: 2,
-        mag_lanes: 3,
+        rem_lanes: 4,
+        mag_lanes: 4,
         table_rows: 64,
         range_widths: 0b11111,
     })
@@ -68,9 +68,9 @@ pub fn set_input(t: &mut Trace, w: Wire, v: i128) {
     t.tamper_wire(w, v);
     let s = t.shape;
     let (lo, hi) = INPUT_RANGE;
-    for (r, d) in [(row, v - lo), (row + 1, hi - v)] {
-        for (j, l) in crate::chips::limbs(d.max(0) as u128, s.lookup_bits, s.lanes()).enumerate() {
-            t.tamper_limb(r, j, l);
+    for (first, lanes, d) in [(0, s.rem_lanes, v - lo), (s.rem_lanes, s.mag_lanes, hi - v)] {
+        for (j, l) in crate::chips::limbs(d.max(0) as u128, s.lookup_bits, lanes).enumerate() {
+            t.tamper_limb(row, first + j, l);
         }
     }
 }

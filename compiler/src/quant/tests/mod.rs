@@ -22,7 +22,7 @@ pub(crate) const MODELS: &[&str] =
 
 fn plan_for(graph: &Graph) -> QuantPlan {
     let scales = Scales { input: 7, param: 7, table_bits: 10 };
-    QuantPlan::build(graph, &scales, &[InputRange { min: -4.0, max: 4.0 }], &RangeBits::new()).unwrap()
+    QuantPlan::build(graph, &scales, &[InputRange { min: -8.0, max: 8.0 }], &RangeBits::new()).unwrap()
 }
 
 #[test]
@@ -64,7 +64,9 @@ fn out_of_range_input_names_the_node() {
     let mut x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
     x[3] = quantize(100.0, 7);
     match evaluate(&graph, &plan, &[x]).unwrap_err() {
-        eval::RangeError::OutOfRange { node, element, .. } => assert_eq!((node.as_str(), element), ("input", 3)),
+        eval::RangeError::Input { node, element, min, max, .. } => {
+            assert_eq!((node.as_str(), element, min, max), ("input", 3, -8.0, 8.0))
+        }
         other => panic!("expected out of range, got {other}"),
     }
 }

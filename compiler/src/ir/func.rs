@@ -51,39 +51,41 @@ impl Func {
         }
     }
 
+    /// f(x), computed with the `libm` crate (a port of musl's) rather than the platform's math
+    /// library, so the tables keygen fixes and gen-witness reads agree on every machine.
     pub fn eval(&self, x: f64) -> f64 {
         match *self {
-            Func::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-            Func::Tanh => x.tanh(),
-            Func::Exp => x.exp(),
-            Func::Log => x.ln(),
+            Func::Sigmoid => 1.0 / (1.0 + libm::exp(-x)),
+            Func::Tanh => libm::tanh(x),
+            Func::Exp => libm::exp(x),
+            Func::Log => libm::log(x),
             Func::Erf => erf(x),
             Func::Gelu => 0.5 * x * (1.0 + erf(x / std::f64::consts::SQRT_2)),
             Func::GeluTanh => {
-                let c = (2.0 / std::f64::consts::PI).sqrt();
-                0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
+                let c = libm::sqrt(2.0 / std::f64::consts::PI);
+                0.5 * x * (1.0 + libm::tanh(c * (x + 0.044715 * x * x * x)))
             }
             Func::Softplus => {
                 // ln(1 + e^x) without overflow for large x.
-                x.max(0.0) + (-x.abs()).exp().ln_1p()
+                x.max(0.0) + libm::log1p(libm::exp(-x.abs()))
             }
             Func::Softsign => x / (1.0 + x.abs()),
             Func::Elu { alpha } => {
                 if x > 0.0 {
                     x
                 } else {
-                    alpha * x.exp_m1()
+                    alpha * libm::expm1(x)
                 }
             }
-            Func::Selu { alpha, gamma } => gamma * if x > 0.0 { x } else { alpha * x.exp_m1() },
-            Func::Celu { alpha } => x.max(0.0) + (alpha * (x / alpha).exp_m1()).min(0.0),
-            Func::Sin => x.sin(),
-            Func::Cos => x.cos(),
+            Func::Selu { alpha, gamma } => gamma * if x > 0.0 { x } else { alpha * libm::expm1(x) },
+            Func::Celu { alpha } => x.max(0.0) + (alpha * libm::expm1(x / alpha)).min(0.0),
+            Func::Sin => libm::sin(x),
+            Func::Cos => libm::cos(x),
         }
     }
 }
 
-/// The error function (the standard library has none; libm's is the musl one, to ~1 ulp).
+/// The error function (the standard library has none).
 fn erf(x: f64) -> f64 {
     libm::erf(x)
 }

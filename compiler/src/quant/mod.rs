@@ -155,7 +155,12 @@ pub fn bit_len(v: u128) -> u32 {
 }
 
 pub fn quantize(x: f64, scale: u32) -> i128 {
-    (x * (scale as f64).exp2()).round() as i128
+    (x * pow2(scale as i32)).round() as i128
+}
+
+/// 2^e, exactly (no platform math library involved).
+pub fn pow2(e: i32) -> f64 {
+    libm::ldexp(1.0, e)
 }
 
 /// Range bits measured by calibration, by node name; they replace the static bounds, which hold

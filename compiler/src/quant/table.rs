@@ -26,15 +26,15 @@ impl FuncTable {
         if x.abs() > self.bound {
             return None;
         }
-        let step = (self.in_exp as f64).exp2();
+        let step = crate::quant::pow2(self.in_exp);
         // Entry 0 stands for [-step/2, step/2): for Log (not defined below 0) entries <= 0 take
         // the value at a quarter step, inside that interval.
         let xf = match self.func {
             Func::Log if x <= 0 => 0.25 * step,
             _ => x as f64 * step,
         };
-        let limit = ((self.out_scale + OUTPUT_HEADROOM_BITS) as f64).exp2();
-        let y = (self.func.eval(xf) * (self.out_scale as f64).exp2()).round();
+        let limit = crate::quant::pow2((self.out_scale + OUTPUT_HEADROOM_BITS) as i32);
+        let y = (self.func.eval(xf) * crate::quant::pow2(self.out_scale as i32)).round();
         Some(if y.is_nan() { 0 } else { y.clamp(-limit, limit) as i128 })
     }
 

@@ -183,3 +183,27 @@ fn the_keygen_trace_has_the_proving_traces_rows_and_constants() {
         assert_eq!(keygen.rows(), crate::circuit::plan::count_rows(&graph, &tight_plan, shape.advice), "{name}");
     }
 }
+
+/// Table entries are part of the verifying key: they must not depend on the machine's math
+/// library. These were computed independently (f(x / 16) * 2^16, rounded); none lies near a
+/// rounding boundary, so any correct implementation gives them, and `libm` always does.
+#[test]
+fn function_tables_have_fixed_values() {
+    use crate::ir::Func;
+    let expected: &[(Func, [(i128, i128); 3])] = &[
+        (Func::Sigmoid, [(16, 47911), (-24, 11955), (37, 59632)]),
+        (Func::Tanh, [(16, 49912), (-24, -59320), (37, 64263)]),
+        (Func::Exp, [(16, 178145), (-24, 14623), (37, 661890)]),
+        (Func::Log, [(16, 0), (37, 54941), (37, 54941)]),
+        (Func::Erf, [(16, 55227), (-24, -63315), (37, 65466)]),
+        (Func::Gelu, [(16, 55138), (-24, -6567), (37, 149980)]),
+        (Func::Sin, [(16, 55147), (-24, -65372), (37, 48321)]),
+        (Func::Cos, [(16, 35409), (-24, 4636), (37, -44273)]),
+    ];
+    for (func, entries) in expected {
+        let t = table::FuncTable { func: *func, in_exp: -4, out_scale: 16, bound: 64 };
+        for &(x, y) in entries {
+            assert_eq!(t.value(x), Some(y), "{} at {x}/16", func.name());
+        }
+    }
+}

@@ -14,7 +14,7 @@ pub mod requant;
 pub mod sqrt;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::circuit::shape::CircuitShape;
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Expression, Fixed, Instance, VirtualCells};

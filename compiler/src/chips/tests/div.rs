@@ -5,6 +5,7 @@ use super::testing::{
     set_limbs_field, test_trace,
 };
 use crate::chips::div::*;
+use super::testing::prove_and_verify;
 use crate::chips::fe;
 use crate::chips::limbs;
 use crate::circuit::trace::{Trace, Wire};
@@ -134,4 +135,15 @@ fn a_fractional_quotient_fails() {
     }
     set_limbs_field(&mut t, row + 2, 0..s.rem_lanes, half());
     assert_rejected_by_lookup(&t);
+}
+
+#[test]
+fn a_quotient_rounded_down_is_refused_by_the_real_verifier() {
+    // The same rows through keygen, the prover and the verifier: the honest division verifies,
+    // 229 claimed as 228 does not.
+    let (honest, _, _) = one_div(Some(100), 7, 16, 0);
+    prove_and_verify(&honest).unwrap();
+    let attack = quotient_rounded_down(Some(100), 7, 16, 0);
+    let refused = prove_and_verify(&attack).unwrap_err();
+    assert!(refused.starts_with("the verifier refused"), "{refused}");
 }

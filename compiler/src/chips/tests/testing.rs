@@ -123,3 +123,42 @@ pub fn assert_rejected_by_gate(t: &Trace) {
         ),
     }
 }
+
+/// Real keygen (on the trace's structure), prover and verifier at the trace's k: Ok when the
+/// verifier accepts, Err with what refused it otherwise.
+pub fn prove_and_verify(t: &Trace) -> Result<(), String> {
+    use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk_custom, verify_proof};
+    use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+    use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+    use halo2_proofs::poly::kzg::strategy::SingleStrategy;
+    use halo2_proofs::transcript::{
+        Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
+    };
+    use halo2curves::bn256::{Bn256, G1Affine};
+    let params = ParamsKZG::<Bn256>::setup(t.shape.k, rand::rngs::OsRng);
+    let keygen = ZkCircuit::for_keygen(t.clone());
+    let vk = keygen_vk_custom(&params, &keygen, true).map_err(|e| e.to_string())?;
+    let pk = keygen_pk(&params, vk, &keygen).map_err(|e| e.to_string())?;
+    let circuit = ZkCircuit::with_witness(t.clone());
+    let instances = circuit.instances();
+    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+        &params,
+        &pk,
+        &[circuit],
+        &[&[&instances]],
+        rand::rngs::OsRng,
+        &mut transcript,
+    )
+    .map_err(|e| format!("the prover refused: {e}"))?;
+    let proof = transcript.finalize();
+    let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof[..]);
+    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+        &params,
+        pk.get_vk(),
+        SingleStrategy::new(&params),
+        &[&[&instances]],
+        &mut transcript,
+    )
+    .map_err(|e| format!("the verifier refused: {e:?}"))
+}

@@ -3,6 +3,8 @@ use super::*;
 use crate::circuit::plan::choose_layout;
 use crate::frontend::load_onnx;
 
+mod malicious;
+
 pub(crate) fn testdata(name: &str) -> (Graph, Vec<f64>, Vec<f64>) {
     let dir = format!("{}/../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
     let bytes = std::fs::read(format!("{dir}/model.onnx")).unwrap();

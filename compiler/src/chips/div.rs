@@ -3,9 +3,12 @@
 //! Two rows. Row 1: `a | b | q` in advice, `2k | 2c` in fixed, the remainder r in all lookup lanes;
 //! row 2: `2b - 1 - r` in all lookup lanes. With W = lanes * lookup_bits:
 //!   2k a + 2c + b = 2b q + r,   0 <= r < 2^W,   0 <= 2b - 1 - r < 2^W
-//! so 0 <= r < 2b (which also forces b >= 1), and q is the quotient rounded half up. q is range
-//! checked by the requant row that follows every division, so every term stays far below the
-//! field size and the equation holds over the integers: q and r are unique.
+//! so 0 <= r < 2b (which also forces b >= 1), and q is the quotient rounded half up, *if q is an
+//! integer*: over the field the equation alone admits q + j / 2b. q's integrality and range come
+//! from the requant row that follows every division (shift 0: its remainder lanes have width 0,
+//! so v = y exactly, and y is a sum of limbs). Then every term stays far below the field size and
+//! the equation holds over the integers: q and r are unique. (Issue 16: before requants bounded
+//! their remainders exactly, q - 1/2 with r + b passed; `a_quotient_rounded_down_by_a_half_fails`.)
 //! For a reciprocal (no a) k = 0 and the a cell is unused.
 
 use super::Columns;

@@ -7,6 +7,9 @@
 //!   k v + 1 = s^2 + r,   0 <= r < 2^W,   0 <= 2s - r < 2^W
 //! so s^2 <= k v + 1 < (s + 1)^2 (and s >= 0): s is the floor of the root. s is range checked by
 //! the requant row that follows, so the equation holds over the integers and s is unique.
+//! s is an integer even without that requant: 2s = r + slack is one (limbs), and s^2 = k v + 1 - r
+//! is one, so (2s)^2 = 4 s^2 holds between two integers far below the field size, over the
+//! integers: 2s is even. (A fraction s + 1/2 makes r a fraction; `a_fractional_root_fails`.)
 
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};

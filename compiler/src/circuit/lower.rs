@@ -96,6 +96,20 @@ fn lower_into(mut t: Trace, graph: &Graph, plan: &QuantPlan, inputs: &[Vec<i128>
     Ok(t)
 }
 
+/// The trace a prover who ignores the ranges would write: the same rows and the real values,
+/// none refused (tests show the circuit refuses what the evaluator would).
+#[cfg(test)]
+pub(crate) fn lower_unchecked(
+    graph: &Graph,
+    plan: &QuantPlan,
+    shape: CircuitShape,
+    inputs: &[Vec<i128>],
+) -> Result<Trace, RangeError> {
+    let mut t = Trace::new(shape);
+    t.checked = false;
+    lower_into(t, graph, plan, inputs)
+}
+
 /// The trace and the wires of every node (tests compare them with the evaluator).
 #[cfg(test)]
 pub(crate) fn lower_with_wires(

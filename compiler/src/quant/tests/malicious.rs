@@ -105,3 +105,55 @@ fn quotients_rounded_down_in_the_transformer_are_refused() {
     assert_ne!(t.public_values(), honest[graph.outputs[0]], "the attack changes the outputs");
     assert_rejected_by_lookup(&t);
 }
+
+/// The MLP's trace on `x` as a prover who ignores every range would write it.
+fn unchecked_mlp(x: &[i128], bits: &crate::quant::RangeBits) -> (Trace, crate::quant::QuantPlan) {
+    use crate::quant::{InputRange, QuantPlan, Scales};
+    let (graph, _, _) = testdata("mlp");
+    let scales = Scales { input: 7, param: 7, table_bits: 10 };
+    let plan = QuantPlan::build(&graph, &scales, &[InputRange { min: -8.0, max: 8.0 }], bits).unwrap();
+    let shape = choose_layout(&graph, &plan, 20).unwrap().shape;
+    let t = crate::circuit::lower::lower_unchecked(&graph, &plan, shape, &[x.to_vec()]).unwrap();
+    (t, plan)
+}
+
+#[test]
+fn an_input_outside_its_declared_range_is_refused() {
+    // 100.0 against [-8, 8]: the evaluator refuses it, and so do MockProver and the verifier
+    // (the range check used to allow anything below the next power of two of the range, ±16,
+    // or in the magnitude lanes, far more).
+    let (graph, input, _) = testdata("mlp");
+    let mut x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+    let (honest, plan) = unchecked_mlp(&x, &Default::default());
+    crate::chips::tests::testing::assert_satisfied(&honest);
+    for v in [100.0, 8.0 + 1.0 / 128.0, -9.0] {
+        x[3] = quantize(v, 7);
+        assert!(evaluate(&graph, &plan, std::slice::from_ref(&x)).is_err());
+        // Its distance to the far end has no limbs: the honest-looking rows fail the gate.
+        let (t, _) = unchecked_mlp(&x, &Default::default());
+        crate::chips::tests::testing::assert_rejected(&t);
+    }
+    let refused = crate::chips::tests::testing::prove_and_verify(&unchecked_mlp(&x, &Default::default()).0);
+    assert!(refused.unwrap_err().starts_with("the verifier refused"));
+}
+
+#[test]
+fn a_value_outside_its_calibrated_range_is_refused() {
+    // The first layer's range one bit narrower than what this input gives there: the lanes could
+    // hold the value, the requant's own bits cannot.
+    let (graph, input, _) = testdata("mlp");
+    let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+    let (_, plan) = unchecked_mlp(&x, &Default::default());
+    let values = evaluate(&graph, &plan, std::slice::from_ref(&x)).unwrap();
+    let (id, node) = graph.nodes.iter().enumerate().find(|(i, _)| plan.nodes[*i].requant.is_some()).unwrap();
+    let shift = plan.nodes[id].requant.unwrap().shift;
+    // The value before the ReLU is what the range check sees: recover it from the layer's input.
+    let widest = values[id].iter().map(|v| v.unsigned_abs()).max().unwrap().max(1);
+    let narrow = crate::quant::bit_len(widest) - 1;
+    let bits: crate::quant::RangeBits = [(node.name.clone(), narrow)].into_iter().collect();
+    let (t, narrow_plan) = unchecked_mlp(&x, &bits);
+    assert!(evaluate(&graph, &narrow_plan, std::slice::from_ref(&x)).is_err(), "{} >> {shift}", node.name);
+    assert!(t.shape.mag_bits() > narrow, "the magnitude lanes alone would take it");
+    assert_rejected_by_lookup(&t);
+    assert!(crate::chips::tests::testing::prove_and_verify(&t).unwrap_err().starts_with("the verifier refused"));
+}

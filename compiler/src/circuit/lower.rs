@@ -14,8 +14,8 @@ use crate::quant::{DivSpec, Linear, QuantPlan, Requant};
 impl Backend for Trace {
     type V = Wire;
 
-    fn input(&mut self, _node: usize, value: i128, lo: i128, hi: i128) -> Result<Wire, ()> {
-        Trace::input(self, value, lo, hi).ok_or(())
+    fn input(&mut self, _node: usize, value: i128, lo: i128, hi: i128) -> Option<Wire> {
+        Trace::input(self, value, lo, hi)
     }
 
     fn linear(&mut self, lin: &Linear, inputs: &[&[Wire]]) -> Vec<Wire> {

@@ -75,12 +75,12 @@ struct Evaluator<'a> {
 impl Backend for Evaluator<'_> {
     type V = i128;
 
-    fn input(&mut self, node: usize, value: i128, lo: i128, hi: i128) -> Result<i128, ()> {
+    fn input(&mut self, node: usize, value: i128, lo: i128, hi: i128) -> Option<i128> {
         if !in_range(value, lo, hi) {
-            return Err(());
+            return None;
         }
         (self.observe)(node, value);
-        Ok(value)
+        Some(value)
     }
 
     fn linear(&mut self, lin: &Linear, inputs: &[&[i128]]) -> Vec<i128> {

@@ -26,8 +26,8 @@ impl Linear {
 /// What a backend does for each step of a plan.
 pub trait Backend {
     type V: Copy;
-    /// An element of model input node `node`, checked to lie in [lo, hi]; Err(()) outside.
-    fn input(&mut self, node: usize, value: i128, lo: i128, hi: i128) -> Result<Self::V, ()>;
+    /// An element of model input node `node`, checked to lie in [lo, hi]; None outside.
+    fn input(&mut self, node: usize, value: i128, lo: i128, hi: i128) -> Option<Self::V>;
     /// All outputs of a weighted-sum node; `inputs[k]` are the values of the node's k-th input.
     fn linear(&mut self, lin: &Linear, inputs: &[&[Self::V]]) -> Vec<Self::V>;
     fn mul(&mut self, a: Self::V, b: Self::V) -> Self::V;
@@ -70,7 +70,7 @@ pub fn walk<B: Backend>(
                     .iter()
                     .enumerate()
                     .map(|(i, &v)| {
-                        backend.input(id, v, *lo, *hi).map_err(|()| RangeError::Input {
+                        backend.input(id, v, *lo, *hi).ok_or_else(|| RangeError::Input {
                             node: node.name.clone(),
                             element: i,
                             value: v as f64 / unit,

@@ -1,11 +1,11 @@
 //! The div chip: semantics, honest witnesses, tampering.
 
+use super::testing::prove_and_verify;
 use super::testing::{
     assert_rejected, assert_rejected_by_lookup, assert_satisfied, half, input_wire, plus_half, set_input,
     set_limbs_field, test_trace,
 };
 use crate::chips::div::*;
-use super::testing::prove_and_verify;
 use crate::chips::fe;
 use crate::chips::limbs;
 use crate::circuit::trace::{Trace, Wire};

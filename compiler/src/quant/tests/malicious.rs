@@ -24,7 +24,7 @@ struct RoundDown {
 impl Backend for RoundDown {
     type V = Wire;
 
-    fn input(&mut self, node: usize, value: i128, lo: i128, hi: i128) -> Result<Wire, ()> {
+    fn input(&mut self, node: usize, value: i128, lo: i128, hi: i128) -> Option<Wire> {
         Backend::input(&mut self.t, node, value, lo, hi)
     }
     fn linear(&mut self, lin: &Linear, inputs: &[&[Wire]]) -> Vec<Wire> {

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use compiler::settings::{Mode, Visibility};
 use indicatif::{ProgressBar, ProgressStyle};
 use runtime::srs::{self, SrsSource};
 use runtime::{proof, witness, ArtifactDir, Model};
@@ -30,6 +31,16 @@ enum Command {
         /// Largest log2 of the row count the planner may choose.
         #[arg(long, default_value_t = 22)]
         max_logrows: u32,
+        /// Who sees the model inputs: private, public (in the proof's instances) or hashed
+        /// (EZKL's names accepted where they mean the same).
+        #[arg(long, default_value = "private")]
+        input_visibility: String,
+        /// Who sees the model outputs: public, private or hashed.
+        #[arg(long, default_value = "public")]
+        output_visibility: String,
+        /// The weights: fixed (in the verifying key) or hashed.
+        #[arg(long, default_value = "fixed")]
+        param_visibility: String,
     },
     /// Choose scales, ranges, lookup bits and k from data; rewrite settings.json; report the error.
     Calibrate {
@@ -106,7 +117,7 @@ enum Command {
         #[arg(long)]
         srs: Option<PathBuf>,
     },
-    /// Verify a proof; prints the verified outputs, exits non-zero if the proof is invalid.
+    /// Verify a proof; prints the verified public values, exits non-zero if the proof is invalid.
     Verify {
         art: PathBuf,
         #[arg(short, long)]
@@ -114,6 +125,9 @@ enum Command {
         /// Check the proof against this SRS (must be the one setup used).
         #[arg(long)]
         srs: Option<PathBuf>,
+        /// Print one JSON object on stdout: the verified public values (outputs, inputs).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -163,18 +177,27 @@ fn file_size(path: &std::path::Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
+fn visibility_summary(v: &Visibility) -> String {
+    format!("input {}, output {}, params {}", v.input, v.output, v.params)
+}
+
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Compile { model, out, max_logrows } => {
+        Command::Compile { model, out, max_logrows, input_visibility, output_visibility, param_visibility } => {
             let start = Instant::now();
+            let mode = |s: &str| s.parse::<Mode>().map_err(anyhow::Error::msg);
+            let visibility =
+                Visibility::new(mode(&input_visibility)?, mode(&output_visibility)?, mode(&param_visibility)?)
+                    .map_err(anyhow::Error::msg)?;
             let art = ArtifactDir::new(&out);
-            let m = runtime::model::compile(&model, &art, max_logrows)?;
+            let m = runtime::model::compile(&model, &art, visibility, max_logrows)?;
             let s = &m.settings;
             println!(
-                "compiled {} -> {}: {} nodes, k={}, {} rows, {} advice + {} lookup columns, scales 2^{}/2^{} ({:.1?})",
+                "compiled {} -> {}: {} nodes, {}, k={}, {} rows, {} advice + {} lookup columns, scales 2^{}/2^{} ({:.1?})",
                 model.display(),
                 out.display(),
                 m.graph.nodes.len(),
+                visibility_summary(&s.visibility),
                 s.circuit.k,
                 s.rows,
                 s.circuit.advice,
@@ -244,6 +267,7 @@ fn run(command: Command) -> Result<()> {
         Command::Inspect { art } => {
             let m = Model::load(&ArtifactDir::new(&art))?;
             print!("{}", m.graph);
+            println!("visibility: {}", visibility_summary(&m.settings.visibility));
             println!("circuit: {}", serde_json::to_string(&m.settings.circuit)?);
         }
         Command::GenSrs { k, out } => {
@@ -302,12 +326,26 @@ fn run(command: Command) -> Result<()> {
             proof::write(&out, &p)?;
             println!("proof written to {}: {} ({:.1?})", out.display(), size(file_size(&out)), start.elapsed());
         }
-        Command::Verify { art, proof: ppath, srs } => {
+        Command::Verify { art, proof: ppath, srs, json } => {
             let start = Instant::now();
             let source = srs.map(SrsSource::File);
-            let outputs = proof::verify(&ArtifactDir::new(&art), &ppath, source.as_ref())
+            let public = proof::verify(&ArtifactDir::new(&art), &ppath, source.as_ref())
                 .with_context(|| format!("verify {}", ppath.display()))?;
-            println!("verified ({:.1?}); outputs: {}", start.elapsed(), serde_json::to_string(&outputs)?);
+            if json {
+                println!("{}", serde_json::to_string(&public)?);
+            } else {
+                let mut parts = vec![];
+                if let Some(outputs) = &public.outputs {
+                    parts.push(format!("outputs: {}", serde_json::to_string(outputs)?));
+                }
+                if let Some(inputs) = &public.inputs {
+                    parts.push(format!("inputs: {}", serde_json::to_string(inputs)?));
+                }
+                if parts.is_empty() {
+                    parts.push("no public values (private input and output)".into());
+                }
+                println!("verified ({:.1?}); {}", start.elapsed(), parts.join("; "));
+            }
         }
     }
     Ok(())

@@ -367,3 +367,77 @@ fn the_readme_lists_exactly_the_ops_zkonnx_supports() {
     assert!(readme.contains(&table), "README.md's op table differs from `zkonnx ops`:\n{table}");
     assert!(table.lines().count() > 60, "{table}");
 }
+
+#[test]
+fn public_inputs_and_private_outputs_prove_and_bind() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("mlp");
+    let out = ok(zk(&[
+        &"compile",
+        &testdata("mlp", "model.onnx"),
+        &"-o",
+        &art,
+        &"--input-visibility",
+        &"public",
+        &"--output-visibility",
+        &"private",
+    ]));
+    assert!(out.contains("input public, output private, params fixed"), "{out}");
+    assert!(ok(zk(&[&"inspect", &art])).contains("visibility: input public, output private"));
+    ok(zk(&[&"setup", &art]));
+    let witness = art.join("witness.json");
+    ok(zk(&[&"gen-witness", &art, &"-i", &testdata("mlp", "input.json"), &"-o", &witness]));
+    let proof_path = art.join("proof.json");
+    ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof_path]));
+
+    // verify --json: the inputs, decoded from the instances; no outputs.
+    let printed: serde_json::Value =
+        serde_json::from_str(&ok(zk(&[&"verify", &art, &"-p", &proof_path, &"--json"]))).unwrap();
+    assert!(printed.get("outputs").is_none(), "{printed}");
+    let given = floats(&json(&testdata("mlp", "input.json"))["input_data"][0]);
+    let verified = floats(&printed["inputs"][0]);
+    assert_eq!(verified.len(), given.len());
+    for (v, g) in verified.iter().zip(&given) {
+        assert!((v - g).abs() <= 1.0 / 512.0, "{v} vs {g}");
+    }
+
+    // Another public input (one instance changed) fails, and so does a readable "inputs" that
+    // the instances do not prove.
+    let proof = json(&proof_path);
+    let write = |name: &str, v: &serde_json::Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
+        p
+    };
+    let mut p = proof.clone();
+    let mut inst = hex::decode(p["instances"][3].as_str().unwrap()).unwrap();
+    inst[0] ^= 1;
+    p["instances"][3] = hex::encode(inst).into();
+    let line = refused(zk(&[&"verify", &art, &"-p", &write("input.json", &p)]));
+    assert!(line.contains("invalid"), "{line}");
+    let mut p = proof.clone();
+    p["inputs"][0][0] = (p["inputs"][0][0].as_f64().unwrap() + 1.0).into();
+    let line = refused(zk(&[&"verify", &art, &"-p", &write("readable.json", &p)]));
+    assert!(line.contains("inputs"), "{line}");
+    // The output is not in the instances: a proof with an extra instance is refused.
+    let mut p = proof.clone();
+    p["instances"].as_array_mut().unwrap().push(proof["instances"][0].clone());
+    refused(zk(&[&"verify", &art, &"-p", &write("extra.json", &p)]));
+}
+
+#[test]
+fn unknown_or_unsupported_visibility_is_one_line_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, mode, says) in [
+        ("--input-visibility", "secret", "unknown visibility"),
+        ("--input-visibility", "polycommit", "Poseidon"),
+        ("--input-visibility", "fixed", "not one of private, public, hashed"),
+        ("--param-visibility", "public", "not one of fixed, hashed"),
+        ("--output-visibility", "hashed/private", "hashed/private"),
+    ] {
+        let art = dir.path().join(mode.replace('/', "_"));
+        let line = refused(zk(&[&"compile", &testdata("mlp", "model.onnx"), &"-o", &art, &flag, &mode]));
+        assert!(line.contains(says), "{mode}: {line}");
+        assert!(!art.join("settings.json").exists(), "{mode}: wrote settings");
+    }
+}

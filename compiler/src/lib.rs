@@ -35,6 +35,7 @@ pub fn plan_settings(
     scales: Scales,
     ranges: Vec<InputRange>,
     bits: &RangeBits,
+    visibility: Visibility,
     max_k: u32,
 ) -> Result<(Settings, QuantPlan), CompileError> {
     let plan = QuantPlan::build(graph, &scales, &ranges, bits)?;
@@ -66,7 +67,7 @@ pub fn plan_settings(
     let settings = Settings {
         format: SETTINGS_FORMAT.into(),
         model_sha256: model_sha256.into(),
-        visibility: Visibility::default(),
+        visibility,
         scales,
         inputs,
         outputs,

@@ -60,6 +60,8 @@ pub struct LookupRecord {
     pub domain: i128,
 }
 
+/// Who sees a value: in the public instance (`public`), only as a Poseidon commitment in it
+/// (`hashed`), nobody (`private`), or, for weights, fixed in the verifying key (`fixed`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -67,6 +69,38 @@ pub enum Mode {
     Public,
     Fixed,
     Hashed,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    /// zkonnx's names, and EZKL's where they mean the same.
+    fn from_str(s: &str) -> Result<Mode, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "private" => Ok(Mode::Private),
+            "public" => Ok(Mode::Public),
+            "fixed" => Ok(Mode::Fixed),
+            "hashed" | "hashed/public" => Ok(Mode::Hashed),
+            "hashed/private" => Err("visibility hashed/private (a commitment no verifier sees) is not supported; \
+                                     use hashed (the commitment is public) or private"
+                .into()),
+            "polycommit" | "kzgcommit" => Err(format!(
+                "visibility {s} is not supported: zkonnx commits to values with Poseidon hashes; use hashed"
+            )),
+            _ => Err(format!("unknown visibility {s:?}; use private, public, hashed or fixed")),
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Private => "private",
+            Mode::Public => "public",
+            Mode::Fixed => "fixed",
+            Mode::Hashed => "hashed",
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,17 +117,31 @@ impl Default for Visibility {
 }
 
 impl Visibility {
-    /// Only private input, public output and fixed weights are built so far.
-    pub fn check_supported(&self) -> Result<(), String> {
-        if *self == Visibility::default() {
-            Ok(())
-        } else {
-            Err(format!(
-                "visibility input={:?} output={:?} params={:?} is not supported yet; only input private, \
-                 output public, params fixed",
-                self.input, self.output, self.params
-            )
-            .to_lowercase())
+    /// A visibility whose modes each make sense for their role: inputs and outputs are private,
+    /// public or hashed; weights fixed (in the key) or hashed.
+    pub fn new(input: Mode, output: Mode, params: Mode) -> Result<Visibility, String> {
+        let v = Visibility { input, output, params };
+        v.check()?;
+        Ok(v)
+    }
+
+    /// The modes each role allows, and the ones built so far.
+    pub fn check(&self) -> Result<(), String> {
+        let data = [Mode::Private, Mode::Public, Mode::Hashed];
+        if !data.contains(&self.input) {
+            return Err(format!("input visibility {} is not one of private, public, hashed", self.input));
         }
+        if !data.contains(&self.output) {
+            return Err(format!("output visibility {} is not one of private, public, hashed", self.output));
+        }
+        if ![Mode::Fixed, Mode::Hashed].contains(&self.params) {
+            return Err(format!("param visibility {} is not one of fixed, hashed", self.params));
+        }
+        for (role, mode) in [("input", self.input), ("output", self.output), ("param", self.params)] {
+            if mode == Mode::Hashed {
+                return Err(format!("{role} visibility hashed is not built yet"));
+            }
+        }
+        Ok(())
     }
 }

@@ -98,8 +98,10 @@ pub fn calibrate(
     let inputs = read_samples(data, &model.settings)?;
     let float = float_model(art, &model.settings)?;
     let samples = Samples { float_outputs: float_outputs(&float, &inputs)?, inputs };
+    // Calibration keeps the visibility the model was compiled with.
+    let opts = Options { visibility: model.settings.visibility.clone(), ..opts.clone() };
     let (settings, plan, report) =
-        calibrate::calibrate(&model.graph, &model.settings.model_sha256, &samples, opts, progress)?;
+        calibrate::calibrate(&model.graph, &model.settings.model_sha256, &samples, &opts, progress)?;
     let binding = binding_of(&settings);
     let candidate = Model { graph: model.graph.clone(), settings: settings.clone(), plan: plan.clone(), binding };
     // The guarantee: every calibration sample proves with the chosen settings.

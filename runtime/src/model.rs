@@ -10,7 +10,7 @@ use compiler::circuit::trace::Trace;
 use compiler::ir::Graph;
 use compiler::quant::eval::RangeError;
 use compiler::quant::{InputRange, QuantPlan, RangeBits};
-use compiler::settings::{Settings, SETTINGS_FORMAT};
+use compiler::settings::{Settings, Visibility, SETTINGS_FORMAT};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -69,13 +69,20 @@ pub struct Model {
 
 /// `zkonnx compile`: translate the ONNX file and write circuit.json, settings.json and a copy of
 /// the model (the float reference calibration runs).
-pub fn compile(model_path: &Path, out: &ArtifactDir, max_k: u32) -> Result<Model> {
+pub fn compile(model_path: &Path, out: &ArtifactDir, visibility: Visibility, max_k: u32) -> Result<Model> {
     let bytes = read(model_path)?;
     let graph = compiler::frontend::load_onnx(&bytes, &model_path.display().to_string())?;
     let model_sha256 = sha256_hex(&bytes);
     let ranges = graph.inputs().map(|_| compiler::DEFAULT_INPUT_RANGE).collect();
-    let (settings, plan) =
-        compiler::plan_settings(&graph, &model_sha256, compiler::DEFAULT_SCALES, ranges, &RangeBits::new(), max_k)?;
+    let (settings, plan) = compiler::plan_settings(
+        &graph,
+        &model_sha256,
+        compiler::DEFAULT_SCALES,
+        ranges,
+        &RangeBits::new(),
+        visibility,
+        max_k,
+    )?;
     let file = CircuitFile { format: CIRCUIT_FORMAT.into(), model_sha256, graph };
     write_atomic(&out.onnx(), &bytes)?;
     write_json(&out.circuit(), &file)?;
@@ -118,7 +125,7 @@ pub fn load_settings(art: &ArtifactDir) -> Result<Settings> {
         what: "settings file",
         reason: e.to_string(),
     })?;
-    settings.visibility.check_supported().map_err(RuntimeError::Other)?;
+    settings.visibility.check().map_err(RuntimeError::Other)?;
     Ok(settings)
 }
 
@@ -150,12 +157,17 @@ impl Model {
 
     /// The circuit's trace for these (quantized) inputs.
     pub fn trace(&self, inputs: &[Vec<i128>]) -> Result<Trace, RangeError> {
-        lower(&self.graph, &self.plan, self.settings.circuit, inputs)
+        lower(&self.graph, &self.plan, self.settings.circuit, &self.settings.visibility, inputs)
     }
 
     /// The trace keygen uses: structure only, on zero inputs.
     pub fn keygen_trace(&self) -> Result<Trace> {
-        Ok(compiler::circuit::lower::lower_structure(&self.graph, &self.plan, self.settings.circuit)?)
+        Ok(compiler::circuit::lower::lower_structure(
+            &self.graph,
+            &self.plan,
+            self.settings.circuit,
+            &self.settings.visibility,
+        )?)
     }
 }
 

@@ -6,6 +6,7 @@ use crate::keys;
 use crate::model::{binding_of, ArtifactDir, Model};
 use crate::srs::{Params, SrsSource};
 use crate::witness::{dequantize, Witness};
+use compiler::circuit::instance::{InstanceLayout, Public};
 use compiler::circuit::ZkCircuit;
 use compiler::settings::Settings;
 use halo2_proofs::dev::MockProver;
@@ -19,7 +20,7 @@ use halo2curves::ff::PrimeField;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-pub const PROOF_FORMAT: &str = "zkonnx-proof/1";
+pub const PROOF_FORMAT: &str = "zkonnx-proof/2";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProofFile {
@@ -27,17 +28,51 @@ pub struct ProofFile {
     pub binding: String,
     /// The proof bytes, hex.
     pub proof: String,
-    /// Public instances (the quantized outputs) as 32-byte little-endian field elements, hex.
+    /// Public instances, in the settings' instance layout, as 32-byte little-endian field
+    /// elements, hex.
     pub instances: Vec<String>,
-    /// The outputs the instances encode, as floats (for reading; `verify` recomputes them).
-    pub outputs: Vec<Vec<f64>>,
+    /// What the instances encode, for reading (`verify` recomputes it from them).
+    #[serde(flatten)]
+    pub public: PublicValues,
+}
+
+/// The public values of a proof, decoded: what a verifier learns.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PublicValues {
+    /// The model inputs, as floats, when they are public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<Vec<f64>>>,
+    /// The model outputs, as floats, when they are public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Vec<Vec<f64>>>,
+}
+
+impl PublicValues {
+    /// Decode the instance column of a proof under the settings' layout.
+    fn decode(settings: &Settings, instances: &[Fr]) -> Self {
+        let layout = InstanceLayout::of(settings);
+        let floats = |kind: Public, specs: Vec<(usize, u32)>| {
+            layout.range(kind).map(|r| {
+                let mut ints = instances[r].iter().map(signed);
+                specs.iter().map(|&(n, scale)| dequantize(&ints.by_ref().take(n).collect::<Vec<_>>(), scale)).collect()
+            })
+        };
+        let numel = |shape: &[usize]| shape.iter().product::<usize>();
+        PublicValues {
+            inputs: floats(
+                Public::Inputs,
+                settings.inputs.iter().map(|i| (numel(&i.shape), settings.scales.input)).collect(),
+            ),
+            outputs: floats(Public::Outputs, settings.outputs.iter().map(|o| (numel(&o.shape), o.scale)).collect()),
+        }
+    }
 }
 
 /// Rebuild the trace from the witness's inputs and check it gives the witness's outputs.
 fn circuit_for(model: &Model, witness: &Witness) -> Result<ZkCircuit> {
     let trace = model.trace(&witness.inputs)?;
     let outputs: Vec<i128> = witness.outputs_quantized.concat();
-    if trace.public_values() != outputs {
+    if trace.model_output_values() != outputs {
         return Err(RuntimeError::Input(
             "the witness outputs are not what the model computes from its inputs; run `zkonnx gen-witness` again"
                 .into(),
@@ -79,7 +114,7 @@ pub fn prove(model: &Model, art: &ArtifactDir, witness: &Witness, params: &Param
         binding: hex::encode(model.binding),
         proof: hex::encode(proof),
         instances: instances.iter().map(|f| hex::encode(f.to_repr())).collect(),
-        outputs: witness.outputs.clone(),
+        public: PublicValues::decode(&model.settings, &instances),
     })
 }
 
@@ -106,8 +141,9 @@ fn signed(f: &Fr) -> i128 {
     }
 }
 
-/// `zkonnx verify`: needs settings.json, vk.bin and srs.verifier only. Returns the verified outputs.
-pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> Result<Vec<Vec<f64>>> {
+/// `zkonnx verify`: needs settings.json, vk.bin and srs.verifier only. Returns the verified public
+/// values.
+pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> Result<PublicValues> {
     let settings: Settings = crate::model::load_settings(art)?;
     let binding = binding_of(&settings);
     let file = read(proof_path)?;
@@ -138,9 +174,9 @@ pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> 
             Option::<Fr>::from(Fr::from_repr(bytes)).ok_or_else(|| bad("an instance is not a field element"))
         })
         .collect::<Result<_>>()?;
-    let expected: usize = settings.outputs.iter().map(|o| o.shape.iter().product::<usize>()).sum();
+    let expected = InstanceLayout::of(&settings).len();
     if instances.len() != expected {
-        return Err(bad(&format!("it has {} public values; the model has {expected} outputs", instances.len())));
+        return Err(bad(&format!("it has {} public values; its settings expose {expected}", instances.len())));
     }
     let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof[..]);
     let strategy = SingleStrategy::new(&params);
@@ -152,15 +188,10 @@ pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> 
         &mut transcript,
     )
     .map_err(|e| bad(&format!("halo2 rejected it ({e:?})")))?;
-    // The outputs come from the verified instances, never from the file's own "outputs".
-    let mut ints = instances.iter().map(signed);
-    let outputs: Vec<Vec<f64>> = settings
-        .outputs
-        .iter()
-        .map(|o| dequantize(&ints.by_ref().take(o.shape.iter().product()).collect::<Vec<_>>(), o.scale))
-        .collect();
-    if outputs != file.outputs {
-        return Err(bad("its \"outputs\" differ from the outputs its public instances prove"));
+    // The public values come from the verified instances, never from the file's own fields.
+    let public = PublicValues::decode(&settings, &instances);
+    if public != file.public {
+        return Err(bad("its decoded values (\"inputs\", \"outputs\") differ from what its public instances prove"));
     }
-    Ok(outputs)
+    Ok(public)
 }

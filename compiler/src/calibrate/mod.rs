@@ -43,6 +43,8 @@ pub struct Options {
     pub scales: std::ops::RangeInclusive<u32>,
     /// Function table sizes tried (2^bits entries), for models with lookups.
     pub table_bits: Vec<u32>,
+    /// The visibility the settings keep.
+    pub visibility: crate::settings::Visibility,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             margin: 0.5,
             scales: 4..=16,
             table_bits: vec![8, 10, 12, 14, 16],
+            visibility: Default::default(),
         }
     }
 }
@@ -324,7 +327,15 @@ pub fn calibrate(
         return Err(CompileError::Plan(no_candidate_message(&report)));
     };
     let scales = report.candidates[index].scales.clone();
-    let (settings, plan) = crate::plan_settings(graph, model_sha256, scales.clone(), ranges, &bits, opts.max_logrows)?;
+    let (settings, plan) = crate::plan_settings(
+        graph,
+        model_sha256,
+        scales.clone(),
+        ranges,
+        &bits,
+        opts.visibility.clone(),
+        opts.max_logrows,
+    )?;
     if let Outcome::Accepted(m) = &report.candidates[index].outcome {
         report.error = Some(m.error.clone());
     }

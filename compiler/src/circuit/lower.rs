@@ -2,6 +2,7 @@
 //! evaluator takes. The same code runs for keygen (on zeros) and proving (on the input), so both
 //! see the same rows.
 
+use super::instance::{InstanceLayout, Public};
 use super::shape::CircuitShape;
 use super::trace::{Trace, Wire};
 use crate::chips::requant::OutOfRange;
@@ -10,6 +11,7 @@ use crate::quant::eval::RangeError;
 use crate::quant::table::FuncTable;
 use crate::quant::walk::{walk, Backend, RowForm};
 use crate::quant::{DivSpec, Linear, QuantPlan, Requant};
+use crate::settings::Visibility;
 
 impl Backend for Trace {
     type V = Wire;
@@ -73,23 +75,51 @@ impl Backend for Trace {
     }
 }
 
-/// The circuit's trace for these inputs, the model outputs exposed as public instances.
-pub fn lower(graph: &Graph, plan: &QuantPlan, shape: CircuitShape, inputs: &[Vec<i128>]) -> Result<Trace, RangeError> {
-    lower_into(Trace::new(shape), graph, plan, inputs)
+/// The circuit's trace for these inputs, its public values exposed as `visibility` says.
+pub fn lower(
+    graph: &Graph,
+    plan: &QuantPlan,
+    shape: CircuitShape,
+    visibility: &Visibility,
+    inputs: &[Vec<i128>],
+) -> Result<Trace, RangeError> {
+    lower_into(Trace::new(shape), graph, plan, visibility, inputs)
 }
 
 /// The trace keygen uses: the same rows and fixed values on zero inputs, whatever values the
 /// zeros give (a normalisation of zeros may leave the calibrated ranges; keygen reads no values).
-pub fn lower_structure(graph: &Graph, plan: &QuantPlan, shape: CircuitShape) -> Result<Trace, RangeError> {
+pub fn lower_structure(
+    graph: &Graph,
+    plan: &QuantPlan,
+    shape: CircuitShape,
+    visibility: &Visibility,
+) -> Result<Trace, RangeError> {
     let zeros: Vec<Vec<i128>> = graph.inputs().map(|(_, n)| vec![0; n.shape.iter().product()]).collect();
-    lower_into(Trace::for_structure(shape), graph, plan, &zeros)
+    lower_into(Trace::for_structure(shape), graph, plan, visibility, &zeros)
 }
 
-fn lower_into(mut t: Trace, graph: &Graph, plan: &QuantPlan, inputs: &[Vec<i128>]) -> Result<Trace, RangeError> {
+/// The instance layout of a model under a visibility.
+pub fn instance_layout(graph: &Graph, visibility: &Visibility) -> InstanceLayout {
+    let len = |ids: &mut dyn Iterator<Item = usize>| ids.map(|i| graph.nodes[i].shape.iter().product::<usize>()).sum();
+    InstanceLayout::new(visibility, len(&mut graph.inputs().map(|(i, _)| i)), len(&mut graph.outputs.iter().copied()))
+}
+
+fn lower_into(
+    mut t: Trace,
+    graph: &Graph,
+    plan: &QuantPlan,
+    visibility: &Visibility,
+    inputs: &[Vec<i128>],
+) -> Result<Trace, RangeError> {
     t.tables = plan.tables.clone();
     let wires = walk(graph, plan, inputs, &mut t)?;
-    for &o in &graph.outputs {
-        for &w in &wires[o] {
+    t.model_outputs = graph.outputs.iter().flat_map(|&o| wires[o].iter().copied()).collect();
+    for part in instance_layout(graph, visibility).parts() {
+        let nodes: Vec<usize> = match part {
+            Public::Inputs => graph.inputs().map(|(i, _)| i).collect(),
+            Public::Outputs => graph.outputs.clone(),
+        };
+        for w in nodes.into_iter().flat_map(|i| wires[i].iter().copied()).collect::<Vec<_>>() {
             t.expose(w);
         }
     }
@@ -107,7 +137,7 @@ pub(crate) fn lower_unchecked(
 ) -> Result<Trace, RangeError> {
     let mut t = Trace::new(shape);
     t.checked = false;
-    lower_into(t, graph, plan, inputs)
+    lower_into(t, graph, plan, &Visibility::default(), inputs)
 }
 
 /// The trace and the wires of every node (tests compare them with the evaluator).

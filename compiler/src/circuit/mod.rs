@@ -1,5 +1,6 @@
 //! The Halo2 circuit: columns and gates from the chips, rows from a `Trace`.
 
+pub mod instance;
 pub mod lower;
 pub mod plan;
 pub mod shape;

@@ -127,7 +127,11 @@ impl LaneNeeds {
 pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layout> {
     let LaneNeeds { shift_bits: max_shift, mag_bits: max_bits, lane_bits: div_bits } = LaneNeeds::of(graph, plan);
     let table_rows = table_rows(&plan.tables);
-    let outputs: usize = graph.outputs.iter().map(|&o| graph.nodes[o].shape.iter().product::<usize>()).sum();
+    // The instance column holds at most every input and output element.
+    let elements = |ids: &mut dyn Iterator<Item = usize>| -> usize {
+        ids.map(|i| graph.nodes[i].shape.iter().product::<usize>()).sum()
+    };
+    let outputs = elements(&mut graph.outputs.iter().copied()) + elements(&mut graph.inputs().map(|(i, _)| i));
     let widths: Vec<u32> = (0..=20).map(|l| if l == 0 { 0 } else { range_widths(plan, l) }).collect();
     let mut best: Option<Layout> = None;
     for advice in ADVICE_CHOICES {

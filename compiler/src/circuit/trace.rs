@@ -50,8 +50,10 @@ pub struct Trace {
     pub(crate) widths: Vec<u8>,
     /// Value of every wire (witness).
     pub(crate) values: Vec<i128>,
-    /// Wires exposed as public instances, in order.
+    /// Wires exposed as public instances, in the instance layout's order.
     pub outputs: Vec<Wire>,
+    /// The model's output wires, public or not.
+    pub model_outputs: Vec<Wire>,
     /// The function tables the lookups use (tag = index + 1).
     pub tables: Vec<FuncTable>,
     /// Rows of packed gates (several independent ops per row) with a free slot.
@@ -76,6 +78,7 @@ impl Trace {
             widths: vec![],
             values: vec![],
             outputs: vec![],
+            model_outputs: vec![],
             tables: vec![],
             open: [None, None],
             cell_overrides: vec![],
@@ -169,6 +172,11 @@ impl Trace {
     /// Expose `w` as the next public instance.
     pub fn expose(&mut self, w: Wire) {
         self.outputs.push(w);
+    }
+
+    /// The model's output values, in order.
+    pub fn model_output_values(&self) -> Vec<i128> {
+        self.model_outputs.iter().map(|&w| self.value(w)).collect()
     }
 
     /// Values of the public instances, in order.

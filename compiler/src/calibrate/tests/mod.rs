@@ -53,7 +53,7 @@ fn every_calibration_sample_evaluates_within_the_chosen_ranges() {
         for sample in &samples.inputs {
             let x: Vec<Vec<i128>> =
                 sample.iter().map(|v| v.iter().map(|&f| quantize(f, settings.scales.input)).collect()).collect();
-            crate::circuit::lower::lower(&graph, &plan, settings.circuit, &x).unwrap();
+            crate::circuit::lower::lower(&graph, &plan, settings.circuit, &settings.visibility, &x).unwrap();
         }
     }
 }

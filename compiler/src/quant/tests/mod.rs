@@ -95,7 +95,9 @@ fn counted_rows_equal_the_lowered_trace() {
         for advice in [4, 5, 7, 10, 12] {
             let layout = choose_layout(&graph, &plan, 20).unwrap();
             let shape = crate::circuit::shape::CircuitShape { advice, ..layout.shape };
-            let trace = crate::circuit::lower::lower(&graph, &plan, shape, std::slice::from_ref(&x)).unwrap();
+            let trace =
+                crate::circuit::lower::lower(&graph, &plan, shape, &Default::default(), std::slice::from_ref(&x))
+                    .unwrap();
             assert_eq!(count_rows(&graph, &plan, advice), trace.rows(), "{name}, advice {advice}");
         }
     }
@@ -161,8 +163,8 @@ fn the_keygen_trace_has_the_proving_traces_rows_and_constants() {
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
         let shape = choose_layout(&graph, &plan, 20).unwrap().shape;
-        let proving = lower(&graph, &plan, shape, std::slice::from_ref(&x)).unwrap();
-        let keygen = lower_structure(&graph, &plan, shape).unwrap();
+        let proving = lower(&graph, &plan, shape, &Default::default(), std::slice::from_ref(&x)).unwrap();
+        let keygen = lower_structure(&graph, &plan, shape, &Default::default()).unwrap();
         assert_eq!(keygen.gates, proving.gates, "{name}");
         assert_eq!(keygen.fixed, proving.fixed, "{name}");
         assert_eq!(keygen.tables, proving.tables, "{name}");
@@ -181,7 +183,7 @@ fn the_keygen_trace_has_the_proving_traces_rows_and_constants() {
         )
         .unwrap();
         let shape = choose_layout(&graph, &tight_plan, 20).unwrap().shape;
-        let keygen = lower_structure(&graph, &tight_plan, shape).unwrap();
+        let keygen = lower_structure(&graph, &tight_plan, shape, &Default::default()).unwrap();
         assert_eq!(keygen.rows(), crate::circuit::plan::count_rows(&graph, &tight_plan, shape.advice), "{name}");
     }
 }

@@ -9,6 +9,7 @@ pub mod input;
 pub mod lookup;
 pub mod max;
 pub mod mul;
+pub mod pack;
 pub mod range;
 pub mod requant;
 pub mod sqrt;

@@ -29,9 +29,10 @@ pub enum Gate {
     Input,
 }
 
-/// Test support: cells given field elements that no integer wire holds.
+/// Wires and limbs whose value is a field element no i128 holds: packed values and hash states,
+/// and (test support) fractions a malicious prover might try.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct FieldOverrides {
+pub(crate) struct FieldValues {
     pub(crate) wires: HashMap<Wire, Fr>,
     pub(crate) limbs: HashMap<(usize, usize), Fr>,
 }
@@ -60,8 +61,8 @@ pub struct Trace {
     pub(crate) open: [Option<(usize, usize)>; 2],
     /// Test support: cells assigned another value than their wire's.
     pub(crate) cell_overrides: Vec<(usize, usize, i128)>,
-    /// Test support: wires and limbs given any field element (a fraction, say).
-    pub(crate) field_overrides: FieldOverrides,
+    /// Wires and limbs whose value is a field element (their i128 value is a placeholder 0).
+    pub(crate) field_values: FieldValues,
     /// False for a keygen trace: only its rows matter, so an instruction whose values leave the
     /// allowed ranges (zero inputs can, after a normalisation) still lays out its rows.
     pub(crate) checked: bool,
@@ -82,7 +83,7 @@ impl Trace {
             tables: vec![],
             open: [None, None],
             cell_overrides: vec![],
-            field_overrides: FieldOverrides::default(),
+            field_values: FieldValues::default(),
             checked: true,
         }
     }
@@ -199,23 +200,30 @@ impl Trace {
     /// Test support: give a wire any field element (every placement of it follows).
     #[doc(hidden)]
     pub fn tamper_wire_field(&mut self, w: Wire, value: Fr) {
-        self.field_overrides.wires.insert(w, value);
+        self.field_values.wires.insert(w, value);
     }
 
     /// Test support: give a limb any field element.
     #[doc(hidden)]
     pub fn tamper_limb_field(&mut self, row: usize, lane: usize, value: Fr) {
-        self.field_overrides.limbs.insert((row, lane), value);
+        self.field_values.limbs.insert((row, lane), value);
     }
 
-    /// The field element a wire is assigned (its value, unless a test overrode it).
+    /// A new wire holding a field element (a packed value, a hash state), placed at (row, col).
+    pub(crate) fn new_field_wire(&mut self, row: usize, col: usize, value: Fr) -> Wire {
+        let w = self.new_wire(row, col, 0);
+        self.field_values.wires.insert(w, value);
+        w
+    }
+
+    /// The field element a wire is assigned.
     pub fn field_value(&self, w: Wire) -> Fr {
-        self.field_overrides.wires.get(&w).copied().unwrap_or_else(|| fe(self.value(w)))
+        self.field_values.wires.get(&w).copied().unwrap_or_else(|| fe(self.value(w)))
     }
 
     /// The field element a limb is assigned.
     pub fn field_limb(&self, row: usize, lane: usize) -> Fr {
-        self.field_overrides.limbs.get(&(row, lane)).copied().unwrap_or_else(|| fe(self.limb(row, lane) as i128))
+        self.field_values.limbs.get(&(row, lane)).copied().unwrap_or_else(|| fe(self.limb(row, lane) as i128))
     }
 
     /// Test support: overwrite a limb.

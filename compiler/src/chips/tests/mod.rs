@@ -8,6 +8,7 @@ mod input;
 mod lookup;
 mod max;
 mod mul;
+mod pack;
 mod requant;
 mod sqrt;
 pub(crate) mod testing;

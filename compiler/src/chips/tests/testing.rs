@@ -63,11 +63,11 @@ pub fn home_row(t: &Trace, w: Wire) -> usize {
 /// Rewrite the input wire `w` (made by `input_wire`) consistently to hold `v` instead: a prover
 /// who picks another input, the limbs of both distances written as the honest prover would.
 pub fn set_input(t: &mut Trace, w: Wire, v: i128) {
+    let (lo, hi) = INPUT_RANGE;
     let row = home_row(t, w);
     assert_eq!(t.gates[row], Gate::Input);
     t.tamper_wire(w, v);
     let s = t.shape;
-    let (lo, hi) = INPUT_RANGE;
     for (first, lanes, d) in [(0, s.rem_lanes, v - lo), (s.rem_lanes, s.mag_lanes, hi - v)] {
         for (j, l) in crate::chips::limbs(d.max(0) as u128, s.lookup_bits, lanes).enumerate() {
             t.tamper_limb(row, first + j, l);

@@ -100,6 +100,17 @@ enum Command {
         #[arg(short, long)]
         out: PathBuf,
     },
+    /// Print the Poseidon commitment of an input file (and of a witness's outputs): what a proof
+    /// with hashed visibility exposes, 0x hex.
+    Hash {
+        art: PathBuf,
+        /// An input file ({"input_data": [[...]]}).
+        #[arg(short, long)]
+        input: Option<PathBuf>,
+        /// A witness file: the commitment of its outputs.
+        #[arg(short, long)]
+        witness: Option<PathBuf>,
+    },
     /// Check every constraint on a witness, without making a proof.
     Mock {
         art: PathBuf,
@@ -306,6 +317,20 @@ fn run(command: Command) -> Result<()> {
             let w = witness::generate(&m, &inputs)?;
             witness::write(&out, &w)?;
             println!("witness written to {}; outputs: {}", out.display(), serde_json::to_string(&w.outputs)?);
+        }
+        Command::Hash { art, input, witness: wpath } => {
+            let m = Model::load(&ArtifactDir::new(&art))?;
+            if input.is_none() && wpath.is_none() {
+                anyhow::bail!("say what to hash: --input FILE and/or --witness FILE");
+            }
+            if let Some(path) = input {
+                let inputs = witness::read_inputs(&path, &m.settings)?;
+                println!("input_hash: {}", witness::input_hash(&m, &witness::quantize_inputs(&m, &inputs)));
+            }
+            if let Some(path) = wpath {
+                let w = witness::read(&path, &m)?;
+                println!("output_hash: {}", witness::output_hash(&m, &w.outputs_quantized));
+            }
         }
         Command::Mock { art, witness: wpath } => {
             let m = Model::load(&ArtifactDir::new(&art))?;

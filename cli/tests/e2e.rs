@@ -441,3 +441,68 @@ fn unknown_or_unsupported_visibility_is_one_line_and_writes_nothing() {
         assert!(!art.join("settings.json").exists(), "{mode}: wrote settings");
     }
 }
+
+#[test]
+fn hashed_inputs_and_outputs_bind_the_proof_to_their_commitments() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("mlp");
+    ok(zk(&[
+        &"compile",
+        &testdata("mlp", "model.onnx"),
+        &"-o",
+        &art,
+        &"--input-visibility",
+        &"hashed/public",
+        &"--output-visibility",
+        &"hashed",
+    ]));
+    ok(zk(&[&"setup", &art]));
+    let input = testdata("mlp", "input.json");
+    let witness = art.join("witness.json");
+    ok(zk(&[&"gen-witness", &art, &"-i", &input, &"-o", &witness]));
+    ok(zk(&[&"mock", &art, &"-w", &witness]));
+    let proof_path = art.join("proof.json");
+    ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof_path]));
+
+    // verify --json reports exactly the commitments `zkonnx hash` computes, and nothing else.
+    let printed: serde_json::Value =
+        serde_json::from_str(&ok(zk(&[&"verify", &art, &"-p", &proof_path, &"--json"]))).unwrap();
+    let hashes = ok(zk(&[&"hash", &art, &"-i", &input, &"-w", &witness]));
+    let line = |key: &str| hashes.lines().find_map(|l| l.strip_prefix(&format!("{key}: "))).unwrap().to_string();
+    assert_eq!(printed["input_hash"].as_str().unwrap(), line("input_hash"));
+    assert_eq!(printed["output_hash"].as_str().unwrap(), line("output_hash"));
+    assert!(printed.get("inputs").is_none() && printed.get("outputs").is_none(), "{printed}");
+    assert!(line("input_hash").starts_with("0x") && line("input_hash").len() == 66);
+
+    // One input element changed: another commitment.
+    let mut other = json(&input);
+    other["input_data"][0][0] = (other["input_data"][0][0].as_f64().unwrap() + 0.5).into();
+    let other_input = dir.path().join("other_input.json");
+    std::fs::write(&other_input, serde_json::to_vec(&other).unwrap()).unwrap();
+    let other_hash = ok(zk(&[&"hash", &art, &"-i", &other_input]));
+    assert_ne!(other_hash.trim(), format!("input_hash: {}", line("input_hash")));
+
+    // A proof whose input commitment is replaced by another input's fails, and so does one whose
+    // readable input_hash is not what its instances prove.
+    let other_witness = dir.path().join("other_witness.json");
+    ok(zk(&[&"gen-witness", &art, &"-i", &other_input, &"-o", &other_witness]));
+    let other_proof = dir.path().join("other_proof.json");
+    ok(zk(&[&"prove", &art, &"-w", &other_witness, &"-o", &other_proof]));
+    let proof = json(&proof_path);
+    let theirs = json(&other_proof);
+    assert_ne!(proof["instances"][0], theirs["instances"][0]);
+    let write = |name: &str, v: &serde_json::Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
+        p
+    };
+    let mut p = proof.clone();
+    p["instances"][0] = theirs["instances"][0].clone();
+    p["input_hash"] = theirs["input_hash"].clone();
+    let line_out = refused(zk(&[&"verify", &art, &"-p", &write("swapped.json", &p)]));
+    assert!(line_out.contains("invalid"), "{line_out}");
+    let mut p = proof.clone();
+    p["output_hash"] = theirs["output_hash"].clone();
+    refused(zk(&[&"verify", &art, &"-p", &write("readable.json", &p)]));
+    ok(zk(&[&"verify", &art, &"-p", &proof_path]));
+}

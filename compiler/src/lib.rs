@@ -3,6 +3,7 @@
 pub mod calibrate;
 pub mod chips;
 pub mod circuit;
+pub mod commit;
 pub mod error;
 pub mod frontend;
 pub mod ir;
@@ -39,7 +40,7 @@ pub fn plan_settings(
     max_k: u32,
 ) -> Result<(Settings, QuantPlan), CompileError> {
     let plan = QuantPlan::build(graph, &scales, &ranges, bits)?;
-    let Layout { shape, rows, .. } = choose_layout(graph, &plan, max_k)?;
+    let Layout { shape, rows, .. } = choose_layout(graph, &plan, &visibility, max_k)?;
     // The circuit lets a rescaled value reach 2^mag_bits, wider than the plan's ranges: check that
     // no value so wide could overflow either.
     plan.check_capacity(graph, shape.mag_bits())?;

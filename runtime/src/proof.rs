@@ -45,6 +45,12 @@ pub struct PublicValues {
     /// The model outputs, as floats, when they are public.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Vec<Vec<f64>>>,
+    /// The commitment of the quantized inputs (0x hex, as `zkonnx hash` prints it), when hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_hash: Option<String>,
+    /// The commitment of the quantized outputs, when hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_hash: Option<String>,
 }
 
 impl PublicValues {
@@ -58,7 +64,10 @@ impl PublicValues {
             })
         };
         let numel = |shape: &[usize]| shape.iter().product::<usize>();
+        let hash = |kind: Public| layout.range(kind).map(|r| compiler::commit::to_hex(&instances[r.start]));
         PublicValues {
+            input_hash: hash(Public::InputHash),
+            output_hash: hash(Public::OutputHash),
             inputs: floats(
                 Public::Inputs,
                 settings.inputs.iter().map(|i| (numel(&i.shape), settings.scales.input)).collect(),

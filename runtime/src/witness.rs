@@ -3,8 +3,10 @@
 use crate::error::{Result, RuntimeError};
 use crate::files::{read_json, write_json};
 use crate::model::Model;
+use compiler::commit::{commitment, input_packings, output_packings, to_hex};
 use compiler::quant::eval::evaluate;
 use compiler::quant::quantize;
+use compiler::settings::Mode;
 use compiler::settings::Settings;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -28,6 +30,11 @@ pub struct Witness {
     pub outputs_quantized: Vec<Vec<i128>>,
     /// Model outputs as floats, one list per model output.
     pub outputs: Vec<Vec<f64>>,
+    /// The commitments the settings expose (0x hex), for reading: the proof's instances hold them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_hash: Option<String>,
 }
 
 /// Read an input file and check it against the model's inputs: count, finiteness, range.
@@ -78,19 +85,37 @@ fn parse_inputs(data: Vec<Vec<serde_json::Value>>, settings: &Settings) -> Resul
 
 /// Quantize the inputs and run the integer evaluator.
 pub fn generate(model: &Model, inputs: &[Vec<f64>]) -> Result<Witness> {
-    let scale = model.settings.scales.input;
-    let quantized: Vec<Vec<i128>> = inputs.iter().map(|x| x.iter().map(|&v| quantize(v, scale)).collect()).collect();
+    let quantized = quantize_inputs(model, inputs);
     let values = evaluate(&model.graph, &model.plan, &quantized)?;
     let outputs_quantized: Vec<Vec<i128>> = model.graph.outputs.iter().map(|&o| values[o].clone()).collect();
     let outputs =
         outputs_quantized.iter().zip(&model.settings.outputs).map(|(v, spec)| dequantize(v, spec.scale)).collect();
+    let hashed = |m: Mode| m == Mode::Hashed;
     Ok(Witness {
         format: WITNESS_FORMAT.into(),
         binding: hex::encode(model.binding),
+        input_hash: hashed(model.settings.visibility.input).then(|| input_hash(model, &quantized)),
+        output_hash: hashed(model.settings.visibility.output).then(|| output_hash(model, &outputs_quantized)),
         inputs: quantized,
         outputs_quantized,
         outputs,
     })
+}
+
+/// The commitment of quantized model inputs (`zkonnx hash --input`), 0x hex.
+pub fn input_hash(model: &Model, inputs: &[Vec<i128>]) -> String {
+    to_hex(&commitment(inputs, &input_packings(&model.graph, &model.plan)))
+}
+
+/// The commitment of quantized model outputs, 0x hex.
+pub fn output_hash(model: &Model, outputs: &[Vec<i128>]) -> String {
+    to_hex(&commitment(outputs, &output_packings(&model.graph, &model.plan)))
+}
+
+/// Quantize float inputs at the settings' input scale.
+pub fn quantize_inputs(model: &Model, inputs: &[Vec<f64>]) -> Vec<Vec<i128>> {
+    let scale = model.settings.scales.input;
+    inputs.iter().map(|x| x.iter().map(|&v| quantize(v, scale)).collect()).collect()
 }
 
 pub fn dequantize(v: &[i128], scale: u32) -> Vec<f64> {

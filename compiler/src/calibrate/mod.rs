@@ -225,7 +225,7 @@ fn try_candidate(
             })
             .collect::<Result<Vec<_>>>()?
     };
-    let layout = choose_layout(graph, &plan, opts.max_logrows)?;
+    let layout = choose_layout(graph, &plan, &opts.visibility, opts.max_logrows)?;
     // As `plan_settings` will: no value as wide as the circuit allows may overflow.
     plan.check_capacity(graph, layout.shape.mag_bits())?;
     let error = ErrorStats::compare(&outputs, &samples.float_outputs);

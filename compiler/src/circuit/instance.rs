@@ -9,8 +9,12 @@ use crate::settings::{Mode, Settings, Visibility};
 pub enum Public {
     /// Every model input element (quantized), inputs in order.
     Inputs,
+    /// The Poseidon commitment of the quantized inputs (`commit::commitment`): one element.
+    InputHash,
     /// Every model output element (quantized), outputs in order.
     Outputs,
+    /// The commitment of the quantized outputs: one element.
+    OutputHash,
 }
 
 /// The instance column: each kind of public value with its length, in order.
@@ -21,14 +25,18 @@ pub struct InstanceLayout {
 
 impl InstanceLayout {
     /// The layout of a model with `input_len` input elements and `output_len` output elements:
-    /// public inputs, then public outputs.
+    /// the inputs (public, or their commitment), then the outputs (likewise).
     pub fn new(visibility: &Visibility, input_len: usize, output_len: usize) -> Self {
         let mut parts = vec![];
-        if visibility.input == Mode::Public {
-            parts.push((Public::Inputs, input_len));
+        match visibility.input {
+            Mode::Public => parts.push((Public::Inputs, input_len)),
+            Mode::Hashed => parts.push((Public::InputHash, 1)),
+            _ => {}
         }
-        if visibility.output == Mode::Public {
-            parts.push((Public::Outputs, output_len));
+        match visibility.output {
+            Mode::Public => parts.push((Public::Outputs, output_len)),
+            Mode::Hashed => parts.push((Public::OutputHash, 1)),
+            _ => {}
         }
         InstanceLayout { parts }
     }

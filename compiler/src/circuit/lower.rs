@@ -5,13 +5,15 @@
 use super::instance::{InstanceLayout, Public};
 use super::shape::CircuitShape;
 use super::trace::{Trace, Wire};
+use crate::chips::pack::Packing;
 use crate::chips::requant::OutOfRange;
+use crate::commit::{input_packings, output_packings, packed_len};
 use crate::ir::Graph;
 use crate::quant::eval::RangeError;
 use crate::quant::table::FuncTable;
 use crate::quant::walk::{walk, Backend, RowForm};
 use crate::quant::{DivSpec, Linear, QuantPlan, Requant};
-use crate::settings::Visibility;
+use crate::settings::{Mode, Visibility};
 
 impl Backend for Trace {
     type V = Wire;
@@ -114,16 +116,45 @@ fn lower_into(
     t.tables = plan.tables.clone();
     let wires = walk(graph, plan, inputs, &mut t)?;
     t.model_outputs = graph.outputs.iter().flat_map(|&o| wires[o].iter().copied()).collect();
+    let inputs: Vec<usize> = graph.inputs().map(|(i, _)| i).collect();
+    let tensors = |nodes: &[usize]| -> Vec<Vec<Wire>> { nodes.iter().map(|&i| wires[i].clone()).collect() };
     for part in instance_layout(graph, visibility).parts() {
-        let nodes: Vec<usize> = match part {
-            Public::Inputs => graph.inputs().map(|(i, _)| i).collect(),
-            Public::Outputs => graph.outputs.clone(),
+        let public = match part {
+            Public::Inputs => tensors(&inputs).concat(),
+            Public::Outputs => tensors(&graph.outputs).concat(),
+            Public::InputHash => vec![commit(&mut t, &tensors(&inputs), &input_packings(graph, plan))],
+            Public::OutputHash => vec![commit(&mut t, &tensors(&graph.outputs), &output_packings(graph, plan))],
         };
-        for w in nodes.into_iter().flat_map(|i| wires[i].iter().copied()).collect::<Vec<_>>() {
+        for w in public {
             t.expose(w);
         }
     }
     Ok(t)
+}
+
+/// The commitment of these tensors (`commit::commitment`), in the circuit: pack, then hash.
+fn commit(t: &mut Trace, tensors: &[Vec<Wire>], packings: &[Packing]) -> Wire {
+    let packed: Vec<Wire> = tensors.iter().zip(packings).flat_map(|(w, &p)| t.pack(w, p)).collect();
+    t.poseidon(&packed)
+}
+
+/// Rows the commitments of a visibility take with `advice` columns.
+pub fn commitment_rows(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, advice: usize) -> usize {
+    let lens = |nodes: &mut dyn Iterator<Item = usize>| -> Vec<usize> {
+        nodes.map(|i| graph.nodes[i].shape.iter().product()).collect()
+    };
+    let rows = |lens: Vec<usize>, packings: Vec<Packing>| {
+        let pack: usize = lens.iter().zip(&packings).map(|(&n, p)| p.rows(n, advice)).sum();
+        pack + crate::chips::poseidon::poseidon_rows(packed_len(&lens, &packings))
+    };
+    let mut total = 0;
+    if visibility.input == Mode::Hashed {
+        total += rows(lens(&mut graph.inputs().map(|(i, _)| i)), input_packings(graph, plan));
+    }
+    if visibility.output == Mode::Hashed {
+        total += rows(lens(&mut graph.outputs.iter().copied()), output_packings(graph, plan));
+    }
+    total
 }
 
 /// The trace a prover who ignores the ranges would write: the same rows and the real values,

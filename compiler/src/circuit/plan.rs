@@ -1,11 +1,13 @@
 //! The layout planner: picks the advice width, k and lookup bits for a plan by counting the rows
 //! each width needs and estimating the prover's work for it.
 
+use super::lower::commitment_rows;
 use super::shape::{range_widths_of, CircuitShape};
 use crate::chips::lookup::table_rows;
 use crate::error::{CompileError, Result};
 use crate::ir::Graph;
 use crate::quant::{bit_len, QOp, QuantPlan, Requant};
+use crate::settings::{Mode, Visibility};
 
 /// The largest k we plan for (the BN254 FFT domain allows more; memory does not).
 pub const MAX_K: u32 = 24;
@@ -124,7 +126,10 @@ impl LaneNeeds {
     }
 }
 
-pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layout> {
+pub fn choose_layout(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, max_k: u32) -> Result<Layout> {
+    // The Poseidon chip needs six advice columns.
+    let hashing = [visibility.input, visibility.output, visibility.params].contains(&Mode::Hashed);
+    let min_advice = if hashing { crate::chips::poseidon::MIN_ADVICE } else { CircuitShape::MIN_ADVICE };
     let LaneNeeds { shift_bits: max_shift, mag_bits: max_bits, lane_bits: div_bits } = LaneNeeds::of(graph, plan);
     let table_rows = table_rows(&plan.tables);
     // The instance column holds at most every input and output element.
@@ -135,7 +140,10 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layo
     let widths: Vec<u32> = (0..=20).map(|l| if l == 0 { 0 } else { range_widths(plan, l) }).collect();
     let mut best: Option<Layout> = None;
     for advice in ADVICE_CHOICES {
-        let rows = count_rows(graph, plan, advice);
+        if advice < min_advice {
+            continue;
+        }
+        let rows = count_rows(graph, plan, advice) + commitment_rows(graph, plan, visibility, advice);
         let min_k = (rows.max(outputs).max(table_rows) + CircuitShape::RESERVED_ROWS)
             .next_power_of_two()
             .trailing_zeros()
@@ -149,7 +157,16 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, max_k: u32) -> Result<Layo
                 let rem_lanes = max_shift.div_ceil(lookup_bits) as usize;
                 let div_lanes = div_bits.div_ceil(lookup_bits) as usize;
                 let mag_lanes = (max_bits.div_ceil(lookup_bits) as usize).max(div_lanes.saturating_sub(rem_lanes));
-                let shape = CircuitShape { k, lookup_bits, advice, rem_lanes, mag_lanes, table_rows, range_widths };
+                let shape = CircuitShape {
+                    k,
+                    lookup_bits,
+                    advice,
+                    rem_lanes,
+                    mag_lanes,
+                    table_rows,
+                    range_widths,
+                    poseidon: hashing,
+                };
                 if shape.range_rows() > shape.usable_rows() || shape.lane_bits() > CircuitShape::MAX_LANE_BITS {
                     continue;
                 }

@@ -22,6 +22,9 @@ pub struct CircuitShape {
     /// Always 0 and lookup_bits; a requant whose shift or range is not a multiple of lookup_bits
     /// adds the width of its partial lane.
     pub range_widths: u32,
+    /// Whether the circuit has the Poseidon chip (the settings commit to some values).
+    #[serde(default)]
+    pub poseidon: bool,
 }
 
 impl Default for CircuitShape {
@@ -34,6 +37,7 @@ impl Default for CircuitShape {
             mag_lanes: 2,
             table_rows: 0,
             range_widths: range_widths_of(8, []),
+            poseidon: false,
         }
     }
 }

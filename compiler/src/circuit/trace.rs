@@ -27,6 +27,9 @@ pub enum Gate {
     Max,
     Sqrt,
     Input,
+    PoseidonFull,
+    PoseidonPartial,
+    PoseidonAbsorb,
 }
 
 /// Wires and limbs whose value is a field element no i128 holds: packed values and hash states,
@@ -35,6 +38,8 @@ pub enum Gate {
 pub(crate) struct FieldValues {
     pub(crate) wires: HashMap<Wire, Fr>,
     pub(crate) limbs: HashMap<(usize, usize), Fr>,
+    /// Fixed cells (row, column) holding field constants (Poseidon's round constants).
+    pub(crate) fixed: HashMap<(usize, usize), Fr>,
 }
 
 #[derive(Clone, Debug)]
@@ -144,6 +149,19 @@ impl Trace {
 
     pub fn fixed(&self, row: usize, col: usize) -> i128 {
         self.fixed[row * self.shape.fixed_columns() + col]
+    }
+
+    /// A fixed cell holding a field constant.
+    pub(crate) fn set_fixed_field(&mut self, row: usize, col: usize, v: Fr) {
+        self.field_values.fixed.insert((row, col), v);
+    }
+
+    /// The field element a fixed cell is assigned.
+    pub fn fixed_field(&self, row: usize, col: usize) -> Fr {
+        if self.field_values.fixed.is_empty() {
+            return fe(self.fixed(row, col));
+        }
+        self.field_values.fixed.get(&(row, col)).copied().unwrap_or_else(|| fe(self.fixed(row, col)))
     }
 
     pub(crate) fn set_limb(&mut self, row: usize, lane: usize, value: u64) {

@@ -18,6 +18,7 @@ pub fn test_trace() -> Trace {
         mag_lanes: 4,
         table_rows: 64,
         range_widths: 0b11111,
+        poseidon: true,
     })
 }
 

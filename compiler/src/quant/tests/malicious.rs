@@ -92,7 +92,7 @@ fn quotients_rounded_down_in_the_transformer_are_refused() {
     let (graph, input, _) = testdata("transformer");
     let plan = plan_for(&graph);
     let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
-    let shape = choose_layout(&graph, &plan, 20).unwrap().shape;
+    let shape = choose_layout(&graph, &plan, &Default::default(), 20).unwrap().shape;
     let mut attack = RoundDown { t: Trace::new(shape), lowered: HashMap::new() };
     attack.t.tables = plan.tables.clone();
     let wires = walk(&graph, &plan, std::slice::from_ref(&x), &mut attack).unwrap();
@@ -112,7 +112,7 @@ fn unchecked_mlp(x: &[i128], bits: &crate::quant::RangeBits) -> (Trace, crate::q
     let (graph, _, _) = testdata("mlp");
     let scales = Scales { input: 7, param: 7, table_bits: 10 };
     let plan = QuantPlan::build(&graph, &scales, &[InputRange { min: -8.0, max: 8.0 }], bits).unwrap();
-    let shape = choose_layout(&graph, &plan, 20).unwrap().shape;
+    let shape = choose_layout(&graph, &plan, &Default::default(), 20).unwrap().shape;
     let t = crate::circuit::lower::lower_unchecked(&graph, &plan, shape, &[x.to_vec()]).unwrap();
     (t, plan)
 }

@@ -34,7 +34,7 @@ fn circuit_values_equal_the_evaluator_node_by_node() {
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
         let spec = evaluate(&graph, &plan, std::slice::from_ref(&x)).unwrap();
-        let layout = choose_layout(&graph, &plan, 20).unwrap();
+        let layout = choose_layout(&graph, &plan, &Default::default(), 20).unwrap();
         let (trace, wires) = crate::circuit::lower::lower_with_wires(&graph, &plan, layout.shape, &[x]).unwrap();
         let circuit: Vec<Vec<i128>> = wires.iter().map(|ws| ws.iter().map(|&w| trace.value(w)).collect()).collect();
         for (id, (a, b)) in spec.iter().zip(&circuit).enumerate() {
@@ -93,7 +93,7 @@ fn counted_rows_equal_the_lowered_trace() {
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
         for advice in [4, 5, 7, 10, 12] {
-            let layout = choose_layout(&graph, &plan, 20).unwrap();
+            let layout = choose_layout(&graph, &plan, &Default::default(), 20).unwrap();
             let shape = crate::circuit::shape::CircuitShape { advice, ..layout.shape };
             let trace =
                 crate::circuit::lower::lower(&graph, &plan, shape, &Default::default(), std::slice::from_ref(&x))
@@ -116,7 +116,7 @@ fn relu_of_a_model_input_is_kept() {
     let plan = plan_for(&graph);
     let values = evaluate(&graph, &plan, &[vec![-3, 5, 0, -1]]).unwrap();
     assert_eq!(values[1], vec![0, 5, 0, 0]);
-    let layout = choose_layout(&graph, &plan, 20).unwrap();
+    let layout = choose_layout(&graph, &plan, &Default::default(), 20).unwrap();
     let (trace, wires) =
         crate::circuit::lower::lower_with_wires(&graph, &plan, layout.shape, &[vec![-3, 5, 0, -1]]).unwrap();
     assert_eq!(wires[1].iter().map(|&w| trace.value(w)).collect::<Vec<_>>(), vec![0, 5, 0, 0]);
@@ -132,7 +132,7 @@ fn a_changed_value_of_every_op_is_rejected() {
         let (graph, input, _) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
-        let layout = choose_layout(&graph, &plan, 20).unwrap();
+        let layout = choose_layout(&graph, &plan, &Default::default(), 20).unwrap();
         let (trace, wires) = crate::circuit::lower::lower_with_wires(&graph, &plan, layout.shape, &[x]).unwrap();
         let mut seen = std::collections::HashSet::new();
         for (id, node) in graph.nodes.iter().enumerate() {
@@ -162,7 +162,7 @@ fn the_keygen_trace_has_the_proving_traces_rows_and_constants() {
         let (graph, input, _) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
-        let shape = choose_layout(&graph, &plan, 20).unwrap().shape;
+        let shape = choose_layout(&graph, &plan, &Default::default(), 20).unwrap().shape;
         let proving = lower(&graph, &plan, shape, &Default::default(), std::slice::from_ref(&x)).unwrap();
         let keygen = lower_structure(&graph, &plan, shape, &Default::default()).unwrap();
         assert_eq!(keygen.gates, proving.gates, "{name}");
@@ -182,7 +182,7 @@ fn the_keygen_trace_has_the_proving_traces_rows_and_constants() {
             &tight,
         )
         .unwrap();
-        let shape = choose_layout(&graph, &tight_plan, 20).unwrap().shape;
+        let shape = choose_layout(&graph, &tight_plan, &Default::default(), 20).unwrap().shape;
         let keygen = lower_structure(&graph, &tight_plan, shape, &Default::default()).unwrap();
         assert_eq!(keygen.rows(), crate::circuit::plan::count_rows(&graph, &tight_plan, shape.advice), "{name}");
     }

@@ -456,6 +456,12 @@ fn hashed_inputs_and_outputs_bind_the_proof_to_their_commitments() {
         &"--output-visibility",
         &"hashed",
     ]));
+    // Calibration keeps the visibility (and lays the commitments out with it).
+    ok(zk(&[&"calibrate", &art, &"--data", &testdata("mlp", "calib.json")]));
+    let settings = json(&art.join("settings.json"));
+    assert_eq!(settings["visibility"]["input"], "hashed");
+    assert_eq!(settings["visibility"]["output"], "hashed");
+    assert_eq!(settings["circuit"]["poseidon"], true);
     ok(zk(&[&"setup", &art]));
     let input = testdata("mlp", "input.json");
     let witness = art.join("witness.json");

@@ -7,19 +7,8 @@ pub mod shape;
 pub mod trace;
 
 use crate::chips::{
-    affine::AffineConfig,
-    div::DivConfig,
-    dot::DotConfig,
-    fe,
-    input::InputConfig,
-    lookup::LookupConfig,
-    max::MaxConfig,
-    mul::MulConfig,
-    poseidon::{self, PoseidonConfig},
-    range::RangeConfig,
-    requant::RequantConfig,
-    sqrt::SqrtConfig,
-    Columns,
+    affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, input::InputConfig, lookup::LookupConfig, max::MaxConfig,
+    mul::MulConfig, poseidon::PoseidonConfig, range::RangeConfig, requant::RequantConfig, sqrt::SqrtConfig, Columns,
 };
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
@@ -100,8 +89,7 @@ impl Circuit<Fr> for ZkCircuit {
             max: MaxConfig::configure(meta, &cols, shape.rem_lanes, shape.lookup_bits),
             sqrt: SqrtConfig::configure(meta, &cols, shape.lookup_bits),
             input: InputConfig::configure(meta, &cols, shape.lookup_bits, shape.mag_lanes),
-            poseidon: (shape.poseidon && shape.advice >= poseidon::MIN_ADVICE)
-                .then(|| PoseidonConfig::configure(meta, &cols)),
+            poseidon: (shape.poseidon && PoseidonConfig::fits(&cols)).then(|| PoseidonConfig::configure(meta, &cols)),
             lookup: (shape.table_rows > 0).then(|| LookupConfig::configure(meta, &cols)),
             range: RangeConfig::configure(meta, &cols),
             cols,
@@ -136,14 +124,11 @@ impl Circuit<Fr> for ZkCircuit {
                         Gate::Max => config.max.q.enable(&mut region, row)?,
                         Gate::Sqrt => config.sqrt.q.enable(&mut region, row)?,
                         Gate::Input => config.input.q.enable(&mut region, row)?,
-                        Gate::PoseidonFull | Gate::PoseidonPartial | Gate::PoseidonAbsorb => {
-                            let p = config.poseidon.as_ref().ok_or(Error::Synthesis)?;
-                            let q = match t.gates[row] {
-                                Gate::PoseidonFull => p.full,
-                                Gate::PoseidonPartial => p.partial,
-                                _ => p.absorb,
-                            };
-                            q.enable(&mut region, row)?
+                        Gate::PoseidonFull | Gate::PoseidonPartial2 | Gate::PoseidonPartial5 | Gate::PoseidonAbsorb => {
+                            match &config.poseidon {
+                                Some(p) => p.selector(t.gates[row]).enable(&mut region, row)?,
+                                None => return Err(Error::Synthesis),
+                            }
                         }
                         Gate::Lookup => match &config.lookup {
                             Some(l) => l.q.enable(&mut region, row)?,
@@ -167,7 +152,7 @@ impl Circuit<Fr> for ZkCircuit {
                         }
                     }
                     for (col, &column) in cols.fixed.iter().enumerate() {
-                        region.assign_fixed(column, row, t.fixed_field(row, col));
+                        region.assign_fixed(column, row, t.fixed_value(row, col));
                     }
                     for (lane, &column) in cols.limbs.iter().enumerate() {
                         region.assign_advice(column, row, known(t.field_limb(row, lane)));

@@ -28,7 +28,10 @@ pub enum Gate {
     Sqrt,
     Input,
     PoseidonFull,
-    PoseidonPartial,
+    /// A block of 2 partial rounds.
+    PoseidonPartial2,
+    /// A block of 5 partial rounds (this row and the next).
+    PoseidonPartial5,
     PoseidonAbsorb,
 }
 
@@ -157,7 +160,7 @@ impl Trace {
     }
 
     /// The field element a fixed cell is assigned.
-    pub fn fixed_field(&self, row: usize, col: usize) -> Fr {
+    pub fn fixed_value(&self, row: usize, col: usize) -> Fr {
         if self.field_values.fixed.is_empty() {
             return fe(self.fixed(row, col));
         }

@@ -103,6 +103,28 @@ fn counted_rows_equal_the_lowered_trace() {
     }
 }
 
+/// With commitments: the planner's rows (model and commitments) are the lowered trace's.
+#[test]
+fn counted_rows_with_commitments_equal_the_lowered_trace() {
+    use crate::circuit::lower::{commitment_rows, lower};
+    use crate::circuit::plan::count_rows;
+    use crate::settings::{Mode, Visibility};
+    for name in ["mlp", "lenet", "transformer"] {
+        let (graph, input, _) = testdata(name);
+        let plan = plan_for(&graph);
+        let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+        for (i, o) in [(Mode::Hashed, Mode::Public), (Mode::Private, Mode::Hashed), (Mode::Hashed, Mode::Hashed)] {
+            let vis = Visibility::new(i, o, Mode::Fixed).unwrap();
+            let layout = choose_layout(&graph, &plan, &vis, 20).unwrap();
+            assert!(layout.shape.poseidon && layout.shape.advice >= 6);
+            let trace = lower(&graph, &plan, layout.shape, &vis, std::slice::from_ref(&x)).unwrap();
+            let advice = layout.shape.advice;
+            let counted = count_rows(&graph, &plan, advice) + commitment_rows(&graph, &plan, &vis, advice);
+            assert_eq!((counted, layout.rows), (trace.rows(), trace.rows()), "{name}, {vis:?}");
+        }
+    }
+}
+
 /// A ReLU right on a model input (found by the ONNX backend sweep: it was fused into the input's
 /// range check, which does not apply ReLU, and so disappeared).
 #[test]

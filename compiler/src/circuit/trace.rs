@@ -201,10 +201,6 @@ impl Trace {
         self.model_outputs.iter().map(|&w| self.value(w)).collect()
     }
 
-    /// Values of the public instances, in order.
-    pub fn public_values(&self) -> Vec<i128> {
-        self.outputs.iter().map(|&w| self.value(w)).collect()
-    }
 
     /// Test support: overwrite a wire's value (every placement of it follows).
     #[doc(hidden)]

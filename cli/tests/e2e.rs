@@ -512,3 +512,18 @@ fn hashed_inputs_and_outputs_bind_the_proof_to_their_commitments() {
     refused(zk(&[&"verify", &art, &"-p", &write("readable.json", &p)]));
     ok(zk(&[&"verify", &art, &"-p", &proof_path]));
 }
+
+#[test]
+fn a_proof_with_nothing_public_verifies_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("mlp");
+    ok(zk(&[&"compile", &testdata("mlp", "model.onnx"), &"-o", &art, &"--output-visibility", &"private"]));
+    ok(zk(&[&"setup", &art]));
+    let witness = art.join("witness.json");
+    ok(zk(&[&"gen-witness", &art, &"-i", &testdata("mlp", "input.json"), &"-o", &witness]));
+    let proof = art.join("proof.json");
+    ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof]));
+    assert_eq!(json(&proof)["instances"].as_array().unwrap().len(), 0);
+    assert!(ok(zk(&[&"verify", &art, &"-p", &proof])).contains("no public values"));
+    assert_eq!(ok(zk(&[&"verify", &art, &"-p", &proof, &"--json"])).trim(), "{}");
+}

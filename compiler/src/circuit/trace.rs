@@ -201,7 +201,6 @@ impl Trace {
         self.model_outputs.iter().map(|&w| self.value(w)).collect()
     }
 
-
     /// Test support: overwrite a wire's value (every placement of it follows).
     #[doc(hidden)]
     pub fn tamper_wire(&mut self, w: Wire, value: i128) {

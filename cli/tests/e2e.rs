@@ -510,6 +510,13 @@ fn hashed_inputs_and_outputs_bind_the_proof_to_their_commitments() {
     let mut p = proof.clone();
     p["output_hash"] = theirs["output_hash"].clone();
     refused(zk(&[&"verify", &art, &"-p", &write("readable.json", &p)]));
+    // The output commitment (instance 1) changed, readable value following it: halo2 refuses.
+    let mut p = proof.clone();
+    p["instances"][1] = theirs["instances"][1].clone();
+    p["output_hash"] = theirs["output_hash"].clone();
+    assert_ne!(proof["instances"][1], theirs["instances"][1]);
+    let line_out = refused(zk(&[&"verify", &art, &"-p", &write("output_swapped.json", &p)]));
+    assert!(line_out.contains("invalid"), "{line_out}");
     ok(zk(&[&"verify", &art, &"-p", &proof_path]));
 }
 

@@ -125,6 +125,11 @@ impl Visibility {
         Ok(v)
     }
 
+    /// Whether anything is committed to with a hash (the circuit then has the Poseidon chip).
+    pub fn hashes(&self) -> bool {
+        [self.input, self.output, self.params].contains(&Mode::Hashed)
+    }
+
     /// The modes each role allows, and the ones built so far.
     pub fn check(&self) -> Result<(), String> {
         let data = [Mode::Private, Mode::Public, Mode::Hashed];

@@ -10,7 +10,7 @@ use compiler::circuit::trace::Trace;
 use compiler::ir::Graph;
 use compiler::quant::eval::RangeError;
 use compiler::quant::{InputRange, QuantPlan, RangeBits};
-use compiler::settings::{Mode, Settings, Visibility, SETTINGS_FORMAT};
+use compiler::settings::{Settings, Visibility, SETTINGS_FORMAT};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -188,7 +188,7 @@ fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> s
             CircuitShape::MAX_LANE_BITS
         ));
     }
-    let hashing = [s.visibility.input, s.visibility.output, s.visibility.params].contains(&Mode::Hashed);
+    let hashing = s.visibility.hashes();
     if shape.poseidon != hashing || (hashing && shape.advice < compiler::chips::poseidon::MIN_ADVICE) {
         return Err("its circuit's Poseidon chip does not match its visibility".into());
     }

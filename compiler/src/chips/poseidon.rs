@@ -250,7 +250,7 @@ impl PoseidonConfig {
     }
 
     pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns) -> Self {
-        assert!(Self::fits(cols), "the Poseidon rows need 6 advice and 7 fixed columns");
+        debug_assert!(Self::fits(cols), "the Poseidon rows need 6 advice and 7 fixed columns");
         let config = PoseidonConfig {
             full: meta.selector(),
             partial2: meta.selector(),
@@ -268,8 +268,9 @@ impl PoseidonConfig {
             let mds = &constants().mds;
             let mut cs: Vec<_> = (0..WIDTH).map(|i| squares[i].clone() - square(&x[i])).collect();
             for (j, row) in mds.iter().enumerate() {
-                let out = (0..WIDTH).map(|i| Expression::Constant(row[i]) * sboxed[i].clone()).reduce(|s, t| s + t);
-                cs.push(next(m, j) - out.unwrap());
+                let out = (0..WIDTH)
+                    .fold(Expression::Constant(Fr::ZERO), |s, i| s + Expression::Constant(row[i]) * sboxed[i].clone());
+                cs.push(next(m, j) - out);
             }
             cs.into_iter().map(|c| q.clone() * c).collect::<Vec<_>>()
         });
@@ -335,9 +336,10 @@ impl Trace {
     /// The Poseidon hash (the sponge in the module doc) of `message`; returns the hash's wire, a
     /// field element (`field_value`). Takes `poseidon_rows(message.len())` rows.
     pub fn poseidon(&mut self, message: &[Wire]) -> Wire {
-        assert!(self.shape.advice >= ADVICE && self.shape.fixed_columns() >= FIXED, "the Poseidon rows need 6 columns");
+        debug_assert!(self.shape.advice >= ADVICE && self.shape.fixed_columns() >= FIXED, "the layout gives 6 columns");
         let mut state = [Fr::from(message.len() as u64), Fr::ZERO, Fr::ZERO];
         let chunks = chunks(message);
+        let mut hash = 0;
         let mut row = self.push_row(Gate::PoseidonAbsorb);
         self.set_fixed(row, 0, message.len() as i128);
         for (k, chunk) in chunks.iter().enumerate() {
@@ -349,16 +351,14 @@ impl Trace {
             }
             self.permutation_rows(&mut state);
             row = self.push_row(if k + 1 < chunks.len() { Gate::PoseidonAbsorb } else { Gate::None });
-            self.state_wires(row, &state);
+            hash = self.state_wires(row, &state)[0];
         }
-        self.cell(row, 0).unwrap()
+        hash
     }
 
     /// New wires holding `state` in a0..a2 of `row`.
-    fn state_wires(&mut self, row: usize, state: &[Fr; WIDTH]) {
-        for (i, &s) in state.iter().enumerate() {
-            self.new_field_wire(row, i, s);
-        }
+    fn state_wires(&mut self, row: usize, state: &[Fr; WIDTH]) -> [Wire; WIDTH] {
+        from_fn(|i| self.new_field_wire(row, i, state[i]))
     }
 
     /// The rows of one permutation of `state` (which they start with); `state` becomes its image.

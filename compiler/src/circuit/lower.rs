@@ -102,8 +102,8 @@ pub fn lower_structure(
 
 /// The instance layout of a model under a visibility.
 pub fn instance_layout(graph: &Graph, visibility: &Visibility) -> InstanceLayout {
-    let len = |ids: &mut dyn Iterator<Item = usize>| ids.map(|i| graph.nodes[i].shape.iter().product::<usize>()).sum();
-    InstanceLayout::new(visibility, len(&mut graph.inputs().map(|(i, _)| i)), len(&mut graph.outputs.iter().copied()))
+    let len = |ids: &[usize]| graph.element_counts(ids).iter().sum();
+    InstanceLayout::new(visibility, len(&graph.input_ids()), len(&graph.outputs))
 }
 
 fn lower_into(
@@ -116,7 +116,7 @@ fn lower_into(
     t.tables = plan.tables.clone();
     let wires = walk(graph, plan, inputs, &mut t)?;
     t.model_outputs = graph.outputs.iter().flat_map(|&o| wires[o].iter().copied()).collect();
-    let inputs: Vec<usize> = graph.inputs().map(|(i, _)| i).collect();
+    let inputs = graph.input_ids();
     let tensors = |nodes: &[usize]| -> Vec<Vec<Wire>> { nodes.iter().map(|&i| wires[i].clone()).collect() };
     for part in instance_layout(graph, visibility).parts() {
         let public = match part {
@@ -140,19 +140,17 @@ fn commit(t: &mut Trace, tensors: &[Vec<Wire>], packings: &[Packing]) -> Wire {
 
 /// Rows the commitments of a visibility take with `advice` columns.
 pub fn commitment_rows(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, advice: usize) -> usize {
-    let lens = |nodes: &mut dyn Iterator<Item = usize>| -> Vec<usize> {
-        nodes.map(|i| graph.nodes[i].shape.iter().product()).collect()
-    };
-    let rows = |lens: Vec<usize>, packings: Vec<Packing>| {
+    let rows = |ids: &[usize], packings: Vec<Packing>| {
+        let lens = graph.element_counts(ids);
         let pack: usize = lens.iter().zip(&packings).map(|(&n, p)| p.rows(n, advice)).sum();
         pack + crate::chips::poseidon::poseidon_rows(packed_len(&lens, &packings))
     };
     let mut total = 0;
     if visibility.input == Mode::Hashed {
-        total += rows(lens(&mut graph.inputs().map(|(i, _)| i)), input_packings(graph, plan));
+        total += rows(&graph.input_ids(), input_packings(graph, plan));
     }
     if visibility.output == Mode::Hashed {
-        total += rows(lens(&mut graph.outputs.iter().copied()), output_packings(graph, plan));
+        total += rows(&graph.outputs, output_packings(graph, plan));
     }
     total
 }

@@ -7,7 +7,7 @@ use crate::chips::lookup::table_rows;
 use crate::error::{CompileError, Result};
 use crate::ir::Graph;
 use crate::quant::{bit_len, QOp, QuantPlan, Requant};
-use crate::settings::{Mode, Visibility};
+use crate::settings::Visibility;
 
 /// The largest k we plan for (the BN254 FFT domain allows more; memory does not).
 pub const MAX_K: u32 = 24;
@@ -128,15 +128,13 @@ impl LaneNeeds {
 
 pub fn choose_layout(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, max_k: u32) -> Result<Layout> {
     // The Poseidon chip needs six advice columns.
-    let hashing = [visibility.input, visibility.output, visibility.params].contains(&Mode::Hashed);
+    let hashing = visibility.hashes();
     let min_advice = if hashing { crate::chips::poseidon::MIN_ADVICE } else { CircuitShape::MIN_ADVICE };
     let LaneNeeds { shift_bits: max_shift, mag_bits: max_bits, lane_bits: div_bits } = LaneNeeds::of(graph, plan);
     let table_rows = table_rows(&plan.tables);
     // The instance column holds at most every input and output element.
-    let elements = |ids: &mut dyn Iterator<Item = usize>| -> usize {
-        ids.map(|i| graph.nodes[i].shape.iter().product::<usize>()).sum()
-    };
-    let outputs = elements(&mut graph.outputs.iter().copied()) + elements(&mut graph.inputs().map(|(i, _)| i));
+    let outputs: usize =
+        graph.element_counts(&graph.outputs).iter().chain(&graph.element_counts(&graph.input_ids())).sum();
     let widths: Vec<u32> = (0..=20).map(|l| if l == 0 { 0 } else { range_widths(plan, l) }).collect();
     let mut best: Option<Layout> = None;
     for advice in ADVICE_CHOICES {

@@ -234,11 +234,18 @@ impl Trace {
 
     /// The field element a wire is assigned.
     pub fn field_value(&self, w: Wire) -> Fr {
+        // Most traces have no field wires: skip hashing every cell's wire on the synthesis path.
+        if self.field_values.wires.is_empty() {
+            return fe(self.value(w));
+        }
         self.field_values.wires.get(&w).copied().unwrap_or_else(|| fe(self.value(w)))
     }
 
     /// The field element a limb is assigned.
     pub fn field_limb(&self, row: usize, lane: usize) -> Fr {
+        if self.field_values.limbs.is_empty() {
+            return fe(self.limb(row, lane) as i128);
+        }
         self.field_values.limbs.get(&(row, lane)).copied().unwrap_or_else(|| fe(self.limb(row, lane) as i128))
     }
 

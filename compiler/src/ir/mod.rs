@@ -162,6 +162,16 @@ impl Graph {
         self.nodes.iter().enumerate().filter(|(_, n)| matches!(n.op, Op::Input { .. }))
     }
 
+    /// The ids of the model inputs, in order.
+    pub fn input_ids(&self) -> Vec<NodeId> {
+        self.inputs().map(|(i, _)| i).collect()
+    }
+
+    /// The element counts of these nodes' outputs.
+    pub fn element_counts(&self, ids: &[NodeId]) -> Vec<usize> {
+        ids.iter().map(|&i| self.nodes[i].shape.iter().product()).collect()
+    }
+
     /// How many nodes read each node's output (model outputs count as a reader).
     pub fn reader_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.nodes.len()];

@@ -100,29 +100,24 @@ pub fn set_limbs_field(t: &mut Trace, row: usize, lanes: std::ops::Range<usize>,
     }
 }
 
+/// The failures MockProver reports for a tampered trace (it must report some).
+fn failures(t: &Trace) -> Vec<halo2_proofs::dev::VerifyFailure> {
+    run(t).err().unwrap_or_else(|| panic!("tampered witness accepted"))
+}
+
 /// Rejected by lookups alone: every gate and copy holds (the tampering was made consistent), and
 /// only a limb or a table lookup refuses the values.
 pub fn assert_rejected_by_lookup(t: &Trace) {
-    use halo2_proofs::dev::VerifyFailure;
-    match run(t) {
-        Ok(()) => panic!("tampered witness accepted"),
-        Err(failures) => assert!(
-            failures.iter().all(|f| matches!(f, VerifyFailure::Lookup { .. })),
-            "expected only lookup failures (the gates made consistent), got {failures:?}"
-        ),
-    }
+    let f = failures(t);
+    let only_lookups = f.iter().all(|f| matches!(f, halo2_proofs::dev::VerifyFailure::Lookup { .. }));
+    assert!(only_lookups, "expected only lookup failures (the gates made consistent), got {f:?}");
 }
 
 /// Rejected by a gate (a fraction the gate pins cannot be made consistent).
 pub fn assert_rejected_by_gate(t: &Trace) {
-    use halo2_proofs::dev::VerifyFailure;
-    match run(t) {
-        Ok(()) => panic!("tampered witness accepted"),
-        Err(failures) => assert!(
-            failures.iter().any(|f| matches!(f, VerifyFailure::ConstraintNotSatisfied { .. })),
-            "expected a gate to fail, got {failures:?}"
-        ),
-    }
+    let f = failures(t);
+    let a_gate = f.iter().any(|f| matches!(f, halo2_proofs::dev::VerifyFailure::ConstraintNotSatisfied { .. }));
+    assert!(a_gate, "expected a gate to fail, got {f:?}");
 }
 
 /// Real keygen (on the trace's structure), prover and verifier at the trace's k: Ok when the

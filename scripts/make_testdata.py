@@ -457,6 +457,34 @@ def structure(rng):
     save("structure", graph, (1, 2, 6), lambda i: rng.normal(0, 1, (1, 2, 6)).astype(np.float32))
 
 
+def lenet_weights(rng):
+    """Other weights for the compiled LeNet (hashed params, `gen-witness --params`): retrained.onnx
+    has new weights no wider than the original's, wide.onnx a first conv 4x larger (2 bits wider)."""
+    folder = os.path.join(ROOT, "lenet")
+    base = onnx.load(os.path.join(folder, "model.onnx"))
+    x = np.asarray(json.load(open(os.path.join(folder, "input.json")))["input_data"][0], dtype=np.float32)
+
+    def variant(name, change):
+        model = onnx.ModelProto()
+        model.CopyFrom(base)
+        for t in model.graph.initializer:
+            t.CopyFrom(numpy_helper.from_array(change(t.name, numpy_helper.to_array(t)), t.name))
+        onnx.checker.check_model(model)
+        onnx.save(model, os.path.join(folder, name + ".onnx"))
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        out = session.run(None, {"input": x.reshape(1, 1, 28, 28)})[0].reshape(-1).astype(float).tolist()
+        write_json(os.path.join(folder, name + ".expected.json"), {"input": [out]})
+        print(f"wrote {folder}/{name}.onnx")
+
+    def retrained(_, w):
+        # Within the original's largest magnitude, so within the compiled plan's widths.
+        limit = np.abs(w).max()
+        return np.clip(0.7 * w + rng.normal(0, 0.2 * w.std() + 1e-3, w.shape), -limit, limit).astype(np.float32)
+
+    variant("retrained", retrained)
+    variant("wide", lambda name, w: w * 4 if name == "conv1.weight" else w)
+
+
 def unsupported(rng):
     """A model with ops zkonnx does not support, to test the compile-time error."""
     w = kaiming(rng, (4, 8), 4)
@@ -475,7 +503,8 @@ def unsupported(rng):
 
 def main():
     builders = {"mlp": mlp, "lenet": lenet, "mixed": mixed, "pooling": pooling, "transformer": transformer,
-                "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported}
+                "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
+                "lenet_weights": lenet_weights}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

@@ -97,11 +97,14 @@ enum Command {
         art: PathBuf,
         #[arg(short, long)]
         input: PathBuf,
+        /// Prove with the weights of this ONNX file (same architecture; hashed params only).
+        #[arg(long)]
+        params: Option<PathBuf>,
         #[arg(short, long)]
         out: PathBuf,
     },
-    /// Print the Poseidon commitment of an input file (and of a witness's outputs): what a proof
-    /// with hashed visibility exposes, 0x hex.
+    /// Print the Poseidon commitments of an input file, a witness's outputs, or a model's weights:
+    /// what a proof with hashed visibility exposes, 0x hex.
     Hash {
         art: PathBuf,
         /// An input file ({"input_data": [[...]]}).
@@ -110,6 +113,10 @@ enum Command {
         /// A witness file: the commitment of its outputs.
         #[arg(short, long)]
         witness: Option<PathBuf>,
+        /// An ONNX file of the compiled architecture: the commitment of its weights (hashed
+        /// params). Without it, with hashed params, the compiled model's.
+        #[arg(long)]
+        params: Option<PathBuf>,
     },
     /// Check every constraint on a witness, without making a proof.
     Mock {
@@ -311,17 +318,26 @@ fn run(command: Command) -> Result<()> {
                 start.elapsed()
             );
         }
-        Command::GenWitness { art, input, out } => {
+        Command::GenWitness { art, input, params, out } => {
             let m = Model::load(&ArtifactDir::new(&art))?;
             let inputs = witness::read_inputs(&input, &m.settings)?;
-            let w = witness::generate(&m, &inputs)?;
+            let params = params.map(|p| m.weights_of(&p)).transpose()?;
+            let w = witness::generate(&m, &inputs, params)?;
             witness::write(&out, &w)?;
             println!("witness written to {}; outputs: {}", out.display(), serde_json::to_string(&w.outputs)?);
         }
-        Command::Hash { art, input, witness: wpath } => {
+        Command::Hash { art, input, witness: wpath, params } => {
             let m = Model::load(&ArtifactDir::new(&art))?;
-            if input.is_none() && wpath.is_none() {
-                anyhow::bail!("say what to hash: --input FILE and/or --witness FILE");
+            let hashed_params = m.settings.visibility.params == Mode::Hashed;
+            if input.is_none() && wpath.is_none() && !hashed_params {
+                anyhow::bail!("say what to hash: --input FILE, --witness FILE and/or --params MODEL.onnx");
+            }
+            let params = params.map(|p| m.weights_of(&p)).transpose()?;
+            if hashed_params {
+                let plan = params.map_or(Ok(std::borrow::Cow::Borrowed(&m.plan)), |v| {
+                    m.with_params(&v).map(std::borrow::Cow::Owned)
+                })?;
+                println!("params_hash: {}", witness::params_hash(&plan));
             }
             if let Some(path) = input {
                 let inputs = witness::read_inputs(&path, &m.settings)?;
@@ -366,8 +382,18 @@ fn run(command: Command) -> Result<()> {
                 if let Some(inputs) = &public.inputs {
                     parts.push(format!("inputs: {}", serde_json::to_string(inputs)?));
                 }
+                let hashes = [
+                    ("input_hash", &public.input_hash),
+                    ("output_hash", &public.output_hash),
+                    ("params_hash", &public.params_hash),
+                ];
+                for (name, hash) in hashes {
+                    if let Some(h) = hash {
+                        parts.push(format!("{name}: {h}"));
+                    }
+                }
                 if parts.is_empty() {
-                    parts.push("no public values (private input and output)".into());
+                    parts.push("no public values (private input and output, weights in the key)".into());
                 }
                 println!("verified ({:.1?}); {}", start.elapsed(), parts.join("; "));
             }

@@ -5,7 +5,9 @@
 //! The commitment of tensors t_1 .. t_m (quantized, flattened) is
 //!   poseidon::hash(pack(t_1) ++ pack(t_2) ++ ... ++ pack(t_m))
 //! with each tensor packed by its own `Packing`: an input by its declared range [lo, hi], an
-//! output by the bound the plan proves for it ([-bound, bound]).
+//! output by the bound the plan proves for it ([-bound, bound]), a weight or bias tensor by its
+//! signed width ([-2^(bits-1), 2^(bits-1))). The params commitment hashes the weights' scale
+//! exponent first: Poseidon(scale, pack(W_1), pack(b_1), pack(W_2), ...), layers in graph order.
 
 use crate::chips::pack::Packing;
 use crate::chips::poseidon;
@@ -27,6 +29,20 @@ pub fn input_packings(graph: &Graph, plan: &QuantPlan) -> Vec<Packing> {
 /// The packing of each model output, in order: every output value is proven within its plan bound.
 pub fn output_packings(graph: &Graph, plan: &QuantPlan) -> Vec<Packing> {
     graph.outputs.iter().map(|&o| Packing::of_range(-plan.nodes[o].bound, plan.nodes[o].bound)).collect()
+}
+
+/// The packing of each witnessed weight or bias tensor, in `QuantPlan::param_tensors` order.
+pub fn param_packings(plan: &QuantPlan) -> Vec<Packing> {
+    plan.param_tensors().map(|(_, t)| Packing::of_range(t.range().0, t.range().1)).collect()
+}
+
+/// The params commitment of a plan with witnessed weights.
+pub fn params_commitment(plan: &QuantPlan) -> Fr {
+    let mut message = vec![crate::chips::fe(plan.param_scale as i128)];
+    for ((_, t), p) in plan.param_tensors().zip(param_packings(plan)) {
+        message.extend(p.pack(&t.values));
+    }
+    poseidon::hash(&message)
 }
 
 /// The commitment of `tensors`, each packed by its packing.

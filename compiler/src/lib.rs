@@ -39,7 +39,7 @@ pub fn plan_settings(
     visibility: Visibility,
     max_k: u32,
 ) -> Result<(Settings, QuantPlan), CompileError> {
-    let plan = QuantPlan::build(graph, &scales, &ranges, bits)?;
+    let plan = QuantPlan::build(graph, &scales, &ranges, bits, visibility.weights())?;
     let Layout { shape, rows, .. } = choose_layout(graph, &plan, &visibility, max_k)?;
     // The circuit lets a rescaled value reach 2^mag_bits, wider than the plan's ranges: check that
     // no value so wide could overflow either.

@@ -1,6 +1,7 @@
 //! settings.json: everything that decides the circuit besides the model itself.
 
 use crate::circuit::shape::CircuitShape;
+use crate::quant::params::Weights;
 use crate::quant::{InputRange, Requant, Scales};
 use serde::{Deserialize, Serialize};
 
@@ -130,7 +131,15 @@ impl Visibility {
         [self.input, self.output, self.params].contains(&Mode::Hashed)
     }
 
-    /// The modes each role allows, and the ones built so far.
+    /// Where the layers' weights live: hashed weights are witnessed.
+    pub fn weights(&self) -> Weights {
+        match self.params {
+            Mode::Hashed => Weights::Witness,
+            _ => Weights::InKey,
+        }
+    }
+
+    /// The modes each role allows.
     pub fn check(&self) -> Result<(), String> {
         let data = [Mode::Private, Mode::Public, Mode::Hashed];
         if !data.contains(&self.input) {
@@ -141,9 +150,6 @@ impl Visibility {
         }
         if ![Mode::Fixed, Mode::Hashed].contains(&self.params) {
             return Err(format!("param visibility {} is not one of fixed, hashed", self.params));
-        }
-        if self.params == Mode::Hashed {
-            return Err("param visibility hashed is not built yet; weights are fixed in the verifying key".into());
         }
         Ok(())
     }

@@ -106,7 +106,7 @@ pub fn calibrate(
     let candidate = Model { graph: model.graph.clone(), settings: settings.clone(), plan: plan.clone(), binding };
     // The guarantee: every calibration sample proves with the chosen settings.
     samples.inputs.par_iter().enumerate().try_for_each(|(i, sample)| {
-        let witness = generate(&candidate, sample)
+        let witness = generate(&candidate, sample, None)
             .map_err(|e| RuntimeError::Other(format!("calibration sample {i} fails with the chosen settings: {e}")))?;
         mock(&candidate, &witness).map_err(|e| {
             RuntimeError::Other(format!("calibration sample {i} fails mock with the chosen settings: {e}"))
@@ -144,7 +144,7 @@ pub fn report(art: &ArtifactDir, data: &Path) -> Result<DataReport> {
         });
         let result: std::result::Result<Witness, String> = match in_range {
             Some(reason) => Err(reason),
-            None => generate(&model, sample).map_err(|e| e.to_string()),
+            None => generate(&model, sample, None).map_err(|e| e.to_string()),
         };
         match result {
             Ok(w) => {

@@ -10,7 +10,7 @@ use compiler::circuit::trace::Trace;
 use compiler::ir::Graph;
 use compiler::quant::eval::RangeError;
 use compiler::quant::{InputRange, QuantPlan, RangeBits};
-use compiler::settings::{Settings, Visibility, SETTINGS_FORMAT};
+use compiler::settings::{Mode, Settings, Visibility, SETTINGS_FORMAT};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -148,16 +148,46 @@ impl Model {
         let rescales = settings.rescales.iter().map(|r| (r.node.clone(), r.requant.bits));
         let lookups = settings.lookups.iter().map(|l| (l.node.clone(), l.input_bits));
         let bits: RangeBits = rescales.chain(lookups).collect();
-        let plan = QuantPlan::build(&circuit.graph, &settings.scales, &ranges, &bits)?;
+        let weights = settings.visibility.weights();
+        let plan = QuantPlan::build(&circuit.graph, &settings.scales, &ranges, &bits, weights)?;
         check_settings_match_plan(&circuit.graph, &plan, &settings)
             .map_err(|reason| RuntimeError::Mismatch { path: path.display().to_string(), reason })?;
         let binding = binding_of(&settings);
         Ok(Model { graph: circuit.graph, settings, plan, binding })
     }
 
-    /// The circuit's trace for these (quantized) inputs.
-    pub fn trace(&self, inputs: &[Vec<i128>]) -> Result<Trace, RangeError> {
-        lower(&self.graph, &self.plan, self.settings.circuit, &self.settings.visibility, inputs)
+    /// The circuit's trace for these (quantized) inputs, under `plan` (this model's, or
+    /// `with_params`' with other weights).
+    pub fn trace(&self, plan: &QuantPlan, inputs: &[Vec<i128>]) -> Result<Trace, RangeError> {
+        lower(&self.graph, plan, self.settings.circuit, &self.settings.visibility, inputs)
+    }
+
+    /// The plan with other witnessed weights (flattened as `QuantPlan::param_values`).
+    pub fn with_params(&self, values: &[i128]) -> Result<QuantPlan> {
+        self.plan.with_params(values, |id| self.graph.nodes[id].name.clone()).map_err(RuntimeError::Input)
+    }
+
+    /// The witnessed weights of another ONNX file of this architecture (`--params`), flattened as
+    /// `QuantPlan::param_values`, checked to fit this plan's widths.
+    pub fn weights_of(&self, path: &Path) -> Result<Vec<i128>> {
+        if self.settings.visibility.params != Mode::Hashed {
+            return Err(RuntimeError::Input(
+                "--params needs a model compiled with --param-visibility hashed; this one has its weights fixed in \
+                 the verifying key"
+                    .into(),
+            ));
+        }
+        let bytes = read(path)?;
+        let graph = compiler::frontend::load_onnx(&bytes, &path.display().to_string())?;
+        self.graph.check_same_architecture(&graph).map_err(|e| {
+            RuntimeError::Input(format!("{} is not the compiled model's architecture: {e}", path.display()))
+        })?;
+        let ranges: Vec<InputRange> = self.settings.inputs.iter().map(|i| i.range.clone()).collect();
+        let values = QuantPlan::param_values_of(&graph, &self.settings.scales, &ranges)?;
+        self.plan
+            .with_params(&values, |id| self.graph.nodes[id].name.clone())
+            .map_err(|e| RuntimeError::Input(format!("{}: {e}", path.display())))?;
+        Ok(values)
     }
 
     /// The trace keygen uses: structure only, on zero inputs.
@@ -187,6 +217,9 @@ fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> s
             shape.lookup_bits,
             CircuitShape::MAX_LANE_BITS
         ));
+    }
+    if shape.witness_weights != (s.visibility.params == Mode::Hashed) {
+        return Err("its circuit's weights are not where its visibility puts them".into());
     }
     let hashing = s.visibility.hashes();
     if shape.poseidon != hashing || (hashing && shape.advice < compiler::chips::poseidon::MIN_ADVICE) {

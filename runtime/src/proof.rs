@@ -51,6 +51,9 @@ pub struct PublicValues {
     /// The commitment of the quantized outputs, when hashed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_hash: Option<String>,
+    /// The commitment of the weights the proof used, when params are hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params_hash: Option<String>,
 }
 
 impl PublicValues {
@@ -68,6 +71,7 @@ impl PublicValues {
         PublicValues {
             input_hash: hash(Public::InputHash),
             output_hash: hash(Public::OutputHash),
+            params_hash: hash(Public::ParamsHash),
             inputs: floats(
                 Public::Inputs,
                 settings.inputs.iter().map(|i| (numel(&i.shape), settings.scales.input)).collect(),
@@ -79,7 +83,8 @@ impl PublicValues {
 
 /// Rebuild the trace from the witness's inputs and check it gives the witness's outputs.
 fn circuit_for(model: &Model, witness: &Witness) -> Result<ZkCircuit> {
-    let trace = model.trace(&witness.inputs)?;
+    let plan = crate::witness::plan_of(model, witness)?;
+    let trace = model.trace(&plan, &witness.inputs)?;
     let outputs: Vec<i128> = witness.outputs_quantized.concat();
     if trace.model_output_values() != outputs {
         return Err(RuntimeError::Input(

@@ -3,12 +3,13 @@
 use crate::error::{Result, RuntimeError};
 use crate::files::{read_json, write_json};
 use crate::model::Model;
-use compiler::commit::{commitment, input_packings, output_packings, to_hex};
+use compiler::commit::{commitment, input_packings, output_packings, params_commitment, to_hex};
 use compiler::quant::eval::evaluate;
-use compiler::quant::quantize;
+use compiler::quant::{quantize, QuantPlan};
 use compiler::settings::Mode;
 use compiler::settings::Settings;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::path::Path;
 
 pub const WITNESS_FORMAT: &str = "zkonnx-witness/1";
@@ -35,6 +36,13 @@ pub struct Witness {
     pub input_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_hash: Option<String>,
+    /// With hashed params: the weights the proof uses (quantized, flattened as
+    /// `QuantPlan::param_values`; the compiled model's unless `--params` gave others), and their
+    /// commitment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<i128>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params_hash: Option<String>,
 }
 
 /// Read an input file and check it against the model's inputs: count, finiteness, range.
@@ -83,10 +91,15 @@ fn parse_inputs(data: Vec<Vec<serde_json::Value>>, settings: &Settings) -> Resul
     Ok(out)
 }
 
-/// Quantize the inputs and run the integer evaluator.
-pub fn generate(model: &Model, inputs: &[Vec<f64>]) -> Result<Witness> {
+/// Quantize the inputs and run the integer evaluator, with the compiled weights or (hashed params
+/// only) `params` from `Model::weights_of`.
+pub fn generate(model: &Model, inputs: &[Vec<f64>], params: Option<Vec<i128>>) -> Result<Witness> {
     let quantized = quantize_inputs(model, inputs);
-    let values = evaluate(&model.graph, &model.plan, &quantized)?;
+    let plan = match &params {
+        Some(values) => Cow::Owned(model.with_params(values)?),
+        None => Cow::Borrowed(&model.plan),
+    };
+    let values = evaluate(&model.graph, &plan, &quantized)?;
     let outputs_quantized: Vec<Vec<i128>> = model.graph.outputs.iter().map(|&o| values[o].clone()).collect();
     let outputs =
         outputs_quantized.iter().zip(&model.settings.outputs).map(|(v, spec)| dequantize(v, spec.scale)).collect();
@@ -96,9 +109,25 @@ pub fn generate(model: &Model, inputs: &[Vec<f64>]) -> Result<Witness> {
         binding: hex::encode(model.binding),
         input_hash: hashed(model.settings.visibility.input).then(|| input_hash(model, &quantized)),
         output_hash: hashed(model.settings.visibility.output).then(|| output_hash(model, &outputs_quantized)),
+        params_hash: hashed(model.settings.visibility.params).then(|| params_hash(&plan)),
+        params: hashed(model.settings.visibility.params).then(|| plan.param_values()),
         inputs: quantized,
         outputs_quantized,
         outputs,
+    })
+}
+
+/// The commitment of a plan's witnessed weights (`zkonnx hash --params`), 0x hex.
+pub fn params_hash(plan: &QuantPlan) -> String {
+    to_hex(&params_commitment(plan))
+}
+
+/// The plan a witness is proven under: the compiled one, with the witness's weights if it has
+/// its own.
+pub fn plan_of<'a>(model: &'a Model, w: &Witness) -> Result<Cow<'a, QuantPlan>> {
+    Ok(match &w.params {
+        Some(values) => Cow::Owned(model.with_params(values)?),
+        None => Cow::Borrowed(&model.plan),
     })
 }
 

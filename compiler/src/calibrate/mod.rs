@@ -209,7 +209,7 @@ fn try_candidate(
     opts: &Options,
 ) -> Result<(RangeBits, QuantPlan, Measured)> {
     let (bits, observed) = observe(graph, scales, ranges, samples, opts.margin)?;
-    let plan = QuantPlan::build(graph, scales, ranges, &bits)?;
+    let plan = QuantPlan::build(graph, scales, ranges, &bits, opts.visibility.weights())?;
     // Function tables are sized from the ranges (a wider range is a coarser table), so with
     // lookups the outputs are measured again with the ranges chosen.
     let outputs = if plan.tables.is_empty() {

@@ -46,6 +46,11 @@ impl Trace {
         if self.checked && !in_range(value, lo, hi) {
             return None;
         }
+        Some(self.range_row(value, lo, hi))
+    }
+
+    /// The input gate's row for `value` in [lo, hi], whether or not it is.
+    pub(crate) fn range_row(&mut self, value: i128, lo: i128, hi: i128) -> Wire {
         let s = self.shape;
         debug_assert!(
             !self.checked || hi - lo < 1i128 << s.rem_bits().min(s.mag_bits()),
@@ -60,6 +65,6 @@ impl Trace {
         }
         self.set_fixed(row, 0, lo);
         self.set_fixed(row, 1, hi);
-        Some(self.new_wire(row, 0, value))
+        self.new_wire(row, 0, value)
     }
 }

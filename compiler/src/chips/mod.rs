@@ -10,6 +10,7 @@ pub mod lookup;
 pub mod max;
 pub mod mul;
 pub mod pack;
+pub mod param_dot;
 pub mod poseidon;
 pub mod range;
 pub mod requant;

@@ -15,6 +15,8 @@ pub enum Public {
     Outputs,
     /// The commitment of the quantized outputs: one element.
     OutputHash,
+    /// The commitment of the witnessed weights (`commit::params_commitment`): one element.
+    ParamsHash,
 }
 
 /// The instance column: each kind of public value with its length, in order.
@@ -25,7 +27,8 @@ pub struct InstanceLayout {
 
 impl InstanceLayout {
     /// The layout of a model with `input_len` input elements and `output_len` output elements:
-    /// the inputs (public, or their commitment), then the outputs (likewise).
+    /// the inputs (public, or their commitment), then the outputs (likewise), then the weights'
+    /// commitment when they are hashed.
     pub fn new(visibility: &Visibility, input_len: usize, output_len: usize) -> Self {
         let mut parts = vec![];
         match visibility.input {
@@ -37,6 +40,9 @@ impl InstanceLayout {
             Mode::Public => parts.push((Public::Outputs, output_len)),
             Mode::Hashed => parts.push((Public::OutputHash, 1)),
             _ => {}
+        }
+        if visibility.params == Mode::Hashed {
+            parts.push((Public::ParamsHash, 1));
         }
         InstanceLayout { parts }
     }

@@ -7,9 +7,10 @@ use super::shape::CircuitShape;
 use super::trace::{Trace, Wire};
 use crate::chips::pack::Packing;
 use crate::chips::requant::OutOfRange;
-use crate::commit::{input_packings, output_packings, packed_len};
+use crate::commit::{input_packings, output_packings, packed_len, param_packings};
 use crate::ir::Graph;
 use crate::quant::eval::RangeError;
+use crate::quant::params::{LinearParams, ParamTensor};
 use crate::quant::table::FuncTable;
 use crate::quant::walk::{walk, Backend, RowForm};
 use crate::quant::{DivSpec, Linear, QuantPlan, Requant};
@@ -23,6 +24,9 @@ impl Backend for Trace {
     }
 
     fn linear(&mut self, lin: &Linear, inputs: &[&[Wire]]) -> Vec<Wire> {
+        if let Some(p) = &lin.params {
+            return witnessed_linear(self, lin, p, inputs);
+        }
         let mut terms = vec![];
         (0..lin.outputs())
             .map(|i| match lin.form(i) {
@@ -77,6 +81,34 @@ impl Backend for Trace {
     }
 }
 
+/// A layer with witnessed weights: each weight and bias a range-checked wire (recorded for the
+/// params commitment), each output a dot of (input, weight) pairs with the bias paired with 1.
+fn witnessed_linear(t: &mut Trace, lin: &Linear, p: &LinearParams, inputs: &[&[Wire]]) -> Vec<Wire> {
+    let mut wires = |tensor: &ParamTensor| -> Vec<Wire> {
+        let range = tensor.range();
+        tensor.values.iter().map(|&v| t.param(v, range)).collect()
+    };
+    let weights = wires(&p.weight);
+    let biases = p.bias.as_ref().map(&mut wires);
+    t.params.extend(weights.iter().chain(biases.iter().flatten()));
+    let one = biases.as_ref().map(|_| t.one());
+    (0..lin.outputs())
+        .map(|i| {
+            let start = lin.offsets[i] as usize;
+            let mut pairs: Vec<(Wire, Wire)> = lin
+                .row(i)
+                .iter()
+                .zip(&p.weight_of_term[start..])
+                .map(|(term, &w)| (inputs[term.input as usize][term.index as usize], weights[w as usize]))
+                .collect();
+            if let (Some(b), Some(one)) = (&biases, one) {
+                pairs.push((b[p.bias_of_row[i] as usize], one));
+            }
+            t.param_dot(&pairs)
+        })
+        .collect()
+}
+
 /// The circuit's trace for these inputs, its public values exposed as `visibility` says.
 pub fn lower(
     graph: &Graph,
@@ -124,6 +156,7 @@ fn lower_into(
             Public::Outputs => tensors(&graph.outputs).concat(),
             Public::InputHash => vec![commit(&mut t, &tensors(&inputs), &input_packings(graph, plan))],
             Public::OutputHash => vec![commit(&mut t, &tensors(&graph.outputs), &output_packings(graph, plan))],
+            Public::ParamsHash => vec![commit_params(&mut t, plan)],
         };
         for w in public {
             t.expose(w);
@@ -136,6 +169,20 @@ fn lower_into(
 fn commit(t: &mut Trace, tensors: &[Vec<Wire>], packings: &[Packing]) -> Wire {
     let packed: Vec<Wire> = tensors.iter().zip(packings).flat_map(|(w, &p)| t.pack(w, p)).collect();
     t.poseidon(&packed)
+}
+
+/// The params commitment (`commit::params_commitment`) of the weights the walk wired.
+fn commit_params(t: &mut Trace, plan: &QuantPlan) -> Wire {
+    let mut message = vec![t.constant(plan.param_scale as i128)];
+    let mut rest = std::mem::take(&mut t.params);
+    let all = rest.clone();
+    for ((_, tensor), p) in plan.param_tensors().zip(param_packings(plan)) {
+        let tail = rest.split_off(tensor.values.len());
+        message.extend(t.pack(&rest, p));
+        rest = tail;
+    }
+    t.params = all;
+    t.poseidon(&message)
 }
 
 /// Rows the commitments of a visibility take with `advice` columns.
@@ -151,6 +198,13 @@ pub fn commitment_rows(graph: &Graph, plan: &QuantPlan, visibility: &Visibility,
     }
     if visibility.output == Mode::Hashed {
         total += rows(&graph.outputs, output_packings(graph, plan));
+    }
+    if visibility.params == Mode::Hashed {
+        // The scale's constant is counted with the affine rows (`count_rows`).
+        let (lens, packings): (Vec<usize>, Vec<Packing>) =
+            plan.param_tensors().map(|(_, t)| t.values.len()).zip(param_packings(plan)).unzip();
+        let pack: usize = lens.iter().zip(&packings).map(|(&n, p)| p.rows(n, advice)).sum();
+        total += pack + crate::chips::poseidon::poseidon_rows(1 + packed_len(&lens, &packings));
     }
     total
 }

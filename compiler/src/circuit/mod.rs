@@ -8,7 +8,8 @@ pub mod trace;
 
 use crate::chips::{
     affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, input::InputConfig, lookup::LookupConfig, max::MaxConfig,
-    mul::MulConfig, poseidon::PoseidonConfig, range::RangeConfig, requant::RequantConfig, sqrt::SqrtConfig, Columns,
+    mul::MulConfig, param_dot::ParamDotConfig, poseidon::PoseidonConfig, range::RangeConfig, requant::RequantConfig,
+    sqrt::SqrtConfig, Columns,
 };
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
@@ -21,6 +22,8 @@ use trace::{Gate, Trace};
 pub struct ZkConfig {
     cols: Columns,
     dot: DotConfig,
+    /// Only when weights are witnessed.
+    param_dot: Option<ParamDotConfig>,
     requant: RequantConfig,
     mul: MulConfig,
     affine: AffineConfig,
@@ -82,6 +85,7 @@ impl Circuit<Fr> for ZkCircuit {
         let cols = Columns::configure(meta, &shape);
         ZkConfig {
             dot: DotConfig::configure(meta, &cols),
+            param_dot: shape.witness_weights.then(|| ParamDotConfig::configure(meta, &cols)),
             requant: RequantConfig::configure(meta, &cols, &shape),
             mul: MulConfig::configure(meta, &cols),
             affine: AffineConfig::configure(meta, &cols),
@@ -117,6 +121,10 @@ impl Circuit<Fr> for ZkCircuit {
                 for row in 0..t.rows() {
                     match t.gates[row] {
                         Gate::Dot => config.dot.q.enable(&mut region, row)?,
+                        Gate::ParamDot => match &config.param_dot {
+                            Some(d) => d.q.enable(&mut region, row)?,
+                            None => return Err(Error::Synthesis),
+                        },
                         Gate::Requant => config.requant.q.enable(&mut region, row)?,
                         Gate::Mul => config.mul.q.enable(&mut region, row)?,
                         Gate::Affine => config.affine.q.enable(&mut region, row)?,

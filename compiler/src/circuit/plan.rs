@@ -4,9 +4,11 @@
 use super::lower::commitment_rows;
 use super::shape::{range_widths_of, CircuitShape};
 use crate::chips::lookup::table_rows;
+use crate::chips::param_dot;
 use crate::error::{CompileError, Result};
 use crate::ir::Graph;
-use crate::quant::{bit_len, QOp, QuantPlan, Requant};
+use crate::quant::params::Weights;
+use crate::quant::{bit_len, Linear, QOp, QuantPlan, Requant};
 use crate::settings::Visibility;
 
 /// The largest k we plan for (the BN254 FFT domain allows more; memory does not).
@@ -39,9 +41,22 @@ pub fn cost(shape: &CircuitShape) -> f64 {
 /// advice / 3, every requant takes one. (`lower`'s tests check the count against real traces.)
 pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
     let (mut rows, mut affines, mut products) = (0usize, 0usize, 0usize);
+    if plan.weights == Weights::Witness {
+        // The params commitment's first element, the weights' scale (a constant wire).
+        affines += 1;
+    }
+    let mut one = false;
     for (node, q) in graph.nodes.iter().zip(&plan.nodes) {
         let outputs: usize = node.shape.iter().product();
         match &q.op {
+            // Witnessed weights: a range-check row for each, then a dot of (x, w) pairs per output,
+            // with the bias as the pair (b, 1).
+            QOp::Linear(lin @ Linear { params: Some(p), .. }) => {
+                rows += p.tensors().map(|t| t.values.len()).sum::<usize>();
+                let bias = p.bias.is_some() as usize;
+                one |= bias == 1;
+                rows += (0..lin.outputs()).map(|i| param_dot::rows(lin.row(i).len() + bias, advice)).sum::<usize>();
+            }
             QOp::Linear(lin) => {
                 for i in 0..lin.outputs() {
                     match lin.row(i).len() {
@@ -67,6 +82,8 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
             rows += outputs;
         }
     }
+    // The constant wire 1 of the biases.
+    affines += one as usize;
     rows + affines.div_ceil(advice / 2) + products.div_ceil(advice / 3)
 }
 
@@ -112,6 +129,11 @@ impl LaneNeeds {
                 // An input's distances to both ends of its range, one in each group of lanes.
                 QOp::Input { lo, hi, .. } => {
                     let w = bit_len((hi - lo) as u128);
+                    (shift_bits, mag_bits) = (shift_bits.max(w), mag_bits.max(w));
+                }
+                // A witnessed weight's range check is the input chip's row over its width.
+                QOp::Linear(Linear { params: Some(ref p), .. }) => {
+                    let w = p.tensors().map(|t| t.bits).max().unwrap_or(0);
                     (shift_bits, mag_bits) = (shift_bits.max(w), mag_bits.max(w));
                 }
                 _ => {}
@@ -164,6 +186,7 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, m
                     table_rows,
                     range_widths,
                     poseidon: hashing,
+                    witness_weights: plan.weights == Weights::Witness,
                 };
                 if shape.range_rows() > shape.usable_rows() || shape.lane_bits() > CircuitShape::MAX_LANE_BITS {
                     continue;

@@ -25,6 +25,9 @@ pub struct CircuitShape {
     /// Whether the circuit has the Poseidon chip (the settings commit to some values).
     #[serde(default)]
     pub poseidon: bool,
+    /// Whether weights are advice cells (hashed params): the circuit has the param dot gate.
+    #[serde(default)]
+    pub witness_weights: bool,
 }
 
 impl Default for CircuitShape {
@@ -38,6 +41,7 @@ impl Default for CircuitShape {
             table_rows: 0,
             range_widths: range_widths_of(8, []),
             poseidon: false,
+            witness_weights: false,
         }
     }
 }

@@ -19,6 +19,8 @@ const NO_WIRE: Wire = Wire::MAX;
 pub enum Gate {
     None,
     Dot,
+    /// A dot product with witnessed weights.
+    ParamDot,
     Requant,
     Mul,
     Affine,
@@ -63,6 +65,10 @@ pub struct Trace {
     pub outputs: Vec<Wire>,
     /// The model's output wires, public or not.
     pub model_outputs: Vec<Wire>,
+    /// Witnessed weights, in the plan's `param_tensors` order (what the params commitment packs).
+    pub params: Vec<Wire>,
+    /// The constant wire 1, once made.
+    pub(crate) one: Option<Wire>,
     /// The function tables the lookups use (tag = index + 1).
     pub tables: Vec<FuncTable>,
     /// Rows of packed gates (several independent ops per row) with a free slot.
@@ -88,6 +94,8 @@ impl Trace {
             values: vec![],
             outputs: vec![],
             model_outputs: vec![],
+            params: vec![],
+            one: None,
             tables: vec![],
             open: [None, None],
             cell_overrides: vec![],

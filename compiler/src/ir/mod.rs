@@ -2,6 +2,7 @@
 //! Constants are folded into the ops that use them (weights, biases, broadcast operands), so every
 //! node input is an activation: a value the circuit has to prove.
 
+mod architecture;
 mod func;
 mod print;
 

@@ -3,12 +3,14 @@
 //! statically, so that nothing can wrap around the field.
 
 pub mod eval;
+pub mod params;
 pub mod table;
 pub mod walk;
 
 use crate::error::{CompileError, Result};
 use crate::ir::{BinaryKind, Graph, Node, Op};
 use crate::tensor::{self, broadcast_index_map, transpose_index_map, Tensor};
+use params::{LinearParams, ParamTensor, Weights};
 use serde::{Deserialize, Serialize};
 use table::FuncTable;
 
@@ -51,6 +53,10 @@ pub struct QuantPlan {
     pub nodes: Vec<QNode>,
     /// The function tables lookups use (`QOp::Lookup::table` indexes this).
     pub tables: Vec<FuncTable>,
+    /// Where the layers' weights live.
+    pub weights: Weights,
+    /// The scale exponent of the weights (`Scales::param`).
+    pub param_scale: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -112,6 +118,9 @@ pub struct Linear {
     pub offsets: Vec<u32>,
     pub terms: Vec<Term>,
     pub bias: Vec<i128>,
+    /// With witnessed weights (`Weights::Witness`), the layer's weight tensors; `terms` and `bias`
+    /// hold the same values, which the evaluator reads.
+    pub params: Option<Box<LinearParams>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -169,14 +178,20 @@ pub type RangeBits = std::collections::HashMap<String, u32>;
 
 impl QuantPlan {
     /// The plan for these scales and input ranges; `bits` sets the range of a node's rescale.
-    pub fn build(graph: &Graph, scales: &Scales, ranges: &[InputRange], bits: &RangeBits) -> Result<QuantPlan> {
-        Self::build_inner(graph, scales, ranges, bits, true)
+    pub fn build(
+        graph: &Graph,
+        scales: &Scales,
+        ranges: &[InputRange],
+        bits: &RangeBits,
+        weights: Weights,
+    ) -> Result<QuantPlan> {
+        Self::build_inner(graph, scales, ranges, bits, weights, true)
     }
 
     /// The same plan with no overflow check and ranges as wide as an i128 allows: for observing
     /// the values real data take before choosing ranges.
     pub fn build_unbounded(graph: &Graph, scales: &Scales, ranges: &[InputRange]) -> Result<QuantPlan> {
-        let mut plan = Self::build_inner(graph, scales, ranges, &RangeBits::new(), false)?;
+        let mut plan = Self::build_inner(graph, scales, ranges, &RangeBits::new(), Weights::InKey, false)?;
         for r in plan.nodes.iter_mut().filter_map(|q| q.requant.as_mut()) {
             r.bits = 100;
         }
@@ -212,13 +227,14 @@ impl QuantPlan {
         scales: &Scales,
         ranges: &[InputRange],
         bits: &RangeBits,
+        weights: Weights,
         check: bool,
     ) -> Result<QuantPlan> {
         let mut nodes: Vec<QNode> = Vec::with_capacity(graph.nodes.len());
         let mut tables: Vec<FuncTable> = vec![];
         for node in &graph.nodes {
             let in_shapes: Vec<&[usize]> = node.inputs.iter().map(|&i| graph.nodes[i].shape.as_slice()).collect();
-            let ctx = NodeCtx { node, in_shapes: &in_shapes, done: &nodes, scales, ranges };
+            let ctx = NodeCtx { node, in_shapes: &in_shapes, done: &nodes, scales, ranges, weights };
             let mut q = match &node.op {
                 Op::Func { f } => plan_lookup(&ctx, *f, bits.get(&node.name).copied(), !check, &mut tables),
                 _ => plan_node(&ctx)?,
@@ -245,7 +261,7 @@ impl QuantPlan {
             nodes.push(q);
         }
         fuse_relu(graph, &mut nodes);
-        Ok(QuantPlan { nodes, tables })
+        Ok(QuantPlan { nodes, tables, weights, param_scale: scales.param })
     }
 }
 
@@ -256,6 +272,7 @@ struct NodeCtx<'a> {
     done: &'a [QNode],
     scales: &'a Scales,
     ranges: &'a [InputRange],
+    weights: Weights,
 }
 
 /// A lookup: reduce the input until its range fits a table of 2^table_bits rows, then look up.
@@ -329,7 +346,8 @@ fn intern(tables: &mut Vec<FuncTable>, table: FuncTable) -> usize {
 }
 
 fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
-    let NodeCtx { node, in_shapes, done, scales, ranges } = *ctx;
+    let NodeCtx { node, in_shapes, done, scales, ranges, weights } = *ctx;
+    let keep_zeros = weights == Weights::Witness;
     let input = |i: usize| &done[node.inputs[i]];
     let (sp, sa) = (scales.param, scales.input);
     let requant_to = |acc_bound: i128, shift: u32, relu: bool| -> (Option<Requant>, i128) {
@@ -359,20 +377,32 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
         }
         Op::MatMul { weight, bias } => {
             let sx = input(0).scale;
-            let lin = matmul(&node.shape, weight, bias.as_deref(), sp, sx + sp);
-            linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
+            let rows = matmul(&node.shape, weight, keep_zeros, sp);
+            linear_node(
+                rows.into_linear(weights, weight, bias.as_deref(), sp, sx + sp),
+                sx + sp,
+                (sx + sp).saturating_sub(sa),
+            )
         }
         Op::Conv { weight, bias, strides, pads, dilations, group } => {
             let sx = input(0).scale;
             let geo = ConvGeometry { strides: *strides, pads: *pads, dilations: *dilations, group: *group };
-            let lin = conv(in_shapes[0], &node.shape, weight, bias.as_deref(), &geo, sp, sx + sp);
-            linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
+            let rows = conv(in_shapes[0], &node.shape, weight, &geo, keep_zeros, sp);
+            linear_node(
+                rows.into_linear(weights, weight, bias.as_deref(), sp, sx + sp),
+                sx + sp,
+                (sx + sp).saturating_sub(sa),
+            )
         }
         Op::ConvTranspose { weight, bias, strides, pads, dilations } => {
             let sx = input(0).scale;
             let geo = ConvGeometry { strides: *strides, pads: *pads, dilations: *dilations, group: 1 };
-            let lin = conv_transpose(in_shapes[0], &node.shape, weight, bias.as_deref(), &geo, sp, sx + sp);
-            linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
+            let rows = conv_transpose(in_shapes[0], &node.shape, weight, &geo, keep_zeros, sp);
+            linear_node(
+                rows.into_linear(weights, weight, bias.as_deref(), sp, sx + sp),
+                sx + sp,
+                (sx + sp).saturating_sub(sa),
+            )
         }
         Op::AvgPool { kernel, strides, pads, dilations, count_include_pad } => {
             let sx = input(0).scale;
@@ -568,11 +598,20 @@ fn rescaled_bound(acc: i128, shift: u32) -> i128 {
     }
 }
 
+/// The largest |output| of a weighted sum. Witnessed weights count at the largest magnitude their
+/// width allows, so the bound holds for any weights a proof may use.
 fn linear_bound(lin: &Linear, input_bounds: &[i128]) -> i128 {
+    let weight = |t: &Term| lin.params.as_ref().map_or((t.weight as i128).abs(), |p| p.weight.max_abs());
+    let bias = |i: usize| match lin.params.as_deref() {
+        Some(LinearParams { bias: Some(b), .. }) => b.max_abs(),
+        _ => lin.bias[i].abs(),
+    };
     (0..lin.outputs())
         .map(|i| {
-            lin.row(i).iter().map(|t| (t.weight as i128).abs() * input_bounds[t.input as usize]).sum::<i128>()
-                + lin.bias[i].abs()
+            lin.row(i)
+                .iter()
+                .map(|t| weight(t).saturating_mul(input_bounds[t.input as usize]))
+                .fold(bias(i), i128::saturating_add)
         })
         .max()
         .unwrap_or(0)
@@ -626,22 +665,67 @@ fn fuse_relu(graph: &Graph, nodes: &mut [QNode]) {
     }
 }
 
-fn matmul(out_shape: &[usize], weight: &Tensor<f64>, bias: Option<&[f64]>, sp: u32, sb: u32) -> Linear {
+/// A weighted layer's rows before its weights are placed: each term's weight index in the weight
+/// tensor, each output's bias index in the bias tensor.
+struct LayerRows {
+    offsets: Vec<u32>,
+    terms: Vec<(u32, u32)>,
+    bias_of_row: Vec<u32>,
+}
+
+impl LayerRows {
+    fn new() -> Self {
+        LayerRows { offsets: vec![0], terms: vec![], bias_of_row: vec![] }
+    }
+
+    /// One output: (input element, weight index) terms and the bias index.
+    fn push(&mut self, terms: impl IntoIterator<Item = (u32, u32)>, bias: u32) {
+        self.terms.extend(terms);
+        self.offsets.push(self.terms.len() as u32);
+        self.bias_of_row.push(bias);
+    }
+
+    /// The `Linear` with the quantized weights and biases in its terms and, when the weights are
+    /// witnessed, the tensors they come from.
+    fn into_linear(self, weights: Weights, w: &Tensor<f64>, bias: Option<&[f64]>, sp: u32, sb: u32) -> Linear {
+        let wq: Vec<i128> = w.data.iter().map(|&x| quantize(x, sp)).collect();
+        let bq: Option<Vec<i128>> = bias.map(|b| b.iter().map(|&x| quantize(x, sb)).collect());
+        let terms = self.terms.iter().map(|&(index, wi)| Term { input: 0, index, weight: wq[wi as usize] as i64 });
+        let bias_values = self.bias_of_row.iter().map(|&b| bq.as_ref().map_or(0, |bq| bq[b as usize])).collect();
+        let params = (weights == Weights::Witness).then(|| {
+            Box::new(LinearParams {
+                weight: ParamTensor::new(wq.clone(), sp),
+                bias: bq.clone().map(|b| ParamTensor::new(b, sb)),
+                weight_of_term: self.terms.iter().map(|&(_, wi)| wi).collect(),
+                bias_of_row: self.bias_of_row.clone(),
+            })
+        });
+        Linear { offsets: self.offsets, terms: terms.collect(), bias: bias_values, params }
+    }
+}
+
+/// Whether a weight index contributes a term: zeros are dropped unless the weights are witnessed.
+fn nonzero(wq: &[i64], keep_zeros: bool) -> impl Fn(usize) -> bool + '_ {
+    move |i| keep_zeros || wq[i] != 0
+}
+
+fn quantized(weight: &Tensor<f64>, sp: u32) -> Vec<i64> {
+    weight.data.iter().map(|&w| quantize(w, sp) as i64).collect()
+}
+
+fn matmul(out_shape: &[usize], weight: &Tensor<f64>, keep_zeros: bool, sp: u32) -> LayerRows {
     let (k, n) = (weight.shape[0], weight.shape[1]);
     let rows: usize = out_shape.iter().product::<usize>() / n;
-    let wq: Vec<i64> = weight.data.iter().map(|&w| quantize(w, sp) as i64).collect();
-    let mut lin = Linear::default();
+    let wq = quantized(weight, sp);
+    let used = nonzero(&wq, keep_zeros);
+    let mut out = LayerRows::new();
     for r in 0..rows {
         for j in 0..n {
-            let terms = (0..k).filter(|&i| wq[i * n + j] != 0).map(|i| Term {
-                input: 0,
-                index: (r * k + i) as u32,
-                weight: wq[i * n + j],
-            });
-            lin.push_row(terms, bias.map_or(0, |b| quantize(b[j], sb)));
+            let terms = (0..k).filter(|&i| used(i * n + j)).map(|i| ((r * k + i) as u32, (i * n + j) as u32));
+            out.push(terms, j as u32);
         }
     }
-    lin
+    out
 }
 
 struct ConvGeometry {
@@ -655,17 +739,17 @@ fn conv(
     in_shape: &[usize],
     out_shape: &[usize],
     weight: &Tensor<f64>,
-    bias: Option<&[f64]>,
     geo: &ConvGeometry,
+    keep_zeros: bool,
     sp: u32,
-    sb: u32,
-) -> Linear {
+) -> LayerRows {
     let (oc, icg, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]);
     let per_group = oc / geo.group.max(1);
     let (h, w) = (in_shape[2] as isize, in_shape[3] as isize);
     let in_strides = tensor::strides(in_shape);
-    let wq: Vec<i64> = weight.data.iter().map(|&x| quantize(x, sp) as i64).collect();
-    let mut lin = Linear::default();
+    let wq = quantized(weight, sp);
+    let used = nonzero(&wq, keep_zeros);
+    let mut out = LayerRows::new();
     for n in 0..out_shape[0] {
         for o in 0..oc {
             let first_channel = (o / per_group) * icg;
@@ -680,24 +764,24 @@ fn conv(
                             }
                             for kx in 0..kw {
                                 let x = (ox * geo.strides[1] + kx * geo.dilations[1]) as isize - geo.pads[1] as isize;
-                                let wv = wq[((o * icg + c) * kh + ky) * kw + kx];
-                                if x < 0 || x >= w || wv == 0 {
+                                let wi = ((o * icg + c) * kh + ky) * kw + kx;
+                                if x < 0 || x >= w || !used(wi) {
                                     continue;
                                 }
                                 let idx = n * in_strides[0]
                                     + (first_channel + c) * in_strides[1]
                                     + y as usize * in_strides[2]
                                     + x as usize;
-                                terms.push(Term { input: 0, index: idx as u32, weight: wv });
+                                terms.push((idx as u32, wi as u32));
                             }
                         }
                     }
-                    lin.push_row(terms, bias.map_or(0, |b| quantize(b[o], sb)));
+                    out.push(terms, o as u32);
                 }
             }
         }
     }
-    lin
+    out
 }
 
 /// Transposed convolution: every input pixel scatters weight * x into the output; gathered here
@@ -706,16 +790,16 @@ fn conv_transpose(
     in_shape: &[usize],
     out_shape: &[usize],
     weight: &Tensor<f64>,
-    bias: Option<&[f64]>,
     geo: &ConvGeometry,
+    keep_zeros: bool,
     sp: u32,
-    sb: u32,
-) -> Linear {
+) -> LayerRows {
     let (ic, oc, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]);
     let (oh, ow) = (out_shape[2], out_shape[3]);
     let in_strides = tensor::strides(in_shape);
-    let wq: Vec<i64> = weight.data.iter().map(|&x| quantize(x, sp) as i64).collect();
-    let mut rows: Vec<Vec<Term>> = vec![vec![]; out_shape.iter().product()];
+    let wq = quantized(weight, sp);
+    let used = nonzero(&wq, keep_zeros);
+    let mut rows: Vec<Vec<(u32, u32)>> = vec![vec![]; out_shape.iter().product()];
     for n in 0..in_shape[0] {
         for c in 0..ic {
             for iy in 0..in_shape[2] {
@@ -728,13 +812,13 @@ fn conv_transpose(
                             }
                             for kx in 0..kw {
                                 let x = (ix * geo.strides[1] + kx * geo.dilations[1]) as isize - geo.pads[1] as isize;
-                                let wv = wq[((c * oc + o) * kh + ky) * kw + kx];
-                                if x < 0 || x >= ow as isize || wv == 0 {
+                                let wi = ((c * oc + o) * kh + ky) * kw + kx;
+                                if x < 0 || x >= ow as isize || !used(wi) {
                                     continue;
                                 }
                                 let src = n * in_strides[0] + c * in_strides[1] + iy * in_strides[2] + ix;
                                 let dst = ((n * oc + o) * oh + y as usize) * ow + x as usize;
-                                rows[dst].push(Term { input: 0, index: src as u32, weight: wv });
+                                rows[dst].push((src as u32, wi as u32));
                             }
                         }
                     }
@@ -742,12 +826,11 @@ fn conv_transpose(
             }
         }
     }
-    let mut lin = Linear::default();
+    let mut out = LayerRows::new();
     for (i, terms) in rows.into_iter().enumerate() {
-        let o = (i / (oh * ow)) % oc;
-        lin.push_row(terms, bias.map_or(0, |b| quantize(b[o], sb)));
+        out.push(terms, ((i / (oh * ow)) % oc) as u32);
     }
-    lin
+    out
 }
 
 /// Average pooling as a weighted sum then a shift. A window of 2^e elements is an exact shift by e;

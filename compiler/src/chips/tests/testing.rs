@@ -19,6 +19,7 @@ pub fn test_trace() -> Trace {
         table_rows: 64,
         range_widths: 0b11111,
         poseidon: true,
+        witness_weights: true,
     })
 }
 

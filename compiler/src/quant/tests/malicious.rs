@@ -8,6 +8,7 @@ use crate::chips::requant::OutOfRange;
 use crate::chips::tests::testing::{assert_rejected_by_lookup, half};
 use crate::circuit::plan::choose_layout;
 use crate::circuit::trace::{Trace, Wire};
+use crate::quant::params::Weights;
 use crate::quant::table::FuncTable;
 use crate::quant::walk::{walk, Backend};
 use crate::quant::{eval::evaluate, quantize, DivSpec, Linear, Requant};
@@ -111,7 +112,7 @@ fn unchecked_mlp(x: &[i128], bits: &crate::quant::RangeBits) -> (Trace, crate::q
     use crate::quant::{InputRange, QuantPlan, Scales};
     let (graph, _, _) = testdata("mlp");
     let scales = Scales { input: 7, param: 7, table_bits: 10 };
-    let plan = QuantPlan::build(&graph, &scales, &[InputRange { min: -8.0, max: 8.0 }], bits).unwrap();
+    let plan = QuantPlan::build(&graph, &scales, &[InputRange { min: -8.0, max: 8.0 }], bits, Weights::InKey).unwrap();
     let shape = choose_layout(&graph, &plan, &Default::default(), 20).unwrap().shape;
     let t = crate::circuit::lower::lower_unchecked(&graph, &plan, shape, &[x.to_vec()]).unwrap();
     (t, plan)

@@ -2,6 +2,7 @@ use super::eval::evaluate;
 use super::*;
 use crate::circuit::plan::choose_layout;
 use crate::frontend::load_onnx;
+use params::Weights;
 
 mod malicious;
 
@@ -24,7 +25,7 @@ pub(crate) const MODELS: &[&str] =
 
 fn plan_for(graph: &Graph) -> QuantPlan {
     let scales = Scales { input: 7, param: 7, table_bits: 10 };
-    QuantPlan::build(graph, &scales, &[InputRange { min: -8.0, max: 8.0 }], &RangeBits::new()).unwrap()
+    QuantPlan::build(graph, &scales, &[InputRange { min: -8.0, max: 8.0 }], &RangeBits::new(), Weights::InKey).unwrap()
 }
 
 #[test]
@@ -202,6 +203,7 @@ fn the_keygen_trace_has_the_proving_traces_rows_and_constants() {
             &Scales { input: 7, param: 7, table_bits: 10 },
             &[InputRange { min: -4.0, max: 4.0 }],
             &tight,
+            Weights::InKey,
         )
         .unwrap();
         let shape = choose_layout(&graph, &tight_plan, &Default::default(), 20).unwrap().shape;

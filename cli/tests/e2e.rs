@@ -534,3 +534,75 @@ fn a_proof_with_nothing_public_verifies_and_says_so() {
     assert!(ok(zk(&[&"verify", &art, &"-p", &proof])).contains("no public values"));
     assert_eq!(ok(zk(&[&"verify", &art, &"-p", &proof, &"--json"])).trim(), "{}");
 }
+
+#[test]
+fn hashed_params_prove_other_weights_under_one_key_and_report_their_commitment() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("lenet");
+    let out = ok(zk(&[&"compile", &testdata("lenet", "model.onnx"), &"-o", &art, &"--param-visibility", &"hashed"]));
+    assert!(out.contains("params hashed"), "{out}");
+    ok(zk(&[&"calibrate", &art, &"--data", &testdata("lenet", "calib.json")]));
+    let settings = json(&art.join("settings.json"));
+    assert_eq!(settings["visibility"]["params"], "hashed");
+    assert_eq!(settings["circuit"]["witness_weights"], true);
+    ok(zk(&[&"setup", &art]));
+    let input = testdata("lenet", "input.json");
+    let retrained = testdata("lenet", "retrained.onnx");
+    let hash_of = |extra: &[&dyn AsRef<std::ffi::OsStr>]| {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"hash", &art];
+        args.extend_from_slice(extra);
+        let printed = ok(zk(&args));
+        printed.lines().find_map(|l| l.strip_prefix("params_hash: ")).unwrap().to_string()
+    };
+    let (own_hash, their_hash) = (hash_of(&[]), hash_of(&[&"--params", &retrained]));
+    assert_ne!(own_hash, their_hash);
+
+    // The compiled weights, then the retrained ones, under the same keys.
+    let prove = |params: Option<&Path>, name: &str| {
+        let witness = dir.path().join(format!("{name}.witness.json"));
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"gen-witness", &art, &"-i", &input, &"-o", &witness];
+        if let Some(p) = &params {
+            args.extend_from_slice(&[&"--params", p]);
+        }
+        ok(zk(&args));
+        let proof = dir.path().join(format!("{name}.proof.json"));
+        ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof]));
+        let printed: serde_json::Value =
+            serde_json::from_str(&ok(zk(&[&"verify", &art, &"-p", &proof, &"--json"]))).unwrap();
+        (proof, printed)
+    };
+    let (own_proof, own) = prove(None, "own");
+    assert_eq!(own["params_hash"].as_str().unwrap(), own_hash);
+    let (their_proof, theirs) = prove(Some(&retrained), "retrained");
+    assert_eq!(theirs["params_hash"].as_str().unwrap(), their_hash, "a proof with other weights reports theirs");
+    // Its outputs are the retrained model's (onnxruntime), not the compiled one's.
+    let expected = floats(&json(&testdata("lenet", "retrained.expected.json"))["input"][0]);
+    let verified = floats(&theirs["outputs"][0]);
+    for (v, e) in verified.iter().zip(&expected) {
+        assert!((v - e).abs() <= OUTPUT_BOUND, "{v} vs {e}");
+    }
+    assert_ne!(verified, floats(&own["outputs"][0]));
+
+    // The retrained proof claiming the compiled weights' commitment fails.
+    let mut p = json(&their_proof);
+    let last = p["instances"].as_array().unwrap().len() - 1;
+    p["instances"][last] = json(&own_proof)["instances"][last].clone();
+    p["params_hash"] = own_hash.clone().into();
+    let swapped = dir.path().join("swapped.json");
+    std::fs::write(&swapped, serde_json::to_vec(&p).unwrap()).unwrap();
+    assert!(refused(zk(&[&"verify", &art, &"-p", &swapped])).contains("invalid"));
+
+    // Refusals: wider weights, another graph, --params with fixed weights; nothing written.
+    let witness = dir.path().join("refused.json");
+    for (model, says) in [(testdata("lenet", "wide.onnx"), "2 more"), (testdata("mlp", "model.onnx"), "architecture")] {
+        let line = refused(zk(&[&"gen-witness", &art, &"-i", &input, &"--params", &model, &"-o", &witness]));
+        assert!(line.contains(says), "{line}");
+        assert!(refused(zk(&[&"hash", &art, &"--params", &model])).contains(says));
+        assert!(!witness.exists());
+    }
+    let fixed = dir.path().join("fixed");
+    ok(zk(&[&"compile", &testdata("lenet", "model.onnx"), &"-o", &fixed]));
+    let line = refused(zk(&[&"gen-witness", &fixed, &"-i", &input, &"--params", &retrained, &"-o", &witness]));
+    assert!(line.contains("--param-visibility hashed"), "{line}");
+    assert!(!witness.exists());
+}

@@ -9,6 +9,7 @@ mod lookup;
 mod max;
 mod mul;
 mod pack;
+mod param_dot;
 mod poseidon;
 mod requant;
 mod sqrt;

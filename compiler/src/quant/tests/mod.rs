@@ -5,6 +5,7 @@ use crate::frontend::load_onnx;
 use params::Weights;
 
 mod malicious;
+mod witnessed;
 
 pub(crate) fn testdata(name: &str) -> (Graph, Vec<f64>, Vec<f64>) {
     let dir = format!("{}/../testdata/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use compiler::settings::{Mode, Visibility};
 use indicatif::{ProgressBar, ProgressStyle};
 use runtime::srs::{self, SrsSource};
-use runtime::{proof, witness, ArtifactDir, Model};
+use runtime::{evm, proof, witness, ArtifactDir, Model};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -146,6 +146,30 @@ enum Command {
         /// Print one JSON object on stdout: the verified public values (outputs, inputs).
         #[arg(long)]
         json: bool,
+    },
+    /// Write the Solidity verifier of the model: Verifier.sol, Verifier.bin (deployment bytecode,
+    /// hex) and abi.json. Needs solc 0.8.19 (`npm install -g solc@0.8.19`, or ZKONNX_SOLC).
+    CreateEvmVerifier {
+        art: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Write the calldata of a proof for the verifier contract (instances, then proof bytes).
+    EncodeEvmCalldata {
+        art: PathBuf,
+        #[arg(short, long)]
+        proof: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Run the verifier contract on a proof in an in-process EVM; prints the gas it costs.
+    VerifyEvm {
+        art: PathBuf,
+        #[arg(short, long)]
+        proof: PathBuf,
+        /// The verifier's Verifier.bin (from create-evm-verifier); without it, it is generated.
+        #[arg(long)]
+        verifier: Option<PathBuf>,
     },
 }
 
@@ -366,6 +390,41 @@ fn run(command: Command) -> Result<()> {
                 step(&format!("proving (estimated peak memory {need} MB)"), || proof::prove(&m, &dir, &w, &params))?;
             proof::write(&out, &p)?;
             println!("proof written to {}: {} ({:.1?})", out.display(), size(file_size(&out)), start.elapsed());
+        }
+        Command::CreateEvmVerifier { art, out } => {
+            let start = Instant::now();
+            let v = step("generating and compiling the verifier", || evm::create_verifier(&ArtifactDir::new(&art), &out))?;
+            println!(
+                "verifier written to {}: Verifier.sol {}, deployment bytecode {}, deployed code {} bytes (limit {}) ({:.1?})",
+                out.display(),
+                size(v.solidity.len() as u64),
+                size(v.bytecode.len() as u64),
+                v.deployed_size,
+                evm::MAX_CODE_SIZE,
+                start.elapsed()
+            );
+        }
+        Command::EncodeEvmCalldata { art, proof: ppath, out } => {
+            let data = evm::calldata(&ArtifactDir::new(&art), &ppath)?;
+            runtime::files::write_atomic(&out, &data)?;
+            println!("calldata written to {}: {} bytes", out.display(), data.len());
+        }
+        Command::VerifyEvm { art, proof: ppath, verifier } => {
+            let start = Instant::now();
+            let dir = ArtifactDir::new(&art);
+            let bytecode = match verifier {
+                Some(path) => evm::read_bytecode(&path)?,
+                None => step("generating and compiling the verifier", || evm::create_bytecode(&dir))?,
+            };
+            let run = step("running the verifier in the EVM", || evm::verify(&dir, &ppath, bytecode))
+                .with_context(|| format!("verify-evm {}", ppath.display()))?;
+            println!(
+                "verified on EVM: {} gas; deployed code {} bytes, calldata {} bytes ({:.1?})",
+                run.gas,
+                run.deployed_size,
+                run.calldata_size,
+                start.elapsed()
+            );
         }
         Command::Verify { art, proof: ppath, srs, json } => {
             let start = Instant::now();

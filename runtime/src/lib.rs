@@ -2,6 +2,7 @@
 
 pub mod calibrate;
 pub mod error;
+pub mod evm;
 pub mod files;
 pub mod keys;
 pub mod model;

@@ -14,18 +14,29 @@ use halo2_proofs::plonk::{create_proof, verify_proof};
 use halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer};
+use halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
+use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use snark_verifier_sdk::NativeLoader;
 use halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2curves::ff::PrimeField;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-pub const PROOF_FORMAT: &str = "zkonnx-proof/2";
+pub const PROOF_FORMAT: &str = "zkonnx-proof/3";
+
+/// The Fiat-Shamir transcript proofs use: Keccak-256, as the EVM verifier recomputes it (it
+/// costs no measurable prove time over Blake2b), so one proof serves `verify` and `verify-evm`.
+pub const TRANSCRIPT: &str = "keccak256";
+
+type KeccakWrite = EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>;
+type KeccakRead<'a> = EvmTranscript<G1Affine, NativeLoader, &'a [u8], Vec<u8>>;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProofFile {
     pub format: String,
     pub binding: String,
+    /// The transcript the proof was made with (`TRANSCRIPT`).
+    pub transcript: String,
     /// The proof bytes, hex.
     pub proof: String,
     /// Public instances, in the settings' instance layout, as 32-byte little-endian field
@@ -112,7 +123,7 @@ pub fn prove(model: &Model, art: &ArtifactDir, witness: &Witness, params: &Param
     keys::check_prover_srs(art, &model.binding, params)?;
     let pk = keys::load_proving_key(art, &model.binding, model.settings.circuit)?;
     let instances = circuit.instances();
-    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+    let mut transcript = KeccakWrite::init(vec![]);
     create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
         params,
         &pk,
@@ -126,6 +137,7 @@ pub fn prove(model: &Model, art: &ArtifactDir, witness: &Witness, params: &Param
     Ok(ProofFile {
         format: PROOF_FORMAT.into(),
         binding: hex::encode(model.binding),
+        transcript: TRANSCRIPT.into(),
         proof: hex::encode(proof),
         instances: instances.iter().map(|f| hex::encode(f.to_repr())).collect(),
         public: PublicValues::decode(&model.settings, &instances),
@@ -155,27 +167,25 @@ fn signed(f: &Fr) -> i128 {
     }
 }
 
-/// `zkonnx verify`: needs settings.json, vk.bin and srs.verifier only. Returns the verified public
-/// values.
-pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> Result<PublicValues> {
-    let settings: Settings = crate::model::load_settings(art)?;
-    let binding = binding_of(&settings);
-    let file = read(proof_path)?;
+/// A proof file's instances and proof bytes, checked against the settings: format, binding,
+/// transcript, hex, field elements, and as many instances as the layout has.
+pub fn checked_parts(settings: &Settings, file: &ProofFile, path: &Path) -> Result<(Vec<Fr>, Vec<u8>)> {
     if file.format != PROOF_FORMAT {
         return Err(RuntimeError::Mismatch {
-            path: proof_path.display().to_string(),
+            path: path.display().to_string(),
             reason: format!("proof format {}, this zkonnx reads {PROOF_FORMAT}", file.format),
         });
     }
-    if file.binding != hex::encode(binding) {
+    if file.binding != hex::encode(binding_of(settings)) {
         return Err(RuntimeError::Mismatch {
-            path: proof_path.display().to_string(),
+            path: path.display().to_string(),
             reason: "the proof was made for another model or settings".into(),
         });
     }
-    let vk = keys::load_verifying_key(art, &binding, settings.circuit)?;
-    let params = keys::load_verifier_srs(art, &binding, srs, settings.circuit.k)?;
     let bad = |what: &str| RuntimeError::InvalidProof(what.to_string());
+    if file.transcript != TRANSCRIPT {
+        return Err(bad(&format!("its transcript is {:?}; this zkonnx reads {TRANSCRIPT} proofs", file.transcript)));
+    }
     let proof = hex::decode(&file.proof).map_err(|_| bad("the proof is not hex"))?;
     let instances: Vec<Fr> = file
         .instances
@@ -188,11 +198,24 @@ pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> 
             Option::<Fr>::from(Fr::from_repr(bytes)).ok_or_else(|| bad("an instance is not a field element"))
         })
         .collect::<Result<_>>()?;
-    let expected = InstanceLayout::of(&settings).len();
+    let expected = InstanceLayout::of(settings).len();
     if instances.len() != expected {
         return Err(bad(&format!("it has {} public values; its settings expose {expected}", instances.len())));
     }
-    let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof[..]);
+    Ok((instances, proof))
+}
+
+/// `zkonnx verify`: needs settings.json, vk.bin and srs.verifier only. Returns the verified public
+/// values.
+pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> Result<PublicValues> {
+    let settings: Settings = crate::model::load_settings(art)?;
+    let binding = binding_of(&settings);
+    let file = read(proof_path)?;
+    let (instances, proof) = checked_parts(&settings, &file, proof_path)?;
+    let vk = keys::load_verifying_key(art, &binding, settings.circuit)?;
+    let params = keys::load_verifier_srs(art, &binding, srs, settings.circuit.k)?;
+    let bad = |what: &str| RuntimeError::InvalidProof(what.to_string());
+    let mut transcript = KeccakRead::init(&proof[..]);
     let strategy = SingleStrategy::new(&params);
     verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
         &params,

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use compiler::settings::{Mode, Visibility};
+use compiler::settings::{LayoutGoal, Mode, Visibility};
 use indicatif::{ProgressBar, ProgressStyle};
 use runtime::srs::{self, SrsSource};
 use runtime::{evm, proof, witness, ArtifactDir, Model};
@@ -41,6 +41,10 @@ enum Command {
         /// The weights: fixed (in the verifying key) or hashed.
         #[arg(long, default_value = "fixed")]
         param_visibility: String,
+        /// What the layout minimises: prover (prove time, key size) or evm (the verifier
+        /// contract's gas and size: fewest columns, more rows). Calibration keeps it.
+        #[arg(long, default_value = "prover")]
+        layout: LayoutGoal,
     },
     /// Choose scales, ranges, lookup bits and k from data; rewrite settings.json; report the error.
     Calibrate {
@@ -153,6 +157,10 @@ enum Command {
         art: PathBuf,
         #[arg(short, long)]
         out: PathBuf,
+        /// Write a verifier over Ethereum's 24,576-byte contract limit (EIP-170), for chains
+        /// without it.
+        #[arg(long)]
+        no_size_limit: bool,
     },
     /// Write the calldata of a proof for the verifier contract (instances, then proof bytes).
     EncodeEvmCalldata {
@@ -170,6 +178,9 @@ enum Command {
         /// The verifier's Verifier.bin (from create-evm-verifier); without it, it is generated.
         #[arg(long)]
         verifier: Option<PathBuf>,
+        /// Run an EVM without Ethereum's contract size limit (EIP-170).
+        #[arg(long)]
+        no_size_limit: bool,
     },
 }
 
@@ -215,6 +226,14 @@ fn size(bytes: u64) -> String {
     }
 }
 
+fn size_limit(no_size_limit: bool) -> evm::SizeLimit {
+    if no_size_limit {
+        evm::SizeLimit::None
+    } else {
+        evm::SizeLimit::Eip170
+    }
+}
+
 fn file_size(path: &std::path::Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
@@ -225,14 +244,14 @@ fn visibility_summary(v: &Visibility) -> String {
 
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Compile { model, out, max_logrows, input_visibility, output_visibility, param_visibility } => {
+        Command::Compile { model, out, max_logrows, input_visibility, output_visibility, param_visibility, layout } => {
             let start = Instant::now();
             let mode = |s: &str| s.parse::<Mode>().map_err(anyhow::Error::msg);
             let visibility =
                 Visibility::new(mode(&input_visibility)?, mode(&output_visibility)?, mode(&param_visibility)?)
                     .map_err(anyhow::Error::msg)?;
             let art = ArtifactDir::new(&out);
-            let m = runtime::model::compile(&model, &art, visibility, max_logrows)?;
+            let m = runtime::model::compile(&model, &art, visibility, layout, max_logrows)?;
             let s = &m.settings;
             println!(
                 "compiled {} -> {}: {} nodes, {}, k={}, {} rows, {} advice + {} lookup columns, scales 2^{}/2^{} ({:.1?})",
@@ -310,6 +329,10 @@ fn run(command: Command) -> Result<()> {
             let m = Model::load(&ArtifactDir::new(&art))?;
             print!("{}", m.graph);
             println!("visibility: {}", visibility_summary(&m.settings.visibility));
+            println!(
+                "layout: for the {}",
+                if m.settings.layout == LayoutGoal::Evm { "EVM verifier" } else { "prover" }
+            );
             println!("circuit: {}", serde_json::to_string(&m.settings.circuit)?);
         }
         Command::GenSrs { k, out } => {
@@ -391,9 +414,12 @@ fn run(command: Command) -> Result<()> {
             proof::write(&out, &p)?;
             println!("proof written to {}: {} ({:.1?})", out.display(), size(file_size(&out)), start.elapsed());
         }
-        Command::CreateEvmVerifier { art, out } => {
+        Command::CreateEvmVerifier { art, out, no_size_limit } => {
             let start = Instant::now();
-            let v = step("generating and compiling the verifier", || evm::create_verifier(&ArtifactDir::new(&art), &out))?;
+            let limit = size_limit(no_size_limit);
+            let v = step("generating and compiling the verifier", || {
+                evm::create_verifier(&ArtifactDir::new(&art), &out, limit)
+            })?;
             println!(
                 "verifier written to {}: Verifier.sol {}, deployment bytecode {}, deployed code {} bytes (limit {}) ({:.1?})",
                 out.display(),
@@ -409,14 +435,15 @@ fn run(command: Command) -> Result<()> {
             runtime::files::write_atomic(&out, &data)?;
             println!("calldata written to {}: {} bytes", out.display(), data.len());
         }
-        Command::VerifyEvm { art, proof: ppath, verifier } => {
+        Command::VerifyEvm { art, proof: ppath, verifier, no_size_limit } => {
             let start = Instant::now();
             let dir = ArtifactDir::new(&art);
+            let limit = size_limit(no_size_limit);
             let bytecode = match verifier {
                 Some(path) => evm::read_bytecode(&path)?,
-                None => step("generating and compiling the verifier", || evm::create_bytecode(&dir))?,
+                None => step("generating and compiling the verifier", || evm::create_bytecode(&dir, limit))?,
             };
-            let run = step("running the verifier in the EVM", || evm::verify(&dir, &ppath, bytecode))
+            let run = step("running the verifier in the EVM", || evm::verify(&dir, &ppath, bytecode, limit))
                 .with_context(|| format!("verify-evm {}", ppath.display()))?;
             println!(
                 "verified on EVM: {} gas; deployed code {} bytes, calldata {} bytes ({:.1?})",

@@ -14,10 +14,10 @@ pub mod tensor;
 
 pub use error::CompileError;
 
-use circuit::plan::{choose_layout, Layout};
+use circuit::plan::{choose_layout_for, Layout};
 use ir::Graph;
 use quant::{InputRange, QuantPlan, RangeBits, Scales};
-use settings::{InputSpec, LookupRecord, OutputSpec, RescaleRecord, Settings, Visibility, SETTINGS_FORMAT};
+use settings::{InputSpec, LayoutGoal, LookupRecord, OutputSpec, RescaleRecord, Settings, Visibility, SETTINGS_FORMAT};
 
 /// Default scales: 2^8 for activations and weights, function tables of 2^10 entries.
 pub const DEFAULT_SCALES: Scales = Scales { input: 8, param: 8, table_bits: quant::DEFAULT_TABLE_BITS };
@@ -37,10 +37,11 @@ pub fn plan_settings(
     ranges: Vec<InputRange>,
     bits: &RangeBits,
     visibility: Visibility,
+    layout: LayoutGoal,
     max_k: u32,
 ) -> Result<(Settings, QuantPlan), CompileError> {
     let plan = QuantPlan::build(graph, &scales, &ranges, bits, visibility.weights())?;
-    let Layout { shape, rows, .. } = choose_layout(graph, &plan, &visibility, max_k)?;
+    let Layout { shape, rows, .. } = choose_layout_for(graph, &plan, &visibility, max_k, layout)?;
     // The circuit lets a rescaled value reach 2^mag_bits, wider than the plan's ranges: check that
     // no value so wide could overflow either.
     plan.check_capacity(graph, shape.mag_bits())?;
@@ -69,6 +70,7 @@ pub fn plan_settings(
         format: SETTINGS_FORMAT.into(),
         model_sha256: model_sha256.into(),
         visibility,
+        layout,
         scales,
         inputs,
         outputs,

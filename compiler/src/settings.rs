@@ -15,6 +15,9 @@ pub struct Settings {
     /// sha256 of the ONNX file the circuit was compiled from.
     pub model_sha256: String,
     pub visibility: Visibility,
+    /// What the layout minimises: the prover's work, or the on-chain verifier's gas and size.
+    #[serde(default)]
+    pub layout: LayoutGoal,
     pub scales: Scales,
     pub inputs: Vec<InputSpec>,
     pub outputs: Vec<OutputSpec>,
@@ -59,6 +62,39 @@ pub struct LookupRecord {
     pub shift: u32,
     /// The table holds -domain..=domain.
     pub domain: i128,
+}
+
+/// What the layout planner minimises.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayoutGoal {
+    /// Prove time and key size: columns traded for rows where that is cheaper to prove.
+    #[default]
+    Prover,
+    /// An EVM verifier: the fewest columns (each commitment costs the verifier an elliptic-curve
+    /// multiplication, ~6,350 gas, and contract code), so more rows and prove time.
+    Evm,
+}
+
+impl std::str::FromStr for LayoutGoal {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<LayoutGoal, String> {
+        match s {
+            "prover" => Ok(LayoutGoal::Prover),
+            "evm" => Ok(LayoutGoal::Evm),
+            _ => Err(format!("unknown layout {s:?}; use prover or evm")),
+        }
+    }
+}
+
+impl std::fmt::Display for LayoutGoal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LayoutGoal::Prover => "prover",
+            LayoutGoal::Evm => "evm",
+        })
+    }
 }
 
 /// Who sees a value: in the public instance (`public`), only as a Poseidon commitment in it

@@ -98,8 +98,8 @@ pub fn calibrate(
     let inputs = read_samples(data, &model.settings)?;
     let float = float_model(art, &model.settings)?;
     let samples = Samples { float_outputs: float_outputs(&float, &inputs)?, inputs };
-    // Calibration keeps the visibility the model was compiled with.
-    let opts = Options { visibility: model.settings.visibility.clone(), ..opts.clone() };
+    // Calibration keeps the visibility and layout goal the model was compiled with.
+    let opts = Options { visibility: model.settings.visibility.clone(), layout: model.settings.layout, ..opts.clone() };
     let (settings, plan, report) =
         calibrate::calibrate(&model.graph, &model.settings.model_sha256, &samples, &opts, progress)?;
     let binding = binding_of(&settings);

@@ -13,7 +13,7 @@ use crate::model::{binding_of, load_settings, ArtifactDir};
 use crate::proof;
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2curves::bn256::Fr;
-use revm::context::result::{ExecutionResult, Output};
+use revm::context::result::{ExecutionResult, HaltReason, Output};
 use revm::context::TxEnv;
 use revm::context_interface::ContextTr;
 use revm::database::InMemoryDB;
@@ -64,14 +64,22 @@ pub fn solidity(art: &ArtifactDir) -> Result<String> {
     Ok(loader.solidity_code())
 }
 
-/// Compile the verifier with solc, refusing code over the EIP-170 limit.
-pub fn compile_verifier(solidity: String) -> Result<Verifier> {
+/// Whether a verifier must fit Ethereum's contract size limit (EIP-170). Chains without it (and
+/// the local EVM) take larger ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeLimit {
+    Eip170,
+    None,
+}
+
+/// Compile the verifier with solc, refusing code over the EIP-170 limit unless `limit` is None.
+pub fn compile_verifier(solidity: String, limit: SizeLimit) -> Result<Verifier> {
     let (solc, mut cmd) = solc_command()?;
     let input = serde_json::json!({
         "language": "Solidity",
         "sources": { "Verifier.sol": { "content": solidity } },
         "settings": {
-            "optimizer": { "enabled": false },
+            "optimizer": { "enabled": true, "runs": 1, "details": { "yul": false } },
             "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } }
         }
     });
@@ -104,13 +112,24 @@ pub fn compile_verifier(solidity: String) -> Result<Verifier> {
     if bytecode.is_empty() {
         return Err(failed("it wrote no bytecode for Halo2Verifier".into()));
     }
-    if deployed_size > MAX_CODE_SIZE {
-        return Err(RuntimeError::Other(format!(
-            "the verifier is {deployed_size} bytes, over Ethereum's {MAX_CODE_SIZE}-byte contract limit (EIP-170); \
-             a circuit with fewer columns (a smaller --max-logrows trades them for rows) gives a smaller verifier"
-        )));
+    if deployed_size > MAX_CODE_SIZE && limit == SizeLimit::Eip170 {
+        return Err(too_large(Some(deployed_size)));
     }
-    Ok(Verifier { solidity: input["sources"]["Verifier.sol"]["content"].as_str().unwrap_or_default().into(), bytecode, deployed_size, abi: contract["abi"].clone() })
+    Ok(Verifier {
+        solidity: input["sources"]["Verifier.sol"]["content"].as_str().unwrap_or_default().into(),
+        bytecode,
+        deployed_size,
+        abi: contract["abi"].clone(),
+    })
+}
+
+fn too_large(size: Option<usize>) -> RuntimeError {
+    let size = size.map_or(String::new(), |n| format!(" {n} bytes,"));
+    RuntimeError::Other(format!(
+        "the verifier is{size} over Ethereum's {MAX_CODE_SIZE}-byte contract limit (EIP-170): every column, \
+         gate and lookup adds verifier code, and snark-verifier writes it as one contract; compile with \
+         `--layout evm` (the fewest columns), or pass --no-size-limit for a chain without the limit"
+    ))
 }
 
 /// solc from `ZKONNX_SOLC`, else `solc` on the PATH, else `solcjs` (npm's solc) on the PATH.
@@ -136,9 +155,10 @@ fn solc_command() -> Result<(String, Command)> {
 
 /// `zkonnx create-evm-verifier`: Verifier.sol, Verifier.bin (deployment bytecode, hex) and
 /// abi.json in `out`.
-pub fn create_verifier(art: &ArtifactDir, out: &Path) -> Result<Verifier> {
-    let verifier = compile_verifier(solidity(art)?)?;
-    std::fs::create_dir_all(out).map_err(|e| RuntimeError::Write { path: out.display().to_string(), reason: e.to_string() })?;
+pub fn create_verifier(art: &ArtifactDir, out: &Path, limit: SizeLimit) -> Result<Verifier> {
+    let verifier = compile_verifier(solidity(art)?, limit)?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| RuntimeError::Write { path: out.display().to_string(), reason: e.to_string() })?;
     write_atomic(&out.join("Verifier.sol"), verifier.solidity.as_bytes())?;
     write_atomic(&out.join("Verifier.bin"), hex::encode(&verifier.bytecode).as_bytes())?;
     let abi = serde_json::to_vec_pretty(&verifier.abi).unwrap_or_default();
@@ -147,8 +167,8 @@ pub fn create_verifier(art: &ArtifactDir, out: &Path) -> Result<Verifier> {
 }
 
 /// The deployment bytecode of the model's verifier, compiled now.
-pub fn create_bytecode(art: &ArtifactDir) -> Result<Vec<u8>> {
-    Ok(compile_verifier(solidity(art)?)?.bytecode)
+pub fn create_bytecode(art: &ArtifactDir, limit: SizeLimit) -> Result<Vec<u8>> {
+    Ok(compile_verifier(solidity(art)?, limit)?.bytecode)
 }
 
 /// Read a Verifier.bin (hex, as `create_verifier` writes and solc prints).
@@ -178,24 +198,28 @@ pub struct EvmRun {
 
 /// Deploy `bytecode` in a fresh in-process EVM and call it with the proof's calldata: Ok with
 /// the gas when the contract accepts, `InvalidProof` when it reverts.
-pub fn verify(art: &ArtifactDir, proof_path: &Path, bytecode: Vec<u8>) -> Result<EvmRun> {
+pub fn verify(art: &ArtifactDir, proof_path: &Path, bytecode: Vec<u8>, limit: SizeLimit) -> Result<EvmRun> {
     let data = calldata(art, proof_path)?;
     let calldata_size = data.len();
-    let mut evm = Context::mainnet().with_db(InMemoryDB::default()).build_mainnet();
+    let code_limit = match limit {
+        SizeLimit::Eip170 => MAX_CODE_SIZE,
+        SizeLimit::None => usize::MAX,
+    };
+    let mut evm = Context::mainnet()
+        .modify_cfg_chained(|cfg| cfg.limit_contract_code_size = Some(code_limit))
+        .with_db(InMemoryDB::default())
+        .build_mainnet();
     let deploy = TxEnv { gas_limit: GAS_LIMIT, kind: TxKind::Create, data: bytecode.into(), ..Default::default() };
     let evm_failed = |e: String| RuntimeError::Other(format!("the in-process EVM failed: {e}"));
     let contract = match evm.transact_commit(deploy).map_err(|e| evm_failed(e.to_string()))? {
         ExecutionResult::Success { output: Output::Create(_, Some(address)), .. } => address,
+        ExecutionResult::Halt { reason: HaltReason::CreateContractSizeLimit, .. } => return Err(too_large(None)),
         other => return Err(RuntimeError::Other(format!("the verifier did not deploy: {}", outcome(&other)))),
     };
-    let deployed_size = evm.db_ref().cache.accounts.get(&contract).and_then(|a| a.info.code.as_ref()).map_or(0, |c| c.len());
-    let call = TxEnv {
-        gas_limit: GAS_LIMIT,
-        kind: TxKind::Call(contract),
-        data: data.into(),
-        nonce: 1,
-        ..Default::default()
-    };
+    let deployed_size =
+        evm.db_ref().cache.accounts.get(&contract).and_then(|a| a.info.code.as_ref()).map_or(0, |c| c.len());
+    let call =
+        TxEnv { gas_limit: GAS_LIMIT, kind: TxKind::Call(contract), data: data.into(), nonce: 1, ..Default::default() };
     match evm.transact_commit(call).map_err(|e| evm_failed(e.to_string()))? {
         ExecutionResult::Success { gas_used, .. } => Ok(EvmRun { gas: gas_used, deployed_size, calldata_size }),
         other => Err(RuntimeError::InvalidProof(format!("the verifier contract rejected it ({})", outcome(&other)))),

@@ -10,7 +10,7 @@ use compiler::circuit::trace::Trace;
 use compiler::ir::Graph;
 use compiler::quant::eval::RangeError;
 use compiler::quant::{InputRange, QuantPlan, RangeBits};
-use compiler::settings::{Mode, Settings, Visibility, SETTINGS_FORMAT};
+use compiler::settings::{LayoutGoal, Mode, Settings, Visibility, SETTINGS_FORMAT};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -69,7 +69,13 @@ pub struct Model {
 
 /// `zkonnx compile`: translate the ONNX file and write circuit.json, settings.json and a copy of
 /// the model (the float reference calibration runs).
-pub fn compile(model_path: &Path, out: &ArtifactDir, visibility: Visibility, max_k: u32) -> Result<Model> {
+pub fn compile(
+    model_path: &Path,
+    out: &ArtifactDir,
+    visibility: Visibility,
+    layout: LayoutGoal,
+    max_k: u32,
+) -> Result<Model> {
     let bytes = read(model_path)?;
     let graph = compiler::frontend::load_onnx(&bytes, &model_path.display().to_string())?;
     let model_sha256 = sha256_hex(&bytes);
@@ -81,6 +87,7 @@ pub fn compile(model_path: &Path, out: &ArtifactDir, visibility: Visibility, max
         ranges,
         &RangeBits::new(),
         visibility,
+        layout,
         max_k,
     )?;
     let file = CircuitFile { format: CIRCUIT_FORMAT.into(), model_sha256, graph };
@@ -217,6 +224,9 @@ fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> s
             shape.lookup_bits,
             CircuitShape::MAX_LANE_BITS
         ));
+    }
+    if shape.chips != compiler::circuit::plan::chips_used(plan, &s.visibility) {
+        return Err("its circuit's gates differ from what its plan uses".into());
     }
     if shape.witness_weights != (s.visibility.params == Mode::Hashed) {
         return Err("its circuit's weights are not where its visibility puts them".into());

@@ -15,11 +15,11 @@ use halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
 use halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
-use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
-use snark_verifier_sdk::NativeLoader;
 use halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2curves::ff::PrimeField;
 use serde::{Deserialize, Serialize};
+use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use snark_verifier_sdk::NativeLoader;
 use std::path::Path;
 
 pub const PROOF_FORMAT: &str = "zkonnx-proof/3";

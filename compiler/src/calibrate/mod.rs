@@ -10,7 +10,7 @@ mod error;
 
 pub use error::{ErrorStats, OutputError};
 
-use crate::circuit::plan::choose_layout;
+use crate::circuit::plan::choose_layout_for;
 use crate::error::{CompileError, Result};
 use crate::ir::Graph;
 use crate::quant::eval::{evaluate, evaluate_observed};
@@ -45,6 +45,8 @@ pub struct Options {
     pub table_bits: Vec<u32>,
     /// The visibility the settings keep.
     pub visibility: crate::settings::Visibility,
+    /// The layout goal the settings keep.
+    pub layout: crate::settings::LayoutGoal,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             scales: 4..=16,
             table_bits: vec![8, 10, 12, 14, 16],
             visibility: Default::default(),
+            layout: Default::default(),
         }
     }
 }
@@ -225,7 +228,7 @@ fn try_candidate(
             })
             .collect::<Result<Vec<_>>>()?
     };
-    let layout = choose_layout(graph, &plan, &opts.visibility, opts.max_logrows)?;
+    let layout = choose_layout_for(graph, &plan, &opts.visibility, opts.max_logrows, opts.layout)?;
     // As `plan_settings` will: no value as wide as the circuit allows may overflow.
     plan.check_capacity(graph, layout.shape.mag_bits())?;
     let error = ErrorStats::compare(&outputs, &samples.float_outputs);
@@ -334,6 +337,7 @@ pub fn calibrate(
         ranges,
         &bits,
         opts.visibility.clone(),
+        opts.layout,
         opts.max_logrows,
     )?;
     if let Outcome::Accepted(m) = &report.candidates[index].outcome {

@@ -14,23 +14,24 @@ use crate::chips::{
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
 use halo2curves::bn256::Fr;
-use shape::CircuitShape;
+use shape::{Chip, CircuitShape};
 use std::sync::Arc;
 use trace::{Gate, Trace};
 
 #[derive(Clone, Debug)]
 pub struct ZkConfig {
     cols: Columns,
-    dot: DotConfig,
+    /// The arithmetic chips are configured only where the plan uses them (`CircuitShape::chips`).
+    dot: Option<DotConfig>,
     /// Only when weights are witnessed.
     param_dot: Option<ParamDotConfig>,
-    requant: RequantConfig,
-    mul: MulConfig,
-    affine: AffineConfig,
-    div: DivConfig,
-    max: MaxConfig,
-    sqrt: SqrtConfig,
-    input: InputConfig,
+    requant: Option<RequantConfig>,
+    mul: Option<MulConfig>,
+    affine: Option<AffineConfig>,
+    div: Option<DivConfig>,
+    max: Option<MaxConfig>,
+    sqrt: Option<SqrtConfig>,
+    input: Option<InputConfig>,
     /// Only when the settings commit to values (the layout then gives six advice columns).
     poseidon: Option<PoseidonConfig>,
     /// Only when the model has function lookups (an unused lookup argument still costs columns).
@@ -83,16 +84,17 @@ impl Circuit<Fr> for ZkCircuit {
         // permutation argument take three columns per product instead of two.
         meta.set_minimum_degree(5);
         let cols = Columns::configure(meta, &shape);
+        let has = |chip: Chip| shape.chips.has(chip);
         ZkConfig {
-            dot: DotConfig::configure(meta, &cols),
+            dot: has(Chip::Dot).then(|| DotConfig::configure(meta, &cols)),
             param_dot: shape.witness_weights.then(|| ParamDotConfig::configure(meta, &cols)),
-            requant: RequantConfig::configure(meta, &cols, &shape),
-            mul: MulConfig::configure(meta, &cols),
-            affine: AffineConfig::configure(meta, &cols),
-            div: DivConfig::configure(meta, &cols, shape.lookup_bits),
-            max: MaxConfig::configure(meta, &cols, shape.rem_lanes, shape.lookup_bits),
-            sqrt: SqrtConfig::configure(meta, &cols, shape.lookup_bits),
-            input: InputConfig::configure(meta, &cols, shape.lookup_bits, shape.mag_lanes),
+            requant: has(Chip::Requant).then(|| RequantConfig::configure(meta, &cols, &shape)),
+            mul: has(Chip::Mul).then(|| MulConfig::configure(meta, &cols)),
+            affine: has(Chip::Affine).then(|| AffineConfig::configure(meta, &cols)),
+            div: has(Chip::Div).then(|| DivConfig::configure(meta, &cols, shape.lookup_bits)),
+            max: has(Chip::Max).then(|| MaxConfig::configure(meta, &cols, shape.rem_lanes, shape.lookup_bits)),
+            sqrt: has(Chip::Sqrt).then(|| SqrtConfig::configure(meta, &cols, shape.lookup_bits)),
+            input: has(Chip::Input).then(|| InputConfig::configure(meta, &cols, shape.lookup_bits, shape.mag_lanes)),
             poseidon: (shape.poseidon && PoseidonConfig::fits(&cols)).then(|| PoseidonConfig::configure(meta, &cols)),
             lookup: (shape.table_rows > 0).then(|| LookupConfig::configure(meta, &cols)),
             range: RangeConfig::configure(meta, &cols),
@@ -119,30 +121,27 @@ impl Circuit<Fr> for ZkCircuit {
                     t.cell_overrides.iter().map(|&(r, c, v)| ((r, c), v)).collect();
                 let cols = &config.cols;
                 for row in 0..t.rows() {
-                    match t.gates[row] {
-                        Gate::Dot => config.dot.q.enable(&mut region, row)?,
-                        Gate::ParamDot => match &config.param_dot {
-                            Some(d) => d.q.enable(&mut region, row)?,
-                            None => return Err(Error::Synthesis),
-                        },
-                        Gate::Requant => config.requant.q.enable(&mut region, row)?,
-                        Gate::Mul => config.mul.q.enable(&mut region, row)?,
-                        Gate::Affine => config.affine.q.enable(&mut region, row)?,
-                        Gate::Div => config.div.q.enable(&mut region, row)?,
-                        Gate::Max => config.max.q.enable(&mut region, row)?,
-                        Gate::Sqrt => config.sqrt.q.enable(&mut region, row)?,
-                        Gate::Input => config.input.q.enable(&mut region, row)?,
+                    // A row whose gate the configuration lacks is a planner bug: refuse it.
+                    let selector = match t.gates[row] {
+                        Gate::Dot => config.dot.as_ref().map(|c| c.q),
+                        Gate::ParamDot => config.param_dot.as_ref().map(|c| c.q),
+                        Gate::Requant => config.requant.as_ref().map(|c| c.q),
+                        Gate::Mul => config.mul.as_ref().map(|c| c.q),
+                        Gate::Affine => config.affine.as_ref().map(|c| c.q),
+                        Gate::Div => config.div.as_ref().map(|c| c.q),
+                        Gate::Max => config.max.as_ref().map(|c| c.q),
+                        Gate::Sqrt => config.sqrt.as_ref().map(|c| c.q),
+                        Gate::Input => config.input.as_ref().map(|c| c.q),
                         Gate::PoseidonFull | Gate::PoseidonPartial2 | Gate::PoseidonPartial5 | Gate::PoseidonAbsorb => {
-                            match &config.poseidon {
-                                Some(p) => p.selector(t.gates[row]).enable(&mut region, row)?,
-                                None => return Err(Error::Synthesis),
-                            }
+                            config.poseidon.as_ref().map(|p| p.selector(t.gates[row]))
                         }
-                        Gate::Lookup => match &config.lookup {
-                            Some(l) => l.q.enable(&mut region, row)?,
-                            None => return Err(Error::Synthesis),
-                        },
-                        Gate::None => {}
+                        Gate::Lookup => config.lookup.as_ref().map(|l| l.q),
+                        Gate::None => None,
+                    };
+                    match selector {
+                        Some(q) => q.enable(&mut region, row)?,
+                        None if t.gates[row] != Gate::None => return Err(Error::Synthesis),
+                        None => {}
                     }
                     for (col, &column) in cols.advice.iter().enumerate() {
                         let wire = t.cell(row, col);

@@ -2,14 +2,14 @@
 //! each width needs and estimating the prover's work for it.
 
 use super::lower::commitment_rows;
-use super::shape::{range_widths_of, CircuitShape};
+use super::shape::{range_widths_of, Chip, ChipSet, CircuitShape};
 use crate::chips::lookup::table_rows;
 use crate::chips::param_dot;
 use crate::error::{CompileError, Result};
 use crate::ir::Graph;
 use crate::quant::params::Weights;
 use crate::quant::{bit_len, Linear, QOp, QuantPlan, Requant};
-use crate::settings::Visibility;
+use crate::settings::{LayoutGoal, Visibility};
 
 /// The largest k we plan for (the BN254 FFT domain allows more; memory does not).
 pub const MAX_K: u32 = 24;
@@ -87,6 +87,40 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
     rows + affines.div_ceil(advice / 2) + products.div_ceil(advice / 3)
 }
 
+/// The arithmetic chips the lowering of a plan uses (with the commitments of a visibility).
+pub fn chips_used(plan: &QuantPlan, visibility: &Visibility) -> ChipSet {
+    let mut set = ChipSet::none().with(Chip::Input);
+    // Commitments pack on the dot gate; the params commitment's scale is a constant.
+    if visibility.hashes() {
+        set = set.with(Chip::Dot);
+    }
+    if plan.weights == Weights::Witness {
+        set = set.with(Chip::Affine);
+    }
+    if requant_rows(plan).next().is_some() {
+        set = set.with(Chip::Requant);
+    }
+    for q in &plan.nodes {
+        set = match &q.op {
+            QOp::Linear(Linear { params: Some(p), .. }) if p.bias.is_some() => set.with(Chip::Affine),
+            QOp::Linear(Linear { params: Some(_), .. }) => set,
+            QOp::Linear(lin) => (0..lin.outputs()).fold(set, |s, i| match lin.row(i).len() {
+                1 => s.with(Chip::Affine),
+                _ => s.with(Chip::Dot),
+            }),
+            QOp::Mul { .. } => set.with(Chip::Mul),
+            QOp::Max { .. } => set.with(Chip::Max),
+            QOp::Copy { consts, .. } if !consts.is_empty() => set.with(Chip::Affine),
+            // A split exp: a dot row, a product.
+            QOp::Lookup { split: Some(_), .. } => set.with(Chip::Dot).with(Chip::Mul),
+            QOp::Div(_) => set.with(Chip::Div),
+            QOp::Sqrt { .. } => set.with(Chip::Sqrt),
+            QOp::Input { .. } | QOp::Copy { .. } | QOp::Lookup { .. } => set,
+        };
+    }
+    set
+}
+
 /// What the lookup lanes must hold for a plan: every rescale's shift (remainder lanes), every
 /// range-checked magnitude (magnitude lanes), and the remainders of divisions and roots (all lanes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,7 +182,20 @@ impl LaneNeeds {
     }
 }
 
+/// The layout that proves fastest.
 pub fn choose_layout(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, max_k: u32) -> Result<Layout> {
+    choose_layout_for(graph, plan, visibility, max_k, LayoutGoal::Prover)
+}
+
+/// The layout that best meets `goal`: for the prover, the least estimated proving work; for an
+/// EVM verifier, the fewest advice columns that fit in 2^max_k rows (then the least work).
+pub fn choose_layout_for(
+    graph: &Graph,
+    plan: &QuantPlan,
+    visibility: &Visibility,
+    max_k: u32,
+    goal: LayoutGoal,
+) -> Result<Layout> {
     // The Poseidon chip needs six advice columns.
     let hashing = visibility.hashes();
     let min_advice = if hashing { crate::chips::poseidon::MIN_ADVICE } else { CircuitShape::MIN_ADVICE };
@@ -158,6 +205,7 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, m
     let outputs: usize =
         graph.element_counts(&graph.outputs).iter().chain(&graph.element_counts(&graph.input_ids())).sum();
     let widths: Vec<u32> = (0..=20).map(|l| if l == 0 { 0 } else { range_widths(plan, l) }).collect();
+    let chips = chips_used(plan, visibility);
     let mut best: Option<Layout> = None;
     for advice in ADVICE_CHOICES {
         if advice < min_advice {
@@ -187,6 +235,7 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, m
                     range_widths,
                     poseidon: hashing,
                     witness_weights: plan.weights == Weights::Witness,
+                    chips,
                 };
                 if shape.range_rows() > shape.usable_rows() || shape.lane_bits() > CircuitShape::MAX_LANE_BITS {
                     continue;
@@ -196,6 +245,9 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, m
                     best = Some(layout);
                 }
             }
+        }
+        if goal == LayoutGoal::Evm && best.as_ref().is_some_and(|b| b.shape.k <= max_k) {
+            break;
         }
     }
     match best {

@@ -28,6 +28,47 @@ pub struct CircuitShape {
     /// Whether weights are advice cells (hashed params): the circuit has the param dot gate.
     #[serde(default)]
     pub witness_weights: bool,
+    /// The arithmetic chips the circuit configures: only those its plan uses, since every gate
+    /// costs the prover its expression on every row and the verifier its evaluation and code.
+    #[serde(default = "ChipSet::all")]
+    pub chips: ChipSet,
+}
+
+/// The arithmetic chips whose gates a circuit may configure (the Poseidon, function lookup and
+/// param dot chips have their own flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chip {
+    Dot,
+    Affine,
+    Mul,
+    Requant,
+    Div,
+    Max,
+    Sqrt,
+    Input,
+}
+
+/// A set of chips, as bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChipSet(pub u32);
+
+impl ChipSet {
+    pub fn all() -> ChipSet {
+        ChipSet(0xff)
+    }
+
+    pub fn none() -> ChipSet {
+        ChipSet(0)
+    }
+
+    pub fn with(self, chip: Chip) -> ChipSet {
+        ChipSet(self.0 | 1 << chip as u32)
+    }
+
+    pub fn has(&self, chip: Chip) -> bool {
+        self.0 >> chip as u32 & 1 == 1
+    }
 }
 
 impl Default for CircuitShape {
@@ -42,6 +83,7 @@ impl Default for CircuitShape {
             range_widths: range_widths_of(8, []),
             poseidon: false,
             witness_weights: false,
+            chips: ChipSet::all(),
         }
     }
 }

@@ -37,6 +37,24 @@ pub enum Gate {
     PoseidonAbsorb,
 }
 
+impl Gate {
+    /// The arithmetic chip whose gate this is, if it is one (`ChipSet`).
+    pub fn chip(self) -> Option<super::shape::Chip> {
+        use super::shape::Chip;
+        Some(match self {
+            Gate::Dot => Chip::Dot,
+            Gate::Affine => Chip::Affine,
+            Gate::Mul => Chip::Mul,
+            Gate::Requant => Chip::Requant,
+            Gate::Div => Chip::Div,
+            Gate::Max => Chip::Max,
+            Gate::Sqrt => Chip::Sqrt,
+            Gate::Input => Chip::Input,
+            _ => return None,
+        })
+    }
+}
+
 /// Wires and limbs whose value is a field element no i128 holds: packed values and hash states,
 /// and (test support) fractions a malicious prover might try.
 #[derive(Clone, Debug, Default)]

@@ -1,7 +1,7 @@
 //! Helpers for the chips' MockProver tests.
 
 use crate::chips::fe;
-use crate::circuit::shape::CircuitShape;
+use crate::circuit::shape::{ChipSet, CircuitShape};
 use crate::circuit::trace::{Gate, Trace, Wire};
 use crate::circuit::ZkCircuit;
 use halo2_proofs::dev::MockProver;
@@ -20,6 +20,7 @@ pub fn test_trace() -> Trace {
         range_widths: 0b11111,
         poseidon: true,
         witness_weights: true,
+        chips: ChipSet::all(),
     })
 }
 

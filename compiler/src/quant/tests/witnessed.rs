@@ -108,3 +108,25 @@ fn a_prover_with_other_weights_cannot_claim_the_compiled_commitment() {
     let mock = MockProver::run(shape.k, &circuit, vec![instances]).unwrap();
     assert!(mock.verify().is_err(), "other weights proved under the compiled model's commitment");
 }
+
+/// The circuit configures exactly the arithmetic chips its trace uses, in every visibility.
+#[test]
+fn the_planned_chips_are_the_ones_the_trace_uses() {
+    use crate::circuit::shape::ChipSet;
+    for &name in MODELS {
+        let (graph, input, _) = testdata(name);
+        let x = vec![input.iter().map(|&v| quantize(v, 7)).collect::<Vec<i128>>()];
+        for (i, o, p) in [
+            (Mode::Private, Mode::Public, Mode::Fixed),
+            (Mode::Hashed, Mode::Hashed, Mode::Fixed),
+            (Mode::Private, Mode::Public, Mode::Hashed),
+        ] {
+            let vis = Visibility::new(i, o, p).unwrap();
+            let plan = plan(&graph, vis.weights());
+            let shape = choose_layout(&graph, &plan, &vis, 20).unwrap().shape;
+            let trace = lower(&graph, &plan, shape, &vis, &x).unwrap();
+            let used = trace.gates.iter().filter_map(|g| g.chip()).fold(ChipSet::none(), ChipSet::with);
+            assert_eq!(used, shape.chips, "{name}, {vis:?}");
+        }
+    }
+}

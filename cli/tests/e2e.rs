@@ -606,3 +606,136 @@ fn hashed_params_prove_other_weights_under_one_key_and_report_their_commitment()
     assert!(line.contains("--param-visibility hashed"), "{line}");
     assert!(!witness.exists());
 }
+
+/// Whether a solc 0.8.19 is at hand (`solc`, npm's `solcjs`, or ZKONNX_SOLC). CI installs one and
+/// sets ZKONNX_REQUIRE_SOLC, so there the EVM tests never skip.
+fn solc_available(test: &str) -> bool {
+    let names: Vec<String> = match std::env::var("ZKONNX_SOLC") {
+        Ok(path) => vec![path],
+        Err(_) => vec!["solc".into(), "solcjs".into()],
+    };
+    let found = names.iter().any(|n| {
+        Command::new(n).arg("--version").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("0.8.19"))
+    });
+    if !found {
+        assert!(std::env::var_os("ZKONNX_REQUIRE_SOLC").is_none(), "ZKONNX_REQUIRE_SOLC is set but no solc 0.8.19");
+        eprintln!("{test}: skipped, no solc 0.8.19 (npm install -g solc@0.8.19)");
+    }
+    found
+}
+
+/// A copy of a proof file with `change` applied, written beside it.
+fn changed_proof(proof: &Path, name: &str, change: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let mut p = json(proof);
+    change(&mut p);
+    let path = proof.with_file_name(name);
+    std::fs::write(&path, serde_json::to_vec(&p).unwrap()).unwrap();
+    path
+}
+
+/// Flip one bit of hex string `field[index]` (or of `field` itself) at byte `byte`.
+fn flip(v: &mut serde_json::Value, byte: usize) {
+    let mut bytes = hex::decode(v.as_str().unwrap()).unwrap();
+    bytes[byte] ^= 1;
+    *v = hex::encode(bytes).into();
+}
+
+/// Create the verifier, verify the honest proof on the EVM (and with `verify`), and see a proof
+/// with one changed byte and one with a changed public value rejected by the contract.
+fn check_on_evm(art: &Path, proof: &Path, extra: &[&str]) -> u64 {
+    let evm = art.join("evm");
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"create-evm-verifier", &art, &"-o", &evm];
+    args.extend(extra.iter().map(|e| e as &dyn AsRef<std::ffi::OsStr>));
+    let created = ok(zk(&args));
+    assert!(created.contains("deployed code"), "{created}");
+    for f in ["Verifier.sol", "Verifier.bin", "abi.json"] {
+        assert!(evm.join(f).exists(), "{f}");
+    }
+    let bin = evm.join("Verifier.bin");
+    let verify_evm = |p: &Path| {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"verify-evm", &art, &"-p", &p, &"--verifier", &bin];
+        args.extend(extra.iter().map(|e| e as &dyn AsRef<std::ffi::OsStr>));
+        zk(&args)
+    };
+    let out = ok(verify_evm(proof));
+    let gas: u64 = out.split("verified on EVM: ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(out.contains("deployed code"), "{out}");
+    ok(zk(&[&"verify", &art, &"-p", &proof]));
+    let calldata = art.join("calldata.bin");
+    ok(zk(&[&"encode-evm-calldata", &art, &"-p", &proof, &"-o", &calldata]));
+    let n = json(proof)["instances"].as_array().unwrap().len();
+    assert_eq!(
+        std::fs::metadata(&calldata).unwrap().len() as usize,
+        32 * n + json(proof)["proof"].as_str().unwrap().len() / 2
+    );
+
+    let byte = changed_proof(proof, "byte.json", |p| flip(&mut p["proof"], 100));
+    assert!(refused(verify_evm(&byte)).contains("rejected"));
+    if n > 0 {
+        let public = changed_proof(proof, "public.json", |p| flip(&mut p["instances"][n - 1], 0));
+        assert!(refused(verify_evm(&public)).contains("rejected"));
+    }
+    gas
+}
+
+#[test]
+fn every_testdata_model_verifies_on_the_evm_and_tampering_is_rejected() {
+    if !solc_available("every_testdata_model_verifies_on_the_evm") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // activations (k = 18) is left to the benchmarks; the transformer's verifier (every chip and
+    // a function table) is over the EIP-170 limit even with the fewest columns.
+    for model in ["mlp", "lenet", "mixed", "pooling", "cnn", "structure", "transformer"] {
+        let art = dir.path().join(model);
+        ok(zk(&[&"compile", &testdata(model, "model.onnx"), &"-o", &art, &"--layout", &"evm"]));
+        // Calibrated ranges need fewer lookup lanes: a smaller verifier.
+        ok(zk(&[&"calibrate", &art, &"--data", &testdata(model, "calib.json")]));
+        ok(zk(&[&"setup", &art]));
+        let witness = art.join("witness.json");
+        ok(zk(&[&"gen-witness", &art, &"-i", &testdata(model, "input.json"), &"-o", &witness]));
+        let proof = art.join("proof.json");
+        ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof]));
+        if model == "transformer" {
+            let line = refused(zk(&[&"create-evm-verifier", &art, &"-o", &art.join("evm")]));
+            assert!(line.contains("EIP-170"), "{line}");
+            assert!(!art.join("evm").join("Verifier.bin").exists());
+            check_on_evm(&art, &proof, &["--no-size-limit"]);
+        } else {
+            check_on_evm(&art, &proof, &[]);
+        }
+    }
+}
+
+#[test]
+fn every_visibility_verifies_on_the_evm() {
+    if !solc_available("every_visibility_verifies_on_the_evm") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (i, o, p) in [("public", "private", "fixed"), ("hashed", "hashed", "fixed"), ("private", "public", "hashed")] {
+        let art = dir.path().join(format!("{i}_{o}_{p}"));
+        ok(zk(&[
+            &"compile",
+            &testdata("mlp", "model.onnx"),
+            &"-o",
+            &art,
+            &"--layout",
+            &"evm",
+            &"--input-visibility",
+            &i,
+            &"--output-visibility",
+            &o,
+            &"--param-visibility",
+            &p,
+        ]));
+        ok(zk(&[&"setup", &art]));
+        let witness = art.join("witness.json");
+        ok(zk(&[&"gen-witness", &art, &"-i", &testdata("mlp", "input.json"), &"-o", &witness]));
+        let proof = art.join("proof.json");
+        ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof]));
+        // The Poseidon chip's gates put hashed modes over the EIP-170 limit.
+        let extra: &[&str] = if (i, o, p) == ("public", "private", "fixed") { &[] } else { &["--no-size-limit"] };
+        check_on_evm(&art, &proof, extra);
+    }
+}

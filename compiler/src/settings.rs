@@ -6,7 +6,7 @@ use crate::quant::{InputRange, Requant, Scales};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the meaning of a settings file, or the circuit it gives, changes.
-pub const SETTINGS_FORMAT: &str = "zkonnx-settings/3";
+pub const SETTINGS_FORMAT: &str = "zkonnx-settings/4";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -36,7 +36,8 @@ pub struct CircuitShape {
 
 /// The arithmetic chips whose gates a circuit may configure (the Poseidon, function lookup and
 /// param dot chips have their own flags).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Chip {
     Dot,
     Affine,
@@ -48,14 +49,31 @@ pub enum Chip {
     Input,
 }
 
-/// A set of chips, as bits.
+/// A set of chips, as bits; written in settings.json as the list of their names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(into = "Vec<Chip>", from = "Vec<Chip>")]
 pub struct ChipSet(pub u32);
+
+impl From<ChipSet> for Vec<Chip> {
+    fn from(set: ChipSet) -> Vec<Chip> {
+        Chip::ALL.into_iter().filter(|&c| set.has(c)).collect()
+    }
+}
+
+impl From<Vec<Chip>> for ChipSet {
+    fn from(chips: Vec<Chip>) -> ChipSet {
+        chips.into_iter().fold(ChipSet::none(), ChipSet::with)
+    }
+}
+
+impl Chip {
+    pub const ALL: [Chip; 8] =
+        [Chip::Dot, Chip::Affine, Chip::Mul, Chip::Requant, Chip::Div, Chip::Max, Chip::Sqrt, Chip::Input];
+}
 
 impl ChipSet {
     pub fn all() -> ChipSet {
-        ChipSet(0xff)
+        Chip::ALL.into_iter().fold(ChipSet::none(), ChipSet::with)
     }
 
     pub fn none() -> ChipSet {

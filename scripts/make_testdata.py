@@ -87,6 +87,27 @@ def mlp(rng):
     save("mlp", graph, (1, 16), lambda i: rng.normal(0, 1, (1, 16)).astype(np.float32))
 
 
+def leaky(rng):
+    """LeakyRelu and PRelu with no function lookup (a model like this once compiled to settings
+    no later command accepted)."""
+    w1, b1 = kaiming(rng, (12, 8), 8), rng.normal(0, 0.1, 12)
+    w2, b2 = kaiming(rng, (4, 12), 12), rng.normal(0, 0.1, 4)
+    slope = np.full((12,), 0.25, dtype=np.float32)
+    nodes = [
+        helper.make_node("Gemm", ["input", "fc1.weight", "fc1.bias"], ["h1"], name="/fc1/Gemm", transB=1),
+        helper.make_node("LeakyRelu", ["h1"], ["a1"], name="/act1/LeakyRelu", alpha=0.01),
+        helper.make_node("PRelu", ["a1", "slope"], ["a2"], name="/act2/PRelu"),
+        helper.make_node("Gemm", ["a2", "fc2.weight", "fc2.bias"], ["output"], name="/fc2/Gemm", transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "leaky",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 4])],
+        [init("fc1.weight", w1), init("fc1.bias", b1), init("slope", slope), init("fc2.weight", w2),
+         init("fc2.bias", b2)])
+    save("leaky", graph, (1, 8), lambda i: rng.normal(0, 1, (1, 8)).astype(np.float32))
+
+
 def mnist_like(rng):
     """A 28x28 image in [0, 1]: a few bright strokes on a dark background."""
     img = np.zeros((28, 28), dtype=np.float32)
@@ -504,7 +525,7 @@ def unsupported(rng):
 def main():
     builders = {"mlp": mlp, "lenet": lenet, "mixed": mixed, "pooling": pooling, "transformer": transformer,
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
-                "lenet_weights": lenet_weights}
+                "lenet_weights": lenet_weights, "leaky": leaky}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

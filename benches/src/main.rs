@@ -55,7 +55,8 @@ fn json(path: &Path) -> Result<serde_json::Value> {
 fn run(zk: &Path, case: &Case, work: &Path) -> Result<String> {
     let art = work.join(&case.name);
     step(zk, &[&"compile", &case.model, &"-o", &art])?;
-    let calibrate = step(zk, &[&"calibrate", &art, &"--data", &case.calib, &"--target", &"resources"])?;
+    let calibrate =
+        step(zk, &[&"calibrate", &art, &"--data", &case.calib, &"--target", &"resources", &"--max-error", &"0.05"])?;
     let setup = step(zk, &[&"setup", &art])?;
     let w = art.join("witness.json");
     let gen = step(zk, &[&"gen-witness", &art, &"-i", &case.input, &"-o", &w])?;

@@ -59,9 +59,13 @@ enum Command {
         /// Largest log2 of the row count.
         #[arg(long, default_value_t = 22)]
         max_logrows: u32,
-        /// Largest max absolute output error the `resources` target accepts.
-        #[arg(long, default_value_t = 0.05)]
-        max_error: f64,
+        /// The `resources` target's bound on each output's max error, as a fraction of the
+        /// output's largest |value| on the data.
+        #[arg(long, default_value_t = 0.01)]
+        max_rel_error: f64,
+        /// An absolute bound on every output's max error instead.
+        #[arg(long, conflicts_with = "max_rel_error")]
+        max_error: Option<f64>,
         /// Widen every calibrated range by this fraction, so inputs a bit beyond the data still prove.
         #[arg(long, default_value_t = 0.5)]
         margin: f64,
@@ -268,7 +272,7 @@ fn run(command: Command) -> Result<()> {
                 start.elapsed()
             );
         }
-        Command::Calibrate { art, data, target, max_logrows, max_error, margin, json } => {
+        Command::Calibrate { art, data, target, max_logrows, max_rel_error, max_error, margin, json } => {
             let start = Instant::now();
             let dir = ArtifactDir::new(&art);
             let opts = compiler::calibrate::Options {
@@ -277,7 +281,10 @@ fn run(command: Command) -> Result<()> {
                     TargetArg::Accuracy => compiler::calibrate::Target::Accuracy,
                 },
                 max_logrows,
-                max_error,
+                max_error: match max_error {
+                    Some(e) => compiler::calibrate::ErrorBound::Absolute(e),
+                    None => compiler::calibrate::ErrorBound::Relative(max_rel_error),
+                },
                 margin,
                 ..Default::default()
             };
@@ -398,7 +405,8 @@ fn run(command: Command) -> Result<()> {
         Command::Mock { art, witness: wpath } => {
             let m = Model::load(&ArtifactDir::new(&art))?;
             let w = witness::read(&wpath, &m)?;
-            step("checking constraints", || proof::mock(&m, &w))?;
+            let need = runtime::keys::check_mock_memory(m.settings.circuit, "mock")? >> 20;
+            step(&format!("checking constraints (estimated peak memory {need} MB)"), || proof::mock(&m, &w))?;
             println!("mock: all constraints satisfied ({} rows, k={})", m.settings.rows, m.settings.circuit.k);
         }
         Command::Prove { art, witness: wpath, out, srs } => {

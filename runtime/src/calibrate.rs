@@ -104,14 +104,21 @@ pub fn calibrate(
         calibrate::calibrate(&model.graph, &model.settings.model_sha256, &samples, &opts, progress)?;
     let binding = binding_of(&settings);
     let candidate = Model { graph: model.graph.clone(), settings: settings.clone(), plan: plan.clone(), binding };
-    // The guarantee: every calibration sample proves with the chosen settings.
-    samples.inputs.par_iter().enumerate().try_for_each(|(i, sample)| {
-        let witness = generate(&candidate, sample, None)
-            .map_err(|e| RuntimeError::Other(format!("calibration sample {i} fails with the chosen settings: {e}")))?;
-        mock(&candidate, &witness).map_err(|e| {
-            RuntimeError::Other(format!("calibration sample {i} fails mock with the chosen settings: {e}"))
-        })
-    })?;
+    // The guarantee: every calibration sample proves with the chosen settings. A mock run holds
+    // the whole circuit: refuse when one cannot fit, and run only as many at once as fit.
+    let need = crate::keys::check_mock_memory(settings.circuit, "calibrate's check (mock on every sample)")?;
+    let at_once = crate::keys::runs_that_fit(need);
+    let indexed: Vec<(usize, &Vec<Vec<f64>>)> = samples.inputs.iter().enumerate().collect();
+    for batch in indexed.chunks(at_once) {
+        batch.par_iter().try_for_each(|&(i, sample)| {
+            let witness = generate(&candidate, sample, None).map_err(|e| {
+                RuntimeError::Other(format!("calibration sample {i} fails with the chosen settings: {e}"))
+            })?;
+            mock(&candidate, &witness).map_err(|e| {
+                RuntimeError::Other(format!("calibration sample {i} fails mock with the chosen settings: {e}"))
+            })
+        })?;
+    }
     let saved = save_settings(&model, art, settings, plan)?;
     write_json(report_path, &report)?;
     Ok((saved, report))

@@ -21,7 +21,20 @@ fn available_memory() -> Option<u64> {
 
 /// Estimate the peak memory of keygen or proving and refuse early when it cannot fit.
 pub fn check_memory(shape: CircuitShape, what: &str) -> Result<u64> {
-    let need = compiler::circuit::plan::estimate_memory(&shape);
+    check_fits(compiler::circuit::plan::estimate_memory(&shape), shape, what)
+}
+
+/// Estimate the peak memory of a mock run and refuse early when one cannot fit.
+pub fn check_mock_memory(shape: CircuitShape, what: &str) -> Result<u64> {
+    check_fits(compiler::circuit::plan::estimate_mock_memory(&shape), shape, what)
+}
+
+/// How many runs needing `need` bytes each fit in the memory free now (at least 1).
+pub fn runs_that_fit(need: u64) -> usize {
+    available_memory().map_or(1, |free| (free / need.max(1)).max(1) as usize)
+}
+
+fn check_fits(need: u64, shape: CircuitShape, what: &str) -> Result<u64> {
     if let Some(free) = available_memory() {
         if need > free {
             return Err(RuntimeError::Other(format!(

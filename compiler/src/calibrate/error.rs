@@ -10,6 +10,47 @@ pub struct OutputError {
     pub mean_rel: f64,
     /// Fraction of samples whose argmax agrees (outputs of more than one element).
     pub top1_agreement: Option<f64>,
+    /// The largest |float value| of the output over the samples (what a relative bound scales).
+    pub max_float: f64,
+    /// Whether the quantized output carries no signal: one value everywhere while the float
+    /// output varies.
+    pub flat: bool,
+}
+
+/// The largest output error the `resources` target accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorBound {
+    /// A fraction of each output's largest |float value| on the calibration data (the default,
+    /// 1%: the error stays small next to what the model outputs, whatever their size).
+    Relative(f64),
+    /// The same absolute error for every output (`--max-error`).
+    Absolute(f64),
+}
+
+impl Default for ErrorBound {
+    fn default() -> Self {
+        ErrorBound::Relative(0.01)
+    }
+}
+
+impl ErrorBound {
+    /// The bound on one output's max absolute error.
+    pub fn of(&self, output: &OutputError) -> f64 {
+        match *self {
+            ErrorBound::Relative(r) => r * output.max_float,
+            ErrorBound::Absolute(a) => a,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ErrorBound::Relative(r) => write!(f, "{}% of each output's largest |value|", r * 100.0),
+            ErrorBound::Absolute(a) => write!(f, "{a}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,6 +71,9 @@ impl ErrorStats {
         let outputs: Vec<OutputError> = (0..n_outputs)
             .map(|o| {
                 let (mut sum_abs, mut max_abs, mut sum_ref, mut count, mut agree) = (0.0, 0.0f64, 0.0, 0usize, 0usize);
+                let (mut q_range, mut f_range) =
+                    ((f64::INFINITY, f64::NEG_INFINITY), (f64::INFINITY, f64::NEG_INFINITY));
+                let widen = |r: (f64, f64), v: f64| (r.0.min(v), r.1.max(v));
                 for (q, f) in quantized.iter().zip(float) {
                     for (a, b) in q[o].iter().zip(&f[o]) {
                         let e = (a - b).abs();
@@ -37,6 +81,7 @@ impl ErrorStats {
                         max_abs = max_abs.max(e);
                         sum_ref += b.abs();
                         count += 1;
+                        (q_range, f_range) = (widen(q_range, *a), widen(f_range, *b));
                     }
                     agree += (argmax(&q[o]) == argmax(&f[o])) as usize;
                 }
@@ -46,11 +91,21 @@ impl ErrorStats {
                     max_abs,
                     mean_rel: sum_abs / sum_ref.max(f64::MIN_POSITIVE),
                     top1_agreement: multi.then(|| agree as f64 / quantized.len().max(1) as f64),
+                    max_float: f_range.0.abs().max(f_range.1.abs()).max(0.0),
+                    flat: q_range.0 == q_range.1 && f_range.0 < f_range.1,
                 }
             })
             .collect();
         let max_abs = outputs.iter().map(|o| o.max_abs).fold(0.0, f64::max);
         ErrorStats { outputs, max_abs }
+    }
+
+    /// The first output whose error exceeds its bound, with the error and the bound.
+    pub fn over(&self, bound: ErrorBound) -> Option<(usize, f64, f64)> {
+        self.outputs.iter().enumerate().find_map(|(i, o)| {
+            let b = bound.of(o);
+            (o.max_abs > b).then_some((i, o.max_abs, b))
+        })
     }
 
     /// The worst top-1 agreement over the outputs (1 when no output is a class vector).

@@ -8,7 +8,7 @@
 
 mod error;
 
-pub use error::{ErrorStats, OutputError};
+pub use error::{ErrorBound, ErrorStats, OutputError};
 
 use crate::circuit::plan::choose_layout_for;
 use crate::error::{CompileError, Result};
@@ -35,8 +35,8 @@ pub enum Target {
 pub struct Options {
     pub target: Target,
     pub max_logrows: u32,
-    /// Largest acceptable max absolute output error (target `resources`).
-    pub max_error: f64,
+    /// The largest output error the `resources` target accepts.
+    pub max_error: ErrorBound,
     /// Ranges are widened by this fraction of the largest magnitude seen.
     pub margin: f64,
     /// Scale exponents tried for inputs/activations and for weights.
@@ -54,7 +54,7 @@ impl Default for Options {
         Options {
             target: Target::Resources,
             max_logrows: 22,
-            max_error: 0.05,
+            max_error: ErrorBound::default(),
             margin: 0.5,
             scales: 4..=16,
             table_bits: vec![8, 10, 12, 14, 16],
@@ -109,7 +109,8 @@ pub struct Report {
     pub target: Target,
     pub samples: usize,
     pub max_logrows: u32,
-    pub max_error: f64,
+    /// The error bound the `resources` target used.
+    pub max_error: ErrorBound,
     pub margin: f64,
     pub chosen: Option<Scales>,
     pub error: Option<ErrorStats>,
@@ -285,11 +286,14 @@ pub fn calibrate(
         let outcome = match result {
             Err(e) => Outcome::Infeasible { reason: e.to_string() },
             Ok((bits, _, measured)) => {
-                let rejection = match opts.target {
-                    Target::Resources if measured.error.max_abs > opts.max_error => {
-                        Some(format!("max error {:.4} over the bound {}", measured.error.max_abs, opts.max_error))
+                // Outputs that carry no signal are never accepted, whatever the bound.
+                let flat = measured.error.outputs.iter().position(|o| o.flat);
+                let rejection = match (opts.target, measured.error.over(opts.max_error), flat) {
+                    (_, _, Some(o)) => Some(format!("output {o} is one value on every sample (no signal)")),
+                    (Target::Resources, Some((o, err, bound)), _) => {
+                        Some(format!("output {o}: max error {err:.4} over the bound {bound:.4}"))
                     }
-                    Target::Resources if measured.error.top1_agreement() < 1.0 => Some(format!(
+                    (Target::Resources, _, _) if measured.error.top1_agreement() < 1.0 => Some(format!(
                         "top-1 class agrees on {:.0}% of samples",
                         100.0 * measured.error.top1_agreement()
                     )),
@@ -359,8 +363,8 @@ fn no_candidate_message(report: &Report) -> String {
         .min_by(|a, b| a.1.total_cmp(&b.1));
     match best {
         Some((c, err)) => format!(
-            "no settings meet --max-error {} with top-1 agreement; the most accurate (scales 2^{}/2^{}) has max error {err:.4}; \
-             raise --max-error or use --target accuracy",
+            "no settings keep the error within {} with top-1 agreement; the most accurate (scales 2^{}/2^{}) has max error {err:.4}; \
+             give a larger --max-error (absolute) or --max-rel-error, or use --target accuracy",
             report.max_error, c.scales.input, c.scales.param
         ),
         None => {

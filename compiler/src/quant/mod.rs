@@ -518,7 +518,7 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             let (weight, extra) = match (*mean, n.is_power_of_two()) {
                 (false, _) => (1, 0),
                 (true, true) => (1, n.trailing_zeros()),
-                (true, false) => (((1u64 << sp) as f64 / n as f64).round() as i64, sp),
+                (true, false) => reciprocal(n, sp),
             };
             let mut lin = Linear::default();
             for w in windows {
@@ -853,13 +853,26 @@ fn avg_pool(
         .collect();
     let first = windows.first().map_or(1, |w| w.1);
     let uniform_pow2 = first.is_power_of_two() && windows.iter().all(|w| w.1 == first);
-    let shift = if uniform_pow2 { first.trailing_zeros() } else { sp };
+    let largest = windows.iter().map(|w| w.1).max().unwrap_or(1);
+    let shift = if uniform_pow2 { first.trailing_zeros() } else { reciprocal(largest, sp).1 };
     let mut lin = Linear::default();
     for (idx, count) in windows {
-        let weight = if uniform_pow2 { 1 } else { ((1u64 << sp) as f64 / count as f64).round() as i64 };
+        let weight = if uniform_pow2 { 1 } else { reciprocal_at(count, shift) };
         lin.push_row(idx.into_iter().map(|index| Term { input: 0, index: index as u32, weight }), 0);
     }
     (lin, shift)
+}
+
+/// 1/n as an integer weight and a shift: round(2^e / n) with e = sp + bits(n), so the weight has
+/// sp + 1 significant bits whatever n (a weight of round(2^sp / n) loses 1/n entirely once n
+/// nears 2^sp) and the mean is within 2^-(sp+1) of its largest term's size before rounding.
+fn reciprocal(n: usize, sp: u32) -> (i64, u32) {
+    let e = sp + bit_len(n as u128);
+    (reciprocal_at(n, e), e)
+}
+
+fn reciprocal_at(n: usize, e: u32) -> i64 {
+    (pow2(e as i32) / n.max(1) as f64).round() as i64
 }
 
 fn affine(

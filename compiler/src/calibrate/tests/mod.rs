@@ -40,7 +40,7 @@ fn accuracy_is_no_worse_and_resources_no_larger_on_every_model() {
             res_err.max_abs
         );
         assert!(res.circuit.k <= acc.circuit.k, "{name}: resources k {} > accuracy k {}", res.circuit.k, acc.circuit.k);
-        assert!(res_err.max_abs <= Options::default().max_error, "{name}: {}", res_err.max_abs);
+        assert!(res_err.over(Options::default().max_error).is_none(), "{name}: {}", res_err.max_abs);
         assert_eq!(res_err.top1_agreement(), 1.0, "{name}");
     }
 }
@@ -75,9 +75,39 @@ fn calibrated_ranges_are_tighter_than_static_bounds() {
 #[test]
 fn an_impossible_bound_is_refused_with_the_best_error() {
     let (graph, samples) = calibration_data("mlp");
-    let opts = Options { max_error: 1e-9, ..Options::default() };
+    let opts = Options { max_error: ErrorBound::Absolute(1e-9), ..Options::default() };
     let err = calibrate(&graph, "test", &samples, &opts, &|_| {}).unwrap_err().to_string();
-    assert!(err.contains("no settings meet --max-error") && err.contains("raise --max-error"), "{err}");
+    assert!(err.contains("no settings keep the error within 0.000000001") && err.contains("--max-error"), "{err}");
+}
+
+#[test]
+fn the_default_bound_is_relative_to_each_output() {
+    let output = |max_abs: f64, max_float: f64| OutputError {
+        mean_abs: max_abs,
+        max_abs,
+        mean_rel: 0.0,
+        top1_agreement: None,
+        max_float,
+        flat: false,
+    };
+    // 0.02 is within 1% of outputs up to 3, not of outputs up to 0.03 (the scikit-learn MLP's case).
+    let stats =
+        |o: Vec<OutputError>| ErrorStats { max_abs: o.iter().map(|o| o.max_abs).fold(0.0, f64::max), outputs: o };
+    let bound = ErrorBound::default();
+    assert!(stats(vec![output(0.02, 3.0)]).over(bound).is_none());
+    assert_eq!(stats(vec![output(0.001, 3.0), output(0.02, 0.03)]).over(bound), Some((1, 0.02, 0.01 * 0.03)));
+    assert!(stats(vec![output(0.02, 0.03)]).over(ErrorBound::Absolute(0.05)).is_none());
+}
+
+#[test]
+fn an_output_without_signal_is_never_accepted() {
+    // Quantized outputs all 0 while the floats vary: flat, whatever the bound.
+    let float = vec![vec![vec![0.01, -0.02]], vec![vec![0.03, 0.0]]];
+    let quantized = vec![vec![vec![0.0, 0.0]], vec![vec![0.0, 0.0]]];
+    let stats = ErrorStats::compare(&quantized, &float);
+    assert!(stats.outputs[0].flat);
+    assert!(stats.over(ErrorBound::Absolute(0.05)).is_none(), "an absolute bound alone would accept it");
+    assert!(!ErrorStats::compare(&float, &float).outputs[0].flat);
 }
 
 #[test]

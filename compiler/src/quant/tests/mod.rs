@@ -236,3 +236,45 @@ fn function_tables_have_fixed_values() {
         }
     }
 }
+
+/// Issue 15, bug 3: a mean over 300 elements kept 1/300 as round(2^8 / 300) = 1, a 15% error
+/// (and 0 at small scales). Its reciprocal now keeps the weight scale's precision.
+#[test]
+fn a_mean_over_many_elements_keeps_its_precision() {
+    use crate::ir::{Node, Op};
+    let n = 300;
+    let graph = Graph {
+        nodes: vec![
+            Node { name: "x".into(), op: Op::Input { index: 0 }, inputs: vec![], shape: vec![1, n] },
+            Node {
+                name: "mean".into(),
+                op: Op::Reduce { windows: vec![(0..n).collect()], mean: true },
+                inputs: vec![0],
+                shape: vec![1, 1],
+            },
+        ],
+        outputs: vec![1],
+    };
+    for (sa, sp) in [(8, 8), (8, 4), (12, 6)] {
+        let scales = Scales { input: sa, param: sp, table_bits: 10 };
+        let ranges = [InputRange { min: -2.0, max: 2.0 }];
+        let plan = QuantPlan::build(&graph, &scales, &ranges, &RangeBits::new(), Weights::InKey).unwrap();
+        let xs: Vec<f64> = (0..n).map(|i| ((i * 37 % 101) as f64 / 50.0 - 1.0) * 1.5 + 0.2).collect();
+        let q: Vec<i128> = xs.iter().map(|&v| quantize(v, sa)).collect();
+        let got = evaluate(&graph, &plan, &[q]).unwrap()[1][0] as f64 / pow2(plan.nodes[1].scale as i32);
+        let want = xs.iter().sum::<f64>() / n as f64;
+        // Input rounding (2^-(sa+1)), the reciprocal (2^-(sp+1) of the largest term), the rescale.
+        let bound = pow2(-(sa as i32)) + 2.0 * pow2(-(sp as i32 + 1)) + pow2(-(plan.nodes[1].scale as i32));
+        assert!((got - want).abs() <= bound, "scales {sa}/{sp}: {got} vs {want}");
+        let layout = choose_layout(&graph, &plan, &Default::default(), 20).unwrap();
+        let trace = crate::circuit::lower::lower(
+            &graph,
+            &plan,
+            layout.shape,
+            &Default::default(),
+            &[xs.iter().map(|&v| quantize(v, sa)).collect()],
+        )
+        .unwrap();
+        crate::chips::tests::testing::assert_satisfied(&trace);
+    }
+}

@@ -279,6 +279,8 @@ fn corrupt_or_foreign_artifacts_are_refused() {
         std::fs::write(art.join("settings.json"), serde_json::to_vec(&edited).unwrap()).unwrap();
         let line = refused(zk(&[&"mock", &art, &"-w", &witness]));
         assert!(line.contains(says), "{field}: {line}");
+        // Setup cannot fix settings that do not give their own circuit: the line says what does.
+        assert!(line.contains("run `zkonnx compile`") && !line.contains("zkonnx setup"), "{field}: {line}");
     }
 }
 

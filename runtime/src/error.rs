@@ -12,9 +12,7 @@ pub enum RuntimeError {
     Write { path: String, reason: String },
     #[error("{path} is not a valid {what}: {reason}")]
     Corrupt { path: String, what: &'static str, reason: String },
-    #[error(
-        "{path} belongs to another model or settings ({reason}); run `zkonnx setup` again for this artifact folder"
-    )]
+    #[error("{path} belongs to another model or settings ({reason}){}", setup_hint(reason))]
     Mismatch { path: String, reason: String },
     #[error("bad input: {0}")]
     Input(String),
@@ -24,6 +22,15 @@ pub enum RuntimeError {
     InvalidProof(String),
     #[error("{0}")]
     Other(String),
+}
+
+/// The fix for a mismatch whose reason does not name its own.
+fn setup_hint(reason: &str) -> &'static str {
+    if reason.contains("run `zkonnx") {
+        ""
+    } else {
+        "; run `zkonnx setup` again for this artifact folder"
+    }
 }
 
 pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;

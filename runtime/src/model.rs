@@ -148,7 +148,8 @@ impl Model {
         if circuit.format != CIRCUIT_FORMAT || circuit.model_sha256 != settings.model_sha256 {
             return Err(RuntimeError::Mismatch {
                 path: art.circuit().display().to_string(),
-                reason: "circuit.json and settings.json come from different compiles".into(),
+                reason: "circuit.json and settings.json come from different compiles; run `zkonnx compile` again"
+                    .into(),
             });
         }
         let ranges: Vec<InputRange> = settings.inputs.iter().map(|i| i.range.clone()).collect();
@@ -157,8 +158,14 @@ impl Model {
         let bits: RangeBits = rescales.chain(lookups).collect();
         let weights = settings.visibility.weights();
         let plan = QuantPlan::build(&circuit.graph, &settings.scales, &ranges, &bits, weights)?;
-        check_settings_match_plan(&circuit.graph, &plan, &settings)
-            .map_err(|reason| RuntimeError::Mismatch { path: path.display().to_string(), reason })?;
+        // Settings that do not give this circuit were edited or are stale: setup cannot fix them.
+        check_settings_match_plan(&circuit.graph, &plan, &settings).map_err(|reason| {
+            let reason = match reason.contains("run `zkonnx") {
+                true => reason,
+                false => format!("{reason}; run `zkonnx compile` (and `calibrate`) again"),
+            };
+            RuntimeError::Mismatch { path: path.display().to_string(), reason }
+        })?;
         let binding = binding_of(&settings);
         Ok(Model { graph: circuit.graph, settings, plan, binding })
     }

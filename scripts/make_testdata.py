@@ -108,6 +108,50 @@ def leaky(rng):
     save("leaky", graph, (1, 8), lambda i: rng.normal(0, 1, (1, 8)).astype(np.float32))
 
 
+def logic(rng):
+    """Comparisons and logic on activations: Less, Greater, LessOrEqual, GreaterOrEqual, Equal,
+    Not, And, Or, Xor, Sign and Where with a computed condition, each output cast to float and
+    concatenated (12 values per branch)."""
+    w = kaiming(rng, (12, 12), 12)
+    f = lambda name, *ins, **kw: helper.make_node(name, list(ins[:-1]), [ins[-1]], name=f"/{ins[-1]}", **kw)
+    cast = lambda b, out: helper.make_node("Cast", [b], [out], name=f"/{out}", to=TensorProto.FLOAT)
+    nodes = [
+        f("MatMul", "input", "w", "h"),
+        f("Relu", "input", "r"),
+        f("Less", "input", "half", "lt"), cast("lt", "o_lt"),
+        f("Greater", "input", "h", "gt"), cast("gt", "o_gt"),
+        f("LessOrEqual", "h", "input", "le"), cast("le", "o_le"),
+        f("GreaterOrEqual", "input", "zero", "ge"), cast("ge", "o_ge"),
+        f("Equal", "r", "input", "eq"), cast("eq", "o_eq"),
+        f("Not", "lt", "not"), cast("not", "o_not"),
+        f("And", "gt", "ge", "and"), cast("and", "o_and"),
+        f("Or", "lt", "gt", "or"), cast("or", "o_or"),
+        f("Xor", "le", "ge", "xor"), cast("xor", "o_xor"),
+        f("Sign", "h", "o_sign"),
+        f("Where", "gt", "input", "h", "o_where"),
+        helper.make_node("Concat", ["o_lt", "o_gt", "o_le", "o_ge", "o_eq", "o_not", "o_and", "o_or", "o_xor",
+                                    "o_sign", "o_where"], ["output"], name="/concat", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "logic",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 12])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 132])],
+        [init("w", w), init("half", np.float32(0.5)), init("zero", np.float32(0.0))])
+    save("logic", graph, (1, 12), lambda i: rng.normal(0, 1, (1, 12)).astype(np.float32))
+    # Not of a number (not a comparison's result): refused at compile.
+    bad = helper.make_graph(
+        [helper.make_node("Cast", ["input"], ["b"], name="/to_bool", to=TensorProto.BOOL),
+         helper.make_node("Not", ["b"], ["nb"], name="/not"),
+         helper.make_node("Cast", ["nb"], ["output"], name="/to_float", to=TensorProto.FLOAT)],
+        "not_of_a_number",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 4])])
+    model = helper.make_model(bad, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="zkonnx-testdata")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(ROOT, "logic", "not_of_a_number.onnx"))
+
+
 def mnist_like(rng):
     """A 28x28 image in [0, 1]: a few bright strokes on a dark background."""
     img = np.zeros((28, 28), dtype=np.float32)
@@ -525,7 +569,8 @@ def unsupported(rng):
 def main():
     builders = {"mlp": mlp, "lenet": lenet, "mixed": mixed, "pooling": pooling, "transformer": transformer,
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
-                "lenet_weights": lenet_weights, "leaky": leaky}
+                "lenet_weights": lenet_weights, "leaky": leaky,
+                "logic": logic}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

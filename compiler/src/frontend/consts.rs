@@ -18,7 +18,8 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
             }
         }
         "Identity" | "Dropout" | "Cast" => Ok(input(0)?.clone()),
-        "Add" | "Sub" | "Mul" | "Div" | "Equal" | "Less" | "Greater" | "And" | "Or" | "Mod" => {
+        "Add" | "Sub" | "Mul" | "Div" | "Equal" | "Less" | "LessOrEqual" | "Greater" | "GreaterOrEqual" | "And"
+        | "Or" | "Xor" | "Mod" => {
             let (a, b) = (input(0)?, input(1)?);
             let shape = broadcast_shape(&a.shape, &b.shape).ok_or("shapes do not broadcast")?;
             let (ma, mb) = (broadcast_index_map(&a.shape, &shape), broadcast_index_map(&b.shape, &shape));
@@ -30,8 +31,11 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
                 "Equal" => truth(x == y),
                 "Less" => truth(x < y),
                 "Greater" => truth(x > y),
+                "LessOrEqual" => truth(x <= y),
+                "GreaterOrEqual" => truth(x >= y),
                 "And" => truth(x != 0.0 && y != 0.0),
                 "Or" => truth(x != 0.0 || y != 0.0),
+                "Xor" => truth((x != 0.0) != (y != 0.0)),
                 // fmod=1: the sign of the dividend (C fmod); otherwise the sign of the divisor.
                 "Mod" if attrs.int("fmod", 0) != 0 => x % y,
                 "Mod" => x - y * (x / y).floor(),
@@ -42,6 +46,15 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
         }
         "Relu" => Ok(input(0)?.map(|v| v.max(0.0))),
         "Not" => Ok(input(0)?.map(|&v| if v == 0.0 { 1.0 } else { 0.0 })),
+        "Sign" => Ok(input(0)?.map(|&v| {
+            if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        })),
         "Floor" => Ok(input(0)?.map(|v| v.floor())),
         "Ceil" => Ok(input(0)?.map(|v| v.ceil())),
         "ConstantOfShape" => {

@@ -7,6 +7,7 @@ mod compare;
 mod consts;
 mod conv;
 mod fold;
+mod logic;
 mod math;
 mod structural;
 
@@ -25,6 +26,7 @@ use tract_onnx::pb::{self, NodeProto};
 pub const OPS: &[(&str, &str)] = &[
     ("Abs", "max chip: max(x, -x)"),
     ("Add", "linear (constant operand: affine)"),
+    ("And", "product of booleans"),
     ("ArgMax", "decomposition: max, a 0/1 step per element, first-index selection, weighted sum"),
     ("AveragePool", "linear, 1-D and 2-D, strides, pads, ceil_mode"),
     ("BatchNormalization", "linear, folded into the layer before"),
@@ -38,6 +40,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Div", "division by an activation; linear by a constant"),
     ("Dropout", "copy (inference)"),
     ("Elu", "lookup"),
+    ("Equal", "comparison: (a >= b) + (b >= a) - 1, each a Step(-relu(difference))"),
     ("Erf", "lookup"),
     ("Exp", "lookup; past the table, exp(h 2^d) exp(l): two lookups and a product"),
     ("Expand", "copy"),
@@ -47,12 +50,16 @@ pub const OPS: &[(&str, &str)] = &[
     ("Gemm", "linear"),
     ("GlobalAveragePool", "linear"),
     ("GlobalMaxPool", "max chip, pairwise"),
+    ("Greater", "comparison: 1 - (b >= a), a Step(-relu(difference))"),
+    ("GreaterOrEqual", "comparison: Step(-relu(b - a)) tests a >= b exactly on the quantized values; a boolean"),
     ("HardSigmoid", "decomposition: affine, then clip"),
     ("HardSwish", "decomposition: x * hard_sigmoid(x)"),
     ("Identity", "copy"),
     ("InstanceNormalization", "decomposition: as LayerNormalization over the spatial axes"),
     ("LayerNormalization", "decomposition: mean, product, square root, division"),
     ("LeakyRelu", "max chip: max(x, a x)"),
+    ("Less", "comparison: 1 - (a >= b), a Step(-relu(difference))"),
+    ("LessOrEqual", "comparison: b >= a, a Step(-relu(difference))"),
     ("Log", "lookup"),
     ("LogSoftmax", "decomposition: max, exp and log lookups, sum"),
     ("MatMul", "linear (constant B); products and sums (two activations)"),
@@ -62,6 +69,8 @@ pub const OPS: &[(&str, &str)] = &[
     ("Min", "max chip (as min), one row (constants: relu)"),
     ("Mul", "product (two activations); linear (constant)"),
     ("Neg", "linear"),
+    ("Not", "1 - x of a boolean"),
+    ("Or", "x + y - x y of booleans"),
     ("Pad", "copy (constant, reflect, edge, wrap)"),
     ("Pow", "products (exponent 2, 3), square root (0.5), division (-1, -0.5)"),
     ("PRelu", "max chip: max(x, slope x) (slopes in [0, 1]; else x + (1 - slope) relu(-x))"),
@@ -74,6 +83,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Resize", "copy (nearest)"),
     ("Selu", "lookup"),
     ("Sigmoid", "lookup"),
+    ("Sign", "(x >= 0) - (x <= 0), two steps"),
     ("Sin", "lookup"),
     ("Slice", "copy"),
     ("Softmax", "decomposition: max, exp lookup, sum, division"),
@@ -89,7 +99,8 @@ pub const OPS: &[(&str, &str)] = &[
     ("Transpose", "copy"),
     ("Unsqueeze", "copy"),
     ("Upsample", "copy (nearest)"),
-    ("Where", "copy (constant condition)"),
+    ("Where", "copy (constant condition); y + c (x - y) (a computed boolean condition c)"),
+    ("Xor", "x + y - 2 x y of booleans"),
 ];
 
 /// The supported ops as a Markdown table (`zkonnx ops`, and the README).
@@ -103,21 +114,7 @@ pub fn ops_table() -> String {
 }
 
 /// ONNX ops folded at compile time only (shape arithmetic); on an activation they are refused.
-const CONSTANT_OPS: &[&str] = &[
-    "Constant",
-    "Shape",
-    "ConstantOfShape",
-    "Range",
-    "Equal",
-    "Less",
-    "Greater",
-    "And",
-    "Or",
-    "Not",
-    "Mod",
-    "Floor",
-    "Ceil",
-];
+const CONSTANT_OPS: &[&str] = &["Constant", "Shape", "ConstantOfShape", "Range", "Mod", "Floor", "Ceil"];
 
 pub fn is_supported(op: &str) -> bool {
     OPS.iter().any(|(o, _)| *o == op) || CONSTANT_OPS.contains(&op)
@@ -179,6 +176,8 @@ struct Translator {
     names: std::collections::HashSet<String>,
     /// The model's default-domain opset (some defaults changed over versions).
     opset: i64,
+    /// Nodes whose values are booleans (0 or 1): comparisons' and logic ops' results.
+    booleans: std::collections::HashSet<NodeId>,
 }
 
 /// Errors about one ONNX node.
@@ -309,6 +308,10 @@ impl Translator {
                 self.env.insert(name.clone(), Value::Const(value));
             }
             return Ok(());
+        }
+        // Comparisons and logic on activations; Where with a computed condition.
+        if logic::LOGIC_OPS.contains(&op) && (op != "Where" || matches!(inputs.first(), Some(Value::Act(_)))) {
+            return self.logic(&ctx, &out);
         }
         if CONSTANT_OPS.contains(&op) {
             return Err(

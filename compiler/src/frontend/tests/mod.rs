@@ -9,7 +9,7 @@ fn load(name: &str) -> Result<Graph> {
 
 #[test]
 fn ir_dumps_of_testdata_models() {
-    for name in ["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure"] {
+    for name in ["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure", "logic"] {
         let graph = load(name).unwrap();
         insta::assert_snapshot!(format!("ir_{name}"), graph.to_string());
     }
@@ -37,4 +37,12 @@ fn unsupported_ops_are_all_listed_with_node_names() {
 fn garbage_is_not_onnx() {
     let err = load_onnx(b"this is not a protobuf", "x.onnx").unwrap_err();
     assert!(matches!(err, CompileError::NotOnnx { .. }), "{err}");
+}
+
+#[test]
+fn logic_of_a_number_is_refused_in_one_line() {
+    let path = format!("{}/../testdata/logic/not_of_a_number.onnx", env!("CARGO_MANIFEST_DIR"));
+    let err = load_onnx(&std::fs::read(&path).unwrap(), &path).unwrap_err().to_string();
+    assert!(err.contains("/not") && err.contains("not a comparison's or logic op's result"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
 }

@@ -22,7 +22,7 @@ pub(crate) fn testdata(name: &str) -> (Graph, Vec<f64>, Vec<f64>) {
 
 /// Every testdata model that proves.
 pub(crate) const MODELS: &[&str] =
-    &["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure"];
+    &["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure", "logic"];
 
 fn plan_for(graph: &Graph) -> QuantPlan {
     let scales = Scales { input: 7, param: 7, table_bits: 10 };
@@ -152,7 +152,7 @@ fn relu_of_a_model_input_is_kept() {
 fn a_changed_value_of_every_op_is_rejected() {
     use crate::circuit::ZkCircuit;
     use halo2_proofs::dev::MockProver;
-    for name in ["structure", "cnn", "transformer", "activations"] {
+    for name in ["structure", "cnn", "transformer", "activations", "logic"] {
         let (graph, input, _) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
@@ -276,5 +276,23 @@ fn a_mean_over_many_elements_keeps_its_precision() {
         )
         .unwrap();
         crate::chips::tests::testing::assert_satisfied(&trace);
+    }
+}
+
+/// Comparisons and logic on activations (testdata/logic): every boolean the evaluator computes is
+/// onnxruntime's exactly, Sign too; Where picks the same branch.
+#[test]
+fn comparisons_and_logic_match_onnxruntime_exactly() {
+    let (graph, input, expected) = testdata("logic");
+    let plan = plan_for(&graph);
+    let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+    let values = evaluate(&graph, &plan, &[x]).unwrap();
+    let out = graph.outputs[0];
+    let unit = pow2(plan.nodes[out].scale as i32);
+    let got: Vec<f64> = values[out].iter().map(|&v| v as f64 / unit).collect();
+    // 10 branches of 12 booleans (Sign: -1, 0, 1), then Where's 12 values.
+    assert_eq!(got[..120], expected[..120]);
+    for (g, e) in got[120..].iter().zip(&expected[120..]) {
+        assert!((g - e).abs() < 0.05, "{g} vs {e}");
     }
 }

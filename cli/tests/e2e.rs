@@ -215,6 +215,26 @@ fn bad_inputs_are_refused_with_one_line() {
     let line = refused(gen(&input("garbage.json", "not json")));
     assert!(line.contains("not a valid input file"), "{line}");
     assert!(!w.exists(), "no witness is written for a refused input");
+
+    // Integers and booleans (true = 1, false = 0) are numbers, as in EZKL's files.
+    let mut values = vec!["0"; 16];
+    values[1] = "true";
+    values[2] = "false";
+    values[3] = "-2";
+    ok(gen(&input("typed.json", &format!(r#"{{"input_data": [[{}]]}}"#, values.join(",")))));
+    let mut floats = vec!["0.0"; 16];
+    floats[1] = "1.0";
+    floats[3] = "-2.0";
+    let w2 = dir.path().join("w2.json");
+    ok(zk(&[
+        &"gen-witness",
+        &art,
+        &"-i",
+        &input("floats.json", &format!(r#"{{"input_data": [[{}]]}}"#, floats.join(","))),
+        &"-o",
+        &w2,
+    ]));
+    assert_eq!(json(&w)["outputs"], json(&w2)["outputs"]);
 }
 
 #[test]

@@ -49,9 +49,7 @@ pub fn read_samples(path: &Path, settings: &Settings) -> Result<Vec<Vec<Vec<f64>
             .iter()
             .enumerate()
             .map(|(j, v)| {
-                let x = v
-                    .as_f64()
-                    .filter(|x| x.is_finite())
+                let x = crate::witness::number(v)
                     .ok_or_else(|| RuntimeError::Input(format!("input {i} value {j} is {v}, not a finite number")))?;
                 if x.abs() > compiler::MAX_INPUT_ABS {
                     return Err(RuntimeError::Input(format!(

@@ -72,7 +72,7 @@ fn parse_inputs(data: Vec<Vec<serde_json::Value>>, settings: &Settings) -> Resul
         }
         let mut floats = Vec::with_capacity(want);
         for (j, v) in values.iter().enumerate() {
-            let x = v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+            let x = number(v).ok_or_else(|| {
                 RuntimeError::Input(format!(
                     "input {i} element {j} is {v}, not a finite number (NaN and inf are refused)"
                 ))
@@ -89,6 +89,11 @@ fn parse_inputs(data: Vec<Vec<serde_json::Value>>, settings: &Settings) -> Resul
         out.push(floats);
     }
     Ok(out)
+}
+
+/// An input value: a finite number, or a boolean as 1 or 0 (EZKL's files may hold either).
+pub(crate) fn number(v: &serde_json::Value) -> Option<f64> {
+    v.as_f64().filter(|x| x.is_finite()).or_else(|| v.as_bool().map(|b| b as u8 as f64))
 }
 
 /// Quantize the inputs and run the integer evaluator, with the compiled weights or (hashed params

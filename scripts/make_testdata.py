@@ -152,6 +152,23 @@ def logic(rng):
     onnx.save(model, os.path.join(ROOT, "logic", "not_of_a_number.onnx"))
 
 
+def functions(rng):
+    """The inverse and hyperbolic trigonometric functions and Mish (opset 18), each a lookup,
+    concatenated (8 values per branch); Asin and Acos read tanh(x), inside [-1, 1]."""
+    nodes = [helper.make_node("Tanh", ["input"], ["t"], name="/tanh")]
+    outs = []
+    for op in ["Atan", "Asin", "Acos", "Sinh", "Cosh", "Asinh", "Mish"]:
+        src = "t" if op in ("Asin", "Acos") else "input"
+        nodes.append(helper.make_node(op, [src], [op.lower()], name=f"/{op.lower()}"))
+        outs.append(op.lower())
+    nodes.append(helper.make_node("Concat", outs, ["output"], name="/concat", axis=1))
+    graph = helper.make_graph(
+        nodes, "functions",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 56])])
+    save("functions", graph, (1, 8), lambda i: rng.normal(0, 1, (1, 8)).astype(np.float32), opset=18)
+
+
 def mnist_like(rng):
     """A 28x28 image in [0, 1]: a few bright strokes on a dark background."""
     img = np.zeros((28, 28), dtype=np.float32)
@@ -570,7 +587,7 @@ def main():
     builders = {"mlp": mlp, "lenet": lenet, "mixed": mixed, "pooling": pooling, "transformer": transformer,
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
-                "logic": logic}
+                "logic": logic, "functions": functions}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

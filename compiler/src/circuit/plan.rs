@@ -9,7 +9,7 @@ use crate::error::{CompileError, Result};
 use crate::ir::Graph;
 use crate::quant::params::Weights;
 use crate::quant::{bit_len, Linear, QOp, QuantPlan, Requant};
-use crate::settings::{LayoutGoal, Visibility};
+use crate::settings::{LayoutGoal, Mode, Visibility};
 
 /// The largest k we plan for (the BN254 FFT domain allows more; memory does not).
 pub const MAX_K: u32 = 24;
@@ -90,8 +90,10 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
 /// The arithmetic chips the lowering of a plan uses (with the commitments of a visibility).
 pub fn chips_used(plan: &QuantPlan, visibility: &Visibility) -> ChipSet {
     let mut set = ChipSet::none().with(Chip::Input);
-    // Commitments pack on the dot gate; the params commitment's scale is a constant.
-    if visibility.hashes() {
+    // Commitments pack on the dot gate (a params commitment of no weights packs nothing); the
+    // params commitment's scale is a constant.
+    let packs_params = visibility.params == Mode::Hashed && plan.param_tensors().next().is_some();
+    if visibility.input == Mode::Hashed || visibility.output == Mode::Hashed || packs_params {
         set = set.with(Chip::Dot);
     }
     if plan.weights == Weights::Witness {

@@ -29,6 +29,15 @@ pub enum Func {
     },
     Sin,
     Cos,
+    Atan,
+    /// Asin and Acos clamp x to [-1, 1] (ONNX gives NaN outside; no table can hold it).
+    Asin,
+    Acos,
+    Sinh,
+    Cosh,
+    Asinh,
+    /// x tanh(softplus(x)).
+    Mish,
 }
 
 impl Func {
@@ -48,6 +57,13 @@ impl Func {
             Func::Celu { .. } => "Celu",
             Func::Sin => "Sin",
             Func::Cos => "Cos",
+            Func::Atan => "Atan",
+            Func::Asin => "Asin",
+            Func::Acos => "Acos",
+            Func::Sinh => "Sinh",
+            Func::Cosh => "Cosh",
+            Func::Asinh => "Asinh",
+            Func::Mish => "Mish",
         }
     }
 
@@ -81,6 +97,13 @@ impl Func {
             Func::Celu { alpha } => x.max(0.0) + (alpha * libm::expm1(x / alpha)).min(0.0),
             Func::Sin => libm::sin(x),
             Func::Cos => libm::cos(x),
+            Func::Atan => libm::atan(x),
+            Func::Asin => libm::asin(x.clamp(-1.0, 1.0)),
+            Func::Acos => libm::acos(x.clamp(-1.0, 1.0)),
+            Func::Sinh => libm::sinh(x),
+            Func::Cosh => libm::cosh(x),
+            Func::Asinh => libm::asinh(x),
+            Func::Mish => x * libm::tanh(Func::Softplus.eval(x)),
         }
     }
 }

@@ -22,7 +22,7 @@ pub(crate) fn testdata(name: &str) -> (Graph, Vec<f64>, Vec<f64>) {
 
 /// Every testdata model that proves.
 pub(crate) const MODELS: &[&str] =
-    &["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure", "logic"];
+    &["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure", "logic", "functions"];
 
 fn plan_for(graph: &Graph) -> QuantPlan {
     let scales = Scales { input: 7, param: 7, table_bits: 10 };
@@ -47,7 +47,7 @@ fn circuit_values_equal_the_evaluator_node_by_node() {
 
 #[test]
 fn quantized_outputs_track_onnxruntime() {
-    for name in ["mlp", "lenet", "mixed", "pooling"] {
+    for name in ["mlp", "lenet", "mixed", "pooling", "functions"] {
         let (graph, input, expected) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
@@ -152,7 +152,7 @@ fn relu_of_a_model_input_is_kept() {
 fn a_changed_value_of_every_op_is_rejected() {
     use crate::circuit::ZkCircuit;
     use halo2_proofs::dev::MockProver;
-    for name in ["structure", "cnn", "transformer", "activations", "logic"] {
+    for name in ["structure", "cnn", "transformer", "activations", "logic", "functions"] {
         let (graph, input, _) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
@@ -228,6 +228,13 @@ fn function_tables_have_fixed_values() {
         (Func::Gelu, [(16, 55138), (-24, -6567), (37, 149980)]),
         (Func::Sin, [(16, 55147), (-24, -65372), (37, 48321)]),
         (Func::Cos, [(16, 35409), (-24, 4636), (37, -44273)]),
+        (Func::Atan, [(16, 51472), (-24, -64408), (37, 76195)]),
+        (Func::Asin, [(8, 34315), (-12, -55579), (15, 79651)]),
+        (Func::Acos, [(8, 68629), (-12, 158522), (15, 23293)]),
+        (Func::Sinh, [(16, 77018), (-24, -139544), (37, 327701)]),
+        (Func::Cosh, [(16, 101127), (-24, 154168), (37, 334190)]),
+        (Func::Asinh, [(16, 57762), (-24, -78300), (37, 103236)]),
+        (Func::Mish, [(16, 56695), (-24, -19536), (37, 149112)]),
     ];
     for (func, entries) in expected {
         let t = table::FuncTable { func: *func, in_exp: -4, out_scale: 16, bound: 64 };

@@ -153,19 +153,25 @@ def logic(rng):
 
 
 def functions(rng):
-    """The inverse and hyperbolic trigonometric functions and Mish (opset 18), each a lookup,
-    concatenated (8 values per branch); Asin and Acos read tanh(x), inside [-1, 1]."""
+    """The inverse and hyperbolic trigonometric functions, Mish (opset 18) and Pow with any
+    exponent, concatenated (8 values per branch); Asin and Acos read tanh(x), inside [-1, 1]."""
     nodes = [helper.make_node("Tanh", ["input"], ["t"], name="/tanh")]
     outs = []
     for op in ["Atan", "Asin", "Acos", "Sinh", "Cosh", "Asinh", "Mish"]:
         src = "t" if op in ("Asin", "Acos") else "input"
         nodes.append(helper.make_node(op, [src], [op.lower()], name=f"/{op.lower()}"))
         outs.append(op.lower())
+    # Pow: a whole exponent (products) of tanh(x), and 1.5 (a lookup) of relu(x).
+    nodes += [helper.make_node("Relu", ["input"], ["r"], name="/relu"),
+              helper.make_node("Pow", ["t", "four"], ["pow4"], name="/pow4"),
+              helper.make_node("Pow", ["r", "three_halves"], ["pow15"], name="/pow15")]
+    outs += ["pow4", "pow15"]
     nodes.append(helper.make_node("Concat", outs, ["output"], name="/concat", axis=1))
     graph = helper.make_graph(
         nodes, "functions",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 8])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 56])])
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 72])],
+        [init("four", np.float32(4.0)), init("three_halves", np.float32(1.5))])
     save("functions", graph, (1, 8), lambda i: rng.normal(0, 1, (1, 8)).astype(np.float32), opset=18)
 
 

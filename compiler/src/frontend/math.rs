@@ -18,6 +18,25 @@ impl Translator {
         self.add_node(name, Op::Sqrt, vec![x], shape)
     }
 
+    /// x^n for n >= 1 by repeated squaring: products only.
+    pub(super) fn power(&mut self, name: &str, x: NodeId, n: u32) -> NodeId {
+        let (mut result, mut square, mut n, mut k) = (None, x, n, 0);
+        while n > 0 {
+            if n & 1 == 1 {
+                result = Some(match result {
+                    None => square,
+                    Some(r) => self.binary_node(&format!("{name}/product{k}"), BinaryKind::Mul, r, square),
+                });
+            }
+            n >>= 1;
+            if n > 0 {
+                square = self.binary_node(&format!("{name}/square{k}"), BinaryKind::Mul, square, square);
+            }
+            k += 1;
+        }
+        result.unwrap_or(x)
+    }
+
     pub(super) fn affine(&mut self, name: &str, x: NodeId, mul: Option<Tensor<f64>>, add: Option<f64>) -> NodeId {
         let xs = self.shape(x);
         let shape = mul.as_ref().and_then(|m| broadcast_shape(&xs, &m.shape)).unwrap_or(xs);

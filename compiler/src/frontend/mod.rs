@@ -78,7 +78,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Not", "1 - x of a boolean"),
     ("Or", "x + y - x y of booleans"),
     ("Pad", "copy (constant, reflect, edge, wrap)"),
-    ("Pow", "products (exponent 2, 3), square root (0.5), division (-1, -0.5)"),
+    ("Pow", "products (whole exponents to 16), square root (0.5), division (-1, -0.5), lookup (other p > 0)"),
     ("PRelu", "max chip: max(x, slope x) (slopes in [0, 1]; else x + (1 - slope) relu(-x))"),
     ("Reciprocal", "division"),
     ("ReduceMax", "max chip, pairwise"),
@@ -535,23 +535,33 @@ impl Translator {
                 let name = ctx.name.clone();
                 // Exponents as halves, so the match is on integers.
                 let p = e.data[0];
+                let integer = p.fract() == 0.0 && (0.0..=16.0).contains(&p);
                 let y = match (2.0 * p).round() as i64 {
-                    _ if (2.0 * p).fract() != 0.0 => {
-                        return Err(ctx.err(format!("exponent {p} is not supported (1, 2, 3, 0.5, -1, -0.5 are)")))
-                    }
+                    // x^0 = 1.
+                    0 if integer => self.affine(&name, x, Some(Tensor::new(vec![], vec![0.0])), Some(1.0)),
                     2 => x,
                     4 => self.binary_node(&name, BinaryKind::Mul, x, x),
                     6 => {
                         let sq = self.binary_node(&format!("{name}/square"), BinaryKind::Mul, x, x);
                         self.binary_node(&name, BinaryKind::Mul, sq, x)
                     }
-                    1 => self.sqrt(&name, x),
-                    -2 => self.divide(&name, None, x),
-                    -1 => {
+                    // Whole exponents up to 16: products by repeated squaring, exact.
+                    _ if integer => self.power(&name, x, p as u32),
+                    1 if (2.0 * p).fract() == 0.0 => self.sqrt(&name, x),
+                    -2 if (2.0 * p).fract() == 0.0 => self.divide(&name, None, x),
+                    -1 if (2.0 * p).fract() == 0.0 => {
                         let r = self.sqrt(&format!("{name}/sqrt"), x);
                         self.divide(&name, None, r)
                     }
-                    _ => return Err(ctx.err(format!("exponent {p} is not supported (1, 2, 3, 0.5, -1, -0.5 are)"))),
+                    _ if p > 0.0 && p.is_finite() => {
+                        let shape = self.shape(x);
+                        self.add_node(&name, Op::Func { f: Func::Pow { exponent: p } }, vec![x], shape)
+                    }
+                    _ => {
+                        return Err(ctx.err(format!(
+                            "exponent {p} is not supported: x^p is infinite at 0 for p < 0 (-1 and -0.5 are divisions)"
+                        )))
+                    }
                 };
                 self.env.insert(out, Value::Act(y));
             }

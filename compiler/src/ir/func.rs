@@ -38,6 +38,11 @@ pub enum Func {
     Asinh,
     /// x tanh(softplus(x)).
     Mish,
+    /// x^p for a constant p > 0 that is not a whole number or a half (those are products and
+    /// roots); for x < 0 the table holds 0, where ONNX gives NaN.
+    Pow {
+        exponent: f64,
+    },
 }
 
 impl Func {
@@ -64,6 +69,7 @@ impl Func {
             Func::Cosh => "Cosh",
             Func::Asinh => "Asinh",
             Func::Mish => "Mish",
+            Func::Pow { .. } => "Pow",
         }
     }
 
@@ -104,6 +110,7 @@ impl Func {
             Func::Cosh => libm::cosh(x),
             Func::Asinh => libm::asinh(x),
             Func::Mish => x * libm::tanh(Func::Softplus.eval(x)),
+            Func::Pow { exponent } => libm::pow(x.max(0.0), exponent),
         }
     }
 }

@@ -235,6 +235,7 @@ fn function_tables_have_fixed_values() {
         (Func::Cosh, [(16, 101127), (-24, 154168), (37, 334190)]),
         (Func::Asinh, [(16, 57762), (-24, -78300), (37, 103236)]),
         (Func::Mish, [(16, 56695), (-24, -19536), (37, 149112)]),
+        (Func::Pow { exponent: 1.5 }, [(16, 65536), (-24, 0), (37, 230464)]),
     ];
     for (func, entries) in expected {
         let t = table::FuncTable { func: *func, in_exp: -4, out_scale: 16, bound: 64 };

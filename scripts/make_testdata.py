@@ -175,6 +175,26 @@ def functions(rng):
     save("functions", graph, (1, 8), lambda i: rng.normal(0, 1, (1, 8)).astype(np.float32), opset=18)
 
 
+def reductions(rng):
+    """ReduceMin, ReduceSumSquare, ReduceL1, ReduceL2, ReduceLogSumExp over the last axis of a
+    [1, 4, 6] activation (opset 13: axes as attributes), concatenated."""
+    w = kaiming(rng, (6, 6), 6)
+    nodes = [helper.make_node("MatMul", ["input", "w"], ["h"], name="/mm")]
+    outs = []
+    for op in ["ReduceMin", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMax"]:
+        axes = {"axes": [-1]} if op != "ReduceSumSquare" else {"axes": [1, 2]}
+        nodes.append(helper.make_node(op, ["h"], [op.lower()], name=f"/{op.lower()}", keepdims=0, **axes))
+        nodes.append(helper.make_node("Flatten", [op.lower()], [op.lower() + "_f"], name=f"/{op.lower()}_f"))
+        outs.append(op.lower() + "_f")
+    nodes.append(helper.make_node("Concat", outs, ["output"], name="/concat", axis=1))
+    graph = helper.make_graph(
+        nodes, "reductions",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 4, 6])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 21])],
+        [init("w", w)])
+    save("reductions", graph, (1, 4, 6), lambda i: rng.normal(0, 1, (1, 4, 6)).astype(np.float32))
+
+
 def mnist_like(rng):
     """A 28x28 image in [0, 1]: a few bright strokes on a dark background."""
     img = np.zeros((28, 28), dtype=np.float32)
@@ -593,7 +613,8 @@ def main():
     builders = {"mlp": mlp, "lenet": lenet, "mixed": mixed, "pooling": pooling, "transformer": transformer,
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
-                "logic": logic, "functions": functions}
+                "logic": logic, "functions": functions,
+                "reductions": reductions}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

@@ -9,6 +9,7 @@ mod conv;
 mod fold;
 mod logic;
 mod math;
+mod reduce;
 mod structural;
 
 use crate::error::{CompileError, Result, UnsupportedOp};
@@ -81,9 +82,14 @@ pub const OPS: &[(&str, &str)] = &[
     ("Pow", "products (whole exponents to 16), square root (0.5), division (-1, -0.5), lookup (other p > 0)"),
     ("PRelu", "max chip: max(x, slope x) (slopes in [0, 1]; else x + (1 - slope) relu(-x))"),
     ("Reciprocal", "division"),
+    ("ReduceL1", "max chip (|x|), then linear"),
+    ("ReduceL2", "products, linear, square root"),
+    ("ReduceLogSumExp", "max m, exp lookup of x - m, sum, log lookup, plus m"),
     ("ReduceMax", "max chip, pairwise"),
     ("ReduceMean", "linear"),
+    ("ReduceMin", "max chip, pairwise, of the negations"),
     ("ReduceSum", "linear"),
+    ("ReduceSumSquare", "products, then linear"),
     ("Relu", "decomposition: sign bit of the rescale"),
     ("Reshape", "copy"),
     ("Resize", "copy (nearest)"),
@@ -316,6 +322,9 @@ impl Translator {
             }
             return Ok(());
         }
+        if reduce::REDUCE_OPS.contains(&op) {
+            return self.reduction(&ctx, &attrs, &out);
+        }
         // Comparisons and logic on activations; Where with a computed condition.
         if logic::LOGIC_OPS.contains(&op) && (op != "Where" || matches!(inputs.first(), Some(Value::Act(_)))) {
             return self.logic(&ctx, &out);
@@ -469,29 +478,6 @@ impl Translator {
                 self.env.insert(out, Value::Act(y));
             }
             "MaxPool" | "GlobalMaxPool" => self.max_pool(&ctx, &attrs, &out)?,
-            "ReduceMax" => {
-                let x = self.act_input(&ctx, 0)?;
-                let xs = self.shape(x);
-                let axes: Vec<i64> = match (attrs.ints("axes"), self.optional_const(&ctx, 1)?) {
-                    (Some(a), _) => a,
-                    (None, Some(t)) => t.data.iter().map(|&v| v as i64).collect(),
-                    (None, None) => (0..xs.len() as i64).collect(),
-                };
-                let mut axes: Vec<usize> = axes
-                    .iter()
-                    .map(|&a| normalize_axis(a, xs.len()).ok_or_else(|| ctx.err(format!("axis {a} out of range"))))
-                    .collect::<Result<_>>()?;
-                axes.sort_unstable();
-                axes.dedup();
-                let (windows, kept_shape) = compare::reduce_windows(&xs, &axes);
-                let shape = if attrs.int("keepdims", 1) != 0 {
-                    (0..xs.len()).map(|a| if axes.contains(&a) { 1 } else { xs[a] }).collect()
-                } else {
-                    kept_shape
-                };
-                let y = self.max_over_windows(&ctx.name, x, &windows, shape);
-                self.env.insert(out, Value::Act(y));
-            }
             "LeakyRelu" | "PRelu" => {
                 let x = self.act_input(&ctx, 0)?;
                 let xs = self.shape(x);

@@ -21,8 +21,19 @@ pub(crate) fn testdata(name: &str) -> (Graph, Vec<f64>, Vec<f64>) {
 }
 
 /// Every testdata model that proves.
-pub(crate) const MODELS: &[&str] =
-    &["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure", "logic", "functions"];
+pub(crate) const MODELS: &[&str] = &[
+    "mlp",
+    "lenet",
+    "mixed",
+    "pooling",
+    "transformer",
+    "cnn",
+    "activations",
+    "structure",
+    "logic",
+    "functions",
+    "reductions",
+];
 
 fn plan_for(graph: &Graph) -> QuantPlan {
     let scales = Scales { input: 7, param: 7, table_bits: 10 };
@@ -47,7 +58,7 @@ fn circuit_values_equal_the_evaluator_node_by_node() {
 
 #[test]
 fn quantized_outputs_track_onnxruntime() {
-    for name in ["mlp", "lenet", "mixed", "pooling", "functions"] {
+    for name in ["mlp", "lenet", "mixed", "pooling", "functions", "reductions"] {
         let (graph, input, expected) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
@@ -152,7 +163,7 @@ fn relu_of_a_model_input_is_kept() {
 fn a_changed_value_of_every_op_is_rejected() {
     use crate::circuit::ZkCircuit;
     use halo2_proofs::dev::MockProver;
-    for name in ["structure", "cnn", "transformer", "activations", "logic", "functions"] {
+    for name in ["structure", "cnn", "transformer", "activations", "logic", "functions", "reductions"] {
         let (graph, input, _) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();

@@ -1,0 +1,91 @@
+//! Reductions beyond sum and mean, composed from proven ops: ReduceMax (pairwise max chips),
+//! ReduceMin (max of negations),
+//! ReduceSumSquare, ReduceL1 (|x| by the max chip), ReduceL2 (square root of the sum of squares)
+//! and ReduceLogSumExp (m + log sum exp(x - m), m the max, so every exp is at most 1).
+
+use super::{compare, normalize_axis, Attrs, Ctx, Translator, Value};
+use crate::error::Result;
+use crate::ir::{BinaryKind, Func, NodeId, Op};
+
+/// The reductions this module translates.
+pub const REDUCE_OPS: &[&str] =
+    &["ReduceMax", "ReduceMin", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSumExp"];
+
+impl Translator {
+    pub(super) fn reduction(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        let x = self.act_input(ctx, 0)?;
+        let xs = self.shape(x);
+        let axes: Option<Vec<i64>> = match (attrs.ints("axes"), self.optional_const(ctx, 1)?) {
+            (Some(a), _) => Some(a),
+            (None, Some(t)) => Some(t.data.iter().map(|&v| v as i64).collect()),
+            (None, None) => None,
+        };
+        let mut axes: Vec<usize> = match axes {
+            Some(a) if !a.is_empty() => a
+                .iter()
+                .map(|&a| normalize_axis(a, xs.len()).ok_or_else(|| ctx.err(format!("axis {a} out of range"))))
+                .collect::<Result<_>>()?,
+            _ if attrs.int("noop_with_empty_axes", 0) != 0 => {
+                self.env.insert(out.to_string(), Value::Act(x));
+                return Ok(());
+            }
+            _ => (0..xs.len()).collect(),
+        };
+        axes.sort_unstable();
+        axes.dedup();
+        let keepdims = attrs.int("keepdims", 1) != 0;
+        let name = ctx.name.clone();
+        let kept: Vec<usize> = (0..xs.len()).map(|a| if axes.contains(&a) { 1 } else { xs[a] }).collect();
+        let y = match ctx.node.op_type.as_str() {
+            "ReduceMax" => self.max_over(&name, x, &axes, keepdims),
+            "ReduceMin" => {
+                let n = self.negate(&format!("{name}/neg"), x);
+                let m = self.max_over(&name, n, &axes, keepdims);
+                self.negate(&format!("{name}/min"), m)
+            }
+            "ReduceSumSquare" => {
+                let sq = self.binary_node(&format!("{name}/square"), BinaryKind::Mul, x, x);
+                self.reduce(&name, sq, &axes, false, keepdims)
+            }
+            "ReduceL1" => {
+                let a = self.abs(&format!("{name}/abs"), x);
+                self.reduce(&name, a, &axes, false, keepdims)
+            }
+            "ReduceL2" => {
+                let sq = self.binary_node(&format!("{name}/square"), BinaryKind::Mul, x, x);
+                let s = self.reduce(&format!("{name}/sum"), sq, &axes, false, keepdims);
+                self.sqrt(&name, s)
+            }
+            "ReduceLogSumExp" => {
+                let m = self.max_over(&format!("{name}/max"), x, &axes, true);
+                let d = self.binary_node(&format!("{name}/centered"), BinaryKind::Sub, x, m);
+                let e = self.func(&format!("{name}/exp"), Func::Exp, d);
+                let s = self.reduce(&format!("{name}/sum"), e, &axes, false, true);
+                let l = self.func(&format!("{name}/log"), Func::Log, s);
+                let y = self.binary_node(&format!("{name}/lse"), BinaryKind::Add, m, l);
+                if keepdims {
+                    y
+                } else {
+                    let shape: Vec<usize> = (0..xs.len()).filter(|a| !axes.contains(a)).map(|a| xs[a]).collect();
+                    self.add_node(&format!("{name}/squeeze"), Op::Reshape, vec![y], shape)
+                }
+            }
+            _ => return Err(ctx.err("internal: not a reduction")),
+        };
+        debug_assert!(!keepdims || self.shape(y) == kept);
+        self.env.insert(out.to_string(), Value::Act(y));
+        Ok(())
+    }
+
+    /// The max over `axes`, keeping them as size 1 when `keepdims`.
+    fn max_over(&mut self, name: &str, x: NodeId, axes: &[usize], keepdims: bool) -> NodeId {
+        let xs = self.shape(x);
+        let (windows, kept_shape) = compare::reduce_windows(&xs, axes);
+        let shape = if keepdims {
+            (0..xs.len()).map(|a| if axes.contains(&a) { 1 } else { xs[a] }).collect()
+        } else {
+            kept_shape
+        };
+        self.max_over_windows(name, x, &windows, shape)
+    }
+}

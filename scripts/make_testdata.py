@@ -598,7 +598,7 @@ def unsupported(rng):
     w = kaiming(rng, (4, 8), 4)
     nodes = [
         helper.make_node("MatMul", ["input", "w"], ["h"], name="/fc/MatMul"),
-        helper.make_node("Round", ["h"], ["s"], name="/act/Round"),
+        helper.make_node("Trilu", ["h"], ["s"], name="/act/Trilu"),
         helper.make_node("Hardmax", ["s"], ["output"], name="/head/Hardmax", axis=-1),
     ]
     graph = helper.make_graph(
@@ -606,7 +606,7 @@ def unsupported(rng):
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 8])],
         [init("w", w)])
-    save("unsupported", graph, (1, 4), lambda i: rng.normal(0, 1, (1, 4)).astype(np.float32))
+    save("unsupported", graph, (1, 4), lambda i: rng.normal(0, 1, (1, 4)).astype(np.float32), opset=14)
 
 
 def main():

@@ -57,6 +57,7 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
         })),
         "Floor" => Ok(input(0)?.map(|v| v.floor())),
         "Ceil" => Ok(input(0)?.map(|v| v.ceil())),
+        "Round" => Ok(input(0)?.map(|v| v.round_ties_even())),
         "ConstantOfShape" => {
             let shape: Vec<usize> = input(0)?.data.iter().map(|&d| d as usize).collect();
             let value = match attrs.tensor("value") {

@@ -13,7 +13,7 @@ mod reduce;
 mod structural;
 
 use crate::error::{CompileError, Result, UnsupportedOp};
-use crate::ir::{BinaryKind, Func, Graph, Node, NodeId, Op};
+use crate::ir::{BinaryKind, Func, Graph, Node, NodeId, Op, RoundMode};
 use crate::tensor::{broadcast_shape, Tensor};
 use attrs::{load_tensor, Attrs};
 use std::collections::HashMap;
@@ -36,6 +36,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("AveragePool", "linear, 1-D and 2-D, strides, pads, ceil_mode"),
     ("BatchNormalization", "linear, folded into the layer before"),
     ("Cast", "copy (float types)"),
+    ("Ceil", "rescale to scale 0 (remainder range checked), biased up"),
     ("Celu", "lookup"),
     ("Clip", "decomposition: relu-based max/min with the constant bounds"),
     ("Concat", "copy"),
@@ -51,6 +52,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Exp", "lookup; past the table, exp(h 2^d) exp(l): two lookups and a product"),
     ("Expand", "copy"),
     ("Flatten", "copy"),
+    ("Floor", "rescale to scale 0 (remainder range checked), biased down"),
     ("Gather", "copy (constant indices)"),
     ("Gelu", "lookup (exact and tanh forms)"),
     ("Gemm", "linear"),
@@ -93,6 +95,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Relu", "decomposition: sign bit of the rescale"),
     ("Reshape", "copy"),
     ("Resize", "copy (nearest)"),
+    ("Round", "rescale to scale 0 (remainder range checked); ties round up, where ONNX rounds them to even"),
     ("Selu", "lookup"),
     ("Sigmoid", "lookup"),
     ("Sign", "(x >= 0) - (x <= 0), two steps"),
@@ -355,6 +358,16 @@ impl Translator {
                 let x = self.act_input(&ctx, 0)?;
                 let shape = self.shape(x);
                 self.push_named(&out, ctx.name.clone(), Op::Relu, vec![x], shape);
+            }
+            "Floor" | "Ceil" | "Round" => {
+                let x = self.act_input(&ctx, 0)?;
+                let shape = self.shape(x);
+                let mode = match op {
+                    "Floor" => RoundMode::Floor,
+                    "Ceil" => RoundMode::Ceil,
+                    _ => RoundMode::Nearest,
+                };
+                self.push_named(&out, ctx.name.clone(), Op::Round { mode }, vec![x], shape);
             }
             "Gemm" => self.gemm(&ctx, &attrs, &out)?,
             "MatMul" => {

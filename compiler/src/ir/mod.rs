@@ -117,6 +117,18 @@ pub enum Op {
         windows: Vec<Vec<usize>>,
         mean: bool,
     },
+    /// To a whole number (an integer at scale 0): floor, ceiling, or nearest with ties up.
+    Round {
+        mode: RoundMode,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoundMode {
+    Floor,
+    Ceil,
+    /// Nearest, ties toward +infinity (ONNX Round breaks ties to even).
+    Nearest,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +166,9 @@ impl Op {
             Op::Products { .. } => "Products",
             Op::Reduce { mean: false, .. } => "ReduceSum",
             Op::Reduce { mean: true, .. } => "ReduceMean",
+            Op::Round { mode: RoundMode::Floor } => "Floor",
+            Op::Round { mode: RoundMode::Ceil } => "Ceil",
+            Op::Round { mode: RoundMode::Nearest } => "Round",
         }
     }
 }

@@ -41,7 +41,7 @@ impl fmt::Display for Graph {
                         write!(f, " max={m}")?
                     }
                 }
-                Op::Binary { .. } | Op::Relu | Op::Reshape | Op::Step | Op::Sqrt => {}
+                Op::Binary { .. } | Op::Relu | Op::Reshape | Op::Step | Op::Sqrt | Op::Round { .. } => {}
             }
             writeln!(f, "  # {}", node.name)?;
         }

@@ -8,7 +8,7 @@ pub mod table;
 pub mod walk;
 
 use crate::error::{CompileError, Result};
-use crate::ir::{BinaryKind, Graph, Node, Op};
+use crate::ir::{BinaryKind, Graph, Node, Op, RoundMode};
 use crate::tensor::{self, broadcast_index_map, transpose_index_map, Tensor};
 use params::{LinearParams, ParamTensor, Weights};
 use serde::{Deserialize, Serialize};
@@ -525,6 +525,21 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
                 lin.push_row(w.iter().map(|&index| Term { input: 0, index: index as u32, weight }), 0);
             }
             linear_node(lin, sx + extra, (sx + extra).saturating_sub(sa))
+        }
+        Op::Round { mode } => {
+            // To scale 0: the rescale by 2^s rounds half up; a bias turns it into floor or ceil.
+            let s = input(0).scale;
+            let half = if s > 0 { 1i128 << (s - 1) } else { 0 };
+            let bias = match mode {
+                RoundMode::Floor => -half,
+                RoundMode::Ceil => (half - 1).max(0),
+                RoundMode::Nearest => 0,
+            };
+            let mut lin = Linear::default();
+            for i in 0..node.shape.iter().product::<usize>() {
+                lin.push_row([Term { input: 0, index: i as u32, weight: 1 }], bias);
+            }
+            linear_node(lin, s, s)
         }
         Op::Sqrt => {
             // sqrt(x / 2^sx) * 2^sa = sqrt(x * 2^(2 sa - sx)).

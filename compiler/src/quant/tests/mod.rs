@@ -315,3 +315,40 @@ fn comparisons_and_logic_match_onnxruntime_exactly() {
         assert!((g - e).abs() < 0.05, "{g} vs {e}");
     }
 }
+
+/// Floor, Ceil and Round on activations: exact on the quantized values (ties round up), proven.
+#[test]
+fn floor_ceil_and_round_are_exact_on_the_quantized_values() {
+    use crate::ir::{Node, Op, RoundMode};
+    let n = 33;
+    for mode in [RoundMode::Floor, RoundMode::Ceil, RoundMode::Nearest] {
+        let graph = Graph {
+            nodes: vec![
+                Node { name: "x".into(), op: Op::Input { index: 0 }, inputs: vec![], shape: vec![1, n] },
+                Node { name: "r".into(), op: Op::Round { mode }, inputs: vec![0], shape: vec![1, n] },
+            ],
+            outputs: vec![1],
+        };
+        let plan = plan_for(&graph);
+        // Scale 2^7: every multiple of 1/8 from -2 to 2, halves and whole numbers included.
+        let x: Vec<i128> = (0..n as i128).map(|i| (i - 16) * 16).collect();
+        let got = evaluate(&graph, &plan, std::slice::from_ref(&x)).unwrap()[1].clone();
+        assert_eq!(plan.nodes[1].scale, 0);
+        let want: Vec<i128> = x
+            .iter()
+            .map(|&v| {
+                let f = v as f64 / 128.0;
+                let r = match mode {
+                    RoundMode::Floor => f.floor(),
+                    RoundMode::Ceil => f.ceil(),
+                    RoundMode::Nearest => (f + 0.5).floor(),
+                };
+                r as i128
+            })
+            .collect();
+        assert_eq!(got, want, "{mode:?}");
+        let layout = choose_layout(&graph, &plan, &Default::default(), 20).unwrap();
+        let trace = crate::circuit::lower::lower(&graph, &plan, layout.shape, &Default::default(), &[x]).unwrap();
+        crate::chips::tests::testing::assert_satisfied(&trace);
+    }
+}

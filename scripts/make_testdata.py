@@ -195,6 +195,26 @@ def reductions(rng):
     save("reductions", graph, (1, 4, 6), lambda i: rng.normal(0, 1, (1, 4, 6)).astype(np.float32))
 
 
+def embedding(rng):
+    """Gather from a constant table by computed indices: token ids (floats in the input file, cast
+    to int64 as exported models do) select rows of an 8 x 4 embedding, then a Gemm. Ids stay in
+    [0, 8): the compiler tests plan inputs for [-8, 8]."""
+    table = rng.normal(0, 1, (8, 4)).astype(np.float32)
+    w = kaiming(rng, (3, 20), 20)
+    nodes = [
+        helper.make_node("Cast", ["input"], ["ids"], name="/ids", to=TensorProto.INT64),
+        helper.make_node("Gather", ["table", "ids"], ["e"], name="/embed", axis=0),
+        helper.make_node("Flatten", ["e"], ["flat"], name="/flat", axis=1),
+        helper.make_node("Gemm", ["flat", "w"], ["output"], name="/head", transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "embedding",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 5])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 3])],
+        [init("table", table), init("w", w)])
+    save("embedding", graph, (1, 5), lambda i: rng.integers(0, 8, (1, 5)).astype(np.float32))
+
+
 def mnist_like(rng):
     """A 28x28 image in [0, 1]: a few bright strokes on a dark background."""
     img = np.zeros((28, 28), dtype=np.float32)
@@ -614,7 +634,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions}
+                "reductions": reductions, "embedding": embedding}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

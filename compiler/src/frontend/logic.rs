@@ -167,3 +167,56 @@ impl Translator {
         }
     }
 }
+
+/// The largest table `gather_by_value` selects from: each row costs one equality test (about 12
+/// rows per index).
+const MAX_SELECTED_ROWS: usize = 4096;
+
+impl Translator {
+    /// Gather from a constant table by computed indices (embeddings): row j of the table is
+    /// selected by the boolean idx == j, proven like every comparison, so the selection is one-hot
+    /// for an index in [0, V); the selected rows are a product of the one-hot vector with the
+    /// table (a MatMul with the table as its weight). An index outside [0, V) selects nothing
+    /// (zeros), where ONNX wraps negatives or fails.
+    pub(super) fn gather_by_value(&mut self, ctx: &Ctx, axis: i64, out: &str) -> Result<()> {
+        let table = self.const_input(ctx, 0)?;
+        let idx = self.act_input(ctx, 1)?;
+        if super::normalize_axis(axis, table.shape.len()) != Some(0) {
+            return Err(ctx.err("computed indices are supported on axis 0 of a constant table only"));
+        }
+        let v = table.shape.first().copied().unwrap_or(0);
+        if v == 0 || v > MAX_SELECTED_ROWS {
+            return Err(ctx.err(format!(
+                "a table of {v} rows selected by computed indices; up to {MAX_SELECTED_ROWS} are supported (one \
+                 equality test per row)"
+            )));
+        }
+        let rest: Vec<usize> = table.shape[1..].to_vec();
+        let d: usize = rest.iter().product();
+        let index_shape = self.shape(idx);
+        let n: usize = index_shape.iter().product();
+        let name = ctx.name.clone();
+        // One boolean per table row: idx == j, as (idx >= j) + (j >= idx) - 1.
+        let mut selects = Vec::with_capacity(v);
+        for j in 0..v {
+            let row = Value::Const(scalar(j as f64));
+            let below = self.difference(&format!("{name}/ge{j}"), row.clone(), Value::Act(idx));
+            let ge = self.step_of(&format!("{name}/ge{j}"), below);
+            let above = self.difference(&format!("{name}/le{j}"), Value::Act(idx), row);
+            let le = self.step_of(&format!("{name}/le{j}"), above);
+            let both = self.binary_node(&format!("{name}/both{j}"), BinaryKind::Add, ge, le);
+            selects.push(self.affine(&format!("{name}/is{j}"), both, None, Some(-1.0)));
+        }
+        // The one-hot matrix [n, V]: element (i, j) is select j's element i.
+        let indices = (0..n).flat_map(|i| (0..v).map(move |j| j * n + i)).collect();
+        let one_hot =
+            self.add_node(&format!("{name}/one_hot"), Op::Gather { indices, consts: vec![] }, selects, vec![n, v]);
+        let weight = Tensor::new(vec![v, d], table.data.clone());
+        let picked =
+            self.add_node(&format!("{name}/rows"), Op::MatMul { weight, bias: None }, vec![one_hot], vec![n, d]);
+        let shape: Vec<usize> = index_shape.iter().chain(&rest).copied().collect();
+        let y = self.add_node(&name, Op::Reshape, vec![picked], shape);
+        self.env.insert(out.to_string(), Value::Act(y));
+        Ok(())
+    }
+}

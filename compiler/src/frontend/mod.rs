@@ -53,7 +53,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Expand", "copy"),
     ("Flatten", "copy"),
     ("Floor", "rescale to scale 0 (remainder range checked), biased down"),
-    ("Gather", "copy (constant indices)"),
+    ("Gather", "copy (constant indices); computed indices into a constant table (axis 0): one-hot selection by proven equality tests, then a product with the table"),
     ("Gelu", "lookup (exact and tanh forms)"),
     ("Gemm", "linear"),
     ("GlobalAveragePool", "linear"),
@@ -324,6 +324,10 @@ impl Translator {
                 self.env.insert(name.clone(), Value::Const(value));
             }
             return Ok(());
+        }
+        // Gather from a constant table by computed indices (embeddings).
+        if op == "Gather" && matches!(inputs.as_slice(), [Value::Const(_), Value::Act(_), ..]) {
+            return self.gather_by_value(&ctx, attrs.int("axis", 0), &out);
         }
         if reduce::REDUCE_OPS.contains(&op) {
             return self.reduction(&ctx, &attrs, &out);

@@ -33,6 +33,7 @@ pub(crate) const MODELS: &[&str] = &[
     "logic",
     "functions",
     "reductions",
+    "embedding",
 ];
 
 fn plan_for(graph: &Graph) -> QuantPlan {
@@ -58,7 +59,7 @@ fn circuit_values_equal_the_evaluator_node_by_node() {
 
 #[test]
 fn quantized_outputs_track_onnxruntime() {
-    for name in ["mlp", "lenet", "mixed", "pooling", "functions", "reductions"] {
+    for name in ["mlp", "lenet", "mixed", "pooling", "functions", "reductions", "embedding"] {
         let (graph, input, expected) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
@@ -163,7 +164,7 @@ fn relu_of_a_model_input_is_kept() {
 fn a_changed_value_of_every_op_is_rejected() {
     use crate::circuit::ZkCircuit;
     use halo2_proofs::dev::MockProver;
-    for name in ["structure", "cnn", "transformer", "activations", "logic", "functions", "reductions"] {
+    for name in ["structure", "cnn", "transformer", "activations", "logic", "functions", "reductions", "embedding"] {
         let (graph, input, _) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();

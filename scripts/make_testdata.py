@@ -110,8 +110,8 @@ def leaky(rng):
 
 def logic(rng):
     """Comparisons and logic on activations: Less, Greater, LessOrEqual, GreaterOrEqual, Equal,
-    Not, And, Or, Xor, Sign and Where with a computed condition, each output cast to float and
-    concatenated (12 values per branch)."""
+    Not, And, Or, Xor, Sign, Where with a computed condition and Hardmax, each output cast to float
+    and concatenated (12 values per branch)."""
     w = kaiming(rng, (12, 12), 12)
     f = lambda name, *ins, **kw: helper.make_node(name, list(ins[:-1]), [ins[-1]], name=f"/{ins[-1]}", **kw)
     cast = lambda b, out: helper.make_node("Cast", [b], [out], name=f"/{out}", to=TensorProto.FLOAT)
@@ -129,13 +129,14 @@ def logic(rng):
         f("Xor", "le", "ge", "xor"), cast("xor", "o_xor"),
         f("Sign", "h", "o_sign"),
         f("Where", "gt", "input", "h", "o_where"),
+        f("Hardmax", "h", "o_hardmax", axis=1),
         helper.make_node("Concat", ["o_lt", "o_gt", "o_le", "o_ge", "o_eq", "o_not", "o_and", "o_or", "o_xor",
-                                    "o_sign", "o_where"], ["output"], name="/concat", axis=1),
+                                    "o_sign", "o_where", "o_hardmax"], ["output"], name="/concat", axis=1),
     ]
     graph = helper.make_graph(
         nodes, "logic",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 12])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 132])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 144])],
         [init("w", w), init("half", np.float32(0.5)), init("zero", np.float32(0.0))])
     save("logic", graph, (1, 12), lambda i: rng.normal(0, 1, (1, 12)).astype(np.float32))
     # Not of a number (not a comparison's result): refused at compile.
@@ -619,13 +620,13 @@ def unsupported(rng):
     nodes = [
         helper.make_node("MatMul", ["input", "w"], ["h"], name="/fc/MatMul"),
         helper.make_node("Trilu", ["h"], ["s"], name="/act/Trilu"),
-        helper.make_node("Hardmax", ["s"], ["output"], name="/head/Hardmax", axis=-1),
+        helper.make_node("CumSum", ["s", "axis"], ["output"], name="/head/CumSum"),
     ]
     graph = helper.make_graph(
         nodes, "unsupported",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 8])],
-        [init("w", w)])
+        [init("w", w), numpy_helper.from_array(np.array(1, dtype=np.int64), "axis")])
     save("unsupported", graph, (1, 4), lambda i: rng.normal(0, 1, (1, 4)).astype(np.float32), opset=14)
 
 

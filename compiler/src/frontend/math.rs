@@ -193,7 +193,22 @@ impl Translator {
         let xs = self.shape(x);
         let (windows, kept) = reduce_windows(&xs, &[axis]);
         let kept_dims: Vec<usize> = (0..xs.len()).map(|a| if a == axis { 1 } else { xs[a] }).collect();
-        let m = self.max_over_windows(&format!("{name}/max"), x, &windows, kept_dims.clone());
+        let f = self.one_hot_of_max(name, x, axis, last);
+        let positions: Vec<f64> = (0..xs[axis]).map(|j| j as f64).collect();
+        let mut pshape = vec![1; xs.len() - axis];
+        pshape[0] = xs[axis];
+        let weighted = self.affine(&format!("{name}/weighted"), f, Some(Tensor::new(pshape, positions)), None);
+        let out_shape = if keepdims { kept_dims } else { kept };
+        self.add_node(name, Op::Reduce { windows, mean: false }, vec![weighted], out_shape)
+    }
+
+    /// 1 at the first (or last) maximum along `axis`, 0 elsewhere: a step marks every maximum,
+    /// and a maximum with an earlier one marked is dropped (ArgMax, Hardmax).
+    pub(super) fn one_hot_of_max(&mut self, name: &str, x: NodeId, axis: usize, last: bool) -> NodeId {
+        let xs = self.shape(x);
+        let (windows, _) = reduce_windows(&xs, &[axis]);
+        let kept_dims: Vec<usize> = (0..xs.len()).map(|a| if a == axis { 1 } else { xs[a] }).collect();
+        let m = self.max_over_windows(&format!("{name}/max"), x, &windows, kept_dims);
         let e = self.binary_node(&format!("{name}/shifted"), BinaryKind::Sub, x, m);
         let t = self.add_node(&format!("{name}/is_max"), Op::Step, vec![e], xs.clone());
         // Marks before each element along the axis (after it, for the last index).
@@ -206,12 +221,6 @@ impl Translator {
         let c =
             self.add_node(&format!("{name}/earlier"), Op::Reduce { windows: before, mean: false }, vec![t], xs.clone());
         let d = self.binary_node(&format!("{name}/first"), BinaryKind::Sub, t, c);
-        let f = self.relu_node(&format!("{name}/only"), d);
-        let positions: Vec<f64> = (0..xs[axis]).map(|j| j as f64).collect();
-        let mut pshape = vec![1; xs.len() - axis];
-        pshape[0] = xs[axis];
-        let weighted = self.affine(&format!("{name}/weighted"), f, Some(Tensor::new(pshape, positions)), None);
-        let out_shape = if keepdims { kept_dims } else { kept };
-        self.add_node(name, Op::Reduce { windows, mean: false }, vec![weighted], out_shape)
+        self.relu_node(&format!("{name}/only"), d)
     }
 }

@@ -60,6 +60,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("GlobalMaxPool", "max chip, pairwise"),
     ("Greater", "comparison: 1 - (b >= a), a Step(-relu(difference))"),
     ("GreaterOrEqual", "comparison: Step(-relu(b - a)) tests a >= b exactly on the quantized values; a boolean"),
+    ("Hardmax", "decomposition: max, a 0/1 step per element, first-index selection (a boolean)"),
     ("HardSigmoid", "decomposition: affine, then clip"),
     ("HardSwish", "decomposition: x * hard_sigmoid(x)"),
     ("Identity", "copy"),
@@ -646,6 +647,21 @@ impl Translator {
             "Sqrt" => {
                 let x = self.act_input(&ctx, 0)?;
                 let y = self.sqrt(&ctx.name, x);
+                self.env.insert(out, Value::Act(y));
+            }
+            "Hardmax" => {
+                let x = self.act_input(&ctx, 0)?;
+                let rank = self.shape(x).len();
+                let default = if self.opset >= 13 { -1 } else { 1 };
+                let axis =
+                    normalize_axis(attrs.int("axis", default), rank).ok_or_else(|| ctx.err("axis out of range"))?;
+                if self.opset < 13 && axis + 1 != rank {
+                    return Err(
+                        ctx.err("before opset 13 Hardmax flattens from its axis on; only the last axis is supported")
+                    );
+                }
+                let y = self.one_hot_of_max(&ctx.name, x, axis, false);
+                self.booleans.insert(y);
                 self.env.insert(out, Value::Act(y));
             }
             "ArgMax" => {

@@ -310,11 +310,12 @@ fn comparisons_and_logic_match_onnxruntime_exactly() {
     let out = graph.outputs[0];
     let unit = pow2(plan.nodes[out].scale as i32);
     let got: Vec<f64> = values[out].iter().map(|&v| v as f64 / unit).collect();
-    // 10 branches of 12 booleans (Sign: -1, 0, 1), then Where's 12 values.
+    // 10 branches of 12 booleans (Sign: -1, 0, 1), Where's 12 values, then Hardmax's one-hot.
     assert_eq!(got[..120], expected[..120]);
-    for (g, e) in got[120..].iter().zip(&expected[120..]) {
+    for (g, e) in got[120..132].iter().zip(&expected[120..132]) {
         assert!((g - e).abs() < 0.05, "{g} vs {e}");
     }
+    assert_eq!(got[132..], expected[132..]);
 }
 
 /// Floor, Ceil and Round on activations: exact on the quantized values (ties round up), proven.

@@ -178,7 +178,7 @@ def functions(rng):
 
 def reductions(rng):
     """ReduceMin, ReduceSumSquare, ReduceL1, ReduceL2, ReduceLogSumExp over the last axis of a
-    [1, 4, 6] activation (opset 13: axes as attributes), concatenated."""
+    [1, 4, 6] activation (opset 13: axes as attributes), and LpNormalization (p = 1, 2), concatenated."""
     w = kaiming(rng, (6, 6), 6)
     nodes = [helper.make_node("MatMul", ["input", "w"], ["h"], name="/mm")]
     outs = []
@@ -187,11 +187,15 @@ def reductions(rng):
         nodes.append(helper.make_node(op, ["h"], [op.lower()], name=f"/{op.lower()}", keepdims=0, **axes))
         nodes.append(helper.make_node("Flatten", [op.lower()], [op.lower() + "_f"], name=f"/{op.lower()}_f"))
         outs.append(op.lower() + "_f")
+    for p in (1, 2):
+        nodes.append(helper.make_node("LpNormalization", ["h"], [f"lp{p}"], name=f"/lp{p}", axis=-1, p=p))
+        nodes.append(helper.make_node("Flatten", [f"lp{p}"], [f"lp{p}_f"], name=f"/lp{p}_f"))
+        outs.append(f"lp{p}_f")
     nodes.append(helper.make_node("Concat", outs, ["output"], name="/concat", axis=1))
     graph = helper.make_graph(
         nodes, "reductions",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 4, 6])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 21])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 69])],
         [init("w", w)])
     save("reductions", graph, (1, 4, 6), lambda i: rng.normal(0, 1, (1, 4, 6)).astype(np.float32))
 

@@ -71,6 +71,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("LessOrEqual", "comparison: b >= a, a Step(-relu(difference))"),
     ("Log", "lookup"),
     ("LogSoftmax", "decomposition: max, exp and log lookups, sum"),
+    ("LpNormalization", "p = 1: max chip and sum; p = 2: products, sum, square root; then division"),
     ("MatMul", "linear (constant B); products and sums (two activations)"),
     ("Max", "max chip: sign of a - b by range decomposition, one row (constants: relu)"),
     ("MaxPool", "max chip, pairwise; 1-D and 2-D, strides, pads, dilations, ceil_mode"),
@@ -649,6 +650,7 @@ impl Translator {
                 let y = self.sqrt(&ctx.name, x);
                 self.env.insert(out, Value::Act(y));
             }
+            "LpNormalization" => self.lp_normalization(&ctx, &attrs, &out)?,
             "Hardmax" => {
                 let x = self.act_input(&ctx, 0)?;
                 let rank = self.shape(x).len();

@@ -89,3 +89,29 @@ impl Translator {
         self.max_over_windows(name, x, &windows, shape)
     }
 }
+
+impl Translator {
+    /// LpNormalization: x / ||x||_p along `axis` (p = 1: sum |x|; p = 2: square root of the sum of
+    /// squares), a division by a positive norm (an all-zero vector is refused at gen-witness).
+    pub(super) fn lp_normalization(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        let x = self.act_input(ctx, 0)?;
+        let rank = self.shape(x).len();
+        let axis = normalize_axis(attrs.int("axis", -1), rank).ok_or_else(|| ctx.err("axis out of range"))?;
+        let name = ctx.name.clone();
+        let norm = match attrs.int("p", 2) {
+            1 => {
+                let a = self.abs(&format!("{name}/abs"), x);
+                self.reduce(&format!("{name}/l1"), a, &[axis], false, true)
+            }
+            2 => {
+                let sq = self.binary_node(&format!("{name}/square"), BinaryKind::Mul, x, x);
+                let s = self.reduce(&format!("{name}/sum"), sq, &[axis], false, true);
+                self.sqrt(&format!("{name}/l2"), s)
+            }
+            p => return Err(ctx.err(format!("p = {p}; only 1 and 2 are defined"))),
+        };
+        let y = self.divide(&name, Some(x), norm);
+        self.env.insert(out.to_string(), Value::Act(y));
+        Ok(())
+    }
+}

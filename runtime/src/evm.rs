@@ -75,9 +75,11 @@ pub enum SizeLimit {
 /// Compile the verifier with solc, refusing code over the EIP-170 limit unless `limit` is None.
 pub fn compile_verifier(solidity: String, limit: SizeLimit) -> Result<Verifier> {
     let (solc, mut cmd) = solc_command()?;
+    // The legacy optimizer only: the Yul optimizer runs out of stack slots on the generated
+    // assembly ("stack too deep"), and through the IR pipeline it removes the verifier's body.
     let input = serde_json::json!({
         "language": "Solidity",
-        "sources": { "Verifier.sol": { "content": solidity } },
+        "sources": { "Verifier.sol": { "content": &solidity } },
         "settings": {
             "optimizer": { "enabled": true, "runs": 1, "details": { "yul": false } },
             "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } }
@@ -115,12 +117,7 @@ pub fn compile_verifier(solidity: String, limit: SizeLimit) -> Result<Verifier> 
     if deployed_size > MAX_CODE_SIZE && limit == SizeLimit::Eip170 {
         return Err(too_large(Some(deployed_size)));
     }
-    Ok(Verifier {
-        solidity: input["sources"]["Verifier.sol"]["content"].as_str().unwrap_or_default().into(),
-        bytecode,
-        deployed_size,
-        abi: contract["abi"].clone(),
-    })
+    Ok(Verifier { solidity, bytecode, deployed_size, abi: contract["abi"].clone() })
 }
 
 fn too_large(size: Option<usize>) -> RuntimeError {

@@ -2,8 +2,10 @@
 //! whose weights are hashed rather than fixed in the key.
 //!
 //! Row: pairs (x_i, w_i) in advice (2i, 2i + 1) for i < (advice - 1) / 2 (copies), the running sum
-//! in advice W-1; in fixed W the chain flag that adds the previous row's sum.
-//!   acc = chain * acc[-1] + sum_i x_i * w_i
+//! in advice W-1; in fixed i the flag that pair i is used, in fixed W the chain flag that adds the
+//! previous row's sum.
+//!   acc = chain * acc[-1] + sum_i used_i * x_i * w_i
+//! Both factors are advice, so a free slot must not count: its flag is 0.
 //! A bias is one more pair, (b, 1) with the constant wire 1. The weights' own rows (their range
 //! checks) come from the input chip; their commitment from the packing and Poseidon chips.
 
@@ -38,7 +40,8 @@ impl ParamDotConfig {
             let prev = m.query_advice(cols.advice[w - 1], Rotation::prev());
             let chain = m.query_fixed(cols.fixed[w], Rotation::cur());
             let sum = (0..pairs_per_row(w)).fold(chain * prev, |s, i| {
-                s + m.query_advice(cols.advice[2 * i], Rotation::cur())
+                s + m.query_fixed(cols.fixed[i], Rotation::cur())
+                    * m.query_advice(cols.advice[2 * i], Rotation::cur())
                     * m.query_advice(cols.advice[2 * i + 1], Rotation::cur())
             });
             vec![q * (sum - acc)]
@@ -63,6 +66,7 @@ impl Trace {
             for (i, &(x, w)) in chunk.iter().enumerate() {
                 self.place(row, 2 * i, x);
                 self.place(row, 2 * i + 1, w);
+                self.set_fixed(row, i, 1);
             }
             self.set_fixed(row, advice, acc.is_some() as i128);
             acc = Some(self.new_wire(row, advice - 1, value));

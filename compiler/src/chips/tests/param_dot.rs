@@ -84,3 +84,23 @@ fn a_fractional_sum_fails() {
     t.tamper_wire_field(acc, plus_half(t.value(acc)));
     assert_rejected_by_gate(&t);
 }
+
+#[test]
+fn values_in_an_unused_pair_slot_fail() {
+    // A dot whose last row has a free pair: a prover who writes (a, b) there and adds a * b to the
+    // sum must be refused (the slot is not a pair of the dot).
+    let mut t = test_trace();
+    let per_row = pairs_per_row(t.shape.advice);
+    let xs: Vec<Wire> = (0..per_row as i128 + 1).map(|i| input_wire(&mut t, i + 3)).collect();
+    let ws: Vec<Wire> = (0..per_row as i128 + 1).map(|i| t.param(i - 5, WIDTH)).collect();
+    let pairs: Vec<(Wire, Wire)> = xs.iter().copied().zip(ws.iter().copied()).collect();
+    let acc = t.param_dot(&pairs);
+    t.expose(acc);
+    assert_satisfied(&t);
+    let last = *dot_rows(&t).last().unwrap();
+    assert_eq!(t.cell(last, 2), None, "the last row's second pair is free");
+    t.tamper_cell(last, 2, 7);
+    t.tamper_cell(last, 3, 11);
+    t.tamper_wire(acc, t.value(acc) + 77);
+    assert_rejected_by_gate(&t);
+}

@@ -375,8 +375,8 @@ fn run(command: Command) -> Result<()> {
         Command::GenWitness { art, input, params, out } => {
             let m = Model::load(&ArtifactDir::new(&art))?;
             let inputs = witness::read_inputs(&input, &m.settings)?;
-            let params = params.map(|p| m.weights_of(&p)).transpose()?;
-            let w = witness::generate(&m, &inputs, params)?;
+            let other = params.map(|p| m.plan_with_weights_of(&p)).transpose()?;
+            let w = witness::generate(&m, &inputs, other.as_ref())?;
             witness::write(&out, &w)?;
             println!("witness written to {}; outputs: {}", out.display(), serde_json::to_string(&w.outputs)?);
         }
@@ -386,12 +386,9 @@ fn run(command: Command) -> Result<()> {
             if input.is_none() && wpath.is_none() && !hashed_params {
                 anyhow::bail!("say what to hash: --input FILE, --witness FILE and/or --params MODEL.onnx");
             }
-            let params = params.map(|p| m.weights_of(&p)).transpose()?;
+            let other = params.map(|p| m.plan_with_weights_of(&p)).transpose()?;
             if hashed_params {
-                let plan = params.map_or(Ok(std::borrow::Cow::Borrowed(&m.plan)), |v| {
-                    m.with_params(&v).map(std::borrow::Cow::Owned)
-                })?;
-                println!("params_hash: {}", witness::params_hash(&plan));
+                println!("params_hash: {}", witness::params_hash(other.as_ref().unwrap_or(&m.plan)));
             }
             if let Some(path) = input {
                 let inputs = witness::read_inputs(&path, &m.settings)?;

@@ -12,6 +12,7 @@ use compiler::quant::eval::RangeError;
 use compiler::quant::{InputRange, QuantPlan, RangeBits};
 use compiler::settings::{LayoutGoal, Mode, Settings, Visibility, SETTINGS_FORMAT};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the IR's serialized form changes.
@@ -170,20 +171,27 @@ impl Model {
         Ok(Model { graph: circuit.graph, settings, plan, binding })
     }
 
-    /// The circuit's trace for these (quantized) inputs, under `plan` (this model's, or
-    /// `with_params`' with other weights).
+    /// The circuit's trace for these (quantized) inputs, under `plan` (`plan_with`).
     pub fn trace(&self, plan: &QuantPlan, inputs: &[Vec<i128>]) -> Result<Trace, RangeError> {
         lower(&self.graph, plan, self.settings.circuit, &self.settings.visibility, inputs)
     }
 
-    /// The plan with other witnessed weights (flattened as `QuantPlan::param_values`).
-    pub fn with_params(&self, values: &[i128]) -> Result<QuantPlan> {
-        self.plan.with_params(values, |id| self.graph.nodes[id].name.clone()).map_err(RuntimeError::Input)
+    /// The plan a proof uses: this model's, or with other witnessed weights (flattened as
+    /// `QuantPlan::param_values`; a witness of hashed params carries them).
+    pub fn plan_with(&self, values: Option<&[i128]>) -> Result<Cow<'_, QuantPlan>> {
+        Ok(match values {
+            Some(v) => Cow::Owned(self.with_params(v).map_err(RuntimeError::Input)?),
+            None => Cow::Borrowed(&self.plan),
+        })
     }
 
-    /// The witnessed weights of another ONNX file of this architecture (`--params`), flattened as
-    /// `QuantPlan::param_values`, checked to fit this plan's widths.
-    pub fn weights_of(&self, path: &Path) -> Result<Vec<i128>> {
+    fn with_params(&self, values: &[i128]) -> std::result::Result<QuantPlan, String> {
+        self.plan.with_params(values, |id| self.graph.nodes[id].name.clone())
+    }
+
+    /// This model's plan with the witnessed weights of another ONNX file of this architecture
+    /// (`--params`), checked to fit this plan's widths.
+    pub fn plan_with_weights_of(&self, path: &Path) -> Result<QuantPlan> {
         if self.settings.visibility.params != Mode::Hashed {
             return Err(RuntimeError::Input(
                 "--params needs a model compiled with --param-visibility hashed; this one has its weights fixed in \
@@ -198,10 +206,7 @@ impl Model {
         })?;
         let ranges: Vec<InputRange> = self.settings.inputs.iter().map(|i| i.range.clone()).collect();
         let values = QuantPlan::param_values_of(&graph, &self.settings.scales, &ranges)?;
-        self.plan
-            .with_params(&values, |id| self.graph.nodes[id].name.clone())
-            .map_err(|e| RuntimeError::Input(format!("{}: {e}", path.display())))?;
-        Ok(values)
+        self.with_params(&values).map_err(|e| RuntimeError::Input(format!("{}: {e}", path.display())))
     }
 
     /// The trace keygen uses: structure only, on zero inputs.

@@ -94,7 +94,7 @@ impl PublicValues {
 
 /// Rebuild the trace from the witness's inputs and check it gives the witness's outputs.
 fn circuit_for(model: &Model, witness: &Witness) -> Result<ZkCircuit> {
-    let plan = crate::witness::plan_of(model, witness)?;
+    let plan = model.plan_with(witness.params.as_deref())?;
     let trace = model.trace(&plan, &witness.inputs)?;
     let outputs: Vec<i128> = witness.outputs_quantized.concat();
     if trace.model_output_values() != outputs {

@@ -9,7 +9,6 @@ use compiler::quant::{quantize, QuantPlan};
 use compiler::settings::Mode;
 use compiler::settings::Settings;
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::path::Path;
 
 pub const WITNESS_FORMAT: &str = "zkonnx-witness/1";
@@ -97,14 +96,11 @@ pub(crate) fn number(v: &serde_json::Value) -> Option<f64> {
 }
 
 /// Quantize the inputs and run the integer evaluator, with the compiled weights or (hashed params
-/// only) `params` from `Model::weights_of`.
-pub fn generate(model: &Model, inputs: &[Vec<f64>], params: Option<Vec<i128>>) -> Result<Witness> {
+/// only) another model's, from `Model::plan_with_weights_of`.
+pub fn generate(model: &Model, inputs: &[Vec<f64>], other_weights: Option<&QuantPlan>) -> Result<Witness> {
     let quantized = quantize_inputs(model, inputs);
-    let plan = match &params {
-        Some(values) => Cow::Owned(model.with_params(values)?),
-        None => Cow::Borrowed(&model.plan),
-    };
-    let values = evaluate(&model.graph, &plan, &quantized)?;
+    let plan = other_weights.unwrap_or(&model.plan);
+    let values = evaluate(&model.graph, plan, &quantized)?;
     let outputs_quantized: Vec<Vec<i128>> = model.graph.outputs.iter().map(|&o| values[o].clone()).collect();
     let outputs =
         outputs_quantized.iter().zip(&model.settings.outputs).map(|(v, spec)| dequantize(v, spec.scale)).collect();
@@ -114,7 +110,7 @@ pub fn generate(model: &Model, inputs: &[Vec<f64>], params: Option<Vec<i128>>) -
         binding: hex::encode(model.binding),
         input_hash: hashed(model.settings.visibility.input).then(|| input_hash(model, &quantized)),
         output_hash: hashed(model.settings.visibility.output).then(|| output_hash(model, &outputs_quantized)),
-        params_hash: hashed(model.settings.visibility.params).then(|| params_hash(&plan)),
+        params_hash: hashed(model.settings.visibility.params).then(|| params_hash(plan)),
         params: hashed(model.settings.visibility.params).then(|| plan.param_values()),
         inputs: quantized,
         outputs_quantized,
@@ -125,15 +121,6 @@ pub fn generate(model: &Model, inputs: &[Vec<f64>], params: Option<Vec<i128>>) -
 /// The commitment of a plan's witnessed weights (`zkonnx hash --params`), 0x hex.
 pub fn params_hash(plan: &QuantPlan) -> String {
     to_hex(&params_commitment(plan))
-}
-
-/// The plan a witness is proven under: the compiled one, with the witness's weights if it has
-/// its own.
-pub fn plan_of<'a>(model: &'a Model, w: &Witness) -> Result<Cow<'a, QuantPlan>> {
-    Ok(match &w.params {
-        Some(values) => Cow::Owned(model.with_params(values)?),
-        None => Cow::Borrowed(&model.plan),
-    })
 }
 
 /// The commitment of quantized model inputs (`zkonnx hash --input`), 0x hex.

@@ -174,37 +174,34 @@ fn commit(t: &mut Trace, tensors: &[Vec<Wire>], packings: &[Packing]) -> Wire {
 /// The params commitment (`commit::params_commitment`) of the weights the walk wired.
 fn commit_params(t: &mut Trace, plan: &QuantPlan) -> Wire {
     let mut message = vec![t.constant(plan.param_scale as i128)];
-    let mut rest = std::mem::take(&mut t.params);
-    let all = rest.clone();
+    let wires = t.params.clone();
+    let mut start = 0;
     for ((_, tensor), p) in plan.param_tensors().zip(param_packings(plan)) {
-        let tail = rest.split_off(tensor.values.len());
-        message.extend(t.pack(&rest, p));
-        rest = tail;
+        let end = start + tensor.values.len();
+        message.extend(t.pack(&wires[start..end], p));
+        start = end;
     }
-    t.params = all;
     t.poseidon(&message)
 }
 
 /// Rows the commitments of a visibility take with `advice` columns.
 pub fn commitment_rows(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, advice: usize) -> usize {
-    let rows = |ids: &[usize], packings: Vec<Packing>| {
-        let lens = graph.element_counts(ids);
-        let pack: usize = lens.iter().zip(&packings).map(|(&n, p)| p.rows(n, advice)).sum();
-        pack + crate::chips::poseidon::poseidon_rows(packed_len(&lens, &packings))
+    // Packing rows, then the hash of the packed elements and of `header` elements before them.
+    let rows = |lens: &[usize], packings: &[Packing], header: usize| {
+        let pack: usize = lens.iter().zip(packings).map(|(&n, p)| p.rows(n, advice)).sum();
+        pack + crate::chips::poseidon::poseidon_rows(header + packed_len(lens, packings))
     };
     let mut total = 0;
     if visibility.input == Mode::Hashed {
-        total += rows(&graph.input_ids(), input_packings(graph, plan));
+        total += rows(&graph.element_counts(&graph.input_ids()), &input_packings(graph, plan), 0);
     }
     if visibility.output == Mode::Hashed {
-        total += rows(&graph.outputs, output_packings(graph, plan));
+        total += rows(&graph.element_counts(&graph.outputs), &output_packings(graph, plan), 0);
     }
     if visibility.params == Mode::Hashed {
-        // The scale's constant is counted with the affine rows (`count_rows`).
-        let (lens, packings): (Vec<usize>, Vec<Packing>) =
-            plan.param_tensors().map(|(_, t)| t.values.len()).zip(param_packings(plan)).unzip();
-        let pack: usize = lens.iter().zip(&packings).map(|(&n, p)| p.rows(n, advice)).sum();
-        total += pack + crate::chips::poseidon::poseidon_rows(1 + packed_len(&lens, &packings));
+        // The header is the weights' scale (its constant is counted with the affine rows).
+        let lens: Vec<usize> = plan.param_tensors().map(|(_, t)| t.values.len()).collect();
+        total += rows(&lens, &param_packings(plan), 1);
     }
     total
 }

@@ -581,26 +581,6 @@ impl Translator {
                 let y = self.softmax(&ctx.name, x, &axes, op == "LogSoftmax");
                 self.env.insert(out, Value::Act(y));
             }
-            "ReduceSum" | "ReduceMean" => {
-                let x = self.act_input(&ctx, 0)?;
-                let rank = self.shape(x).len();
-                let axes: Option<Vec<i64>> = attrs
-                    .ints("axes")
-                    .or(self.optional_const(&ctx, 1)?.map(|t| t.data.iter().map(|&v| v as i64).collect()));
-                let axes: Vec<usize> = match axes {
-                    Some(a) if !a.is_empty() => a
-                        .iter()
-                        .map(|&a| normalize_axis(a, rank).ok_or_else(|| ctx.err(format!("axis {a} out of range"))))
-                        .collect::<Result<_>>()?,
-                    _ if attrs.int("noop_with_empty_axes", 0) != 0 => {
-                        self.env.insert(out, Value::Act(x));
-                        return Ok(());
-                    }
-                    _ => (0..rank).collect(),
-                };
-                let y = self.reduce(&ctx.name, x, &axes, op == "ReduceMean", attrs.int("keepdims", 1) != 0);
-                self.env.insert(out, Value::Act(y));
-            }
             "Sum" | "Mean" => {
                 let mut acc: Option<NodeId> = None;
                 let mut consts: Vec<Tensor<f64>> = vec![];

@@ -1,4 +1,5 @@
-//! Reductions beyond sum and mean, composed from proven ops: ReduceMax (pairwise max chips),
+//! Reductions, one axes parser for all: ReduceSum and ReduceMean (linear), ReduceMax (pairwise
+//! max chips),
 //! ReduceMin (max of negations),
 //! ReduceSumSquare, ReduceL1 (|x| by the max chip), ReduceL2 (square root of the sum of squares)
 //! and ReduceLogSumExp (m + log sum exp(x - m), m the max, so every exp is at most 1).
@@ -8,8 +9,16 @@ use crate::error::Result;
 use crate::ir::{BinaryKind, Func, NodeId, Op};
 
 /// The reductions this module translates.
-pub const REDUCE_OPS: &[&str] =
-    &["ReduceMax", "ReduceMin", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSumExp"];
+pub const REDUCE_OPS: &[&str] = &[
+    "ReduceSum",
+    "ReduceMean",
+    "ReduceMax",
+    "ReduceMin",
+    "ReduceSumSquare",
+    "ReduceL1",
+    "ReduceL2",
+    "ReduceLogSumExp",
+];
 
 impl Translator {
     pub(super) fn reduction(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
@@ -35,8 +44,8 @@ impl Translator {
         axes.dedup();
         let keepdims = attrs.int("keepdims", 1) != 0;
         let name = ctx.name.clone();
-        let kept: Vec<usize> = (0..xs.len()).map(|a| if axes.contains(&a) { 1 } else { xs[a] }).collect();
         let y = match ctx.node.op_type.as_str() {
+            op @ ("ReduceSum" | "ReduceMean") => self.reduce(&name, x, &axes, op == "ReduceMean", keepdims),
             "ReduceMax" => self.max_over(&name, x, &axes, keepdims),
             "ReduceMin" => {
                 let n = self.negate(&format!("{name}/neg"), x);
@@ -72,7 +81,6 @@ impl Translator {
             }
             _ => return Err(ctx.err("internal: not a reduction")),
         };
-        debug_assert!(!keepdims || self.shape(y) == kept);
         self.env.insert(out.to_string(), Value::Act(y));
         Ok(())
     }

@@ -423,7 +423,7 @@ fn run(command: Command) -> Result<()> {
             let start = Instant::now();
             let limit = size_limit(no_size_limit);
             let v = step("generating and compiling the verifier", || {
-                evm::create_verifier(&ArtifactDir::new(&art), &out, limit)
+                evm::create_verifier(&ArtifactDir::new(&art), None, &evm::VerifierFiles::in_folder(&out), limit)
             })?;
             println!(
                 "verifier written to {}: Verifier.sol {}, deployment bytecode {}, deployed code {} bytes (limit {}) ({:.1?})",
@@ -446,7 +446,7 @@ fn run(command: Command) -> Result<()> {
             let limit = size_limit(no_size_limit);
             let bytecode = match verifier {
                 Some(path) => evm::read_bytecode(&path)?,
-                None => step("generating and compiling the verifier", || evm::create_bytecode(&dir, limit))?,
+                None => step("generating and compiling the verifier", || evm::create_bytecode(&dir, None, limit))?,
             };
             let run = step("running the verifier in the EVM", || evm::verify(&dir, &ppath, bytecode, limit))
                 .with_context(|| format!("verify-evm {}", ppath.display()))?;

@@ -279,9 +279,16 @@ fn corrupt_or_foreign_artifacts_are_refused() {
     std::fs::write(art.join("settings.json"), &settings[..settings.len() / 2]).unwrap();
     refused(zk(&[&"mock", &art, &"-w", &witness]));
 
-    // Settings edited by hand (another k): the keys no longer match them.
+    // Settings edited by hand (another k): EZKL's run_args block no longer mirrors them; edited
+    // there too, the keys no longer match them.
     let mut edited: serde_json::Value = serde_json::from_str(&settings).unwrap();
-    edited["circuit"]["k"] = (edited["circuit"]["k"].as_u64().unwrap() + 1).into();
+    let k = edited["circuit"]["k"].as_u64().unwrap();
+    assert_eq!(edited["run_args"]["logrows"], k);
+    edited["circuit"]["k"] = (k + 1).into();
+    std::fs::write(art.join("settings.json"), serde_json::to_vec(&edited).unwrap()).unwrap();
+    let line = refused(zk(&[&"verify", &art, &"-p", &proof]));
+    assert!(line.contains("run_args block disagrees"), "{line}");
+    edited["run_args"]["logrows"] = (k + 1).into();
     std::fs::write(art.join("settings.json"), serde_json::to_vec(&edited).unwrap()).unwrap();
     let line = refused(zk(&[&"verify", &art, &"-p", &proof]));
     assert!(line.contains("another model or settings"), "{line}");

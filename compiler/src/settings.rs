@@ -30,6 +30,38 @@ pub struct Settings {
     pub rows: usize,
 }
 
+/// EZKL's `run_args` block, for scripts written for EZKL (`settings["run_args"]["logrows"]`):
+/// written beside the settings, mirrored from them, checked on load and never read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunArgs {
+    pub logrows: u32,
+    pub input_scale: u32,
+    pub param_scale: u32,
+    pub input_visibility: String,
+    pub output_visibility: String,
+    pub param_visibility: String,
+}
+
+impl RunArgs {
+    pub fn of(s: &Settings) -> Self {
+        // EZKL's names for the modes, as its settings files spell them.
+        let ezkl = |m: Mode| match m {
+            Mode::Private => "Private",
+            Mode::Public => "Public",
+            Mode::Fixed => "Fixed",
+            Mode::Hashed => "Hashed",
+        };
+        RunArgs {
+            logrows: s.circuit.k,
+            input_scale: s.scales.input,
+            param_scale: s.scales.param,
+            input_visibility: ezkl(s.visibility.input).into(),
+            output_visibility: ezkl(s.visibility.output).into(),
+            param_visibility: ezkl(s.visibility.params).into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputSpec {
     pub name: String,

@@ -2,7 +2,7 @@
 
 use crate::error::{Result, RuntimeError};
 use crate::files::{read, read_json, sha256_hex, write_json};
-use crate::model::{binding_of, save_settings, ArtifactDir, Model};
+use crate::model::{binding_of, save_settings, write_settings, ArtifactDir, Model};
 use crate::proof::mock;
 use crate::witness::{generate, Witness};
 use compiler::calibrate::{self, ErrorStats, Options, Report, Samples};
@@ -75,16 +75,20 @@ fn float_model(art: &ArtifactDir, settings: &Settings) -> Result<FloatModel> {
             reason: "it is not the model settings.json was compiled from; run `zkonnx compile` again".into(),
         });
     }
+    float_model_of(&bytes, settings)
+}
+
+fn float_model_of(onnx: &[u8], settings: &Settings) -> Result<FloatModel> {
     let shapes: Vec<Vec<usize>> = settings.inputs.iter().map(|i| i.shape.clone()).collect();
-    Ok(FloatModel::load(&bytes, &shapes)?)
+    Ok(FloatModel::load(onnx, &shapes)?)
 }
 
 fn float_outputs(float: &FloatModel, inputs: &[Vec<Vec<f64>>]) -> Result<Vec<Vec<Vec<f64>>>> {
     inputs.iter().map(|s| Ok(float.run(s)?)).collect()
 }
 
-/// Search the settings for the target, check every sample passes `mock` with them, then write
-/// settings.json and the report.
+/// `zkonnx calibrate`: `calibrate_model` on the artifact folder's model, then write settings.json
+/// and the report.
 pub fn calibrate(
     art: &ArtifactDir,
     data: &Path,
@@ -93,18 +97,49 @@ pub fn calibrate(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Model, Report)> {
     let model = Model::load(art)?;
-    let inputs = read_samples(data, &model.settings)?;
     let float = float_model(art, &model.settings)?;
-    let samples = Samples { float_outputs: float_outputs(&float, &inputs)?, inputs };
+    let (calibrated, report) = calibrate_model(&model, &float, data, opts, progress)?;
+    let saved = save_settings(&model, art, calibrated.settings, calibrated.plan)?;
+    write_json(report_path, &report)?;
+    Ok((saved, report))
+}
+
+/// Calibrate the settings of the model in `onnx` (whose settings file is `settings_path`) and
+/// write them there (EZKL's `calibrate_settings`).
+pub fn calibrate_settings(
+    onnx: &Path,
+    settings_path: &Path,
+    data: &Path,
+    opts: &Options,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(Model, Report)> {
+    let (model, bytes) = Model::from_onnx(onnx, settings_path)?;
+    let float = float_model_of(&bytes, &model.settings)?;
+    let (calibrated, report) = calibrate_model(&model, &float, data, opts, progress)?;
+    write_settings(settings_path, &calibrated.settings)?;
+    Ok((calibrated, report))
+}
+
+/// Search the settings for the target, and check every sample passes `mock` with them. Nothing
+/// is written.
+fn calibrate_model(
+    model: &Model,
+    float: &FloatModel,
+    data: &Path,
+    opts: &Options,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(Model, Report)> {
+    let inputs = read_samples(data, &model.settings)?;
+    let samples = Samples { float_outputs: float_outputs(float, &inputs)?, inputs };
     // Calibration keeps the visibility and layout goal the model was compiled with.
     let opts = Options { visibility: model.settings.visibility.clone(), layout: model.settings.layout, ..opts.clone() };
     let (settings, plan, report) =
         calibrate::calibrate(&model.graph, &model.settings.model_sha256, &samples, &opts, progress)?;
     let binding = binding_of(&settings);
-    let candidate = Model { graph: model.graph.clone(), settings: settings.clone(), plan: plan.clone(), binding };
+    let candidate = Model { graph: model.graph.clone(), settings, plan, binding };
     // The guarantee: every calibration sample proves with the chosen settings. A mock run holds
     // the whole circuit: refuse when one cannot fit, and run only as many at once as fit.
-    let need = crate::keys::check_mock_memory(settings.circuit, "calibrate's check (mock on every sample)")?;
+    let need = crate::keys::check_mock_memory(candidate.settings.circuit, "calibrate's check (mock on every sample)")?;
     let at_once = crate::keys::runs_that_fit(need);
     let indexed: Vec<(usize, &Vec<Vec<f64>>)> = samples.inputs.iter().enumerate().collect();
     for batch in indexed.chunks(at_once) {
@@ -117,9 +152,7 @@ pub fn calibrate(
             })
         })?;
     }
-    let saved = save_settings(&model, art, settings, plan)?;
-    write_json(report_path, &report)?;
-    Ok((saved, report))
+    Ok((candidate, report))
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ use crate::files::write_atomic;
 use crate::keys;
 use crate::model::{binding_of, load_settings, ArtifactDir};
 use crate::proof;
+use crate::srs::SrsSource;
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2curves::bn256::Fr;
 use revm::context::result::{ExecutionResult, HaltReason, Output};
@@ -24,7 +25,7 @@ use snark_verifier_sdk::snark_verifier::system::halo2::{compile, transcript::evm
 use snark_verifier_sdk::snark_verifier::verifier::SnarkVerifier;
 use snark_verifier_sdk::{PlonkVerifier, SHPLONK};
 use std::io::{Read, Seek, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::rc::Rc;
 
@@ -46,11 +47,11 @@ pub struct Verifier {
 }
 
 /// The Solidity verifier of the model in `art` (its settings, verifying key and verifier SRS).
-pub fn solidity(art: &ArtifactDir) -> Result<String> {
+pub fn solidity(art: &ArtifactDir, srs: Option<&SrsSource>) -> Result<String> {
     let settings = load_settings(art)?;
     let binding = binding_of(&settings);
     let vk = keys::load_verifying_key(art, &binding, settings.circuit)?;
-    let params = keys::load_verifier_srs(art, &binding, None, settings.circuit.k)?;
+    let params = keys::load_verifier_srs(art, &binding, srs, settings.circuit.k)?;
     let num_instance = vec![compiler::circuit::instance::InstanceLayout::of(&settings).len()];
     let protocol = compile(&params, &vk, Config::kzg().with_num_instance(num_instance.clone()));
     let dk = (params.get_g()[0], params.g2(), params.s_g2()).into();
@@ -150,22 +151,43 @@ fn solc_command() -> Result<(String, Command)> {
     )))
 }
 
-/// `zkonnx create-evm-verifier`: Verifier.sol, Verifier.bin (deployment bytecode, hex) and
-/// abi.json in `out`.
-pub fn create_verifier(art: &ArtifactDir, out: &Path, limit: SizeLimit) -> Result<Verifier> {
-    let verifier = compile_verifier(solidity(art)?, limit)?;
-    std::fs::create_dir_all(out)
-        .map_err(|e| RuntimeError::Write { path: out.display().to_string(), reason: e.to_string() })?;
-    write_atomic(&out.join("Verifier.sol"), verifier.solidity.as_bytes())?;
-    write_atomic(&out.join("Verifier.bin"), hex::encode(&verifier.bytecode).as_bytes())?;
+/// Where a verifier's files go.
+pub struct VerifierFiles {
+    pub solidity: PathBuf,
+    /// The deployment bytecode, hex.
+    pub bytecode: PathBuf,
+    pub abi: PathBuf,
+}
+
+impl VerifierFiles {
+    /// Verifier.sol, Verifier.bin and abi.json in `out`.
+    pub fn in_folder(out: &Path) -> Self {
+        VerifierFiles {
+            solidity: out.join("Verifier.sol"),
+            bytecode: out.join("Verifier.bin"),
+            abi: out.join("abi.json"),
+        }
+    }
+}
+
+/// `zkonnx create-evm-verifier`: generate and compile the verifier, and write its files.
+pub fn create_verifier(
+    art: &ArtifactDir,
+    srs: Option<&SrsSource>,
+    files: &VerifierFiles,
+    limit: SizeLimit,
+) -> Result<Verifier> {
+    let verifier = compile_verifier(solidity(art, srs)?, limit)?;
+    write_atomic(&files.solidity, verifier.solidity.as_bytes())?;
+    write_atomic(&files.bytecode, hex::encode(&verifier.bytecode).as_bytes())?;
     let abi = serde_json::to_vec_pretty(&verifier.abi).unwrap_or_default();
-    write_atomic(&out.join("abi.json"), &abi)?;
+    write_atomic(&files.abi, &abi)?;
     Ok(verifier)
 }
 
 /// The deployment bytecode of the model's verifier, compiled now.
-pub fn create_bytecode(art: &ArtifactDir, limit: SizeLimit) -> Result<Vec<u8>> {
-    Ok(compile_verifier(solidity(art)?, limit)?.bytecode)
+pub fn create_bytecode(art: &ArtifactDir, srs: Option<&SrsSource>, limit: SizeLimit) -> Result<Vec<u8>> {
+    Ok(compile_verifier(solidity(art, srs)?, limit)?.bytecode)
 }
 
 /// Read a Verifier.bin (hex, as `create_verifier` writes and solc prints).

@@ -69,7 +69,9 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params) -> Result<SetupR
     let mut pk_bytes = vec![];
     pk.write(&mut pk_bytes, SerdeFormat::RawBytesUnchecked).map_err(|e| RuntimeError::Other(e.to_string()))?;
     write_binary(&art.verifying_key(), Kind::VerifyingKey, &model.binding, &vk_bytes)?;
-    write_binary(&art.verifier_srs(), Kind::VerifierSrs, &model.binding, &srs::verifier_bytes(params))?;
+    if let Some(path) = art.verifier_srs() {
+        write_binary(&path, Kind::VerifierSrs, &model.binding, &srs::verifier_bytes(params))?;
+    }
     write_binary(&art.proving_key(), Kind::ProvingKey, &model.binding, &pk_bytes)?;
     Ok(SetupReport {
         k: model.settings.circuit.k,
@@ -120,37 +122,56 @@ pub fn load_verifying_key(
     })
 }
 
-/// The verifier SRS setup used (or the one from `--srs`, which must be the same).
+/// The verifier SRS setup used (or the one from `--srs`, which must be the same). Without a
+/// record of it, the given SRS file's, else the cached dev SRS's.
 pub fn load_verifier_srs(
     art: &ArtifactDir,
     binding: &[u8; 32],
     srs_file: Option<&SrsSource>,
     k: u32,
 ) -> Result<Params> {
-    let path = art.verifier_srs();
-    if !path.exists() {
-        return Err(missing_keys(art, &path));
-    }
-    let recorded = read_binary(&path, Kind::VerifierSrs, binding)?;
-    if let Some(SrsSource::File(file)) = srs_file {
-        let given = srs::verifier_bytes_of_file(file, k)?;
-        if given != recorded {
-            return Err(RuntimeError::Mismatch {
-                path: file.display().to_string(),
-                reason: "this SRS is not the one the keys were made with".into(),
-            });
+    let (bytes, path) = match art.verifier_srs() {
+        Some(path) => {
+            if !path.exists() {
+                return Err(missing_keys(art, &path));
+            }
+            let recorded = read_binary(&path, Kind::VerifierSrs, binding)?;
+            if let Some(SrsSource::File(file)) = srs_file {
+                let given = srs::verifier_bytes_of_file(file, k)?;
+                if given != recorded {
+                    return Err(RuntimeError::Mismatch {
+                        path: file.display().to_string(),
+                        reason: "this SRS is not the one the keys were made with".into(),
+                    });
+                }
+            }
+            (recorded, path)
         }
-    }
-    srs::verifier_from_bytes(&recorded).ok_or_else(|| RuntimeError::Corrupt {
+        None => {
+            let path = match srs_file {
+                Some(SrsSource::File(file)) => file.clone(),
+                _ => srs::dev_srs_path(k),
+            };
+            if !path.exists() {
+                return Err(RuntimeError::Other(format!(
+                    "no SRS to verify with: {} does not exist; give the SRS setup used",
+                    path.display()
+                )));
+            }
+            (srs::verifier_bytes_of_file(&path, k)?, path)
+        }
+    };
+    srs::verifier_from_bytes(&bytes).ok_or_else(|| RuntimeError::Corrupt {
         path: path.display().to_string(),
         what: "verifier SRS",
         reason: "its points are not on the curve".into(),
     })
 }
 
-/// Check that the prover's SRS is the one the keys were made with.
+/// Check that the prover's SRS is the one the keys were made with (where setup recorded it).
 pub fn check_prover_srs(art: &ArtifactDir, binding: &[u8; 32], params: &Params) -> Result<()> {
-    let recorded = read_binary(&art.verifier_srs(), Kind::VerifierSrs, binding)?;
+    let Some(path) = art.verifier_srs() else { return Ok(()) };
+    let recorded = read_binary(&path, Kind::VerifierSrs, binding)?;
     if recorded != srs::verifier_bytes(params) {
         return Err(RuntimeError::Other(
             "this SRS is not the one `zkonnx setup` used; pass the same --srs (or none, for the dev SRS) to setup and prove".into(),

@@ -10,7 +10,7 @@ use compiler::circuit::trace::Trace;
 use compiler::ir::Graph;
 use compiler::quant::eval::RangeError;
 use compiler::quant::{InputRange, QuantPlan, RangeBits};
-use compiler::settings::{LayoutGoal, Mode, Settings, Visibility, SETTINGS_FORMAT};
+use compiler::settings::{LayoutGoal, Mode, RunArgs, Settings, Visibility, SETTINGS_FORMAT};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -18,30 +18,59 @@ use std::path::{Path, PathBuf};
 /// Bumped whenever the IR's serialized form changes.
 pub const CIRCUIT_FORMAT: &str = "zkonnx-circuit/1";
 
-/// Where each artifact lives in the folder.
+/// Where each artifact lives: by default all in one folder (the CLI's layout). Settings, keys
+/// and the verifier SRS can be placed elsewhere, for callers that name each file (EZKL's Python
+/// API names the settings, pk and vk paths).
 #[derive(Clone, Debug)]
 pub struct ArtifactDir {
     pub dir: PathBuf,
+    settings: PathBuf,
+    proving_key: PathBuf,
+    verifying_key: PathBuf,
+    verifier_srs: Option<PathBuf>,
 }
 
 impl ArtifactDir {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        ArtifactDir { dir: dir.into() }
+        let dir = dir.into();
+        ArtifactDir {
+            settings: dir.join("settings.json"),
+            proving_key: dir.join("pk.bin"),
+            verifying_key: dir.join("vk.bin"),
+            verifier_srs: Some(dir.join("srs.verifier")),
+            dir,
+        }
+    }
+    /// The settings file at `path` instead of the folder's.
+    pub fn with_settings(self, path: impl Into<PathBuf>) -> Self {
+        ArtifactDir { settings: path.into(), ..self }
+    }
+    pub fn with_proving_key(self, path: impl Into<PathBuf>) -> Self {
+        ArtifactDir { proving_key: path.into(), ..self }
+    }
+    pub fn with_verifying_key(self, path: impl Into<PathBuf>) -> Self {
+        ArtifactDir { verifying_key: path.into(), ..self }
+    }
+    /// No record of the SRS setup used: verification takes the verifier's part of the SRS it is
+    /// given (a file, or the dev SRS), as EZKL's `verify(..., srs_path)` does.
+    pub fn without_srs_record(self) -> Self {
+        ArtifactDir { verifier_srs: None, ..self }
     }
     pub fn settings(&self) -> PathBuf {
-        self.dir.join("settings.json")
+        self.settings.clone()
     }
     pub fn circuit(&self) -> PathBuf {
         self.dir.join("circuit.json")
     }
     pub fn proving_key(&self) -> PathBuf {
-        self.dir.join("pk.bin")
+        self.proving_key.clone()
     }
     pub fn verifying_key(&self) -> PathBuf {
-        self.dir.join("vk.bin")
+        self.verifying_key.clone()
     }
-    pub fn verifier_srs(&self) -> PathBuf {
-        self.dir.join("srs.verifier")
+    /// Where setup records the verifier's part of its SRS (None: not recorded).
+    pub fn verifier_srs(&self) -> Option<PathBuf> {
+        self.verifier_srs.clone()
     }
     pub fn onnx(&self) -> PathBuf {
         self.dir.join("model.onnx")
@@ -68,15 +97,14 @@ pub struct Model {
     pub binding: [u8; 32],
 }
 
-/// `zkonnx compile`: translate the ONNX file and write circuit.json, settings.json and a copy of
-/// the model (the float reference calibration runs).
-pub fn compile(
+/// An ONNX file translated and planned with the default scales: the model, and the file's bytes.
+/// Nothing is written.
+pub fn translate(
     model_path: &Path,
-    out: &ArtifactDir,
     visibility: Visibility,
     layout: LayoutGoal,
     max_k: u32,
-) -> Result<Model> {
+) -> Result<(Model, Vec<u8>)> {
     let bytes = read(model_path)?;
     let graph = compiler::frontend::load_onnx(&bytes, &model_path.display().to_string())?;
     let model_sha256 = sha256_hex(&bytes);
@@ -91,34 +119,75 @@ pub fn compile(
         layout,
         max_k,
     )?;
-    let file = CircuitFile { format: CIRCUIT_FORMAT.into(), model_sha256, graph };
-    write_atomic(&out.onnx(), &bytes)?;
+    let binding = binding_of(&settings);
+    Ok((Model { graph, settings, plan, binding }, bytes))
+}
+
+/// `zkonnx compile`: translate the ONNX file and write the compiled folder.
+pub fn compile(
+    model_path: &Path,
+    out: &ArtifactDir,
+    visibility: Visibility,
+    layout: LayoutGoal,
+    max_k: u32,
+) -> Result<Model> {
+    let (model, bytes) = translate(model_path, visibility, layout, max_k)?;
+    write_compiled(model, &bytes, out)
+}
+
+/// Write a compiled folder: a copy of the ONNX file (the float reference calibration runs),
+/// circuit.json and settings.json.
+pub fn write_compiled(model: Model, onnx: &[u8], out: &ArtifactDir) -> Result<Model> {
+    let file = CircuitFile {
+        format: CIRCUIT_FORMAT.into(),
+        model_sha256: model.settings.model_sha256.clone(),
+        graph: model.graph,
+    };
+    write_atomic(&out.onnx(), onnx)?;
     write_json(&out.circuit(), &file)?;
-    let model = Model { graph: file.graph, settings: settings.clone(), plan: plan.clone(), binding: [0; 32] };
-    save_settings(&model, out, settings, plan)
+    let graph_only = Model { graph: file.graph, ..model };
+    let (settings, plan) = (graph_only.settings.clone(), graph_only.plan.clone());
+    save_settings(&graph_only, out, settings, plan)
 }
 
 /// Write new settings for the model (calibration) and drop the keys made for the old ones.
 pub fn save_settings(model: &Model, out: &ArtifactDir, settings: Settings, plan: QuantPlan) -> Result<Model> {
-    write_json(&out.settings(), &settings)?;
-    for stale in [out.proving_key(), out.verifying_key(), out.verifier_srs()] {
+    write_settings(&out.settings(), &settings)?;
+    for stale in [Some(out.proving_key()), Some(out.verifying_key()), out.verifier_srs()].into_iter().flatten() {
         let _ = std::fs::remove_file(stale);
     }
     let binding = binding_of(&settings);
     Ok(Model { graph: model.graph.clone(), settings, plan, binding })
 }
 
-/// Read and check settings.json (all `verify` needs besides the verifying key).
+/// settings.json: the settings, then EZKL's `run_args` block mirrored from them.
+pub fn write_settings(path: &Path, settings: &Settings) -> Result<()> {
+    #[derive(Serialize)]
+    struct SettingsFile<'a> {
+        #[serde(flatten)]
+        settings: &'a Settings,
+        run_args: RunArgs,
+    }
+    write_json(path, &SettingsFile { settings, run_args: RunArgs::of(settings) })
+}
+
+/// Read and check the artifact folder's settings.json (all `verify` needs besides the verifying
+/// key).
 pub fn load_settings(art: &ArtifactDir) -> Result<Settings> {
     let path = art.settings();
     if !path.exists() {
         return Err(RuntimeError::Other(format!(
-            "{} has no settings.json; run `zkonnx compile model.onnx -o {}` first",
-            art.dir.display(),
+            "{} does not exist; run `zkonnx compile model.onnx -o {}` first",
+            path.display(),
             art.dir.display()
         )));
     }
-    let value: serde_json::Value = read_json(&path, "settings file")?;
+    read_settings(&path)
+}
+
+/// Read and check a settings file.
+pub fn read_settings(path: &Path) -> Result<Settings> {
+    let mut value: serde_json::Value = read_json(path, "settings file")?;
     let format = value.get("format").and_then(|f| f.as_str()).unwrap_or("none");
     if format != SETTINGS_FORMAT {
         return Err(RuntimeError::Mismatch {
@@ -128,11 +197,14 @@ pub fn load_settings(art: &ArtifactDir) -> Result<Settings> {
             ),
         });
     }
-    let settings: Settings = serde_json::from_value(value).map_err(|e| RuntimeError::Corrupt {
-        path: path.display().to_string(),
-        what: "settings file",
-        reason: e.to_string(),
-    })?;
+    let corrupt =
+        |reason: String| RuntimeError::Corrupt { path: path.display().to_string(), what: "settings file", reason };
+    let run_args = value.as_object_mut().and_then(|o| o.remove("run_args"));
+    let settings: Settings = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+    let mirrored = serde_json::to_value(RunArgs::of(&settings)).map_err(|e| corrupt(e.to_string()))?;
+    if run_args.is_some_and(|r| r != mirrored) {
+        return Err(corrupt("its run_args block disagrees with the settings it mirrors (was it edited?)".into()));
+    }
     settings.visibility.check().map_err(RuntimeError::Other)?;
     Ok(settings)
 }
@@ -144,7 +216,6 @@ pub fn binding_of(settings: &Settings) -> [u8; 32] {
 impl Model {
     pub fn load(art: &ArtifactDir) -> Result<Model> {
         let settings = load_settings(art)?;
-        let path = art.settings();
         let circuit: CircuitFile = read_json(&art.circuit(), "compiled circuit")?;
         if circuit.format != CIRCUIT_FORMAT || circuit.model_sha256 != settings.model_sha256 {
             return Err(RuntimeError::Mismatch {
@@ -153,14 +224,34 @@ impl Model {
                     .into(),
             });
         }
+        Model::planned(circuit.graph, settings, &art.settings())
+    }
+
+    /// The ONNX file at `onnx` under the settings file at `settings_path` (made from it): the
+    /// model and the file's bytes.
+    pub fn from_onnx(onnx: &Path, settings_path: &Path) -> Result<(Model, Vec<u8>)> {
+        let settings = read_settings(settings_path)?;
+        let bytes = read(onnx)?;
+        if sha256_hex(&bytes) != settings.model_sha256 {
+            return Err(RuntimeError::Mismatch {
+                path: settings_path.display().to_string(),
+                reason: format!("it was made from another model than {}; make the settings again", onnx.display()),
+            });
+        }
+        let graph = compiler::frontend::load_onnx(&bytes, &onnx.display().to_string())?;
+        Ok((Model::planned(graph, settings, settings_path)?, bytes))
+    }
+
+    /// The model under these settings (read from `path`), checked to give the circuit they record.
+    fn planned(graph: Graph, settings: Settings, path: &Path) -> Result<Model> {
         let ranges: Vec<InputRange> = settings.inputs.iter().map(|i| i.range.clone()).collect();
         let rescales = settings.rescales.iter().map(|r| (r.node.clone(), r.requant.bits));
         let lookups = settings.lookups.iter().map(|l| (l.node.clone(), l.input_bits));
         let bits: RangeBits = rescales.chain(lookups).collect();
         let weights = settings.visibility.weights();
-        let plan = QuantPlan::build(&circuit.graph, &settings.scales, &ranges, &bits, weights)?;
+        let plan = QuantPlan::build(&graph, &settings.scales, &ranges, &bits, weights)?;
         // Settings that do not give this circuit were edited or are stale: setup cannot fix them.
-        check_settings_match_plan(&circuit.graph, &plan, &settings).map_err(|reason| {
+        check_settings_match_plan(&graph, &plan, &settings).map_err(|reason| {
             let reason = match reason.contains("run `zkonnx") {
                 true => reason,
                 false => format!("{reason}; run `zkonnx compile` (and `calibrate`) again"),
@@ -168,7 +259,7 @@ impl Model {
             RuntimeError::Mismatch { path: path.display().to_string(), reason }
         })?;
         let binding = binding_of(&settings);
-        Ok(Model { graph: circuit.graph, settings, plan, binding })
+        Ok(Model { graph, settings, plan, binding })
     }
 
     /// The circuit's trace for these (quantized) inputs, under `plan` (`plan_with`).

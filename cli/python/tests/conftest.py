@@ -12,7 +12,7 @@ import zkonnx
 TESTDATA = pathlib.Path(__file__).resolve().parents[3] / "testdata"
 
 
-def testdata(*parts):
+def bundled(*parts):
     return TESTDATA.joinpath(*parts)
 
 
@@ -46,7 +46,7 @@ def mlp(tmp_path_factory):
     run_args.input_visibility = "public"
     with pytest.warns(UserWarning, match="dev SRS"):
         return run_workflow(
-            testdata("mlp", "model.onnx"), testdata("mlp", "calib.json"), testdata("mlp", "input.json"), folder, run_args
+            bundled("mlp", "model.onnx"), bundled("mlp", "calib.json"), bundled("mlp", "input.json"), folder, run_args
         )
 
 

@@ -58,7 +58,8 @@ def test_bad_arguments(tmp_path):
     zkonnx.gen_settings(model, tmp_path / "s.json")
     raises(zkonnx.calibrate_settings, bundled("mlp", "calib.json"), model, tmp_path / "s.json", "speed", match="unknown calibration target")
     raises(zkonnx.get_srs, match="settings_path or logrows")
-    raises(zkonnx.gen_srs, tmp_path / "x.srs", 40, match="out of range")
+    with pytest.warns(UserWarning, match="NOT safe"):
+        raises(zkonnx.gen_srs, tmp_path / "x.srs", 40, match="out of range")
     # Keys asked for before setup, and a proof of nothing.
     zkonnx.compile_circuit(model, tmp_path / "c", tmp_path / "s.json")
     raises(zkonnx.verify, tmp_path / "p.json", tmp_path / "s.json", tmp_path / "vk.key", match="cannot read")

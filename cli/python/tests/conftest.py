@@ -22,8 +22,10 @@ def run_workflow(model, calib, data, folder, run_args=None):
     assert zkonnx.gen_settings(model, f["settings.json"], py_run_args=run_args)
     assert zkonnx.calibrate_settings(calib, model, f["settings.json"], "resources")
     assert zkonnx.compile_circuit(model, f["network.compiled"], f["settings.json"])
-    assert zkonnx.get_srs(f["settings.json"])
-    assert zkonnx.setup(f["network.compiled"], f["vk.key"], f["pk.key"])
+    with pytest.warns(UserWarning, match="dev SRS"):
+        assert zkonnx.get_srs(f["settings.json"])
+    with pytest.warns(UserWarning, match="dev SRS"):
+        assert zkonnx.setup(f["network.compiled"], f["vk.key"], f["pk.key"])
     witness = zkonnx.gen_witness(data, f["network.compiled"], f["witness.json"])
     assert zkonnx.mock(f["witness.json"], f["network.compiled"])
     proof = zkonnx.prove(f["witness.json"], f["network.compiled"], f["pk.key"], f["proof.json"])
@@ -44,10 +46,9 @@ def mlp(tmp_path_factory):
     folder = tmp_path_factory.mktemp("mlp")
     run_args = zkonnx.PyRunArgs()
     run_args.input_visibility = "public"
-    with pytest.warns(UserWarning, match="dev SRS"):
-        return run_workflow(
-            bundled("mlp", "model.onnx"), bundled("mlp", "calib.json"), bundled("mlp", "input.json"), folder, run_args
-        )
+    return run_workflow(
+        bundled("mlp", "model.onnx"), bundled("mlp", "calib.json"), bundled("mlp", "input.json"), folder, run_args
+    )
 
 
 def read_json(path):

@@ -634,12 +634,81 @@ def unsupported(rng):
     save("unsupported", graph, (1, 4), lambda i: rng.normal(0, 1, (1, 4)).astype(np.float32), opset=14)
 
 
+def save_sklearn(name, model, calib, one, test):
+    """A scikit-learn export as it is: model.onnx, input.json, calib.json, test.json (the data
+    set's test split) and expected.json with onnxruntime's outputs (ZipMap's dictionaries read as
+    the probabilities they wrap, in class order)."""
+    folder = os.path.join(ROOT, name)
+    os.makedirs(folder, exist_ok=True)
+    onnx.save(model, os.path.join(folder, "model.onnx"))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
+
+    def run(x):
+        outputs = []
+        for o in session.run(None, {input_name: x.reshape(1, -1).astype(np.float32)}):
+            if isinstance(o, list):  # ZipMap: [{class: probability}]
+                o = np.array([[d[k] for k in sorted(d)] for d in o])
+            outputs.append(np.asarray(o).reshape(-1).astype(float).tolist())
+        return outputs
+
+    def samples(xs):
+        return {"input_data": [np.concatenate([x.reshape(-1) for x in xs]).tolist()]}
+
+    write_json(os.path.join(folder, "input.json"), {"input_data": [one.reshape(-1).tolist()]})
+    write_json(os.path.join(folder, "calib.json"), samples(calib))
+    write_json(os.path.join(folder, "test.json"), samples(test))
+    calib_outputs = [run(c) for c in calib]
+    per_output = [sum((co[i] for co in calib_outputs), []) for i in range(len(calib_outputs[0]))]
+    write_json(os.path.join(folder, "expected.json"), {"input": run(one), "calib": per_output})
+    print(f"wrote {folder}: {len(calib)} calibration and {len(test)} test samples")
+
+
+def sklearn_split(load, seed):
+    from sklearn.model_selection import train_test_split
+
+    x, y = load(return_X_y=True)
+    return train_test_split(x.astype(np.float32), y, test_size=0.3, random_state=seed, stratify=y)
+
+
+def trees(rng):
+    """Tree ensembles exported by skl2onnx as they are (TreeEnsembleClassifier, ZipMap), trained on
+    data sets scikit-learn ships: a decision tree on iris (label and ZipMap'd probabilities), a
+    random forest on wine, and gradient boosting on breast cancer (binary, LOGISTIC; probabilities
+    only: tract, the float reference, gives a wrong label for one-column binary ensembles).
+    Calibration samples come from the training split; test.json is the test split."""
+    from skl2onnx import to_onnx
+    from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    seed = int(rng.integers(1 << 30))
+    opsets = {"": 15, "ai.onnx.ml": 3}
+    for name, load, clf, options, keep in [
+        ("tree", load_iris, DecisionTreeClassifier(max_depth=4, random_state=seed), None, None),
+        ("forest", load_wine, RandomForestClassifier(n_estimators=8, max_depth=4, random_state=seed),
+         {"zipmap": False}, None),
+        ("boosted", load_breast_cancer, GradientBoostingClassifier(n_estimators=10, max_depth=3, random_state=seed),
+         {"zipmap": False}, ["probabilities"]),
+    ]:
+        x_train, x_test, y_train, y_test = sklearn_split(load, seed)
+        clf.fit(x_train, y_train)
+        model = to_onnx(clf, x_train[:1], target_opset=opsets,
+                        options={id(clf): options} if options else None)
+        if keep:
+            outputs = [o for o in model.graph.output if o.name in keep]
+            del model.graph.output[:]
+            model.graph.output.extend(outputs)
+        print(f"{name}: test accuracy {clf.score(x_test, y_test):.3f}")
+        save_sklearn(name, model, x_train, x_test[0], x_test)
+
+
 def main():
     builders = {"mlp": mlp, "lenet": lenet, "mixed": mixed, "pooling": pooling, "transformer": transformer,
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding}
+                "reductions": reductions, "embedding": embedding, "trees": trees}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

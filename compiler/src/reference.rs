@@ -10,13 +10,47 @@ pub struct FloatModel {
 }
 
 fn tract_err(e: TractError) -> CompileError {
-    CompileError::Plan(format!("the float reference (tract) failed: {e}"))
+    CompileError::Plan(format!("the float reference (tract) failed: {e:#}"))
+}
+
+/// tract reads a binary ensemble's one column of scores from a two-column layout: give its base
+/// value a second (unused) column, as onnxruntime reads one.
+fn widen_binary_base_values(proto: &mut tract_onnx::pb::ModelProto) {
+    let Some(graph) = proto.graph.as_mut() else { return };
+    for node in graph.node.iter_mut().filter(|n| n.domain == "ai.onnx.ml" && n.op_type == "TreeEnsembleClassifier") {
+        let labels = node.attribute.iter().find(|a| a.name == "classlabels_int64s").map_or(0, |a| a.ints.len());
+        if let Some(base) = node.attribute.iter_mut().find(|a| a.name == "base_values") {
+            if labels == 2 && base.floats.len() == 1 {
+                base.floats.push(0.0);
+            }
+        }
+    }
+}
+
+/// ZipMap wraps probabilities in dictionaries, which are not tensors: the circuit proves the
+/// probabilities, so the reference reads them through an Identity instead.
+fn unwrap_zipmaps(proto: &mut tract_onnx::pb::ModelProto) {
+    let Some(graph) = proto.graph.as_mut() else { return };
+    let mut unwrapped = vec![];
+    for node in graph.node.iter_mut().filter(|n| n.domain == "ai.onnx.ml" && n.op_type == "ZipMap") {
+        node.op_type = "Identity".into();
+        node.domain = String::new();
+        node.attribute.clear();
+        unwrapped.extend(node.output.iter().cloned());
+    }
+    for output in graph.output.iter_mut().filter(|o| unwrapped.contains(&o.name)) {
+        output.r#type = None;
+    }
 }
 
 impl FloatModel {
     /// Load the model with the input shapes the circuit uses (batch fixed to 1).
     pub fn load(bytes: &[u8], input_shapes: &[Vec<usize>]) -> Result<FloatModel> {
-        let mut model = tract_onnx::onnx().model_for_read(&mut &bytes[..]).map_err(tract_err)?;
+        let onnx = tract_onnx::onnx();
+        let mut proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(tract_err)?;
+        unwrap_zipmaps(&mut proto);
+        widen_binary_base_values(&mut proto);
+        let mut model = onnx.model_for_proto_model(&proto).map_err(tract_err)?;
         for (i, shape) in input_shapes.iter().enumerate() {
             model = model.with_input_fact(i, f32::fact(shape).into()).map_err(tract_err)?;
         }

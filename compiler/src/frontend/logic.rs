@@ -94,7 +94,7 @@ impl Translator {
     }
 
     /// 1 where d <= 0, 0 where d >= one unit: Step(-relu(d)).
-    fn step_of(&mut self, name: &str, d: NodeId) -> NodeId {
+    pub(super) fn step_of(&mut self, name: &str, d: NodeId) -> NodeId {
         let r = self.relu_node(&format!("{name}/excess"), d);
         let n = self.negate(&format!("{name}/neg"), r);
         let shape = self.shape(n);

@@ -11,6 +11,7 @@ mod logic;
 mod math;
 mod reduce;
 mod structural;
+mod trees;
 
 use crate::error::{CompileError, Result, UnsupportedOp};
 use crate::ir::{BinaryKind, Func, Graph, Node, NodeId, Op, RoundMode};
@@ -115,10 +116,13 @@ pub const OPS: &[(&str, &str)] = &[
     ("Tanh", "lookup"),
     ("Tile", "copy"),
     ("Transpose", "copy"),
+    ("TreeEnsembleClassifier", "ai.onnx.ml: each split a proven comparison, exact at the input scale (Step(-relu(margin))); the reached leaf Step(agreeing tests - depth); leaf weights a MatMul; post_transform NONE, SOFTMAX, LOGISTIC; integer labels by first argmax"),
+    ("TreeEnsembleRegressor", "ai.onnx.ml: as TreeEnsembleClassifier; SUM or AVERAGE (calibrate cannot run it: tract has no float TreeEnsembleRegressor)"),
     ("Unsqueeze", "copy"),
     ("Upsample", "copy (nearest)"),
     ("Where", "copy (constant condition); y + c (x - y) (a computed boolean condition c)"),
     ("Xor", "x + y - 2 x y of booleans"),
+    ("ZipMap", "ai.onnx.ml: copy; the probabilities it wraps in dictionaries are proven as a tensor"),
 ];
 
 /// The supported ops as a Markdown table (`zkonnx ops`, and the README).
@@ -151,6 +155,11 @@ pub fn load_onnx(bytes: &[u8], path: &str) -> Result<Graph> {
     let model = tract_onnx::onnx()
         .proto_model_for_read(&mut &bytes[..])
         .map_err(|e| CompileError::NotOnnx { path: path.into(), reason: e.to_string() })?;
+    load_proto(&model, path)
+}
+
+/// Translate a parsed ONNX model to the IR.
+fn load_proto(model: &pb::ModelProto, path: &str) -> Result<Graph> {
     let graph = model
         .graph
         .as_ref()
@@ -168,7 +177,11 @@ fn check_supported(graph: &pb::GraphProto) -> Result<()> {
     let unsupported: Vec<UnsupportedOp> = graph
         .node
         .iter()
-        .filter(|n| !(n.domain.is_empty() || n.domain == "ai.onnx") || !is_supported(&n.op_type))
+        .filter(|n| match n.domain.as_str() {
+            "" | "ai.onnx" => !is_supported(&n.op_type),
+            "ai.onnx.ml" => !trees::TREE_OPS.contains(&n.op_type.as_str()),
+            _ => true,
+        })
         .map(|n| UnsupportedOp { op: n.op_type.clone(), node: node_name(n) })
         .collect();
     if unsupported.is_empty() {
@@ -292,6 +305,9 @@ impl Translator {
         let attrs = Attrs::new(node);
         let op = node.op_type.as_str();
 
+        if node.domain == "ai.onnx.ml" {
+            return self.tree_op(&ctx, &attrs);
+        }
         // Folding: every input constant, or an op that only ever works on constants.
         let inputs: Vec<Value> = (0..node.input.len())
             .filter(|&i| !node.input[i].is_empty())

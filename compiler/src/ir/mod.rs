@@ -97,6 +97,15 @@ pub enum Op {
     /// 1 where the input is 0 and 0 where it is negative, as an integer (output scale 2^0). Only
     /// for inputs that are never positive (x - max(x)): ArgMax is built from it.
     Step,
+    /// The margin of a split test, elementwise, with `thresholds[i % n]` and `at_most[i % n]` along
+    /// the flattened input: `x - floor(t)` where `at_most` (the test x <= t), `ceil(t) - x`
+    /// otherwise (x >= t), t taken at x's scale. It is <= 0 exactly when the test holds on the
+    /// quantized value, as it does on the float that value stands for (no rounding of t can flip
+    /// it); tree splits are Step(-relu) of it.
+    SplitMargin {
+        thresholds: Vec<f64>,
+        at_most: Vec<bool>,
+    },
     /// A function of one activation, elementwise, by table lookup.
     Func {
         f: Func,
@@ -162,6 +171,7 @@ impl Op {
             Op::Func { f } => f.name(),
             Op::Div { .. } => "Div",
             Op::Step => "Step",
+            Op::SplitMargin { .. } => "SplitMargin",
             Op::Sqrt => "Sqrt",
             Op::Products { .. } => "Products",
             Op::Reduce { mean: false, .. } => "ReduceSum",

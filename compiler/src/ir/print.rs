@@ -36,6 +36,7 @@ impl fmt::Display for Graph {
                 Op::Reduce { windows, .. } => write!(f, " window={}", windows.first().map_or(0, |w| w.len()))?,
                 Op::Func { f: func } => write!(f, " {func:?}")?,
                 Op::Input { index } => write!(f, " index={index}")?,
+                Op::SplitMargin { thresholds, .. } => write!(f, " n={}", thresholds.len())?,
                 Op::Div { max } => {
                     if let Some(m) = max {
                         write!(f, " max={m}")?

@@ -251,8 +251,11 @@ impl QuantPlan {
                     None => None,
                 };
                 if let Some(b) = b {
+                    // Both bounds hold (the static one follows from the inputs' ranges): keep the
+                    // tighter, so a plan rebuilt from recorded bits is the plan that recorded them
+                    // (a Step's output stays 1, whatever its range check allows).
                     r.bits = b;
-                    q.bound = (1i128 << b) - 1;
+                    q.bound = q.bound.min((1i128 << b) - 1);
                 }
             }
             if check {
@@ -561,6 +564,29 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             }
             let requant = Requant { shift: 0, relu: true, bits: bit_len(x.bound as u128 + 1) };
             QNode { op: QOp::Linear(lin), requant: Some(requant), scale: 0, bound: 1 }
+        }
+        Op::SplitMargin { thresholds, at_most } => {
+            // The threshold at x's scale, rounded so that the margin's sign decides the test as
+            // the float does: x <= t iff x_q <= floor(t 2^s); x >= t iff x_q >= ceil(t 2^s).
+            // Thresholds beyond what x can reach are clamped there (the test keeps its answer).
+            let x = input(0);
+            let n = thresholds.len();
+            if n == 0 || at_most.len() != n || node.shape.iter().product::<usize>() % n != 0 {
+                return Err(CompileError::Plan(format!("node {}: its thresholds do not fit its input", node.name)));
+            }
+            let reach = (x.bound + 1) as f64;
+            let mut lin = Linear::default();
+            for i in 0..node.shape.iter().product::<usize>() {
+                let j = i % n;
+                let t = (thresholds[j] * (x.scale as f64).exp2()).clamp(-reach, reach);
+                let term = |weight| [Term { input: 0, index: i as u32, weight }];
+                if at_most[j] {
+                    lin.push_row(term(1), -(t.floor() as i128));
+                } else {
+                    lin.push_row(term(-1), t.ceil() as i128);
+                }
+            }
+            linear_node(lin, x.scale, 0)
         }
         Op::Div { max } => {
             let (num, den) = match node.inputs.len() {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::ir::Op;
+use tract_onnx::prelude::Framework;
 
 fn load(name: &str) -> Result<Graph> {
     let path = format!("{}/../testdata/{name}/model.onnx", env!("CARGO_MANIFEST_DIR"));
@@ -9,7 +10,7 @@ fn load(name: &str) -> Result<Graph> {
 
 #[test]
 fn ir_dumps_of_testdata_models() {
-    for name in ["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure", "logic"] {
+    for name in ["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure", "logic", "tree"] {
         let graph = load(name).unwrap();
         insta::assert_snapshot!(format!("ir_{name}"), graph.to_string());
     }
@@ -45,4 +46,43 @@ fn logic_of_a_number_is_refused_in_one_line() {
     let err = load_onnx(&std::fs::read(&path).unwrap(), &path).unwrap_err().to_string();
     assert!(err.contains("/not") && err.contains("not a comparison's or logic op's result"), "{err}");
     assert!(!err.contains('\n'), "one line: {err}");
+}
+
+/// testdata/tree (a skl2onnx export) with its tree node edited by `edit`: the one-line error.
+fn tree_error(edit: impl Fn(&mut pb::NodeProto)) -> String {
+    let path = format!("{}/../testdata/tree/model.onnx", env!("CARGO_MANIFEST_DIR"));
+    let mut model = tract_onnx::onnx().proto_model_for_read(&mut &std::fs::read(&path).unwrap()[..]).unwrap();
+    let graph = model.graph.as_mut().unwrap();
+    let node = graph.node.iter_mut().find(|n| n.op_type == "TreeEnsembleClassifier").unwrap();
+    edit(node);
+    let err = load_proto(&model, &path).unwrap_err().to_string();
+    assert!(!err.contains('\n'), "one line: {err}");
+    err
+}
+
+fn attribute<'a>(node: &'a mut pb::NodeProto, name: &str) -> &'a mut pb::AttributeProto {
+    node.attribute.iter_mut().find(|a| a.name == name).unwrap()
+}
+
+#[test]
+fn tree_ensembles_with_what_a_circuit_cannot_prove_are_refused_naming_the_node() {
+    let err = tree_error(|n| attribute(n, "nodes_modes").strings[0] = b"BRANCH_SOMETIMES".to_vec());
+    assert!(err.contains("TreeEnsembleClassifier") && err.contains("unknown node mode \"BRANCH_SOMETIMES\""), "{err}");
+    let err = tree_error(|n| {
+        n.attribute.retain(|a| a.name != "post_transform");
+        n.attribute.push(pb::AttributeProto { name: "post_transform".into(), s: b"PROBIT".to_vec(), ..Default::default() });
+    });
+    assert!(err.contains("post_transform PROBIT is not supported"), "{err}");
+    let err = tree_error(|n| {
+        let labels = attribute(n, "classlabels_int64s");
+        labels.name = "classlabels_strings".into();
+        labels.strings = labels.ints.iter().map(|i| format!("class {i}").into_bytes()).collect();
+        labels.ints.clear();
+    });
+    assert!(err.contains("class labels are strings"), "{err}");
+    let err = tree_error(|n| attribute(n, "nodes_truenodeids").ints[0] = 999);
+    assert!(err.contains("points to node 999, which does not exist"), "{err}");
+    // An ai.onnx.ml op that is not a tree: refused with the others, by name.
+    let err = tree_error(|n| n.op_type = "SVMClassifier".into());
+    assert!(err.contains("SVMClassifier (node TreeEnsembleClassifier)"), "{err}");
 }

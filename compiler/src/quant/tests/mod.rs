@@ -5,6 +5,7 @@ use crate::frontend::load_onnx;
 use params::Weights;
 
 mod malicious;
+mod trees;
 mod witnessed;
 
 pub(crate) fn testdata(name: &str) -> (Graph, Vec<f64>, Vec<f64>) {

@@ -664,11 +664,11 @@ def save_sklearn(name, model, calib, one, test):
     print(f"wrote {folder}: {len(calib)} calibration and {len(test)} test samples")
 
 
-def sklearn_split(load, seed):
+def sklearn_split(load, seed, classes=True):
     from sklearn.model_selection import train_test_split
 
     x, y = load(return_X_y=True)
-    return train_test_split(x.astype(np.float32), y, test_size=0.3, random_state=seed, stratify=y)
+    return train_test_split(x.astype(np.float32), y, test_size=0.3, random_state=seed, stratify=y if classes else None)
 
 
 def trees(rng):
@@ -676,10 +676,12 @@ def trees(rng):
     data sets scikit-learn ships: a decision tree on iris (label and ZipMap'd probabilities), a
     random forest on wine, and gradient boosting on breast cancer (binary, LOGISTIC; probabilities
     only: tract, the float reference, gives a wrong label for one-column binary ensembles).
-    Calibration samples come from the training split; test.json is the test split."""
+    Calibration samples come from the training split; test.json is the test split. And a
+    gradient-boosted regressor on diabetes (TreeEnsembleRegressor; its features are scaled to
+    about [-0.2, 0.2], so it proves at the default ranges: tract cannot run it to calibrate)."""
     from skl2onnx import to_onnx
-    from sklearn.datasets import load_breast_cancer, load_iris, load_wine
-    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
+    from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor, RandomForestClassifier
     from sklearn.tree import DecisionTreeClassifier
 
     seed = int(rng.integers(1 << 30))
@@ -690,8 +692,10 @@ def trees(rng):
          {"zipmap": False}, None),
         ("boosted", load_breast_cancer, GradientBoostingClassifier(n_estimators=10, max_depth=3, random_state=seed),
          {"zipmap": False}, ["probabilities"]),
+        ("regressor", load_diabetes, GradientBoostingRegressor(n_estimators=10, max_depth=3, random_state=seed),
+         None, None),
     ]:
-        x_train, x_test, y_train, y_test = sklearn_split(load, seed)
+        x_train, x_test, y_train, y_test = sklearn_split(load, seed, classes=name != "regressor")
         clf.fit(x_train, y_train)
         model = to_onnx(clf, x_train[:1], target_opset=opsets,
                         options={id(clf): options} if options else None)

@@ -839,3 +839,20 @@ fn tree_ensembles_from_scikit_learn_prove_and_agree_with_the_float_model_on_the_
         }
     }
 }
+
+/// A gradient-boosted regressor (TreeEnsembleRegressor; tract cannot run it, so it is not
+/// calibrated): proven and verified at the default scales, its prediction onnxruntime's.
+#[test]
+fn a_tree_ensemble_regressor_proves_at_the_default_scales() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = prove_model("regressor", dir.path());
+    let stdout = ok(zk(&[&"verify", &art, &"-p", &art.join("proof.json"), &"--json"]));
+    let public: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let got = floats(&public["outputs"][0]);
+    let want = floats(&json(&testdata("regressor", "expected.json"))["input"][0]);
+    assert_eq!(got.len(), 1);
+    assert!((got[0] - want[0]).abs() <= 0.05, "proved {} where onnxruntime gives {}", got[0], want[0]);
+    // calibrate says why it cannot run, in one line.
+    let line = refused(zk(&[&"calibrate", &art, &"--data", &testdata("regressor", "calib.json")]));
+    assert!(line.contains("TreeEnsembleRegressor"), "{line}");
+}

@@ -11,7 +11,7 @@ use crate::quant::params::Weights;
 use crate::quant::{pow2, quantize, InputRange, QuantPlan, RangeBits, Scales};
 use halo2_proofs::dev::MockProver;
 
-const TREE_MODELS: &[&str] = &["tree", "forest", "boosted"];
+const TREE_MODELS: &[&str] = &["tree", "forest", "boosted", "regressor"];
 
 /// A plan wide enough for the data sets' features (breast cancer's reach ~4,300).
 fn plan(graph: &Graph, scale: u32) -> QuantPlan {

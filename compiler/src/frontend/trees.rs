@@ -1,7 +1,8 @@
 //! Tree ensembles from `ai.onnx.ml` (scikit-learn, XGBoost and LightGBM exports), built from
 //! proven comparisons, never from a prover-chosen index:
 //! - every split's test is a boolean: the feature (copied), its margin against the threshold
-//!   (`SplitMargin`, exact at the input's scale), then Step(-relu(margin)) as every comparison;
+//!   (`SplitMargin`, exact on every quantized value), then Step(-relu(margin)) as every
+//!   comparison;
 //! - a leaf is reached when all the tests on its path agree: the number of agreeing tests is a
 //!   weighted sum of the split booleans, and Step(agreeing - depth) is 1 for exactly the leaf of
 //!   each tree whose path holds (the paths of a tree partition the inputs), 0 for the others;
@@ -116,10 +117,9 @@ fn read_ensemble(ctx: &Ctx, attrs: &Attrs, prefix: &str, features: usize) -> Res
     let mut splits = vec![];
     for i in 0..n {
         if let Some(mode) = mode_of[i] {
-            let feature = usize::try_from(feature_ids[i])
-                .ok()
-                .filter(|&f| f < features)
-                .ok_or_else(|| ctx.err(format!("a split reads feature {}, outside the {features} inputs", feature_ids[i])))?;
+            let feature = usize::try_from(feature_ids[i]).ok().filter(|&f| f < features).ok_or_else(|| {
+                ctx.err(format!("a split reads feature {}, outside the {features} inputs", feature_ids[i]))
+            })?;
             split_of[i] = splits.len();
             splits.push(Split { feature, threshold: thresholds[i] as f64, mode });
         }
@@ -168,15 +168,14 @@ fn read_ensemble(ctx: &Ctx, attrs: &Attrs, prefix: &str, features: usize) -> Res
         return Err(ctx.err("a leaf is not reached from its tree's root"));
     }
     for j in 0..m {
-        let node = index
-            .get(&(contributions.tree[j], contributions.node[j]))
-            .and_then(|i| leaf_of.get(i))
-            .ok_or_else(|| {
+        let node = index.get(&(contributions.tree[j], contributions.node[j])).and_then(|i| leaf_of.get(i)).ok_or_else(
+            || {
                 ctx.err(format!(
                     "{prefix} weight {j} is on node {} of tree {}, which is not a leaf",
                     contributions.node[j], contributions.tree[j]
                 ))
-            })?;
+            },
+        )?;
         let column = usize::try_from(contributions.column[j])
             .map_err(|_| ctx.err(format!("{prefix} weight {j} has a negative id")))?;
         leaves[*node].weights.push((column, contributions.weight[j] as f64));
@@ -250,9 +249,12 @@ impl Translator {
         let scores = match attrs.string("post_transform").as_deref() {
             None | Some("NONE") => scores,
             Some("SOFTMAX") => self.softmax(&format!("{}/softmax", ctx.name), scores, &[1], false),
-            Some("LOGISTIC") => {
-                self.add_node(&format!("{}/logistic", ctx.name), Op::Func { f: Func::Sigmoid }, vec![scores], vec![n, columns])
-            }
+            Some("LOGISTIC") => self.add_node(
+                &format!("{}/logistic", ctx.name),
+                Op::Func { f: Func::Sigmoid },
+                vec![scores],
+                vec![n, columns],
+            ),
             Some(other) => {
                 return Err(ctx.err(format!("post_transform {other} is not supported (NONE, SOFTMAX, LOGISTIC)")))
             }

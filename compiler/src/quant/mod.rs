@@ -566,19 +566,20 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             QNode { op: QOp::Linear(lin), requant: Some(requant), scale: 0, bound: 1 }
         }
         Op::SplitMargin { thresholds, at_most } => {
-            // The threshold at x's scale, rounded so that the margin's sign decides the test as
-            // the float does: x <= t iff x_q <= floor(t 2^s); x >= t iff x_q >= ceil(t 2^s).
-            // Thresholds beyond what x can reach are clamped there (the test keeps its answer).
+            // The threshold at x's scale, rounded so that the margin's sign decides the test on
+            // every quantized value as the float test does on the value it stands for: x <= t
+            // iff x_q <= floor(t 2^s); x >= t iff x_q >= ceil(t 2^s). Thresholds beyond what x
+            // can reach are clamped there (the test keeps its answer).
             let x = input(0);
             let n = thresholds.len();
             if n == 0 || at_most.len() != n || node.shape.iter().product::<usize>() % n != 0 {
                 return Err(CompileError::Plan(format!("node {}: its thresholds do not fit its input", node.name)));
             }
-            let reach = (x.bound + 1) as f64;
+            let reach = x.bound + 1;
             let mut lin = Linear::default();
             for i in 0..node.shape.iter().product::<usize>() {
                 let j = i % n;
-                let t = (thresholds[j] * (x.scale as f64).exp2()).clamp(-reach, reach);
+                let t = (thresholds[j] * pow2(x.scale as i32)).clamp(-(reach as f64), reach as f64);
                 let term = |weight| [Term { input: 0, index: i as u32, weight }];
                 if at_most[j] {
                     lin.push_row(term(1), -(t.floor() as i128));

@@ -10,7 +10,8 @@ fn load(name: &str) -> Result<Graph> {
 
 #[test]
 fn ir_dumps_of_testdata_models() {
-    for name in ["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure", "logic", "tree"] {
+    for name in ["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure", "logic", "tree"]
+    {
         let graph = load(name).unwrap();
         insta::assert_snapshot!(format!("ir_{name}"), graph.to_string());
     }
@@ -70,7 +71,11 @@ fn tree_ensembles_with_what_a_circuit_cannot_prove_are_refused_naming_the_node()
     assert!(err.contains("TreeEnsembleClassifier") && err.contains("unknown node mode \"BRANCH_SOMETIMES\""), "{err}");
     let err = tree_error(|n| {
         n.attribute.retain(|a| a.name != "post_transform");
-        n.attribute.push(pb::AttributeProto { name: "post_transform".into(), s: b"PROBIT".to_vec(), ..Default::default() });
+        n.attribute.push(pb::AttributeProto {
+            name: "post_transform".into(),
+            s: b"PROBIT".to_vec(),
+            ..Default::default()
+        });
     });
     assert!(err.contains("post_transform PROBIT is not supported"), "{err}");
     let err = tree_error(|n| {

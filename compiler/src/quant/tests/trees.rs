@@ -20,14 +20,19 @@ fn plan(graph: &Graph, scale: u32) -> QuantPlan {
     QuantPlan::build(graph, &scales, &[range], &RangeBits::new(), Weights::InKey).unwrap()
 }
 
-/// x <= t and x >= t decided on every quantized value at a coarse scale, for thresholds on,
-/// between and far beyond the representable values: the margin is <= 0 exactly when the test
-/// holds on the float the value stands for.
+/// x <= t and x >= t at a coarse scale, for thresholds on, between and far beyond its grid: on
+/// every quantized value the margin is <= 0 exactly when the float test holds on the value it
+/// stands for; a float input is rounded to the grid first, so it decides as the float test
+/// wherever it is more than half a grid step from the threshold.
 #[test]
-fn split_margins_decide_exactly_as_the_float_test() {
+fn split_margins_decide_exactly_as_the_float_test_on_quantized_values() {
     let scale = 2;
-    let thresholds = vec![0.0, 0.25, 0.3, -0.3, 1.1, -1.75, 0.124, 100.0, -100.0];
+    let step = 1.0 / pow2(scale as i32);
+    let thresholds = vec![0.0, 0.25, 0.3, -0.3, 1.1, -1.75, 0.124, 0.375, 100.0, -100.0];
     let k = thresholds.len();
+    // The grid's values, and floats 16 times finer.
+    let grid: Vec<f64> = (-16..=16).map(|i| i as f64 * step).collect();
+    let fine: Vec<f64> = (-64..=64).map(|i| i as f64 / 64.0).collect();
     for at_most in [true, false] {
         let graph = Graph {
             nodes: vec![
@@ -44,13 +49,13 @@ fn split_margins_decide_exactly_as_the_float_test() {
         let scales = Scales { input: scale, param: 8, table_bits: 10 };
         let range = InputRange { min: -4.0, max: 4.0 };
         let plan = QuantPlan::build(&graph, &scales, &[range], &RangeBits::new(), Weights::InKey).unwrap();
-        for xq in -16..=16i128 {
-            let x = vec![xq; k];
-            let margin = &evaluate(&graph, &plan, &[x]).unwrap()[1];
+        for (x, on_grid) in grid.iter().map(|&x| (x, true)).chain(fine.iter().map(|&x| (x, false))) {
+            let margin = &evaluate(&graph, &plan, &[vec![quantize(x, scale); k]]).unwrap()[1];
             for (j, &t) in thresholds.iter().enumerate() {
-                let float = xq as f64 / pow2(scale as i32);
-                let holds = if at_most { float <= t } else { float >= t };
-                assert_eq!(margin[j] <= 0, holds, "x = {float}, t = {t}, at_most = {at_most}: margin {}", margin[j]);
+                let holds = if at_most { x <= t } else { x >= t };
+                if on_grid || (x - t).abs() > step / 2.0 {
+                    assert_eq!(margin[j] <= 0, holds, "x = {x}, t = {t}, at_most = {at_most}: margin {}", margin[j]);
+                }
             }
         }
     }
@@ -74,8 +79,12 @@ fn tree_ensembles_match_onnxruntime() {
             .collect();
         let dir = format!("{}/../testdata/{name}/expected.json", env!("CARGO_MANIFEST_DIR"));
         let all: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir).unwrap()).unwrap();
-        let want: Vec<f64> =
-            all["input"].as_array().unwrap().iter().flat_map(|o| o.as_array().unwrap().iter().map(|v| v.as_f64().unwrap())).collect();
+        let want: Vec<f64> = all["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|o| o.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()))
+            .collect();
         assert_eq!(got.len(), want.len(), "{name}");
         assert!(!expected.is_empty());
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {

@@ -682,6 +682,9 @@ def trees(rng):
     from skl2onnx import to_onnx
     from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
     from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor, RandomForestClassifier
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
     from sklearn.tree import DecisionTreeClassifier
 
     seed = int(rng.integers(1 << 30))
@@ -694,17 +697,24 @@ def trees(rng):
          {"zipmap": False}, ["probabilities"]),
         ("regressor", load_diabetes, GradientBoostingRegressor(n_estimators=10, max_depth=3, random_state=seed),
          None, None),
+        # Pipelines around linear models: Scaler, LinearClassifier (SOFTMAX, then Cast, Normalizer
+        # L1 and ZipMap; binary: LOGISTIC), LinearRegressor.
+        ("pipeline", load_iris, make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)), None, None),
+        ("pipeline_binary", load_breast_cancer, make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)),
+         None, None),
+        ("linear_regression", load_diabetes, make_pipeline(StandardScaler(), LinearRegression()), None, None),
     ]:
-        x_train, x_test, y_train, y_test = sklearn_split(load, seed, classes=name != "regressor")
+        regression = name in ("regressor", "linear_regression")
+        x_train, x_test, y_train, y_test = sklearn_split(load, seed, classes=not regression)
         clf.fit(x_train, y_train)
-        model = to_onnx(clf, x_train[:1], target_opset=opsets,
-                        options={id(clf): options} if options else None)
+        model = to_onnx(clf, x_train[:1], target_opset=opsets, options={id(clf): options} if options else None)
         if keep:
             outputs = [o for o in model.graph.output if o.name in keep]
             del model.graph.output[:]
             model.graph.output.extend(outputs)
         print(f"{name}: test accuracy {clf.score(x_test, y_test):.3f}")
-        save_sklearn(name, model, x_train, x_test[0], x_test)
+        # Breast cancer's 398 training samples make calibration's mocks slow: 150 cover its ranges.
+        save_sklearn(name, model, x_train[:150], x_test[0], x_test)
 
 
 def main():

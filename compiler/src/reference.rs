@@ -27,6 +27,47 @@ fn widen_binary_base_values(proto: &mut tract_onnx::pb::ModelProto) {
     }
 }
 
+/// tract has no Scaler: (x - offset) * scale as a Sub and a Mul of constants.
+fn expand_scalers(proto: &mut tract_onnx::pb::ModelProto) {
+    use tract_onnx::pb::{NodeProto, TensorProto};
+    let Some(graph) = proto.graph.as_mut() else { return };
+    let mut nodes = Vec::with_capacity(graph.node.len());
+    for node in std::mem::take(&mut graph.node) {
+        if !(node.domain == "ai.onnx.ml" && node.op_type == "Scaler") {
+            nodes.push(node);
+            continue;
+        }
+        let floats = |name: &str| node.attribute.iter().find(|a| a.name == name).map(|a| a.floats.clone());
+        let (offset, scale) =
+            (floats("offset").unwrap_or_else(|| vec![0.0]), floats("scale").unwrap_or_else(|| vec![1.0]));
+        let (input, output) =
+            (node.input.first().cloned().unwrap_or_default(), node.output.first().cloned().unwrap_or_default());
+        let constant = |suffix: &str, values: Vec<f32>| TensorProto {
+            name: format!("{output}/{suffix}"),
+            dims: vec![values.len() as i64],
+            data_type: 1, // FLOAT
+            float_data: values,
+            ..Default::default()
+        };
+        let (offset, scale) = (constant("offset", offset), constant("scale", scale));
+        let centred = format!("{output}/centred");
+        nodes.push(NodeProto {
+            op_type: "Sub".into(),
+            input: vec![input, offset.name.clone()],
+            output: vec![centred.clone()],
+            ..Default::default()
+        });
+        nodes.push(NodeProto {
+            op_type: "Mul".into(),
+            input: vec![centred, scale.name.clone()],
+            output: vec![output],
+            ..Default::default()
+        });
+        graph.initializer.extend([offset, scale]);
+    }
+    graph.node = nodes;
+}
+
 /// ZipMap wraps probabilities in dictionaries, which are not tensors: the circuit proves the
 /// probabilities, so the reference reads them through an Identity instead.
 fn unwrap_zipmaps(proto: &mut tract_onnx::pb::ModelProto) {
@@ -50,6 +91,7 @@ impl FloatModel {
         let mut proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(tract_err)?;
         unwrap_zipmaps(&mut proto);
         widen_binary_base_values(&mut proto);
+        expand_scalers(&mut proto);
         let mut model = onnx.model_for_proto_model(&proto).map_err(tract_err)?;
         for (i, shape) in input_shapes.iter().enumerate() {
             model = model.with_input_fact(i, f32::fact(shape).into()).map_err(tract_err)?;

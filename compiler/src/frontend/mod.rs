@@ -9,6 +9,7 @@ mod conv;
 mod fold;
 mod logic;
 mod math;
+mod ml;
 mod reduce;
 mod structural;
 mod trees;
@@ -69,6 +70,8 @@ pub const OPS: &[(&str, &str)] = &[
     ("LayerNormalization", "decomposition: mean, product, square root, division"),
     ("LeakyRelu", "max chip: max(x, a x)"),
     ("Less", "comparison: 1 - (a >= b), a Step(-relu(difference))"),
+    ("LinearClassifier", "ai.onnx.ml: linear (MatMul with the coefficients), post_transform NONE, SOFTMAX, LOGISTIC; integer labels by first argmax"),
+    ("LinearRegressor", "ai.onnx.ml: linear (MatMul with the coefficients)"),
     ("LessOrEqual", "comparison: b >= a, a Step(-relu(difference))"),
     ("Log", "lookup"),
     ("LogSoftmax", "decomposition: max, exp and log lookups, sum"),
@@ -81,6 +84,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Mish", "lookup"),
     ("Mul", "product (two activations); linear (constant)"),
     ("Neg", "linear"),
+    ("Normalizer", "ai.onnx.ml: division by the row's MAX (max chip), L1 or L2 norm"),
     ("Not", "1 - x of a boolean"),
     ("Or", "x + y - x y of booleans"),
     ("Pad", "copy (constant, reflect, edge, wrap)"),
@@ -99,6 +103,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Reshape", "copy"),
     ("Resize", "copy (nearest)"),
     ("Round", "rescale to scale 0 (remainder range checked); ties round up, where ONNX rounds them to even"),
+    ("Scaler", "ai.onnx.ml: linear ((x - offset) * scale)"),
     ("Selu", "lookup"),
     ("Sigmoid", "lookup"),
     ("Sign", "(x >= 0) - (x <= 0), two steps"),
@@ -179,7 +184,7 @@ fn check_supported(graph: &pb::GraphProto) -> Result<()> {
         .iter()
         .filter(|n| match n.domain.as_str() {
             "" | "ai.onnx" => !is_supported(&n.op_type),
-            "ai.onnx.ml" => !trees::TREE_OPS.contains(&n.op_type.as_str()),
+            "ai.onnx.ml" => ![trees::TREE_OPS, ml::LINEAR_ML_OPS].concat().contains(&n.op_type.as_str()),
             _ => true,
         })
         .map(|n| UnsupportedOp { op: n.op_type.clone(), node: node_name(n) })
@@ -306,7 +311,10 @@ impl Translator {
         let op = node.op_type.as_str();
 
         if node.domain == "ai.onnx.ml" {
-            return self.tree_op(&ctx, &attrs);
+            return match ml::LINEAR_ML_OPS.contains(&op) {
+                true => self.linear_ml_op(&ctx, &attrs),
+                false => self.tree_op(&ctx, &attrs),
+            };
         }
         // Folding: every input constant, or an op that only ever works on constants.
         let inputs: Vec<Value> = (0..node.input.len())

@@ -106,7 +106,18 @@ impl Translator {
         let rank = self.shape(x).len();
         let axis = normalize_axis(attrs.int("axis", -1), rank).ok_or_else(|| ctx.err("axis out of range"))?;
         let name = ctx.name.clone();
-        let norm = match attrs.int("p", 2) {
+        let p = attrs.int("p", 2);
+        let norm =
+            self.lp_norm(&name, x, axis, p).ok_or_else(|| ctx.err(format!("p = {p}; only 1 and 2 are defined")))?;
+        let y = self.divide(&name, Some(x), norm);
+        self.env.insert(out.to_string(), Value::Act(y));
+        Ok(())
+    }
+
+    /// ||x||_p along `axis`, kept as a dimension (p = 1: sum |x|; p = 2: square root of the sum of
+    /// squares); None for other p.
+    pub(super) fn lp_norm(&mut self, name: &str, x: NodeId, axis: usize, p: i64) -> Option<NodeId> {
+        Some(match p {
             1 => {
                 let a = self.abs(&format!("{name}/abs"), x);
                 self.reduce(&format!("{name}/l1"), a, &[axis], false, true)
@@ -116,10 +127,7 @@ impl Translator {
                 let s = self.reduce(&format!("{name}/sum"), sq, &[axis], false, true);
                 self.sqrt(&format!("{name}/l2"), s)
             }
-            p => return Err(ctx.err(format!("p = {p}; only 1 and 2 are defined"))),
-        };
-        let y = self.divide(&name, Some(x), norm);
-        self.env.insert(out.to_string(), Value::Act(y));
-        Ok(())
+            _ => return None,
+        })
     }
 }

@@ -15,7 +15,7 @@
 use super::attrs::Attrs;
 use super::{Ctx, Translator, Value};
 use crate::error::Result;
-use crate::ir::{Func, NodeId, Op};
+use crate::ir::{NodeId, Op};
 use crate::tensor::Tensor;
 use std::collections::HashMap;
 
@@ -199,16 +199,9 @@ impl Translator {
         }
         let classifier = op == "TreeEnsembleClassifier";
         let ensemble = read_ensemble(ctx, attrs, if classifier { "class" } else { "target" }, xs[1])?;
-        let labels = match (attrs.ints("classlabels_int64s"), attrs.strings("classlabels_strings")) {
-            _ if !classifier => vec![],
-            (Some(l), _) if !l.is_empty() => l,
-            (_, Some(s)) if !s.is_empty() => {
-                return Err(ctx.err(
-                    "its class labels are strings, which a circuit cannot output; export integer labels, or keep \
-                     only the probabilities output (onnx.utils.extract_model)",
-                ))
-            }
-            _ => return Err(ctx.err("it has no class labels")),
+        let labels = match classifier {
+            true => super::ml::int_labels(ctx, attrs, "classlabels_int64s", "classlabels_strings")?,
+            false => vec![],
         };
         let used = ensemble.leaves.iter().flat_map(|l| l.weights.iter().map(|w| w.0 + 1)).max().unwrap_or(1);
         // One column for two classes: the score of the second (as onnxruntime and tract read it).
@@ -246,19 +239,7 @@ impl Translator {
             vec![leaves],
             vec![n, columns],
         );
-        let scores = match attrs.string("post_transform").as_deref() {
-            None | Some("NONE") => scores,
-            Some("SOFTMAX") => self.softmax(&format!("{}/softmax", ctx.name), scores, &[1], false),
-            Some("LOGISTIC") => self.add_node(
-                &format!("{}/logistic", ctx.name),
-                Op::Func { f: Func::Sigmoid },
-                vec![scores],
-                vec![n, columns],
-            ),
-            Some(other) => {
-                return Err(ctx.err(format!("post_transform {other} is not supported (NONE, SOFTMAX, LOGISTIC)")))
-            }
-        };
+        let scores = super::ml::post_transform(self, ctx, attrs, scores)?;
         if !classifier {
             self.env.insert(ctx.node.output.first().cloned().unwrap_or_default(), Value::Act(scores));
             return Ok(());
@@ -394,7 +375,7 @@ impl Translator {
     }
 
     /// The first argmax of the scores along axis 1, as its class label.
-    fn class_label(&mut self, name: &str, scores: NodeId, labels: &[i64]) -> NodeId {
+    pub(super) fn class_label(&mut self, name: &str, scores: NodeId, labels: &[i64]) -> NodeId {
         if labels.iter().enumerate().all(|(i, &l)| l == i as i64) {
             return self.arg_max(&format!("{name}/label"), scores, 1, false, false);
         }

@@ -60,6 +60,18 @@ fn prove_model(model: &str, dir: &Path) -> PathBuf {
     art
 }
 
+/// Compile, calibrate with `--max-error`, set up, witness and prove a testdata model.
+fn calibrate_and_prove(model: &str, dir: &Path, max_error: &str) -> PathBuf {
+    let art = dir.join(model);
+    ok(zk(&[&"compile", &testdata(model, "model.onnx"), &"-o", &art]));
+    ok(zk(&[&"calibrate", &art, &"--data", &testdata(model, "calib.json"), &"--max-error", &max_error]));
+    ok(zk(&[&"setup", &art]));
+    let (witness, proof) = (art.join("witness.json"), art.join("proof.json"));
+    ok(zk(&[&"gen-witness", &art, &"-i", &testdata(model, "input.json"), &"-o", &witness]));
+    ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof]));
+    art
+}
+
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -103,13 +115,8 @@ fn nonlinear_and_structural_models_calibrate_prove_and_verify() {
         ("activations", "0.2", 0.02, 0.25),
         ("structure", "0.05", 0.02, 0.0),
     ] {
-        let art = dir.path().join(model);
-        ok(zk(&[&"compile", &testdata(model, "model.onnx"), &"-o", &art]));
-        ok(zk(&[&"calibrate", &art, &"--data", &testdata(model, "calib.json"), &"--max-error", &max_error]));
-        ok(zk(&[&"setup", &art]));
-        let (witness, proof) = (art.join("witness.json"), art.join("proof.json"));
-        ok(zk(&[&"gen-witness", &art, &"-i", &testdata(model, "input.json"), &"-o", &witness]));
-        ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof]));
+        let art = calibrate_and_prove(model, dir.path(), max_error);
+        let proof = art.join("proof.json");
         let stdout = ok(zk(&[&"verify", &art, &"-p", &proof]));
         let printed = stdout.split("outputs: ").nth(1).unwrap();
         let verified: Vec<Vec<f64>> = serde_json::from_str(printed.trim()).unwrap();
@@ -817,13 +824,8 @@ fn scikit_learn_exports_prove_and_agree_with_the_float_model_on_the_test_split()
         ("pipeline_binary", "0.005", true),
         ("linear_regression", "3", false),
     ] {
-        let art = dir.path().join(model);
-        ok(zk(&[&"compile", &testdata(model, "model.onnx"), &"-o", &art]));
-        ok(zk(&[&"calibrate", &art, &"--data", &testdata(model, "calib.json"), &"--max-error", &max_error]));
-        ok(zk(&[&"setup", &art]));
-        let (witness, proof) = (art.join("witness.json"), art.join("proof.json"));
-        ok(zk(&[&"gen-witness", &art, &"-i", &testdata(model, "input.json"), &"-o", &witness]));
-        ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof]));
+        let art = calibrate_and_prove(model, dir.path(), max_error);
+        let proof = art.join("proof.json");
         let stdout = ok(zk(&[&"verify", &art, &"-p", &proof, &"--json"]));
         let public: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
         let expected = json(&testdata(model, "expected.json"))["input"].clone();

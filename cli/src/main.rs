@@ -308,9 +308,11 @@ fn run(command: Command) -> Result<()> {
                 .count();
             let err = report.error.as_ref().map_or(0.0, |e| e.max_abs);
             let top1 = report.error.as_ref().map_or(1.0, |e| e.top1_agreement());
+            let reference =
+                report.reference.as_ref().map_or(String::new(), |r| format!("; float reference the IR, {r}"));
             println!(
                 "calibrated on {} samples: scales 2^{}/2^{}, k={}, {} rows, {} advice + {} lookup columns; \
-                 max error {err:.4}, top-1 agreement {:.0}%; {accepted}/{} candidates met the target; report {} ({:.1?})",
+                 max error {err:.4}, top-1 agreement {:.0}%; {accepted}/{} candidates met the target{reference}; report {} ({:.1?})",
                 report.samples,
                 s.scales.input,
                 s.scales.param,

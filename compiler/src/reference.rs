@@ -1,16 +1,45 @@
-//! The float reference: the ONNX model itself, run by tract. Calibration measures the integer
-//! evaluator's error against it.
+//! The float reference calibration measures the integer evaluator's error against: the IR in
+//! floating point (the graph the circuit proves, `ir::float_eval`), cross-checked against tract
+//! running the ONNX file itself where tract can, and saying where it cannot.
 
 use crate::error::{CompileError, Result};
+use crate::ir::float_eval::outputs_float;
+use crate::ir::Graph;
+use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::*;
 
 pub struct FloatModel {
+    graph: Graph,
+    tract: std::result::Result<TractModel, String>,
+}
+
+/// The ONNX file run by tract.
+struct TractModel {
     plan: Arc<TypedRunnableModel>,
     input_shapes: Vec<Vec<usize>>,
 }
 
+/// What tract said of the float reference on the calibration samples.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrossCheck {
+    /// tract ran every sample: the largest difference from the IR's outputs.
+    Tract { max_difference: f64 },
+    /// tract could not load or run the model: why.
+    Unavailable { reason: String },
+}
+
+impl std::fmt::Display for CrossCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CrossCheck::Tract { max_difference } => write!(f, "tract agrees within {max_difference:.1e}"),
+            CrossCheck::Unavailable { reason } => write!(f, "not cross-checked: {reason}"),
+        }
+    }
+}
+
 fn tract_err(e: TractError) -> CompileError {
-    CompileError::Plan(format!("the float reference (tract) failed: {e:#}"))
+    CompileError::Plan(format!("tract failed: {e:#}"))
 }
 
 /// tract reads a binary ensemble's one column of scores from a two-column layout: give its base
@@ -85,8 +114,42 @@ fn unwrap_zipmaps(proto: &mut tract_onnx::pb::ModelProto) {
 }
 
 impl FloatModel {
-    /// Load the model with the input shapes the circuit uses (batch fixed to 1).
-    pub fn load(bytes: &[u8], input_shapes: &[Vec<usize>]) -> Result<FloatModel> {
+    /// The reference for `graph`, translated from the ONNX file `bytes` whose inputs have these
+    /// shapes (batch fixed to 1). tract failing to load it is recorded, not an error.
+    pub fn new(graph: Graph, bytes: &[u8], input_shapes: &[Vec<usize>]) -> FloatModel {
+        FloatModel { graph, tract: TractModel::load(bytes, input_shapes).map_err(|e| e.to_string()) }
+    }
+
+    /// Run one sample; returns every model output, flattened.
+    pub fn run(&self, inputs: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        outputs_float(&self.graph, inputs).map_err(|e| CompileError::Plan(format!("the float reference failed: {e}")))
+    }
+
+    /// tract's outputs on the samples against `outputs` (this reference's on them).
+    pub fn cross_check(&self, samples: &[Vec<Vec<f64>>], outputs: &[Vec<Vec<f64>>]) -> CrossCheck {
+        let tract = match &self.tract {
+            Ok(t) => t,
+            Err(reason) => return CrossCheck::Unavailable { reason: reason.clone() },
+        };
+        let mut max_difference = 0.0f64;
+        for (sample, ours) in samples.iter().zip(outputs) {
+            match tract.run(sample) {
+                Ok(theirs) => {
+                    for (a, b) in ours.iter().zip(&theirs) {
+                        for (x, y) in a.iter().zip(b) {
+                            max_difference = max_difference.max((x - y).abs());
+                        }
+                    }
+                }
+                Err(e) => return CrossCheck::Unavailable { reason: e.to_string() },
+            }
+        }
+        CrossCheck::Tract { max_difference }
+    }
+}
+
+impl TractModel {
+    fn load(bytes: &[u8], input_shapes: &[Vec<usize>]) -> Result<TractModel> {
         let onnx = tract_onnx::onnx();
         let mut proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(tract_err)?;
         unwrap_zipmaps(&mut proto);
@@ -97,11 +160,10 @@ impl FloatModel {
             model = model.with_input_fact(i, f32::fact(shape).into()).map_err(tract_err)?;
         }
         let plan = model.into_optimized().map_err(tract_err)?.into_runnable().map_err(tract_err)?;
-        Ok(FloatModel { plan, input_shapes: input_shapes.to_vec() })
+        Ok(TractModel { plan, input_shapes: input_shapes.to_vec() })
     }
 
-    /// Run one sample; returns every model output, flattened.
-    pub fn run(&self, inputs: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+    fn run(&self, inputs: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         let tensors = inputs
             .iter()
             .zip(&self.input_shapes)

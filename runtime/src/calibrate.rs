@@ -66,21 +66,22 @@ pub fn read_samples(path: &Path, settings: &Settings) -> Result<Vec<Vec<Vec<f64>
     Ok((0..n).map(|s| per_input.iter().map(|inp| inp[s].clone()).collect()).collect())
 }
 
-/// The float model kept in the artifact folder, checked against the settings.
-fn float_model(art: &ArtifactDir, settings: &Settings) -> Result<FloatModel> {
+/// The float reference of the model in the artifact folder (its ONNX copy, checked against the
+/// settings, for tract's cross-check).
+fn float_model(art: &ArtifactDir, model: &Model) -> Result<FloatModel> {
     let bytes = read(&art.onnx())?;
-    if sha256_hex(&bytes) != settings.model_sha256 {
+    if sha256_hex(&bytes) != model.settings.model_sha256 {
         return Err(RuntimeError::Mismatch {
             path: art.onnx().display().to_string(),
             reason: "it is not the model settings.json was compiled from; run `zkonnx compile` again".into(),
         });
     }
-    float_model_of(&bytes, settings)
+    Ok(float_model_of(&bytes, model))
 }
 
-fn float_model_of(onnx: &[u8], settings: &Settings) -> Result<FloatModel> {
-    let shapes: Vec<Vec<usize>> = settings.inputs.iter().map(|i| i.shape.clone()).collect();
-    Ok(FloatModel::load(onnx, &shapes)?)
+fn float_model_of(onnx: &[u8], model: &Model) -> FloatModel {
+    let shapes: Vec<Vec<usize>> = model.settings.inputs.iter().map(|i| i.shape.clone()).collect();
+    FloatModel::new(model.graph.clone(), onnx, &shapes)
 }
 
 fn float_outputs(float: &FloatModel, inputs: &[Vec<Vec<f64>>]) -> Result<Vec<Vec<Vec<f64>>>> {
@@ -97,7 +98,7 @@ pub fn calibrate(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Model, Report)> {
     let model = Model::load(art)?;
-    let float = float_model(art, &model.settings)?;
+    let float = float_model(art, &model)?;
     let (calibrated, report) = calibrate_model(&model, &float, data, opts, progress)?;
     let saved = save_settings(&model, art, calibrated.settings, calibrated.plan)?;
     write_json(report_path, &report)?;
@@ -114,7 +115,7 @@ pub fn calibrate_settings(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Model, Report)> {
     let (model, bytes) = Model::from_onnx(onnx, settings_path)?;
-    let float = float_model_of(&bytes, &model.settings)?;
+    let float = float_model_of(&bytes, &model);
     let (calibrated, report) = calibrate_model(&model, &float, data, opts, progress)?;
     write_settings(settings_path, &calibrated.settings)?;
     Ok((calibrated, report))
@@ -133,8 +134,9 @@ fn calibrate_model(
     let samples = Samples { float_outputs: float_outputs(float, &inputs)?, inputs };
     // Calibration keeps the visibility and layout goal the model was compiled with.
     let opts = Options { visibility: model.settings.visibility.clone(), layout: model.settings.layout, ..opts.clone() };
-    let (settings, plan, report) =
+    let (settings, plan, mut report) =
         calibrate::calibrate(&model.graph, &model.settings.model_sha256, &samples, &opts, progress)?;
+    report.reference = Some(float.cross_check(&samples.inputs, &samples.float_outputs));
     let binding = binding_of(&settings);
     let candidate = Model { graph: model.graph.clone(), settings, plan, binding };
     // The guarantee: every calibration sample proves with the chosen settings. A mock run holds
@@ -171,7 +173,7 @@ pub struct DataReport {
 pub fn report(art: &ArtifactDir, data: &Path) -> Result<DataReport> {
     let model = Model::load(art)?;
     let inputs = read_samples(data, &model.settings)?;
-    let float = float_model(art, &model.settings)?;
+    let float = float_model(art, &model)?;
     let mut failures = vec![];
     let (mut quantized, mut reference) = (vec![], vec![]);
     for (i, sample) in inputs.iter().enumerate() {

@@ -202,8 +202,9 @@ fn calibrate_settings(
         detached(py, || runtime::calibrate::calibrate_settings(&model, &settings, &data, &opts, &progress))?;
     let s = &m.settings;
     let (err, top1) = report.error.as_ref().map_or((0.0, 1.0), |e| (e.max_abs, e.top1_agreement()));
+    let reference = report.reference.as_ref().map_or(String::new(), |r| format!("; float reference the IR, {r}"));
     log(&format!(
-        "calibrated on {} samples: scales 2^{}/2^{}, k={}, {} rows; max error {err:.4}, top-1 agreement {:.0}% ({:.1?})",
+        "calibrated on {} samples: scales 2^{}/2^{}, k={}, {} rows; max error {err:.4}, top-1 agreement {:.0}%{reference} ({:.1?})",
         report.samples,
         s.scales.input,
         s.scales.param,

@@ -114,6 +114,9 @@ pub struct Report {
     pub margin: f64,
     pub chosen: Option<Scales>,
     pub error: Option<ErrorStats>,
+    /// What tract, running the ONNX file, said of the float reference (the IR in floating point).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<crate::reference::CrossCheck>,
     pub candidates: Vec<Candidate>,
 }
 
@@ -328,6 +331,7 @@ pub fn calibrate(
         margin: opts.margin,
         chosen: None,
         error: None,
+        reference: None,
         candidates,
     };
     let Some((index, bits)) = best else {

@@ -122,7 +122,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Tile", "copy"),
     ("Transpose", "copy"),
     ("TreeEnsembleClassifier", "ai.onnx.ml: each split a proven comparison, exact at the input scale (Step(-relu(margin))); the reached leaf Step(agreeing tests - depth); leaf weights a MatMul; post_transform NONE, SOFTMAX, LOGISTIC; integer labels by first argmax"),
-    ("TreeEnsembleRegressor", "ai.onnx.ml: as TreeEnsembleClassifier; SUM or AVERAGE (calibrate cannot run it: tract has no float TreeEnsembleRegressor)"),
+    ("TreeEnsembleRegressor", "ai.onnx.ml: as TreeEnsembleClassifier; SUM or AVERAGE"),
     ("Unsqueeze", "copy"),
     ("Upsample", "copy (nearest)"),
     ("Where", "copy (constant condition); y + c (x - y) (a computed boolean condition c)"),

@@ -3,8 +3,12 @@
 //! node input is an activation: a value the circuit has to prove.
 
 mod architecture;
+pub mod float_eval;
 mod func;
 mod print;
+
+#[cfg(test)]
+mod tests;
 
 pub use func::Func;
 

@@ -746,6 +746,25 @@ impl LayerRows {
     }
 }
 
+/// A layer's weighted sums, every weight kept: per output, (input element, weight index) terms
+/// and its bias index (MatMul, Conv, ConvTranspose; None for other ops). The float evaluator
+/// reads the same geometry the plan does.
+pub(crate) fn layer_terms(node: &Node, in_shape: &[usize]) -> Option<(Vec<u32>, Vec<(u32, u32)>, Vec<u32>)> {
+    let rows = match &node.op {
+        Op::MatMul { weight, .. } => matmul(&node.shape, weight, true, 0),
+        Op::Conv { weight, strides, pads, dilations, group, .. } => {
+            let geo = ConvGeometry { strides: *strides, pads: *pads, dilations: *dilations, group: *group };
+            conv(in_shape, &node.shape, weight, &geo, true, 0)
+        }
+        Op::ConvTranspose { weight, strides, pads, dilations, .. } => {
+            let geo = ConvGeometry { strides: *strides, pads: *pads, dilations: *dilations, group: 1 };
+            conv_transpose(in_shape, &node.shape, weight, &geo, true, 0)
+        }
+        _ => return None,
+    };
+    Some((rows.offsets, rows.terms, rows.bias_of_row))
+}
+
 /// Whether a weight index contributes a term: zeros are dropped unless the weights are witnessed.
 fn nonzero(wq: &[i64], keep_zeros: bool) -> impl Fn(usize) -> bool + '_ {
     move |i| keep_zeros || wq[i] != 0

@@ -623,15 +623,50 @@ def unsupported(rng):
     w = kaiming(rng, (4, 8), 4)
     nodes = [
         helper.make_node("MatMul", ["input", "w"], ["h"], name="/fc/MatMul"),
-        helper.make_node("Trilu", ["h"], ["s"], name="/act/Trilu"),
-        helper.make_node("CumSum", ["s", "axis"], ["output"], name="/head/CumSum"),
+        helper.make_node("TopK", ["h", "k"], ["s", "indices"], name="/act/TopK"),
+        helper.make_node("Einsum", ["s"], ["output"], name="/head/Einsum", equation="ij->ji"),
     ]
     graph = helper.make_graph(
         nodes, "unsupported",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 4])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 8])],
-        [init("w", w), numpy_helper.from_array(np.array(1, dtype=np.int64), "axis")])
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [2, 1])],
+        [init("w", w), numpy_helper.from_array(np.array([2], dtype=np.int64), "k")])
     save("unsupported", graph, (1, 4), lambda i: rng.normal(0, 1, (1, 4)).astype(np.float32), opset=14)
+
+
+def indexing(rng):
+    """Indexing and scans on activations (opset 14): Trilu (upper, and lower with k = -1),
+    GatherElements and ScatterElements with constant indices, CumSum (inclusive, and exclusive
+    reversed), and Tan on a bounded input."""
+    w = kaiming(rng, (16, 16), 16)
+    gather_idx = rng.integers(0, 4, (1, 4, 2))
+    scatter_idx = np.array([[[3, 0, 1, 2], [1, 2, 3, 0]]])
+    nodes = [
+        node("MatMul", ["input", "w"], ["h"], "/fc/MatMul"),
+        node("Reshape", ["h", "square"], ["m"], "/reshape/Reshape"),
+        node("Trilu", ["m"], ["upper"], "/triu/Trilu", upper=1),
+        node("Trilu", ["m", "minus_one"], ["lower"], "/tril/Trilu", upper=0),
+        node("GatherElements", ["upper", "gather_idx"], ["g"], "/gather/GatherElements", axis=2),
+        node("Slice", ["upper", "zero", "two", "one"], ["rows"], "/rows/Slice"),
+        node("ScatterElements", ["lower", "scatter_idx", "rows"], ["sc"], "/scatter/ScatterElements", axis=2),
+        node("CumSum", ["h", "axis"], ["c"], "/cumsum/CumSum"),
+        node("CumSum", ["h", "axis"], ["c2"], "/cumsum_back/CumSum", exclusive=1, reverse=1),
+        node("Tanh", ["h"], ["th"], "/tanh/Tanh"),
+        node("Mul", ["th", "scale"], ["ts"], "/scale/Mul"),
+        node("Tan", ["ts"], ["tan"], "/tan/Tan"),
+        node("Reshape", ["g", "flat"], ["gf"], "/gf/Reshape"),
+        node("Reshape", ["sc", "flat"], ["scf"], "/scf/Reshape"),
+        node("Concat", ["gf", "scf", "c", "c2", "tan"], ["output"], "/out/Concat", axis=1),
+    ]
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+    graph = helper.make_graph(
+        nodes, "indexing",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 16])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 8 + 16 + 16 + 16 + 16])],
+        [init("w", w), i64("square", [1, 4, 4]), i64("minus_one", -1), i64("gather_idx", gather_idx),
+         i64("zero", [0]), i64("two", [2]), i64("one", [1]), i64("scatter_idx", scatter_idx),
+         i64("axis", 1), init("scale", 1.2), i64("flat", [1, -1])])
+    save("indexing", graph, (1, 16), lambda i: rng.normal(0, 1, (1, 16)).astype(np.float32), opset=14)
 
 
 def save_sklearn(name, model, calib, one, test):
@@ -672,13 +707,14 @@ def sklearn_split(load, seed, classes=True):
 
 
 def trees(rng):
-    """Tree ensembles exported by skl2onnx as they are (TreeEnsembleClassifier, ZipMap), trained on
-    data sets scikit-learn ships: a decision tree on iris (label and ZipMap'd probabilities), a
-    random forest on wine, and gradient boosting on breast cancer (binary, LOGISTIC; probabilities
-    only: tract, the float reference, gives a wrong label for one-column binary ensembles).
-    Calibration samples come from the training split; test.json is the test split. And a
-    gradient-boosted regressor on diabetes (TreeEnsembleRegressor; its features are scaled to
-    about [-0.2, 0.2], so it proves at the default ranges: tract cannot run it to calibrate)."""
+    """scikit-learn models exported by skl2onnx as they are, trained on data sets scikit-learn
+    ships: a decision tree on iris (label and ZipMap'd probabilities), a random forest on wine,
+    gradient boosting on breast cancer (binary, LOGISTIC; probabilities only: tract, which
+    cross-checks the float reference, gives a wrong label for one-column binary ensembles), a
+    gradient-boosted regressor on diabetes (TreeEnsembleRegressor, which tract cannot run; its
+    features are scaled to about [-0.2, 0.2], so it also proves at the default ranges), and
+    pipelines around linear models. Calibration samples come from the training split; test.json
+    is the test split."""
     from skl2onnx import to_onnx
     from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
     from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor, RandomForestClassifier
@@ -722,7 +758,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding, "trees": trees}
+                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

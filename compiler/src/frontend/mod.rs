@@ -46,6 +46,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("ConvTranspose", "linear, 2-D, group 1"),
     ("Cos", "lookup"),
     ("Cosh", "lookup"),
+    ("CumSum", "linear: a sum over each prefix (or suffix) along the axis; exclusive and reverse"),
     ("Div", "division by an activation; linear by a constant"),
     ("Dropout", "copy (inference)"),
     ("Elu", "lookup"),
@@ -56,6 +57,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Flatten", "copy"),
     ("Floor", "rescale to scale 0 (remainder range checked), biased down"),
     ("Gather", "copy (constant indices); computed indices into a constant table (axis 0): one-hot selection by proven equality tests, then a product with the table"),
+    ("GatherElements", "copy (constant indices)"),
     ("Gelu", "lookup (exact and tanh forms)"),
     ("Gemm", "linear"),
     ("GlobalAveragePool", "linear"),
@@ -104,6 +106,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Resize", "copy (nearest)"),
     ("Round", "rescale to scale 0 (remainder range checked); ties round up, where ONNX rounds them to even"),
     ("Scaler", "ai.onnx.ml: linear ((x - offset) * scale)"),
+    ("ScatterElements", "copy (constant indices, no reduction)"),
     ("Selu", "lookup"),
     ("Sigmoid", "lookup"),
     ("Sign", "(x >= 0) - (x <= 0), two steps"),
@@ -118,9 +121,11 @@ pub const OPS: &[(&str, &str)] = &[
     ("Squeeze", "copy"),
     ("Sub", "linear"),
     ("Sum", "linear"),
+    ("Tan", "lookup (inputs past +-pi/2 are the calibrated range's business)"),
     ("Tanh", "lookup"),
     ("Tile", "copy"),
     ("Transpose", "copy"),
+    ("Trilu", "copy (the other triangle: constant zeros)"),
     ("TreeEnsembleClassifier", "ai.onnx.ml: each split a proven comparison, exact at the input scale (Step(-relu(margin))); the reached leaf Step(agreeing tests - depth); leaf weights a MatMul; post_transform NONE, SOFTMAX, LOGISTIC; integer labels by first argmax"),
     ("TreeEnsembleRegressor", "ai.onnx.ml: as TreeEnsembleClassifier; SUM or AVERAGE"),
     ("Unsqueeze", "copy"),
@@ -400,6 +405,7 @@ impl Translator {
                 self.push_named(&out, ctx.name.clone(), Op::Round { mode }, vec![x], shape);
             }
             "Gemm" => self.gemm(&ctx, &attrs, &out)?,
+            "CumSum" => self.cumsum(&ctx, &attrs, &out)?,
             "MatMul" => {
                 let x = self.act_input(&ctx, 0)?;
                 if let Value::Act(b) = self.input(&ctx, 1)? {
@@ -732,6 +738,12 @@ impl Translator {
                     Some(Tensor::new(t.shape.clone(), (first..first + t.len()).map(|j| j as f64).collect()));
             }
         }
+        if op == "Trilu" {
+            // The zeros of the other triangle are a constant element.
+            positional.resize(positional.len().max(3), None);
+            positional[2] = Some(Tensor::new(vec![], vec![(offset + consts.len()) as f64]));
+            consts.push(0.0);
+        }
         let constant_pad = attrs.string("mode").is_none_or(|m| m == "constant");
         if op == "Pad" && constant_pad {
             // The padding value is a constant element too.
@@ -951,6 +963,7 @@ fn lookup_func(op: &str, attrs: &Attrs) -> Option<Func> {
         "Sin" => Func::Sin,
         "Cos" => Func::Cos,
         "Atan" => Func::Atan,
+        "Tan" => Func::Tan,
         "Asin" => Func::Asin,
         "Acos" => Func::Acos,
         "Sinh" => Func::Sinh,

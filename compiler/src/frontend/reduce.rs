@@ -130,4 +130,33 @@ impl Translator {
             _ => return None,
         })
     }
+
+    /// CumSum: each output a sum of the elements up to it (or from it, `reverse`) along the axis,
+    /// itself included unless `exclusive`.
+    pub(super) fn cumsum(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        let x = self.act_input(ctx, 0)?;
+        let xs = self.shape(x);
+        let axis = self.const_input(ctx, 1)?;
+        let axis = axis.data.first().copied().ok_or_else(|| ctx.err("axis is empty"))? as i64;
+        let axis = normalize_axis(axis, xs.len()).ok_or_else(|| ctx.err("axis out of range"))?;
+        let (exclusive, reverse) = (attrs.int("exclusive", 0) != 0, attrs.int("reverse", 0) != 0);
+        let stride: usize = xs[axis + 1..].iter().product();
+        let n = xs[axis];
+        let windows = (0..xs.iter().product::<usize>())
+            .map(|f| {
+                let i = (f / stride) % n;
+                let base = f - i * stride;
+                let range = match (reverse, exclusive) {
+                    (false, false) => 0..i + 1,
+                    (false, true) => 0..i,
+                    (true, false) => i..n,
+                    (true, true) => i + 1..n,
+                };
+                range.map(|j| base + j * stride).collect()
+            })
+            .collect();
+        let y = self.add_node(&ctx.name, Op::Reduce { windows, mean: false }, vec![x], xs);
+        self.env.insert(out.to_string(), Value::Act(y));
+        Ok(())
+    }
 }

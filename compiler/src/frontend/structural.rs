@@ -28,6 +28,9 @@ pub const STRUCTURAL_OPS: &[&str] = &[
     "Identity",
     "Cast",
     "Dropout",
+    "Trilu",
+    "GatherElements",
+    "ScatterElements",
 ];
 
 /// Which inputs of `op` carry data (the rest are shapes, indices, conditions).
@@ -35,6 +38,7 @@ pub fn data_inputs(op: &str, n: usize) -> Vec<usize> {
     match op {
         "Concat" => (0..n).collect(),
         "Where" => vec![1, 2],
+        "ScatterElements" => vec![0, 2],
         _ => vec![0],
     }
 }
@@ -175,6 +179,69 @@ pub fn eval(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs, outputs: u
             let (c, x, y) = (broadcast(c, &shape), broadcast(x, &shape), broadcast(y, &shape));
             let data = (0..c.len()).map(|i| if c.data[i] != 0.0 { x.data[i] } else { y.data[i] }).collect();
             one(Tensor::new(shape, data))
+        }
+        "Trilu" => {
+            // Input 2 is not ONNX's: the zero of the other triangle (an element index on
+            // activations; absent when folding constants).
+            let x = input(0)?;
+            let rank = x.shape.len();
+            if rank < 2 {
+                return Err("Trilu needs at least 2 dimensions".into());
+            }
+            let k = ints(1).and_then(|v| v.first().copied()).unwrap_or(0);
+            let upper = attrs.int("upper", 1) != 0;
+            let zero = inputs.get(2).copied().flatten().and_then(|t| t.data.first().copied()).unwrap_or(0.0);
+            let (rows, cols) = (x.shape[rank - 2], x.shape[rank - 1]);
+            let data = (0..x.len())
+                .map(|f| {
+                    let (i, j) = (((f / cols) % rows) as i64, (f % cols) as i64);
+                    let keep = if upper { j - i >= k } else { j - i <= k };
+                    if keep {
+                        x.data[f]
+                    } else {
+                        zero
+                    }
+                })
+                .collect();
+            one(Tensor::new(x.shape.clone(), data))
+        }
+        "GatherElements" | "ScatterElements" => {
+            let (x, index) = (input(0)?, input(1)?);
+            let rank = x.shape.len();
+            let axis = norm(attrs.int("axis", 0), rank)?;
+            if index.shape.len() != rank {
+                return Err(format!("indices of rank {} for data of rank {rank}", index.shape.len()));
+            }
+            if op == "ScatterElements" && attrs.string("reduction").is_some_and(|r| r != "none") {
+                return Err("only reduction none is supported".into());
+            }
+            let dim = x.shape[axis] as i64;
+            let (xs, is) = (strides(&x.shape), strides(&index.shape));
+            // For each element of the indices: the flat position in x it names.
+            let targets = (0..index.len())
+                .map(|f| {
+                    let i = index.data[f] as i64;
+                    let i = if i < 0 { i + dim } else { i };
+                    if !(0..dim).contains(&i) {
+                        return Err(format!("index {} is out of range for an axis of {dim}", index.data[f]));
+                    }
+                    Ok((0..rank)
+                        .map(|a| if a == axis { i as usize } else { (f / is[a]) % index.shape[a] } * xs[a])
+                        .sum())
+                })
+                .collect::<Result<Vec<usize>>>()?;
+            if op == "GatherElements" {
+                return one(Tensor::new(index.shape.clone(), targets.iter().map(|&t| x.data[t]).collect()));
+            }
+            let updates = input(2)?;
+            if updates.shape != index.shape {
+                return Err("updates and indices differ in shape".into());
+            }
+            let mut data = x.data.clone();
+            for (f, &t) in targets.iter().enumerate() {
+                data[t] = updates.data[f];
+            }
+            one(Tensor::new(x.shape.clone(), data))
         }
         "Tile" => {
             let (x, reps) = (input(0)?, ints(1).ok_or("repeats missing")?);

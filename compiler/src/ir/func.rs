@@ -30,6 +30,7 @@ pub enum Func {
     Sin,
     Cos,
     Atan,
+    Tan,
     /// Asin and Acos clamp x to [-1, 1] (ONNX gives NaN outside; no table can hold it).
     Asin,
     Acos,
@@ -63,6 +64,7 @@ impl Func {
             Func::Sin => "Sin",
             Func::Cos => "Cos",
             Func::Atan => "Atan",
+            Func::Tan => "Tan",
             Func::Asin => "Asin",
             Func::Acos => "Acos",
             Func::Sinh => "Sinh",
@@ -104,6 +106,7 @@ impl Func {
             Func::Sin => libm::sin(x),
             Func::Cos => libm::cos(x),
             Func::Atan => libm::atan(x),
+            Func::Tan => libm::tan(x),
             Func::Asin => libm::asin(x.clamp(-1.0, 1.0)),
             Func::Acos => libm::acos(x.clamp(-1.0, 1.0)),
             Func::Sinh => libm::sinh(x),

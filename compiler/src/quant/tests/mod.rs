@@ -35,6 +35,7 @@ pub(crate) const MODELS: &[&str] = &[
     "functions",
     "reductions",
     "embedding",
+    "indexing",
 ];
 
 fn plan_for(graph: &Graph) -> QuantPlan {
@@ -165,7 +166,9 @@ fn relu_of_a_model_input_is_kept() {
 fn a_changed_value_of_every_op_is_rejected() {
     use crate::circuit::ZkCircuit;
     use halo2_proofs::dev::MockProver;
-    for name in ["structure", "cnn", "transformer", "activations", "logic", "functions", "reductions", "embedding"] {
+    for name in
+        ["structure", "cnn", "transformer", "activations", "logic", "functions", "reductions", "embedding", "indexing"]
+    {
         let (graph, input, _) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();

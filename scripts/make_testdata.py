@@ -669,6 +669,34 @@ def indexing(rng):
     save("indexing", graph, (1, 16), lambda i: rng.normal(0, 1, (1, 16)).astype(np.float32), opset=14)
 
 
+def onehot_lppool(rng):
+    """OneHot of computed indices (rounded, clipped activations) and LpPool with p = 2 (2x2 windows,
+    stride 1) and p = 1 (GlobalLpPool), opset 11."""
+    w = kaiming(rng, (16, 16), 16)
+    nodes = [
+        node("MatMul", ["input", "w"], ["h"], "/fc/MatMul"),
+        node("Slice", ["h", "start", "four", "axis1"], ["first"], "/first/Slice"),
+        node("Clip", ["first", "lo", "hi"], ["clipped"], "/clip/Clip"),
+        node("Round", ["clipped"], ["idx"], "/round/Round"),
+        node("OneHot", ["idx", "depth", "values"], ["hot"], "/hot/OneHot"),
+        node("Reshape", ["hot", "flat"], ["hotf"], "/hotf/Reshape"),
+        node("Reshape", ["h", "image"], ["img"], "/img/Reshape"),
+        node("LpPool", ["img"], ["l2"], "/l2/LpPool", kernel_shape=[2, 2], p=2),
+        node("GlobalLpPool", ["img"], ["l1"], "/l1/GlobalLpPool", p=1),
+        node("Reshape", ["l2", "flat"], ["l2f"], "/l2f/Reshape"),
+        node("Reshape", ["l1", "flat"], ["l1f"], "/l1f/Reshape"),
+        node("Concat", ["hotf", "l2f", "l1f"], ["output"], "/out/Concat", axis=1),
+    ]
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+    graph = helper.make_graph(
+        nodes, "onehot_lppool",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 16])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 16 + 9 + 1])],
+        [init("w", w), i64("start", [0]), i64("four", [4]), i64("axis1", [1]), init("lo", 0.0), init("hi", 3.0),
+         init("depth", 4.0), init("values", [0.0, 1.0]), i64("flat", [1, -1]), i64("image", [1, 1, 4, 4])])
+    save("onehot_lppool", graph, (1, 16), lambda i: rng.normal(0, 1.5, (1, 16)).astype(np.float32), opset=11)
+
+
 def save_sklearn(name, model, calib, one, test):
     """A scikit-learn export as it is: model.onnx, input.json, calib.json, test.json (the data
     set's test split) and expected.json with onnxruntime's outputs (ZipMap's dictionaries read as
@@ -758,7 +786,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing}
+                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

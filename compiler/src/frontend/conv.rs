@@ -213,6 +213,37 @@ impl Translator {
         Ok(())
     }
 
+    /// LpPool (p = 1, 2): per window, the sum of |x| (p = 1: the max chip's |x|) or the square
+    /// root of the sum of squares (p = 2: products, a sum, the root), 1-D and 2-D.
+    pub(super) fn lp_pool(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        let x = self.act_input(ctx, 0)?;
+        let (x, spatial) = self.as_2d(ctx, x)?;
+        let xs = self.shape(x);
+        let g = match ctx.node.op_type.as_str() {
+            "GlobalLpPool" => Geometry::global(&xs),
+            _ => geometry(ctx, attrs, [xs[2], xs[3]], Self::kernel_of(ctx, attrs, spatial)?, spatial)?,
+        };
+        let shape = vec![xs[0], xs[1], g.out[0], g.out[1]];
+        let windows = crate::tensor::pool_windows(&xs, &shape, g.kernel, g.strides, g.pads, g.dilations);
+        let name = ctx.name.clone();
+        let y = match attrs.int("p", 2) {
+            1 => {
+                let a = self.abs(&format!("{name}/abs"), x);
+                self.add_node(&format!("{name}/sum"), Op::Reduce { windows, mean: false }, vec![a], shape.clone())
+            }
+            2 => {
+                let sq = self.binary_node(&format!("{name}/square"), crate::ir::BinaryKind::Mul, x, x);
+                let s =
+                    self.add_node(&format!("{name}/sum"), Op::Reduce { windows, mean: false }, vec![sq], shape.clone());
+                self.sqrt(&format!("{name}/root"), s)
+            }
+            p => return Err(ctx.err(format!("p = {p}; only 1 and 2 are supported"))),
+        };
+        let op = Op::Reshape;
+        self.bind_spatial(ctx, out, op, y, shape, spatial);
+        Ok(())
+    }
+
     pub(super) fn max_pool(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
         if ctx.node.output.iter().skip(1).any(|o| !o.is_empty()) {
             return Err(ctx.err("the Indices output of MaxPool is not supported"));

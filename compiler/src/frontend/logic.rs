@@ -6,7 +6,7 @@
 //! Or, Xor and Where with a computed condition are products of booleans; their operands must be
 //! booleans (a comparison's or another logic op's result), which the translator tracks.
 
-use super::{Ctx, Translator, Value};
+use super::{Attrs, Ctx, Translator, Value};
 use crate::error::Result;
 use crate::ir::{BinaryKind, NodeId, Op};
 use crate::tensor::{broadcast_shape, Tensor};
@@ -196,7 +196,21 @@ impl Translator {
         let index_shape = self.shape(idx);
         let n: usize = index_shape.iter().product();
         let name = ctx.name.clone();
-        // One boolean per table row: idx == j, as (idx >= j) + (j >= idx) - 1.
+        let one_hot = self.one_hot_of(&name, idx, v);
+        let weight = Tensor::new(vec![v, d], table.data.clone());
+        let picked =
+            self.add_node(&format!("{name}/rows"), Op::MatMul { weight, bias: None }, vec![one_hot], vec![n, d]);
+        let shape: Vec<usize> = index_shape.iter().chain(&rest).copied().collect();
+        let y = self.add_node(&name, Op::Reshape, vec![picked], shape);
+        self.env.insert(out.to_string(), Value::Act(y));
+        Ok(())
+    }
+
+    /// The one-hot matrix [n, V] of the n values of `idx`: element (i, j) is idx_i == j, as
+    /// (idx >= j) + (j >= idx) - 1, proven like every comparison; all zero for a value outside
+    /// [0, V) or between whole numbers.
+    fn one_hot_of(&mut self, name: &str, idx: NodeId, v: usize) -> NodeId {
+        let n: usize = self.shape(idx).iter().product();
         let mut selects = Vec::with_capacity(v);
         for j in 0..v {
             let row = Value::Const(scalar(j as f64));
@@ -207,15 +221,39 @@ impl Translator {
             let both = self.binary_node(&format!("{name}/both{j}"), BinaryKind::Add, ge, le);
             selects.push(self.affine(&format!("{name}/is{j}"), both, None, Some(-1.0)));
         }
-        // The one-hot matrix [n, V]: element (i, j) is select j's element i.
         let indices = (0..n).flat_map(|i| (0..v).map(move |j| j * n + i)).collect();
         let one_hot =
             self.add_node(&format!("{name}/one_hot"), Op::Gather { indices, consts: vec![] }, selects, vec![n, v]);
-        let weight = Tensor::new(vec![v, d], table.data.clone());
-        let picked =
-            self.add_node(&format!("{name}/rows"), Op::MatMul { weight, bias: None }, vec![one_hot], vec![n, d]);
-        let shape: Vec<usize> = index_shape.iter().chain(&rest).copied().collect();
-        let y = self.add_node(&name, Op::Reshape, vec![picked], shape);
+        self.booleans.insert(one_hot);
+        one_hot
+    }
+
+    /// OneHot of computed indices (depth and values constant), on the last axis: off + (on - off)
+    /// one_hot. ONNX wraps negative indices; here they select nothing (all off).
+    pub(super) fn one_hot(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        let idx = self.act_input(ctx, 0)?;
+        let index_shape = self.shape(idx);
+        let depth = self.const_input(ctx, 1)?.data.first().copied().ok_or_else(|| ctx.err("depth is empty"))?;
+        let values = self.const_input(ctx, 2)?;
+        let [off, on] = values.data[..] else { return Err(ctx.err("values must hold [off, on]")) };
+        let rank = index_shape.len();
+        if super::normalize_axis(attrs.int("axis", -1), rank + 1) != Some(rank) {
+            return Err(ctx.err("only the last axis is supported"));
+        }
+        let v = depth as usize;
+        if depth < 1.0 || v > MAX_SELECTED_ROWS {
+            return Err(
+                ctx.err(format!("depth {depth}; 1 to {MAX_SELECTED_ROWS} are supported (one equality test each)"))
+            );
+        }
+        let name = ctx.name.clone();
+        let one_hot = self.one_hot_of(&name, idx, v);
+        let scaled = self.affine(&format!("{name}/values"), one_hot, Some(scalar(on - off)), Some(off));
+        let shape: Vec<usize> = index_shape.iter().copied().chain([v]).collect();
+        let y = self.add_node(&name, Op::Reshape, vec![scaled], shape);
+        if off == 0.0 && on == 1.0 {
+            self.booleans.insert(y);
+        }
         self.env.insert(out.to_string(), Value::Act(y));
         Ok(())
     }

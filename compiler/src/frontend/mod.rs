@@ -61,6 +61,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Gelu", "lookup (exact and tanh forms)"),
     ("Gemm", "linear"),
     ("GlobalAveragePool", "linear"),
+    ("GlobalLpPool", "as LpPool"),
     ("GlobalMaxPool", "max chip, pairwise"),
     ("Greater", "comparison: 1 - (b >= a), a Step(-relu(difference))"),
     ("GreaterOrEqual", "comparison: Step(-relu(b - a)) tests a >= b exactly on the quantized values; a boolean"),
@@ -76,6 +77,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("LinearRegressor", "ai.onnx.ml: linear (MatMul with the coefficients)"),
     ("LessOrEqual", "comparison: b >= a, a Step(-relu(difference))"),
     ("Log", "lookup"),
+    ("LpPool", "p = 1: max chip (|x|) and window sums; p = 2: products, window sums, square root; 1-D and 2-D (and GlobalLpPool)"),
     ("LogSoftmax", "decomposition: max, exp and log lookups, sum"),
     ("LpNormalization", "p = 1: max chip and sum; p = 2: products, sum, square root; then division"),
     ("MatMul", "linear (constant B); products and sums (two activations)"),
@@ -88,6 +90,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Neg", "linear"),
     ("Normalizer", "ai.onnx.ml: division by the row's MAX (max chip), L1 or L2 norm"),
     ("Not", "1 - x of a boolean"),
+    ("OneHot", "computed indices, last axis: one proven equality test per class, then off + (on - off) x"),
     ("Or", "x + y - x y of booleans"),
     ("Pad", "copy (constant, reflect, edge, wrap)"),
     ("Pow", "products (whole exponents to 16), square root (0.5), division (-1, -0.5), lookup (other p > 0)"),
@@ -406,6 +409,8 @@ impl Translator {
             }
             "Gemm" => self.gemm(&ctx, &attrs, &out)?,
             "CumSum" => self.cumsum(&ctx, &attrs, &out)?,
+            "OneHot" => self.one_hot(&ctx, &attrs, &out)?,
+            "LpPool" | "GlobalLpPool" => self.lp_pool(&ctx, &attrs, &out)?,
             "MatMul" => {
                 let x = self.act_input(&ctx, 0)?;
                 if let Value::Act(b) = self.input(&ctx, 1)? {

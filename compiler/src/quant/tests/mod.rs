@@ -36,6 +36,7 @@ pub(crate) const MODELS: &[&str] = &[
     "reductions",
     "embedding",
     "indexing",
+    "onehot_lppool",
 ];
 
 fn plan_for(graph: &Graph) -> QuantPlan {

@@ -697,6 +697,46 @@ def onehot_lppool(rng):
     save("onehot_lppool", graph, (1, 16), lambda i: rng.normal(0, 1.5, (1, 16)).astype(np.float32), opset=11)
 
 
+def bool_input(rng):
+    """A boolean model input used as a condition and in logic (Where, And, Not), beside a float
+    input; the input files hold true/false."""
+    nodes = [
+        node("Neg", ["x"], ["minus"], "/neg/Neg"),
+        node("Where", ["mask", "x", "minus"], ["picked"], "/where/Where"),
+        node("Greater", ["x", "zero"], ["positive"], "/positive/Greater"),
+        node("And", ["mask", "positive"], ["both"], "/both/And"),
+        node("Not", ["mask"], ["unmasked"], "/not/Not"),
+        node("Cast", ["both"], ["bothf"], "/bothf/Cast", to=TensorProto.FLOAT),
+        node("Cast", ["unmasked"], ["unmaskedf"], "/unmaskedf/Cast", to=TensorProto.FLOAT),
+        node("Concat", ["picked", "bothf", "unmaskedf"], ["output"], "/out/Concat", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "bool_input",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8]),
+         helper.make_tensor_value_info("mask", TensorProto.BOOL, [1, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 24])],
+        [init("zero", 0.0)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="zkonnx-testdata")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    folder = os.path.join(ROOT, "bool_input")
+    os.makedirs(folder, exist_ok=True)
+    onnx.save(model, os.path.join(folder, "model.onnx"))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    samples = [(rng.normal(0, 1, (1, 8)).astype(np.float32), rng.random((1, 8)) < 0.5) for _ in range(CALIB_SAMPLES + 1)]
+    samples[0] = (samples[0][0], np.arange(8).reshape(1, 8) % 3 != 0)  # the input: a mixed mask
+    run = lambda x, m: session.run(None, {"x": x, "mask": m})[0].reshape(-1).astype(float).tolist()
+    files = lambda ss: {"input_data": [np.concatenate([x.reshape(-1) for x, _ in ss]).astype(float).tolist(),
+                                       [bool(b) for _, m in ss for b in m.reshape(-1)]]}
+    with open(os.path.join(folder, "input.json"), "w") as f:
+        json.dump(files(samples[:1]), f)
+    with open(os.path.join(folder, "calib.json"), "w") as f:
+        json.dump(files(samples[1:]), f)
+    write_json(os.path.join(folder, "expected.json"),
+               {"input": [run(*samples[0])], "calib": [sum((run(x, m) for x, m in samples[1:]), [])]})
+    print(f"wrote {folder}")
+
+
 def save_sklearn(name, model, calib, one, test):
     """A scikit-learn export as it is: model.onnx, input.json, calib.json, test.json (the data
     set's test split) and expected.json with onnxruntime's outputs (ZipMap's dictionaries read as
@@ -786,7 +826,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool}
+                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

@@ -876,3 +876,20 @@ fn a_tree_ensemble_regressor_proves_and_calibrates_without_tract() {
     let got = verified(&calibrated);
     assert!((got[0] - want[0]).abs() <= 0.5, "proved {} where onnxruntime gives {}", got[0], want[0]);
 }
+
+/// A boolean model input (true/false in the input file) used as Where's condition and in And and
+/// Not: proven at the default scales, every boolean and the picked values onnxruntime's.
+#[test]
+fn a_boolean_model_input_proves_as_a_condition() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = prove_model("bool_input", dir.path());
+    let stdout = ok(zk(&[&"verify", &art, &"-p", &art.join("proof.json"), &"--json"]));
+    let public: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let got = floats(&public["outputs"][0]);
+    let want = floats(&json(&testdata("bool_input", "expected.json"))["input"][0]);
+    assert_eq!(got.len(), 24);
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        assert!((a - b).abs() <= 2.0 / 256.0, "output {i} is {a}, onnxruntime {b}");
+    }
+    assert_eq!(got[8..], want[8..], "the booleans");
+}

@@ -128,7 +128,13 @@ impl Translator {
     }
 
     /// y + mul x with tensor constants, broadcasting.
-    fn affine_tensor(&mut self, name: &str, x: NodeId, mul: Option<Tensor<f64>>, add: Option<Tensor<f64>>) -> NodeId {
+    pub(super) fn affine_tensor(
+        &mut self,
+        name: &str,
+        x: NodeId,
+        mul: Option<Tensor<f64>>,
+        add: Option<Tensor<f64>>,
+    ) -> NodeId {
         let xs = self.shape(x);
         let shape = [mul.as_ref(), add.as_ref()]
             .into_iter()
@@ -153,8 +159,8 @@ impl Translator {
         match self.input(ctx, i)? {
             Value::Act(id) if self.booleans.contains(&id) => Ok(id),
             Value::Act(_) => Err(ctx.err(format!(
-                "input {i} is an activation that is not a comparison's or logic op's result; boolean model inputs \
-                 and numbers used as conditions are not supported"
+                "input {i} is an activation that is not a comparison's, a logic op's or a boolean model input; \
+                 numbers used as conditions are not supported"
             ))),
             Value::Const(t) => {
                 if t.data.iter().any(|&v| v != 0.0 && v != 1.0) {

@@ -248,6 +248,19 @@ impl Translator {
             }
             let shape = input_shape(input)?;
             self.push_named(&input.name, input.name.clone(), Op::Input { index }, vec![], shape);
+            if is_bool(input) {
+                // A boolean input is x >= 1/2, proven like every comparison: a boolean the logic
+                // ops accept, 0 or 1 whatever value the prover gives.
+                let x = self.nodes.len() - 1;
+                let below = self.affine_tensor(
+                    &format!("{}/below_half", input.name),
+                    x,
+                    Some(Tensor::new(vec![], vec![-1.0])),
+                    Some(Tensor::new(vec![], vec![0.5])),
+                );
+                let b = self.step_of(&format!("{}/bool", input.name), below);
+                self.env.insert(input.name.clone(), Value::Act(b));
+            }
             index += 1;
         }
         for node in &graph.node {
@@ -932,6 +945,13 @@ impl Translator {
         self.push_named(out, ctx.name.clone(), ir_op, vec![input], shape);
         Ok(())
     }
+}
+
+/// Whether a graph input is a tensor of booleans.
+fn is_bool(input: &pb::ValueInfoProto) -> bool {
+    use pb::type_proto::Value as Type;
+    const BOOL: i32 = 9; // TensorProto.DataType.BOOL
+    matches!(input.r#type.as_ref().and_then(|t| t.value.as_ref()), Some(Type::TensorType(t)) if t.elem_type == BOOL)
 }
 
 fn input_shape(input: &pb::ValueInfoProto) -> Result<Vec<usize>> {

@@ -45,7 +45,7 @@ fn garbage_is_not_onnx() {
 fn logic_of_a_number_is_refused_in_one_line() {
     let path = format!("{}/../testdata/logic/not_of_a_number.onnx", env!("CARGO_MANIFEST_DIR"));
     let err = load_onnx(&std::fs::read(&path).unwrap(), &path).unwrap_err().to_string();
-    assert!(err.contains("/not") && err.contains("not a comparison's or logic op's result"), "{err}");
+    assert!(err.contains("/not") && err.contains("not a comparison's"), "{err}");
     assert!(!err.contains('\n'), "one line: {err}");
 }
 

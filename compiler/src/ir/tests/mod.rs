@@ -17,8 +17,10 @@ fn the_ir_in_floating_point_gives_onnxruntimes_outputs() {
     let json = |name: &str, f: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(format!("{root}/{name}/{f}")).unwrap()).unwrap()
     };
-    let floats =
-        |v: &serde_json::Value| -> Vec<f64> { v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect() };
+    // Numbers, and true/false for boolean inputs.
+    let floats = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array().unwrap().iter().map(|x| x.as_f64().or(x.as_bool().map(f64::from)).unwrap()).collect()
+    };
     for name in &names {
         let graph = load_onnx(&std::fs::read(format!("{root}/{name}/model.onnx")).unwrap(), name).unwrap();
         let inputs: Vec<Vec<f64>> =

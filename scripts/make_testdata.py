@@ -737,6 +737,36 @@ def bool_input(rng):
     print(f"wrote {folder}")
 
 
+def conv3d(rng):
+    """3-D convolution and pooling on a [1, 2, 4, 5, 5] volume: a padded Conv (strides 1, 2, 2),
+    a grouped Conv, ReLU, MaxPool 2x2x2 and AveragePool (with and without counted padding),
+    GlobalAveragePool."""
+    w1 = kaiming(rng, (4, 2, 3, 3, 3), 54)
+    w2 = kaiming(rng, (4, 2, 2, 1, 1), 4)
+    nodes = [
+        node("Conv", ["input", "w1", "b1"], ["c1"], "/conv1/Conv", kernel_shape=[3, 3, 3], pads=[1, 1, 1, 1, 1, 1],
+             strides=[1, 2, 2]),
+        node("Relu", ["c1"], ["r1"], "/relu/Relu"),
+        node("Conv", ["r1", "w2"], ["c2"], "/conv2/Conv", kernel_shape=[2, 1, 1], group=2),
+        node("MaxPool", ["r1"], ["mp"], "/max/MaxPool", kernel_shape=[2, 2, 2], strides=[2, 2, 2]),
+        node("AveragePool", ["c2"], ["ap"], "/avg/AveragePool", kernel_shape=[2, 2, 2], pads=[0, 1, 1, 1, 0, 0]),
+        node("AveragePool", ["c2"], ["ap2"], "/avg_pad/AveragePool", kernel_shape=[2, 2, 2], pads=[1, 1, 1, 0, 0, 0],
+             count_include_pad=1),
+        node("GlobalAveragePool", ["r1"], ["gp"], "/gap/GlobalAveragePool"),
+        node("Flatten", ["mp"], ["mpf"], "/mpf/Flatten"),
+        node("Flatten", ["ap"], ["apf"], "/apf/Flatten"),
+        node("Flatten", ["ap2"], ["ap2f"], "/ap2f/Flatten"),
+        node("Flatten", ["gp"], ["gpf"], "/gpf/Flatten"),
+        node("Concat", ["mpf", "apf", "ap2f", "gpf"], ["output"], "/out/Concat", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "conv3d",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 2, 4, 5, 5])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, None])],
+        [init("w1", w1), init("b1", rng.normal(0, 0.1, 4)), init("w2", w2)])
+    save("conv3d", graph, (1, 2, 4, 5, 5), lambda i: rng.normal(0, 1, (1, 2, 4, 5, 5)).astype(np.float32))
+
+
 def save_sklearn(name, model, calib, one, test):
     """A scikit-learn export as it is: model.onnx, input.json, calib.json, test.json (the data
     set's test split) and expected.json with onnxruntime's outputs (ZipMap's dictionaries read as
@@ -826,7 +856,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input}
+                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input, "conv3d": conv3d}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

@@ -94,6 +94,11 @@ fn geometry(ctx: &Ctx, attrs: &Attrs, hw: [usize; 2], kernel: [usize; 2], spatia
 
 impl Translator {
     /// The input as NCHW: a 1-D input [N, C, L] becomes [N, C, 1, L]. Returns (node, spatial rank).
+    /// Whether the op's input is [N, C, D, H, W].
+    fn is_3d(&self, ctx: &Ctx) -> Result<bool> {
+        Ok(self.shape(self.act_input(ctx, 0)?).len() == 5)
+    }
+
     fn as_2d(&mut self, ctx: &Ctx, x: NodeId) -> Result<(NodeId, usize)> {
         let xs = self.shape(x);
         match xs.len() {
@@ -102,7 +107,7 @@ impl Translator {
                 let shape = vec![xs[0], xs[1], 1, xs[2]];
                 Ok((self.add_node(&format!("{}/as2d", ctx.name), Op::Reshape, vec![x], shape), 1))
             }
-            _ => Err(ctx.err(format!("only 1-D and 2-D ops on [N, C, ...] input are supported (input {xs:?})"))),
+            _ => Err(ctx.err(format!("only 1-D, 2-D and 3-D ops on [N, C, ...] input are supported (input {xs:?})"))),
         }
     }
 
@@ -129,6 +134,9 @@ impl Translator {
     }
 
     pub(super) fn conv(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        if self.is_3d(ctx)? {
+            return self.conv3d(ctx, attrs, out);
+        }
         let (x, spatial, w, bias) = self.conv_operands(ctx)?;
         let xs = self.shape(x);
         let group = attrs.int("group", 1).max(1) as usize;
@@ -184,6 +192,9 @@ impl Translator {
     }
 
     pub(super) fn avg_pool(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        if self.is_3d(ctx)? {
+            return self.pool3d(ctx, attrs, out);
+        }
         let x = self.act_input(ctx, 0)?;
         let (x, spatial) = self.as_2d(ctx, x)?;
         let xs = self.shape(x);
@@ -245,6 +256,9 @@ impl Translator {
     }
 
     pub(super) fn max_pool(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        if self.is_3d(ctx)? {
+            return self.pool3d(ctx, attrs, out);
+        }
         if ctx.node.output.iter().skip(1).any(|o| !o.is_empty()) {
             return Err(ctx.err("the Indices output of MaxPool is not supported"));
         }

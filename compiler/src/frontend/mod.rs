@@ -6,6 +6,7 @@ mod attrs;
 mod compare;
 mod consts;
 mod conv;
+mod conv3d;
 mod fold;
 mod logic;
 mod math;
@@ -35,14 +36,14 @@ pub const OPS: &[(&str, &str)] = &[
     ("Asin", "lookup (x clamped to [-1, 1])"),
     ("Asinh", "lookup"),
     ("Atan", "lookup"),
-    ("AveragePool", "linear, 1-D and 2-D, strides, pads, ceil_mode"),
+    ("AveragePool", "linear, 1-D, 2-D and 3-D, strides, pads, ceil_mode"),
     ("BatchNormalization", "linear, folded into the layer before"),
     ("Cast", "copy (float types)"),
     ("Ceil", "rescale to scale 0 (remainder range checked), biased up"),
     ("Celu", "lookup"),
     ("Clip", "decomposition: relu-based max/min with the constant bounds"),
     ("Concat", "copy"),
-    ("Conv", "linear, 1-D and 2-D, groups, strides, dilations, pads"),
+    ("Conv", "linear, 1-D, 2-D and 3-D (3-D: per output depth, the depth slices as channels of one 2-D conv), groups, strides, dilations, pads"),
     ("ConvTranspose", "linear, 2-D, group 1"),
     ("Cos", "lookup"),
     ("Cosh", "lookup"),
@@ -82,7 +83,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("LpNormalization", "p = 1: max chip and sum; p = 2: products, sum, square root; then division"),
     ("MatMul", "linear (constant B); products and sums (two activations)"),
     ("Max", "max chip: sign of a - b by range decomposition, one row (constants: relu)"),
-    ("MaxPool", "max chip, pairwise; 1-D and 2-D, strides, pads, dilations, ceil_mode"),
+    ("MaxPool", "max chip, pairwise; 1-D, 2-D and 3-D, strides, pads, dilations, ceil_mode"),
     ("Mean", "linear"),
     ("Min", "max chip (as min), one row (constants: relu)"),
     ("Mish", "lookup"),

@@ -516,15 +516,20 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             QNode { op: QOp::Mul { a: to_u32(a), b: to_u32(b) }, requant: None, scale: x.scale + y.scale, bound }
         }
         Op::Reduce { windows, mean } => {
+            // A mean over windows of 2^e elements each is an exact shift by e; otherwise each row
+            // weighs its terms by the reciprocal of its own length at the largest's precision.
             let sx = input(0).scale;
-            let n = windows.first().map_or(1, |w| w.len()).max(1);
-            let (weight, extra) = match (*mean, n.is_power_of_two()) {
-                (false, _) => (1, 0),
-                (true, true) => (1, n.trailing_zeros()),
-                (true, false) => reciprocal(n, sp),
+            let first = windows.first().map_or(1, |w| w.len()).max(1);
+            let shift_only = windows.iter().all(|w| w.len().max(1) == first) && first.is_power_of_two();
+            let largest = windows.iter().map(|w| w.len()).max().unwrap_or(1).max(1);
+            let extra = match (*mean, shift_only) {
+                (false, _) => 0,
+                (true, true) => first.trailing_zeros(),
+                (true, false) => reciprocal(largest, sp).1,
             };
             let mut lin = Linear::default();
             for w in windows {
+                let weight = if !*mean || shift_only { 1 } else { reciprocal_at(w.len().max(1), extra) };
                 lin.push_row(w.iter().map(|&index| Term { input: 0, index: index as u32, weight }), 0);
             }
             linear_node(lin, sx + extra, (sx + extra).saturating_sub(sa))

@@ -37,6 +37,7 @@ pub(crate) const MODELS: &[&str] = &[
     "embedding",
     "indexing",
     "onehot_lppool",
+    "conv3d",
 ];
 
 fn plan_for(graph: &Graph) -> QuantPlan {
@@ -357,5 +358,37 @@ fn floor_ceil_and_round_are_exact_on_the_quantized_values() {
         let layout = choose_layout(&graph, &plan, &Default::default(), 20).unwrap();
         let trace = crate::circuit::lower::lower(&graph, &plan, layout.shape, &Default::default(), &[x]).unwrap();
         crate::chips::tests::testing::assert_satisfied(&trace);
+    }
+}
+
+/// A mean over windows of different lengths (3-D pooling at the borders, uneven windows) divides
+/// each window by its own length.
+#[test]
+fn means_over_windows_of_different_lengths_divide_by_their_own() {
+    use crate::ir::{Node, Op};
+    let windows = vec![vec![0], vec![1, 2], vec![3, 4, 5], vec![0, 1, 2, 3, 4]];
+    let graph = Graph {
+        nodes: vec![
+            Node { name: "x".into(), op: Op::Input { index: 0 }, inputs: vec![], shape: vec![1, 6] },
+            Node {
+                name: "mean".into(),
+                op: Op::Reduce { windows: windows.clone(), mean: true },
+                inputs: vec![0],
+                shape: vec![4],
+            },
+        ],
+        outputs: vec![1],
+    };
+    let x = [1.5, -2.0, 3.25, 0.5, 7.0, -1.0];
+    let scales = Scales { input: 8, param: 8, table_bits: 10 };
+    let plan =
+        QuantPlan::build(&graph, &scales, &[InputRange { min: -8.0, max: 8.0 }], &RangeBits::new(), Weights::InKey)
+            .unwrap();
+    let xq: Vec<i128> = x.iter().map(|&v| quantize(v, 8)).collect();
+    let got = &evaluate(&graph, &plan, &[xq]).unwrap()[1];
+    let unit = pow2(plan.nodes[1].scale as i32);
+    for (w, g) in windows.iter().zip(got) {
+        let want = w.iter().map(|&i| x[i]).sum::<f64>() / w.len() as f64;
+        assert!((*g as f64 / unit - want).abs() <= 1.0 / unit, "window {w:?}: {} vs {want}", *g as f64 / unit);
     }
 }

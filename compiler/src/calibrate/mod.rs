@@ -361,14 +361,14 @@ fn no_candidate_message(report: &Report) -> String {
         .candidates
         .iter()
         .filter_map(|c| match &c.outcome {
-            Outcome::Rejected { measured, .. } => Some((c, measured.error.max_abs)),
+            Outcome::Rejected { measured, reason } => Some((c, measured.error.max_abs, reason)),
             _ => None,
         })
         .min_by(|a, b| a.1.total_cmp(&b.1));
     match best {
-        Some((c, err)) => format!(
-            "no settings keep the error within {} with top-1 agreement; the most accurate (scales 2^{}/2^{}) has max error {err:.4}; \
-             give a larger --max-error (absolute) or --max-rel-error, or use --target accuracy",
+        Some((c, err, reason)) => format!(
+            "no settings keep the error within {} with top-1 agreement; the most accurate (scales 2^{}/2^{}) has max error {err:.4} \
+             and was rejected: {reason}; give a larger --max-error (absolute) or --max-rel-error, or use --target accuracy",
             report.max_error, c.scales.input, c.scales.param
         ),
         None => {

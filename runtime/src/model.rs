@@ -145,19 +145,24 @@ pub fn write_compiled(model: Model, onnx: &[u8], out: &ArtifactDir) -> Result<Mo
     };
     write_atomic(&out.onnx(), onnx)?;
     write_json(&out.circuit(), &file)?;
-    let graph_only = Model { graph: file.graph, ..model };
-    let (settings, plan) = (graph_only.settings.clone(), graph_only.plan.clone());
-    save_settings(&graph_only, out, settings, plan)
+    write_settings(&out.settings(), &model.settings)?;
+    remove_stale_keys(out);
+    Ok(Model { graph: file.graph, ..model })
 }
 
 /// Write new settings for the model (calibration) and drop the keys made for the old ones.
 pub fn save_settings(model: &Model, out: &ArtifactDir, settings: Settings, plan: QuantPlan) -> Result<Model> {
     write_settings(&out.settings(), &settings)?;
+    remove_stale_keys(out);
+    let binding = binding_of(&settings);
+    Ok(Model { graph: model.graph.clone(), settings, plan, binding })
+}
+
+/// Keys and SRS record made for settings that were just replaced.
+fn remove_stale_keys(out: &ArtifactDir) {
     for stale in [Some(out.proving_key()), Some(out.verifying_key()), out.verifier_srs()].into_iter().flatten() {
         let _ = std::fs::remove_file(stale);
     }
-    let binding = binding_of(&settings);
-    Ok(Model { graph: model.graph.clone(), settings, plan, binding })
 }
 
 /// settings.json: the settings, then EZKL's `run_args` block mirrored from them.

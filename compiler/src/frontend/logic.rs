@@ -103,6 +103,13 @@ impl Translator {
         s
     }
 
+    /// A boolean model input: x >= 1/2, proven like every comparison, so it is 0 or 1 whatever
+    /// value the prover gives.
+    pub(super) fn boolean_model_input(&mut self, name: &str, x: NodeId) -> NodeId {
+        let below = self.difference(&format!("{name}/below_half"), Value::Const(scalar(0.5)), Value::Act(x));
+        self.step_of(&format!("{name}/bool"), below)
+    }
+
     /// 1 - x for a boolean x.
     fn not(&mut self, name: &str, x: NodeId) -> NodeId {
         let n = self.affine(&format!("{name}/not"), x, Some(scalar(-1.0)), Some(1.0));
@@ -128,13 +135,7 @@ impl Translator {
     }
 
     /// y + mul x with tensor constants, broadcasting.
-    pub(super) fn affine_tensor(
-        &mut self,
-        name: &str,
-        x: NodeId,
-        mul: Option<Tensor<f64>>,
-        add: Option<Tensor<f64>>,
-    ) -> NodeId {
+    fn affine_tensor(&mut self, name: &str, x: NodeId, mul: Option<Tensor<f64>>, add: Option<Tensor<f64>>) -> NodeId {
         let xs = self.shape(x);
         let shape = [mul.as_ref(), add.as_ref()]
             .into_iter()

@@ -250,16 +250,7 @@ impl Translator {
             let shape = input_shape(input)?;
             self.push_named(&input.name, input.name.clone(), Op::Input { index }, vec![], shape);
             if is_bool(input) {
-                // A boolean input is x >= 1/2, proven like every comparison: a boolean the logic
-                // ops accept, 0 or 1 whatever value the prover gives.
-                let x = self.nodes.len() - 1;
-                let below = self.affine_tensor(
-                    &format!("{}/below_half", input.name),
-                    x,
-                    Some(Tensor::new(vec![], vec![-1.0])),
-                    Some(Tensor::new(vec![], vec![0.5])),
-                );
-                let b = self.step_of(&format!("{}/bool", input.name), below);
+                let b = self.boolean_model_input(&input.name, self.nodes.len() - 1);
                 self.env.insert(input.name.clone(), Value::Act(b));
             }
             index += 1;

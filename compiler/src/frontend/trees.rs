@@ -60,6 +60,7 @@ struct Split {
 struct Ensemble {
     splits: Vec<Split>,
     leaves: Vec<Leaf>,
+    trees: usize,
 }
 
 struct Leaf {
@@ -180,7 +181,7 @@ fn read_ensemble(ctx: &Ctx, attrs: &Attrs, prefix: &str, features: usize) -> Res
             .map_err(|_| ctx.err(format!("{prefix} weight {j} has a negative id")))?;
         leaves[*node].weights.push((column, contributions.weight[j] as f64));
     }
-    Ok(Ensemble { splits, leaves })
+    Ok(Ensemble { splits, leaves, trees: roots.len() })
 }
 
 impl Translator {
@@ -224,7 +225,7 @@ impl Translator {
             Some(other) => return Err(ctx.err(format!("aggregate_function {other} is not supported (SUM, AVERAGE)"))),
         };
         let leaves = self.reached_leaves(&ctx.name, x, &ensemble);
-        let trees = if average { count_trees(attrs).max(1) as f64 } else { 1.0 };
+        let trees = if average { ensemble.trees.max(1) as f64 } else { 1.0 };
         let mut weight = vec![0.0; ensemble.leaves.len() * columns];
         for (l, leaf) in ensemble.leaves.iter().enumerate() {
             for &(c, w) in &leaf.weights {
@@ -386,12 +387,4 @@ impl Translator {
             self.add_node(&format!("{name}/label"), Op::MatMul { weight, bias: None }, vec![one_hot], vec![n, 1]);
         self.add_node(&format!("{name}/labels"), Op::Reshape, vec![label], vec![n])
     }
-}
-
-/// The number of trees the attributes describe (for AVERAGE).
-fn count_trees(attrs: &Attrs) -> usize {
-    let mut ids = attrs.ints("nodes_treeids").unwrap_or_default();
-    ids.sort_unstable();
-    ids.dedup();
-    ids.len()
 }

@@ -767,6 +767,51 @@ def conv3d(rng):
     save("conv3d", graph, (1, 2, 4, 5, 5), lambda i: rng.normal(0, 1, (1, 2, 4, 5, 5)).astype(np.float32))
 
 
+def recurrent(rng):
+    """Recurrent layers on a sequence of 5 steps of 3 features (opset 14): a bidirectional LSTM
+    with peepholes, a GRU with linear_before_reset (PyTorch's form) on its outputs, a reverse GRU
+    without it, an RNN with a constant initial state, and an RNN in the batch-first layout."""
+    u = lambda *shape: rng.uniform(-0.6, 0.6, shape).astype(np.float32)
+    nodes = [
+        node("LSTM", ["input", "lw", "lr", "lb", "", "", "", "lp"], ["ly", "lyh", "lyc"], "/lstm/LSTM",
+             hidden_size=4, direction="bidirectional"),
+        node("Transpose", ["ly"], ["lyt"], "/lstm/Transpose", perm=[0, 2, 1, 3]),
+        node("Reshape", ["lyt", "seq_shape"], ["lys"], "/lstm/Reshape"),
+        node("GRU", ["lys", "gw", "gr", "gb"], ["", "gyh"], "/gru/GRU", hidden_size=3, linear_before_reset=1),
+        node("GRU", ["input", "g2w", "g2r"], ["g2y"], "/gru2/GRU", hidden_size=3, direction="reverse"),
+        node("RNN", ["input", "rw", "rr", "rb", "", "rh0"], ["", "ryh"], "/rnn/RNN", hidden_size=3),
+        node("RNN", ["input", "r2w", "r2r"], ["r2y"], "/rnn2/RNN", hidden_size=2, activations=["Relu"]),
+    ]
+    outputs = ["gyh", "g2y", "ryh", "lyc", "r2y"]
+    nodes += [node("Flatten", [o], [o + "_f"], f"/{o}/Flatten", axis=0) for o in outputs]
+    nodes.append(node("Concat", [o + "_f" for o in outputs], ["output"], "/out/Concat", axis=1))
+    inits = [
+        init("lw", u(2, 16, 3)), init("lr", u(2, 16, 4)), init("lb", u(2, 32) * 0.5), init("lp", u(2, 12)),
+        ints("seq_shape", [5, 1, 8]),
+        init("gw", u(1, 9, 8)), init("gr", u(1, 9, 3)), init("gb", u(1, 18) * 0.5),
+        init("g2w", u(1, 9, 3)), init("g2r", u(1, 9, 3)),
+        init("rw", u(1, 3, 3)), init("rr", u(1, 3, 3)), init("rb", u(1, 6) * 0.5), init("rh0", u(1, 1, 3)),
+        init("r2w", u(1, 2, 3)), init("r2r", u(1, 2, 2)),
+    ]
+    graph = helper.make_graph(
+        nodes, "recurrent",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [5, 1, 3])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, None])], inits)
+    save("recurrent", graph, (5, 1, 3), lambda i: rng.normal(0, 1, (5, 1, 3)).astype(np.float32), opset=14)
+    layouts = helper.make_graph(
+        [node("RNN", ["input", "r2w", "r2r"], ["", "seq_first"], "/seq_first/RNN", hidden_size=2),
+         node("Transpose", ["input"], ["xb"], "/batch_first/Transpose", perm=[1, 0, 2]),
+         node("RNN", ["xb", "r2w", "r2r"], ["", "yb"], "/batch_first/RNN", hidden_size=2, layout=1),
+         node("Transpose", ["yb"], ["batch_first"], "/batch_first/back", perm=[1, 0, 2])],
+        "layouts", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [5, 1, 3])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 1, 2]) for n in ["seq_first", "batch_first"]],
+        [i for i in inits if i.name in ("r2w", "r2r")])
+    model = helper.make_model(layouts, opset_imports=[helper.make_opsetid("", 14)], producer_name="zkonnx-testdata")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(ROOT, "recurrent", "batch_first.onnx"))
+
+
 def save_sklearn(name, model, calib, one, test):
     """A scikit-learn export as it is: model.onnx, input.json, calib.json, test.json (the data
     set's test split) and expected.json with onnxruntime's outputs (ZipMap's dictionaries read as
@@ -856,7 +901,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input, "conv3d": conv3d}
+                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input, "conv3d": conv3d, "recurrent": recurrent}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

@@ -117,6 +117,7 @@ fn nonlinear_and_structural_models_calibrate_prove_and_verify() {
         ("indexing", "0.05", 0.02, 0.0),
         ("onehot_lppool", "0.05", 0.02, 0.0),
         ("conv3d", "0.02", 0.03, 0.0),
+        ("recurrent", "0.02", 0.02, 0.0),
     ] {
         let art = calibrate_and_prove(model, dir.path(), max_error);
         let proof = art.join("proof.json");

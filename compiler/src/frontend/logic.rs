@@ -118,7 +118,7 @@ impl Translator {
     }
 
     /// a - b for activations or constants (not both constants: those were folded).
-    fn difference(&mut self, name: &str, a: Value, b: Value) -> NodeId {
+    pub(super) fn difference(&mut self, name: &str, a: Value, b: Value) -> NodeId {
         match (a, b) {
             (Value::Act(x), Value::Act(y)) => self.binary_node(&format!("{name}/diff"), BinaryKind::Sub, x, y),
             (Value::Act(x), Value::Const(c)) => {
@@ -135,7 +135,13 @@ impl Translator {
     }
 
     /// y + mul x with tensor constants, broadcasting.
-    fn affine_tensor(&mut self, name: &str, x: NodeId, mul: Option<Tensor<f64>>, add: Option<Tensor<f64>>) -> NodeId {
+    pub(super) fn affine_tensor(
+        &mut self,
+        name: &str,
+        x: NodeId,
+        mul: Option<Tensor<f64>>,
+        add: Option<Tensor<f64>>,
+    ) -> NodeId {
         let xs = self.shape(x);
         let shape = [mul.as_ref(), add.as_ref()]
             .into_iter()
@@ -145,7 +151,7 @@ impl Translator {
     }
 
     /// A value as an activation: constants become a node holding them.
-    fn activation(&mut self, name: &str, v: Value) -> NodeId {
+    pub(super) fn activation(&mut self, name: &str, v: Value) -> NodeId {
         match v {
             Value::Act(id) => id,
             Value::Const(t) => {

@@ -11,6 +11,7 @@ mod fold;
 mod logic;
 mod math;
 mod ml;
+mod recurrent;
 mod reduce;
 mod structural;
 mod trees;
@@ -64,6 +65,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("GlobalAveragePool", "linear"),
     ("GlobalLpPool", "as LpPool"),
     ("GlobalMaxPool", "max chip, pairwise"),
+    ("GRU", "unrolled over the sequence: MatMuls, sigmoid and tanh lookups, products; linear_before_reset 0 and 1"),
     ("Greater", "comparison: 1 - (b >= a), a Step(-relu(difference))"),
     ("GreaterOrEqual", "comparison: Step(-relu(b - a)) tests a >= b exactly on the quantized values; a boolean"),
     ("Hardmax", "decomposition: max, a 0/1 step per element, first-index selection (a boolean)"),
@@ -78,6 +80,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("LinearRegressor", "ai.onnx.ml: linear (MatMul with the coefficients)"),
     ("LessOrEqual", "comparison: b >= a, a Step(-relu(difference))"),
     ("Log", "lookup"),
+    ("LSTM", "unrolled over the sequence: MatMuls, sigmoid and tanh lookups, products; peepholes, initial states, forward, reverse and bidirectional, both layouts"),
     ("LpPool", "p = 1: max chip (|x|) and window sums; p = 2: products, window sums, square root; 1-D and 2-D (and GlobalLpPool)"),
     ("LogSoftmax", "decomposition: max, exp and log lookups, sum"),
     ("LpNormalization", "p = 1: max chip and sum; p = 2: products, sum, square root; then division"),
@@ -97,6 +100,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Pow", "products (whole exponents to 16), square root (0.5), division (-1, -0.5), lookup (other p > 0)"),
     ("PRelu", "max chip: max(x, slope x) (slopes in [0, 1]; else x + (1 - slope) relu(-x))"),
     ("Reciprocal", "division"),
+    ("RNN", "unrolled over the sequence: MatMuls and a tanh (or sigmoid, relu) per step"),
     ("ReduceL1", "max chip (|x|), then linear"),
     ("ReduceL2", "products, linear, square root"),
     ("ReduceLogSumExp", "max m, exp lookup of x - m, sum, log lookup, plus m"),
@@ -367,6 +371,9 @@ impl Translator {
         // Gather from a constant table by computed indices (embeddings).
         if op == "Gather" && matches!(inputs.as_slice(), [Value::Const(_), Value::Act(_), ..]) {
             return self.gather_by_value(&ctx, attrs.int("axis", 0), &out);
+        }
+        if recurrent::RECURRENT_OPS.contains(&op) {
+            return self.recurrent(&ctx, &attrs);
         }
         if reduce::REDUCE_OPS.contains(&op) {
             return self.reduction(&ctx, &attrs, &out);

@@ -91,3 +91,41 @@ fn tree_ensembles_with_what_a_circuit_cannot_prove_are_refused_naming_the_node()
     let err = tree_error(|n| n.op_type = "SVMClassifier".into());
     assert!(err.contains("SVMClassifier (node TreeEnsembleClassifier)"), "{err}");
 }
+
+/// testdata/recurrent with its LSTM edited by `edit`: the one-line error.
+fn lstm_error(edit: impl Fn(&mut pb::NodeProto)) -> String {
+    let path = format!("{}/../testdata/recurrent/model.onnx", env!("CARGO_MANIFEST_DIR"));
+    let mut model = tract_onnx::onnx().proto_model_for_read(&mut &std::fs::read(&path).unwrap()[..]).unwrap();
+    let graph = model.graph.as_mut().unwrap();
+    edit(graph.node.iter_mut().find(|n| n.op_type == "LSTM").unwrap());
+    let err = load_proto(&model, &path).unwrap_err().to_string();
+    assert!(err.contains("/lstm/LSTM") && !err.contains('\n'), "one line naming the node: {err}");
+    err
+}
+
+#[test]
+fn recurrent_layers_a_circuit_cannot_unroll_are_refused_naming_the_attribute() {
+    let string_attr = |name: &str, values: &[&str]| pb::AttributeProto {
+        name: name.into(),
+        strings: values.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        ..Default::default()
+    };
+    let err =
+        lstm_error(|n| n.attribute.push(pb::AttributeProto { name: "clip".into(), f: 3.0, ..Default::default() }));
+    assert!(err.contains("clip"), "{err}");
+    let err = lstm_error(|n| {
+        n.attribute.push(pb::AttributeProto { name: "input_forget".into(), i: 1, ..Default::default() })
+    });
+    assert!(err.contains("input_forget"), "{err}");
+    let err = lstm_error(|n| {
+        n.attribute.push(string_attr("activations", &["Sigmoid", "Tanh", "Tanh", "HardSigmoid", "Tanh", "Tanh"]))
+    });
+    assert!(err.contains("activation HardSigmoid is not supported"), "{err}");
+    let err = lstm_error(|n| n.attribute.push(string_attr("activations", &["Sigmoid", "Tanh", "Tanh"])));
+    assert!(err.contains("3 activations given; 3 per direction expected"), "{err}");
+    // A sequence length that is an activation (padded batches).
+    let err = lstm_error(|n| n.input[4] = "input".into());
+    assert!(err.contains("sequence_lens must be a constant equal to the sequence length 5"), "{err}");
+    let err = lstm_error(|n| n.input[1] = "lr".into());
+    assert!(err.contains("do not fit 2 direction(s), 4 gate(s) and input size 3"), "{err}");
+}

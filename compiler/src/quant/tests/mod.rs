@@ -38,6 +38,7 @@ pub(crate) const MODELS: &[&str] = &[
     "indexing",
     "onehot_lppool",
     "conv3d",
+    "recurrent",
 ];
 
 fn plan_for(graph: &Graph) -> QuantPlan {
@@ -168,9 +169,18 @@ fn relu_of_a_model_input_is_kept() {
 fn a_changed_value_of_every_op_is_rejected() {
     use crate::circuit::ZkCircuit;
     use halo2_proofs::dev::MockProver;
-    for name in
-        ["structure", "cnn", "transformer", "activations", "logic", "functions", "reductions", "embedding", "indexing"]
-    {
+    for name in [
+        "structure",
+        "cnn",
+        "transformer",
+        "activations",
+        "logic",
+        "functions",
+        "reductions",
+        "embedding",
+        "indexing",
+        "recurrent",
+    ] {
         let (graph, input, _) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
@@ -322,6 +332,22 @@ fn comparisons_and_logic_match_onnxruntime_exactly() {
         assert!((g - e).abs() < 0.05, "{g} vs {e}");
     }
     assert_eq!(got[132..], expected[132..]);
+}
+
+/// An RNN in the batch-first layout (which onnxruntime does not run) computes exactly what the
+/// same RNN computes in the sequence-first layout (testdata/recurrent/batch_first.onnx).
+#[test]
+fn a_batch_first_recurrent_layer_equals_the_sequence_first_one() {
+    let path = format!("{}/../testdata/recurrent/batch_first.onnx", env!("CARGO_MANIFEST_DIR"));
+    let graph = load_onnx(&std::fs::read(&path).unwrap(), &path).unwrap();
+    let (_, input, _) = testdata("recurrent");
+    let plan = plan_for(&graph);
+    let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+    let values = evaluate(&graph, &plan, &[x]).unwrap();
+    let [seq_first, batch_first] = [0, 1].map(|i| values[graph.outputs[i]].clone());
+    assert_eq!(seq_first.len(), 2);
+    assert!(seq_first.iter().any(|&v| v != 0), "an all-zero state would prove nothing");
+    assert_eq!(seq_first, batch_first);
 }
 
 /// Floor, Ceil and Round on activations: exact on the quantized values (ties round up), proven.

@@ -620,17 +620,19 @@ def lenet_weights(rng):
 
 def unsupported(rng):
     """A model with ops zkonnx does not support, to test the compile-time error."""
-    w = kaiming(rng, (4, 8), 4)
+    w = kaiming(rng, (4, 4), 4)
     nodes = [
         helper.make_node("MatMul", ["input", "w"], ["h"], name="/fc/MatMul"),
-        helper.make_node("TopK", ["h", "k"], ["s", "indices"], name="/act/TopK"),
+        helper.make_node("Reshape", ["h", "square"], ["m"], name="/fc/Reshape"),
+        helper.make_node("Det", ["m"], ["det"], name="/act/Det"),
+        helper.make_node("Mul", ["m", "det"], ["s"], name="/act/Mul"),
         helper.make_node("Einsum", ["s"], ["output"], name="/head/Einsum", equation="ij->ji"),
     ]
     graph = helper.make_graph(
         nodes, "unsupported",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 4])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [2, 1])],
-        [init("w", w), numpy_helper.from_array(np.array([2], dtype=np.int64), "k")])
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [2, 2])],
+        [init("w", w), numpy_helper.from_array(np.array([2, 2], dtype=np.int64), "square")])
     save("unsupported", graph, (1, 4), lambda i: rng.normal(0, 1, (1, 4)).astype(np.float32), opset=14)
 
 
@@ -812,6 +814,43 @@ def recurrent(rng):
     onnx.save(model, os.path.join(ROOT, "recurrent", "batch_first.onnx"))
 
 
+def selection(rng):
+    """TopK on activations (the 3 largest of each row of a Gemm's output, and the smallest along
+    the other axis, with their indices), GatherND (with and without batch_dims) and ScatterND with
+    constant indices, on a [2, 6] input. The input file's values repeat, so ties must come out
+    lowest index first."""
+    nodes = [
+        node("Gemm", ["input", "w", "b"], ["h"], "/fc/Gemm"),
+        node("TopK", ["h", "k3"], ["top", "top_i"], "/top/TopK"),
+        node("TopK", ["input", "k1"], ["low", "low_i"], "/low/TopK", axis=0, largest=0),
+        node("GatherND", ["input", "nd"], ["picked"], "/pick/GatherND"),
+        node("GatherND", ["h", "nd_batch"], ["picked_b"], "/pick_batch/GatherND", batch_dims=1),
+        node("ScatterND", ["input", "nd_scatter", "picked"], ["scattered"], "/scatter/ScatterND"),
+    ]
+    parts = ["top", "top_i", "low", "low_i", "picked", "picked_b", "scattered"]
+    for p in ["top_i", "low_i"]:
+        nodes.append(node("Cast", [p], [p + "_f"], f"/{p}/Cast", to=TensorProto.FLOAT))
+    flat = [p + "_f" if p.endswith("_i") else p for p in parts]
+    nodes += [node("Flatten", [p], [p + "_flat"], f"/{p}/Flatten", axis=0) for p in flat]
+    nodes.append(node("Concat", [p + "_flat" for p in flat], ["output"], "/out/Concat", axis=1))
+    inits = [
+        init("w", np.eye(6, dtype=np.float32)),
+        init("b", np.zeros(6)), ints("k3", [3]), ints("k1", [1]),
+        ints("nd", [[0, 1], [1, 4]]), ints("nd_batch", [[2], [5]]), ints("nd_scatter", [[1, 2], [0, 5]]),
+    ]
+    graph = helper.make_graph(
+        nodes, "selection",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [2, 6])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, None])], inits)
+
+    def sample(i):
+        if i == 0:
+            return np.array([[0.5, -1.0, 0.5, 2.0, 0.5, -1.0], [0.5, 2.0, -0.25, 2.0, 1.5, -1.0]], dtype=np.float32)
+        return rng.normal(0, 1, (2, 6)).astype(np.float32)
+
+    save("selection", graph, (2, 6), sample, opset=14)
+
+
 def save_sklearn(name, model, calib, one, test):
     """A scikit-learn export as it is: model.onnx, input.json, calib.json, test.json (the data
     set's test split) and expected.json with onnxruntime's outputs (ZipMap's dictionaries read as
@@ -901,7 +940,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input, "conv3d": conv3d, "recurrent": recurrent}
+                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input, "conv3d": conv3d, "recurrent": recurrent, "selection": selection}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

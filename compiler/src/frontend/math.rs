@@ -205,6 +205,11 @@ impl Translator {
     /// 1 at the first (or last) maximum along `axis`, 0 elsewhere: a step marks every maximum,
     /// and a maximum with an earlier one marked is dropped (ArgMax, Hardmax).
     pub(super) fn one_hot_of_max(&mut self, name: &str, x: NodeId, axis: usize, last: bool) -> NodeId {
+        self.one_hot_and_max(name, x, axis, last).0
+    }
+
+    /// `one_hot_of_max` and the max itself (the axis kept, of length 1).
+    pub(super) fn one_hot_and_max(&mut self, name: &str, x: NodeId, axis: usize, last: bool) -> (NodeId, NodeId) {
         let xs = self.shape(x);
         let (windows, _) = reduce_windows(&xs, &[axis]);
         let kept_dims: Vec<usize> = (0..xs.len()).map(|a| if a == axis { 1 } else { xs[a] }).collect();
@@ -221,6 +226,6 @@ impl Translator {
         let c =
             self.add_node(&format!("{name}/earlier"), Op::Reduce { windows: before, mean: false }, vec![t], xs.clone());
         let d = self.binary_node(&format!("{name}/first"), BinaryKind::Sub, t, c);
-        self.relu_node(&format!("{name}/only"), d)
+        (self.relu_node(&format!("{name}/only"), d), m)
     }
 }

@@ -14,6 +14,7 @@ mod ml;
 mod recurrent;
 mod reduce;
 mod structural;
+mod topk;
 mod trees;
 
 use crate::error::{CompileError, Result, UnsupportedOp};
@@ -60,6 +61,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Floor", "rescale to scale 0 (remainder range checked), biased down"),
     ("Gather", "copy (constant indices); computed indices into a constant table (axis 0): one-hot selection by proven equality tests, then a product with the table"),
     ("GatherElements", "copy (constant indices)"),
+    ("GatherND", "copy (constant indices), batch_dims"),
     ("Gelu", "lookup (exact and tanh forms)"),
     ("Gemm", "linear"),
     ("GlobalAveragePool", "linear"),
@@ -115,6 +117,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Round", "rescale to scale 0 (remainder range checked); ties round up, where ONNX rounds them to even"),
     ("Scaler", "ai.onnx.ml: linear ((x - offset) * scale)"),
     ("ScatterElements", "copy (constant indices, no reduction)"),
+    ("ScatterND", "copy (constant indices, no reduction)"),
     ("Selu", "lookup"),
     ("Sigmoid", "lookup"),
     ("Sign", "(x >= 0) - (x <= 0), two steps"),
@@ -132,6 +135,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Tan", "lookup (inputs past +-pi/2 are the calibrated range's business)"),
     ("Tanh", "lookup"),
     ("Tile", "copy"),
+    ("TopK", "K rounds of the first maximum (as ArgMax), the chosen element set below the minimum after each; largest and smallest; values and indices"),
     ("Transpose", "copy"),
     ("Trilu", "copy (the other triangle: constant zeros)"),
     ("TreeEnsembleClassifier", "ai.onnx.ml: each split a proven comparison, exact at the input scale (Step(-relu(margin))); the reached leaf Step(agreeing tests - depth); leaf weights a MatMul; post_transform NONE, SOFTMAX, LOGISTIC; integer labels by first argmax"),
@@ -421,6 +425,7 @@ impl Translator {
             }
             "Gemm" => self.gemm(&ctx, &attrs, &out)?,
             "CumSum" => self.cumsum(&ctx, &attrs, &out)?,
+            "TopK" => self.top_k(&ctx, &attrs)?,
             "OneHot" => self.one_hot(&ctx, &attrs, &out)?,
             "LpPool" | "GlobalLpPool" => self.lp_pool(&ctx, &attrs, &out)?,
             "MatMul" => {

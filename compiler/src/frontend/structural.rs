@@ -31,6 +31,8 @@ pub const STRUCTURAL_OPS: &[&str] = &[
     "Trilu",
     "GatherElements",
     "ScatterElements",
+    "GatherND",
+    "ScatterND",
 ];
 
 /// Which inputs of `op` carry data (the rest are shapes, indices, conditions).
@@ -38,7 +40,7 @@ pub fn data_inputs(op: &str, n: usize) -> Vec<usize> {
     match op {
         "Concat" => (0..n).collect(),
         "Where" => vec![1, 2],
-        "ScatterElements" => vec![0, 2],
+        "ScatterElements" | "ScatterND" => vec![0, 2],
         _ => vec![0],
     }
 }
@@ -240,6 +242,71 @@ pub fn eval(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs, outputs: u
             let mut data = x.data.clone();
             for (f, &t) in targets.iter().enumerate() {
                 data[t] = updates.data[f];
+            }
+            one(Tensor::new(x.shape.clone(), data))
+        }
+        "GatherND" | "ScatterND" => {
+            let (x, index) = (input(0)?, input(1)?);
+            let batch_dims = if op == "GatherND" { attrs.int("batch_dims", 0).max(0) as usize } else { 0 };
+            if op == "ScatterND" && attrs.string("reduction").is_some_and(|r| r != "none") {
+                return Err("only reduction none is supported".into());
+            }
+            let (rank, q) = (x.shape.len(), index.shape.len());
+            let k = index.shape.last().copied().unwrap_or(0);
+            if q == 0
+                || k == 0
+                || batch_dims + k > rank
+                || batch_dims >= q
+                || x.shape[..batch_dims] != index.shape[..batch_dims]
+            {
+                return Err(format!(
+                    "indices {:?} (batch_dims {batch_dims}) do not index data {:?}",
+                    index.shape, x.shape
+                ));
+            }
+            // Each index tuple names a slice of x: its flat start and its length.
+            let xs = strides(&x.shape);
+            let slice: usize = x.shape[batch_dims + k..].iter().product();
+            let tuples = index.len() / k;
+            let per_batch: usize = index.shape[batch_dims..q - 1].iter().product();
+            let starts = (0..tuples)
+                .map(|t| {
+                    let batch = t / per_batch.max(1);
+                    let mut start = 0;
+                    // The batch coordinates, then the tuple's.
+                    let mut rest = batch;
+                    for a in (0..batch_dims).rev() {
+                        start += (rest % x.shape[a]) * xs[a];
+                        rest /= x.shape[a];
+                    }
+                    for j in 0..k {
+                        let dim = x.shape[batch_dims + j] as i64;
+                        let i = index.data[t * k + j] as i64;
+                        let i = if i < 0 { i + dim } else { i };
+                        if !(0..dim).contains(&i) {
+                            return Err(format!(
+                                "index {} is out of range for an axis of {dim}",
+                                index.data[t * k + j]
+                            ));
+                        }
+                        start += i as usize * xs[batch_dims + j];
+                    }
+                    Ok(start)
+                })
+                .collect::<Result<Vec<usize>>>()?;
+            let mut shape = index.shape[..q - 1].to_vec();
+            shape.extend(&x.shape[batch_dims + k..]);
+            if op == "GatherND" {
+                let data = starts.iter().flat_map(|&s| x.data[s..s + slice].iter().copied()).collect();
+                return one(Tensor::new(shape, data));
+            }
+            let updates = input(2)?;
+            if updates.shape != shape {
+                return Err(format!("updates {:?} must be {shape:?}", updates.shape));
+            }
+            let mut data = x.data.clone();
+            for (t, &s) in starts.iter().enumerate() {
+                data[s..s + slice].copy_from_slice(&updates.data[t * slice..(t + 1) * slice]);
             }
             one(Tensor::new(x.shape.clone(), data))
         }

@@ -30,7 +30,7 @@ fn batchnorm_and_bias_add_fold_into_the_layer_before() {
 #[test]
 fn unsupported_ops_are_all_listed_with_node_names() {
     let err = load("unsupported").unwrap_err().to_string();
-    assert!(err.contains("TopK (node /act/TopK)"), "{err}");
+    assert!(err.contains("Det (node /act/Det)"), "{err}");
     assert!(err.contains("Einsum (node /head/Einsum)"), "{err}");
     assert!(!err.contains('\n'), "one line: {err}");
 }
@@ -49,16 +49,20 @@ fn logic_of_a_number_is_refused_in_one_line() {
     assert!(!err.contains('\n'), "one line: {err}");
 }
 
-/// testdata/tree (a skl2onnx export) with its tree node edited by `edit`: the one-line error.
-fn tree_error(edit: impl Fn(&mut pb::NodeProto)) -> String {
-    let path = format!("{}/../testdata/tree/model.onnx", env!("CARGO_MANIFEST_DIR"));
+/// testdata/`model` with its first `op` node edited by `edit`: the one-line error.
+fn edited_error(model: &str, op: &str, edit: impl Fn(&mut pb::NodeProto)) -> String {
+    let path = format!("{}/../testdata/{model}/model.onnx", env!("CARGO_MANIFEST_DIR"));
     let mut model = tract_onnx::onnx().proto_model_for_read(&mut &std::fs::read(&path).unwrap()[..]).unwrap();
     let graph = model.graph.as_mut().unwrap();
-    let node = graph.node.iter_mut().find(|n| n.op_type == "TreeEnsembleClassifier").unwrap();
-    edit(node);
+    edit(graph.node.iter_mut().find(|n| n.op_type == op).unwrap());
     let err = load_proto(&model, &path).unwrap_err().to_string();
     assert!(!err.contains('\n'), "one line: {err}");
     err
+}
+
+/// testdata/tree (a skl2onnx export) with its tree node edited.
+fn tree_error(edit: impl Fn(&mut pb::NodeProto)) -> String {
+    edited_error("tree", "TreeEnsembleClassifier", edit)
 }
 
 fn attribute<'a>(node: &'a mut pb::NodeProto, name: &str) -> &'a mut pb::AttributeProto {
@@ -92,14 +96,10 @@ fn tree_ensembles_with_what_a_circuit_cannot_prove_are_refused_naming_the_node()
     assert!(err.contains("SVMClassifier (node TreeEnsembleClassifier)"), "{err}");
 }
 
-/// testdata/recurrent with its LSTM edited by `edit`: the one-line error.
+/// testdata/recurrent with its LSTM edited: the error names the node.
 fn lstm_error(edit: impl Fn(&mut pb::NodeProto)) -> String {
-    let path = format!("{}/../testdata/recurrent/model.onnx", env!("CARGO_MANIFEST_DIR"));
-    let mut model = tract_onnx::onnx().proto_model_for_read(&mut &std::fs::read(&path).unwrap()[..]).unwrap();
-    let graph = model.graph.as_mut().unwrap();
-    edit(graph.node.iter_mut().find(|n| n.op_type == "LSTM").unwrap());
-    let err = load_proto(&model, &path).unwrap_err().to_string();
-    assert!(err.contains("/lstm/LSTM") && !err.contains('\n'), "one line naming the node: {err}");
+    let err = edited_error("recurrent", "LSTM", edit);
+    assert!(err.contains("/lstm/LSTM"), "{err}");
     err
 }
 
@@ -128,4 +128,26 @@ fn recurrent_layers_a_circuit_cannot_unroll_are_refused_naming_the_attribute() {
     assert!(err.contains("sequence_lens must be a constant equal to the sequence length 5"), "{err}");
     let err = lstm_error(|n| n.input[1] = "lr".into());
     assert!(err.contains("do not fit 2 direction(s), 4 gate(s) and input size 3"), "{err}");
+}
+
+#[test]
+fn top_k_and_nd_indexing_outside_what_is_supported_are_refused() {
+    let k_of = |k: i64| {
+        move |n: &mut pb::NodeProto| {
+            n.input[1] = "k".into();
+            n.attribute.push(pb::AttributeProto { name: "k".into(), i: k, ..Default::default() });
+            n.input.truncate(1);
+        }
+    };
+    let err = edited_error("selection", "TopK", k_of(7));
+    assert!(err.contains("/top/TopK") && err.contains("K = 7 is outside 1..=6"), "{err}");
+    let err = edited_error("selection", "TopK", k_of(0));
+    assert!(err.contains("K = 0 is outside"), "{err}");
+    let err = edited_error("selection", "ScatterND", |n| {
+        n.attribute.push(pb::AttributeProto { name: "reduction".into(), s: b"add".to_vec(), ..Default::default() })
+    });
+    assert!(err.contains("/scatter/ScatterND") && err.contains("only reduction none"), "{err}");
+    // Row 3 of a [2, 6] input.
+    let err = edited_error("selection", "GatherND", |n| n.input[1] = "k3".into());
+    assert!(err.contains("/pick/GatherND") && err.contains("index 3 is out of range for an axis of 2"), "{err}");
 }

@@ -39,6 +39,7 @@ pub(crate) const MODELS: &[&str] = &[
     "onehot_lppool",
     "conv3d",
     "recurrent",
+    "selection",
 ];
 
 fn plan_for(graph: &Graph) -> QuantPlan {
@@ -332,6 +333,20 @@ fn comparisons_and_logic_match_onnxruntime_exactly() {
         assert!((g - e).abs() < 0.05, "{g} vs {e}");
     }
     assert_eq!(got[132..], expected[132..]);
+}
+
+/// TopK (with ties: lowest index first), GatherND and ScatterND on testdata/selection, whose
+/// input values are multiples of 1/4: every value and index equals onnxruntime's exactly.
+#[test]
+fn top_k_and_nd_indexing_match_onnxruntime_exactly() {
+    let (graph, input, expected) = testdata("selection");
+    let plan = plan_for(&graph);
+    let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+    let values = evaluate(&graph, &plan, &[x]).unwrap();
+    let out = graph.outputs[0];
+    let unit = pow2(plan.nodes[out].scale as i32);
+    let got: Vec<f64> = values[out].iter().map(|&v| v as f64 / unit).collect();
+    assert_eq!(got, expected);
 }
 
 /// An RNN in the batch-first layout (which onnxruntime does not run) computes exactly what the

@@ -817,7 +817,9 @@ def recurrent(rng):
 def selection(rng):
     """TopK on activations (the 3 largest of each row of a Gemm's output, and the smallest along
     the other axis, with their indices), GatherND (with and without batch_dims) and ScatterND with
-    constant indices, on a [2, 6] input. The input file's values repeat, so ties must come out
+    constant indices, and computed indices (floor(|x|) clipped to [0, 5]) selecting by
+    GatherElements and Gather (axis 1) from the Gemm's output and Gather from a constant table, on
+    a [2, 6] input. The input file's values repeat, so ties must come out
     lowest index first."""
     nodes = [
         node("Gemm", ["input", "w", "b"], ["h"], "/fc/Gemm"),
@@ -826,8 +828,17 @@ def selection(rng):
         node("GatherND", ["input", "nd"], ["picked"], "/pick/GatherND"),
         node("GatherND", ["h", "nd_batch"], ["picked_b"], "/pick_batch/GatherND", batch_dims=1),
         node("ScatterND", ["input", "nd_scatter", "picked"], ["scattered"], "/scatter/ScatterND"),
+        # Computed indices: floor(|x|) clipped to [0, 5].
+        node("Abs", ["input"], ["ax"], "/idx/Abs"),
+        node("Floor", ["ax"], ["fx"], "/idx/Floor"),
+        node("Clip", ["fx", "zero", "five"], ["cx"], "/idx/Clip"),
+        node("Cast", ["cx"], ["idx"], "/idx/Cast", to=TensorProto.INT64),
+        node("GatherElements", ["h", "idx"], ["by_elements"], "/by_elements/GatherElements", axis=1),
+        node("Slice", ["idx", "s0", "s1"], ["idx_row"], "/idx/Slice"),
+        node("Gather", ["h", "idx_row"], ["by_rows"], "/by_rows/Gather", axis=1),
+        node("Gather", ["table", "idx_row"], ["by_table"], "/by_table/Gather", axis=1),
     ]
-    parts = ["top", "top_i", "low", "low_i", "picked", "picked_b", "scattered"]
+    parts = ["top", "top_i", "low", "low_i", "picked", "picked_b", "scattered", "by_elements", "by_rows", "by_table"]
     for p in ["top_i", "low_i"]:
         nodes.append(node("Cast", [p], [p + "_f"], f"/{p}/Cast", to=TensorProto.FLOAT))
     flat = [p + "_f" if p.endswith("_i") else p for p in parts]
@@ -836,6 +847,7 @@ def selection(rng):
     inits = [
         init("w", np.eye(6, dtype=np.float32)),
         init("b", np.zeros(6)), ints("k3", [3]), ints("k1", [1]),
+        init("zero", 0.0), init("five", 5.0), ints("s0", [0]), ints("s1", [1]), init("table", np.round(rng.normal(0, 1, (3, 6)) * 8) / 8),
         ints("nd", [[0, 1], [1, 4]]), ints("nd_batch", [[2], [5]]), ints("nd_scatter", [[1, 2], [0, 5]]),
     ]
     graph = helper.make_graph(

@@ -6,7 +6,7 @@
 //! Or, Xor and Where with a computed condition are products of booleans; their operands must be
 //! booleans (a comparison's or another logic op's result), which the translator tracks.
 
-use super::{Attrs, Ctx, Translator, Value};
+use super::{Ctx, Translator, Value};
 use crate::error::Result;
 use crate::ir::{BinaryKind, NodeId, Op};
 use crate::tensor::{broadcast_shape, Tensor};
@@ -35,9 +35,8 @@ impl Translator {
                 self.not(&name, le)
             }
             "Equal" => {
-                let (ge, le) = (self.at_least(&format!("{name}/ge"), ctx, 0, 1)?, self.at_least(&name, ctx, 1, 0)?);
-                let both = self.binary_node(&format!("{name}/both"), BinaryKind::Add, ge, le);
-                self.affine(&format!("{name}/equal"), both, None, Some(-1.0))
+                let (a, b) = (self.input(ctx, 0)?, self.input(ctx, 1)?);
+                self.equal(&name, a, b)
             }
             "Sign" => {
                 let x = self.act_input(ctx, 0)?;
@@ -117,6 +116,18 @@ impl Translator {
         n
     }
 
+    /// a == b as a boolean: (a >= b) + (b >= a) - 1, each a Step(-relu(difference)).
+    pub(super) fn equal(&mut self, name: &str, a: Value, b: Value) -> NodeId {
+        let below = self.difference(&format!("{name}/ge"), b.clone(), a.clone());
+        let ge = self.step_of(&format!("{name}/ge"), below);
+        let above = self.difference(&format!("{name}/le"), a, b);
+        let le = self.step_of(&format!("{name}/le"), above);
+        let both = self.binary_node(&format!("{name}/both"), BinaryKind::Add, ge, le);
+        let eq = self.affine(&format!("{name}/equal"), both, None, Some(-1.0));
+        self.booleans.insert(eq);
+        eq
+    }
+
     /// a - b for activations or constants (not both constants: those were folded).
     pub(super) fn difference(&mut self, name: &str, a: Value, b: Value) -> NodeId {
         match (a, b) {
@@ -178,96 +189,5 @@ impl Translator {
                 Ok(id)
             }
         }
-    }
-}
-
-/// The largest table `gather_by_value` selects from: each row costs one equality test (about 12
-/// rows per index).
-const MAX_SELECTED_ROWS: usize = 4096;
-
-impl Translator {
-    /// Gather from a constant table by computed indices (embeddings): row j of the table is
-    /// selected by the boolean idx == j, proven like every comparison, so the selection is one-hot
-    /// for an index in [0, V); the selected rows are a product of the one-hot vector with the
-    /// table (a MatMul with the table as its weight). An index outside [0, V) selects nothing
-    /// (zeros), where ONNX wraps negatives or fails.
-    pub(super) fn gather_by_value(&mut self, ctx: &Ctx, axis: i64, out: &str) -> Result<()> {
-        let table = self.const_input(ctx, 0)?;
-        let idx = self.act_input(ctx, 1)?;
-        if super::normalize_axis(axis, table.shape.len()) != Some(0) {
-            return Err(ctx.err("computed indices are supported on axis 0 of a constant table only"));
-        }
-        let v = table.shape.first().copied().unwrap_or(0);
-        if v == 0 || v > MAX_SELECTED_ROWS {
-            return Err(ctx.err(format!(
-                "a table of {v} rows selected by computed indices; up to {MAX_SELECTED_ROWS} are supported (one \
-                 equality test per row)"
-            )));
-        }
-        let rest: Vec<usize> = table.shape[1..].to_vec();
-        let d: usize = rest.iter().product();
-        let index_shape = self.shape(idx);
-        let n: usize = index_shape.iter().product();
-        let name = ctx.name.clone();
-        let one_hot = self.one_hot_of(&name, idx, v);
-        let weight = Tensor::new(vec![v, d], table.data.clone());
-        let picked =
-            self.add_node(&format!("{name}/rows"), Op::MatMul { weight, bias: None }, vec![one_hot], vec![n, d]);
-        let shape: Vec<usize> = index_shape.iter().chain(&rest).copied().collect();
-        let y = self.add_node(&name, Op::Reshape, vec![picked], shape);
-        self.env.insert(out.to_string(), Value::Act(y));
-        Ok(())
-    }
-
-    /// The one-hot matrix [n, V] of the n values of `idx`: element (i, j) is idx_i == j, as
-    /// (idx >= j) + (j >= idx) - 1, proven like every comparison; all zero for a value outside
-    /// [0, V) or between whole numbers.
-    fn one_hot_of(&mut self, name: &str, idx: NodeId, v: usize) -> NodeId {
-        let n: usize = self.shape(idx).iter().product();
-        let mut selects = Vec::with_capacity(v);
-        for j in 0..v {
-            let row = Value::Const(scalar(j as f64));
-            let below = self.difference(&format!("{name}/ge{j}"), row.clone(), Value::Act(idx));
-            let ge = self.step_of(&format!("{name}/ge{j}"), below);
-            let above = self.difference(&format!("{name}/le{j}"), Value::Act(idx), row);
-            let le = self.step_of(&format!("{name}/le{j}"), above);
-            let both = self.binary_node(&format!("{name}/both{j}"), BinaryKind::Add, ge, le);
-            selects.push(self.affine(&format!("{name}/is{j}"), both, None, Some(-1.0)));
-        }
-        let indices = (0..n).flat_map(|i| (0..v).map(move |j| j * n + i)).collect();
-        let one_hot =
-            self.add_node(&format!("{name}/one_hot"), Op::Gather { indices, consts: vec![] }, selects, vec![n, v]);
-        self.booleans.insert(one_hot);
-        one_hot
-    }
-
-    /// OneHot of computed indices (depth and values constant), on the last axis: off + (on - off)
-    /// one_hot. ONNX wraps negative indices; here they select nothing (all off).
-    pub(super) fn one_hot(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
-        let idx = self.act_input(ctx, 0)?;
-        let index_shape = self.shape(idx);
-        let depth = self.const_input(ctx, 1)?.data.first().copied().ok_or_else(|| ctx.err("depth is empty"))?;
-        let values = self.const_input(ctx, 2)?;
-        let [off, on] = values.data[..] else { return Err(ctx.err("values must hold [off, on]")) };
-        let rank = index_shape.len();
-        if super::normalize_axis(attrs.int("axis", -1), rank + 1) != Some(rank) {
-            return Err(ctx.err("only the last axis is supported"));
-        }
-        let v = depth as usize;
-        if depth < 1.0 || v > MAX_SELECTED_ROWS {
-            return Err(
-                ctx.err(format!("depth {depth}; 1 to {MAX_SELECTED_ROWS} are supported (one equality test each)"))
-            );
-        }
-        let name = ctx.name.clone();
-        let one_hot = self.one_hot_of(&name, idx, v);
-        let scaled = self.affine(&format!("{name}/values"), one_hot, Some(scalar(on - off)), Some(off));
-        let shape: Vec<usize> = index_shape.iter().copied().chain([v]).collect();
-        let y = self.add_node(&name, Op::Reshape, vec![scaled], shape);
-        if off == 0.0 && on == 1.0 {
-            self.booleans.insert(y);
-        }
-        self.env.insert(out.to_string(), Value::Act(y));
-        Ok(())
     }
 }

@@ -8,6 +8,7 @@ mod consts;
 mod conv;
 mod conv3d;
 mod fold;
+mod indexing;
 mod logic;
 mod math;
 mod ml;
@@ -59,8 +60,8 @@ pub const OPS: &[(&str, &str)] = &[
     ("Expand", "copy"),
     ("Flatten", "copy"),
     ("Floor", "rescale to scale 0 (remainder range checked), biased down"),
-    ("Gather", "copy (constant indices); computed indices into a constant table (axis 0): one-hot selection by proven equality tests, then a product with the table"),
-    ("GatherElements", "copy (constant indices)"),
+    ("Gather", "copy (constant indices); computed indices, any axis, of a constant or an activation: one-hot selection by proven equality tests, then a MatMul with a constant table (axis 0) or products and sums"),
+    ("GatherElements", "copy (constant indices); computed indices: as Gather, one equality test per position along the axis"),
     ("GatherND", "copy (constant indices), batch_dims"),
     ("Gelu", "lookup (exact and tanh forms)"),
     ("Gemm", "linear"),
@@ -158,7 +159,8 @@ pub fn ops_table() -> String {
 }
 
 /// ONNX ops folded at compile time only (shape arithmetic); on an activation they are refused.
-const CONSTANT_OPS: &[&str] = &["Constant", "Shape", "ConstantOfShape", "Range", "Mod", "Floor", "Ceil"];
+// (Floor and Ceil fold on constants too, but they are in `OPS`: they also run on activations.)
+const CONSTANT_OPS: &[&str] = &["Constant", "Shape", "ConstantOfShape", "Range", "Mod"];
 
 pub fn is_supported(op: &str) -> bool {
     OPS.iter().any(|(o, _)| *o == op) || CONSTANT_OPS.contains(&op)
@@ -372,9 +374,9 @@ impl Translator {
             }
             return Ok(());
         }
-        // Gather from a constant table by computed indices (embeddings).
-        if op == "Gather" && matches!(inputs.as_slice(), [Value::Const(_), Value::Act(_), ..]) {
-            return self.gather_by_value(&ctx, attrs.int("axis", 0), &out);
+        // Gather and GatherElements by computed indices (embeddings, lookups in activations).
+        if matches!(op, "Gather" | "GatherElements") && matches!(inputs.get(1), Some(Value::Act(_))) {
+            return self.gather_by_value(&ctx, &attrs, &out);
         }
         if recurrent::RECURRENT_OPS.contains(&op) {
             return self.recurrent(&ctx, &attrs);

@@ -1,0 +1,150 @@
+//! Indexing by computed values: Gather and GatherElements whose indices are activations, and
+//! OneHot. Position j along the indexed axis is selected by the boolean idx == j, proven like
+//! every comparison, so a selection is one-hot for an index in [0, V) and never trusted. The
+//! selected values are then a product with the one-hot vector: a MatMul when the data is a
+//! constant table indexed on axis 0 (embeddings), products of activations otherwise. An index
+//! outside [0, V) selects nothing (zeros), where ONNX wraps negatives or fails.
+
+use super::{Attrs, Ctx, Translator, Value};
+use crate::error::Result;
+use crate::ir::{NodeId, Op};
+use crate::tensor::{strides, Tensor};
+
+/// The longest axis a computed index selects from: each position costs one equality test (about
+/// 12 rows per index).
+const MAX_SELECTED: usize = 4096;
+
+fn scalar(v: f64) -> Tensor<f64> {
+    Tensor::new(vec![], vec![v])
+}
+
+impl Translator {
+    /// Gather (axis-wise: out[pre, i, post] = data[pre, idx_i, post]) or GatherElements
+    /// (out[p] = data[p with its axis coordinate idx_p]) with computed indices.
+    pub(super) fn gather_by_value(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        let elements = ctx.node.op_type == "GatherElements";
+        let data = self.input(ctx, 0)?;
+        let idx = self.act_input(ctx, 1)?;
+        let data_shape = match &data {
+            Value::Const(t) => t.shape.clone(),
+            Value::Act(id) => self.shape(*id),
+        };
+        let axis = super::normalize_axis(attrs.int("axis", 0), data_shape.len())
+            .ok_or_else(|| ctx.err(format!("axis out of range for data of rank {}", data_shape.len())))?;
+        let v = data_shape[axis];
+        if v == 0 || v > MAX_SELECTED {
+            return Err(ctx.err(format!(
+                "an axis of {v} selected by computed indices; up to {MAX_SELECTED} are supported (one equality \
+                 test per position)"
+            )));
+        }
+        let index_shape = self.shape(idx);
+        let name = ctx.name.clone();
+        if elements && index_shape.len() != data_shape.len() {
+            return Err(ctx.err(format!(
+                "indices of rank {} for data of rank {}",
+                index_shape.len(),
+                data_shape.len()
+            )));
+        }
+        if elements && index_shape.iter().zip(&data_shape).enumerate().any(|(a, (&i, &d))| a != axis && i > d) {
+            return Err(ctx.err(format!("indices {index_shape:?} reach outside data {data_shape:?}")));
+        }
+        let n: usize = index_shape.iter().product();
+        let one_hot = self.one_hot_of(&name, idx, v);
+        let y = match data {
+            Value::Const(table) if axis == 0 && !elements => {
+                let rest: Vec<usize> = table.shape[1..].to_vec();
+                let d: usize = rest.iter().product();
+                let weight = Tensor::new(vec![v, d], table.data.clone());
+                let op = Op::MatMul { weight, bias: None };
+                let picked = self.add_node(&format!("{name}/rows"), op, vec![one_hot], vec![n, d]);
+                let shape: Vec<usize> = index_shape.iter().chain(&rest).copied().collect();
+                self.add_node(&name, Op::Reshape, vec![picked], shape)
+            }
+            data => {
+                let data = self.activation(&format!("{name}/data"), data);
+                let ds = strides(&data_shape);
+                // For each output element: the data position at index 0 along the axis, and the
+                // index element selecting it.
+                let (shape, targets): (Vec<usize>, Vec<(usize, usize)>) = if elements {
+                    let is = strides(&index_shape);
+                    let t = (0..n)
+                        .map(|f| {
+                            let base = (0..index_shape.len())
+                                .filter(|&a| a != axis)
+                                .map(|a| (f / is[a]) % index_shape[a] * ds[a])
+                                .sum();
+                            (base, f)
+                        })
+                        .collect();
+                    (index_shape.clone(), t)
+                } else {
+                    let (pre, post): (usize, usize) =
+                        (data_shape[..axis].iter().product(), data_shape[axis + 1..].iter().product());
+                    let t = (0..pre)
+                        .flat_map(|p| (0..n).flat_map(move |i| (0..post).map(move |q| (p * v * post + q, i))))
+                        .collect();
+                    let shape = data_shape[..axis].iter().chain(&index_shape).chain(&data_shape[axis + 1..]).copied();
+                    (shape.collect(), t)
+                };
+                // Products one_hot[i, j] * data[base + j * stride], summed over j.
+                let (mut a, mut b) = (vec![], vec![]);
+                for &(base, i) in &targets {
+                    for j in 0..v {
+                        a.push(i * v + j);
+                        b.push(base + j * ds[axis]);
+                    }
+                }
+                let pshape = vec![targets.len(), v];
+                let p = self.add_node(&format!("{name}/products"), Op::Products { a, b }, vec![one_hot, data], pshape);
+                let windows = (0..targets.len()).map(|o| (o * v..(o + 1) * v).collect()).collect();
+                self.add_node(&name, Op::Reduce { windows, mean: false }, vec![p], shape)
+            }
+        };
+        self.env.insert(out.to_string(), Value::Act(y));
+        Ok(())
+    }
+
+    /// The one-hot matrix [n, V] of the n values of `idx`: element (i, j) is idx_i == j; all zero
+    /// for a value outside [0, V) or between whole numbers.
+    fn one_hot_of(&mut self, name: &str, idx: NodeId, v: usize) -> NodeId {
+        let n: usize = self.shape(idx).iter().product();
+        let selects: Vec<NodeId> = (0..v)
+            .map(|j| self.equal(&format!("{name}/is{j}"), Value::Act(idx), Value::Const(scalar(j as f64))))
+            .collect();
+        let indices = (0..n).flat_map(|i| (0..v).map(move |j| j * n + i)).collect();
+        let one_hot =
+            self.add_node(&format!("{name}/one_hot"), Op::Gather { indices, consts: vec![] }, selects, vec![n, v]);
+        self.booleans.insert(one_hot);
+        one_hot
+    }
+
+    /// OneHot of computed indices (depth and values constant), on the last axis: off + (on - off)
+    /// one_hot. ONNX wraps negative indices; here they select nothing (all off).
+    pub(super) fn one_hot(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        let idx = self.act_input(ctx, 0)?;
+        let index_shape = self.shape(idx);
+        let depth = self.const_input(ctx, 1)?.data.first().copied().ok_or_else(|| ctx.err("depth is empty"))?;
+        let values = self.const_input(ctx, 2)?;
+        let [off, on] = values.data[..] else { return Err(ctx.err("values must hold [off, on]")) };
+        let rank = index_shape.len();
+        if super::normalize_axis(attrs.int("axis", -1), rank + 1) != Some(rank) {
+            return Err(ctx.err("only the last axis is supported"));
+        }
+        let v = depth as usize;
+        if depth < 1.0 || v > MAX_SELECTED {
+            return Err(ctx.err(format!("depth {depth}; 1 to {MAX_SELECTED} are supported (one equality test each)")));
+        }
+        let name = ctx.name.clone();
+        let one_hot = self.one_hot_of(&name, idx, v);
+        let scaled = self.affine(&format!("{name}/values"), one_hot, Some(scalar(on - off)), Some(off));
+        let shape: Vec<usize> = index_shape.iter().copied().chain([v]).collect();
+        let y = self.add_node(&name, Op::Reshape, vec![scaled], shape);
+        if off == 0.0 && on == 1.0 {
+            self.booleans.insert(y);
+        }
+        self.env.insert(out.to_string(), Value::Act(y));
+        Ok(())
+    }
+}

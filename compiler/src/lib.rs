@@ -9,6 +9,7 @@ pub mod frontend;
 pub mod ir;
 pub mod quant;
 pub mod reference;
+pub mod segment;
 pub mod settings;
 pub mod tensor;
 

@@ -970,4 +970,4 @@ fn affine(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

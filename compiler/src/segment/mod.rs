@@ -1,0 +1,172 @@
+//! Segments: a model cut between nodes into consecutive circuits that each fit in 2^k rows.
+//!
+//! A segment is the nodes `start..end` of the graph (topological order). The tensors crossing a
+//! cut (made before it, read after it or a model output) are the segment's boundary: the segment
+//! before the cut exposes their commitment (the hashed output of its circuit) and the segment after
+//! it recomputes the same commitment from its own inputs (its hashed input), so the aggregation
+//! only has to check the two public values equal. The first segment takes the model's inputs as
+//! the model's visibility says, the last exposes the model's outputs likewise.
+//!
+//! Nothing is re-planned: a segment's plan is the model's plan restricted to its nodes, with
+//! each boundary tensor a model input declared in [-bound, bound] (the bound the model's plan
+//! proves for it, so its packing in both commitments is the same). The integer semantics of the
+//! model and of its segments are one.
+
+use crate::circuit::plan::{choose_layout, Layout};
+use crate::error::{CompileError, Result};
+use crate::ir::{Graph, Node, NodeId, Op};
+use crate::quant::{QNode, QOp, QuantPlan};
+use crate::settings::{Mode, Visibility};
+use serde::{Deserialize, Serialize};
+
+/// One segment: nodes `start..end` of the model's graph.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    pub start: NodeId,
+    pub end: NodeId,
+    /// The model's tensors this segment reads from earlier segments (the model inputs for the
+    /// first), in node order: the inputs of its circuit.
+    pub inputs: Vec<NodeId>,
+    /// The tensors it hands on (the model outputs for the last), in node order.
+    pub outputs: Vec<NodeId>,
+}
+
+/// The tensors crossing the cut before node `cut`: made before it and read at or after it, or
+/// model outputs (which every later segment carries to the last).
+pub fn crossing(graph: &Graph, cut: NodeId) -> Vec<NodeId> {
+    let mut crosses = vec![false; cut];
+    for node in &graph.nodes[cut..] {
+        for &i in node.inputs.iter().filter(|&&i| i < cut) {
+            crosses[i] = true;
+        }
+    }
+    for &o in graph.outputs.iter().filter(|&&o| o < cut) {
+        crosses[o] = true;
+    }
+    (0..cut).filter(|&i| crosses[i]).collect()
+}
+
+/// The segment between two cuts (0 and the node count are the model's ends).
+pub fn between(graph: &Graph, start: NodeId, end: NodeId) -> Segment {
+    let n = graph.nodes.len();
+    let inputs = if start == 0 { graph.input_ids() } else { crossing(graph, start) };
+    let outputs = if end == n { graph.outputs.clone() } else { crossing(graph, end) };
+    Segment { start, end, inputs, outputs }
+}
+
+/// The visibility of segment `i` of `count`: the model's at the model's ends, hashed (a
+/// boundary commitment) at every cut.
+pub fn visibility_of(model: &Visibility, i: usize, count: usize) -> Visibility {
+    let input = if i == 0 { model.input } else { Mode::Hashed };
+    let output = if i + 1 == count { model.output } else { Mode::Hashed };
+    Visibility { input, output, params: model.params }
+}
+
+/// A segment as a model of its own: its graph (boundary tensors first, as inputs) and the model's
+/// plan restricted to it (function tables it does not use dropped).
+pub fn extract(graph: &Graph, plan: &QuantPlan, seg: &Segment) -> (Graph, QuantPlan) {
+    let mut nodes: Vec<Node> = vec![];
+    let mut qnodes: Vec<QNode> = vec![];
+    // Where each model node lives in the segment's graph.
+    let mut map: std::collections::HashMap<NodeId, NodeId> = Default::default();
+    if seg.start > 0 {
+        for (index, &b) in seg.inputs.iter().enumerate() {
+            let (node, q) = (&graph.nodes[b], &plan.nodes[b]);
+            map.insert(b, nodes.len());
+            nodes.push(Node {
+                name: node.name.clone(),
+                op: Op::Input { index },
+                inputs: vec![],
+                shape: node.shape.clone(),
+            });
+            let op = QOp::Input { index, lo: -q.bound, hi: q.bound };
+            qnodes.push(QNode { op, requant: None, scale: q.scale, bound: q.bound });
+        }
+    }
+    let mut used_tables: Vec<usize> = vec![];
+    let mut table_index = |t: usize| -> usize {
+        match used_tables.iter().position(|&u| u == t) {
+            Some(i) => i,
+            None => {
+                used_tables.push(t);
+                used_tables.len() - 1
+            }
+        }
+    };
+    for id in seg.start..seg.end {
+        let node = &graph.nodes[id];
+        let inputs = node.inputs.iter().map(|i| map[i]).collect();
+        map.insert(id, nodes.len());
+        nodes.push(Node { inputs, ..node.clone() });
+        let mut q = plan.nodes[id].clone();
+        if let QOp::Lookup { table, split, .. } = &mut q.op {
+            *table = table_index(*table);
+            if let Some(s) = split {
+                s.lo_table = table_index(s.lo_table);
+            }
+        }
+        qnodes.push(q);
+    }
+    let outputs = seg.outputs.iter().map(|o| map[o]).collect();
+    let tables = used_tables.iter().map(|&t| plan.tables[t].clone()).collect();
+    let plan = QuantPlan { nodes: qnodes, tables, weights: plan.weights, param_scale: plan.param_scale };
+    (Graph { nodes, outputs }, plan)
+}
+
+/// A segment, extracted, with the layout its circuit takes.
+pub struct Planned {
+    pub segment: Segment,
+    pub layout: Layout,
+}
+
+/// Cut the model into as few consecutive segments as fit in 2^max_k rows each (each as long as
+/// it can be, by a binary search on its end). The first segment holds every model input.
+pub fn cut(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, max_k: u32) -> Result<Vec<Planned>> {
+    let n = graph.nodes.len();
+    let first_end = graph.input_ids().last().map_or(1, |&i| i + 1);
+    let mut segments: Vec<Planned> = vec![];
+    let mut start = 0;
+    while start < n {
+        // A segment ending at the model's end is the last; any other hands on a commitment.
+        let i = segments.len();
+        let fit = |end: NodeId| -> Option<Layout> {
+            let seg = between(graph, start, end);
+            let vis = visibility_of(visibility, i, if end == n { i + 1 } else { i + 2 });
+            let (g, p) = extract(graph, plan, &seg);
+            choose_layout(&g, &p, &vis, max_k).ok()
+        };
+        let lowest = if start == 0 { first_end } else { start + 1 };
+        if fit(lowest).is_none() {
+            let node = &graph.nodes[lowest - 1];
+            return Err(CompileError::Plan(format!(
+                "node {} ({}) does not fit in a segment of 2^{max_k} rows on its own; raise --segment-logrows",
+                node.name,
+                node.op.kind()
+            )));
+        }
+        // The longest end that fits: gallop from `lowest`, then halve the gap.
+        let (mut good, mut bad, mut step) = (lowest, n + 1, 1);
+        while good + step <= n {
+            if fit(good + step).is_none() {
+                bad = good + step;
+                break;
+            }
+            good += step;
+            step *= 2;
+        }
+        while bad - good > 1 {
+            let mid = (good + bad) / 2;
+            match fit(mid) {
+                Some(_) => good = mid,
+                None => bad = mid,
+            }
+        }
+        let layout = fit(good).expect("checked above");
+        segments.push(Planned { segment: between(graph, start, good), layout });
+        start = good;
+    }
+    Ok(segments)
+}
+
+#[cfg(test)]
+mod tests;

@@ -155,7 +155,8 @@ def logic(rng):
 
 def functions(rng):
     """The inverse and hyperbolic trigonometric functions, Mish (opset 18) and Pow with any
-    exponent, concatenated (8 values per branch); Asin and Acos read tanh(x), inside [-1, 1]."""
+    exponent, concatenated (8 values per branch); Asin and Acos read tanh(x), inside [-1, 1],
+    Atanh 0.9 tanh(x), and Acosh 1 + relu(x)."""
     nodes = [helper.make_node("Tanh", ["input"], ["t"], name="/tanh")]
     outs = []
     for op in ["Atan", "Asin", "Acos", "Sinh", "Cosh", "Asinh", "Mish"]:
@@ -167,12 +168,18 @@ def functions(rng):
               helper.make_node("Pow", ["t", "four"], ["pow4"], name="/pow4"),
               helper.make_node("Pow", ["r", "three_halves"], ["pow15"], name="/pow15")]
     outs += ["pow4", "pow15"]
+    nodes += [helper.make_node("Mul", ["t", "nine_tenths"], ["t9"], name="/t9"),
+              helper.make_node("Atanh", ["t9"], ["atanh"], name="/atanh"),
+              helper.make_node("Add", ["r", "one"], ["r1"], name="/r1"),
+              helper.make_node("Acosh", ["r1"], ["acosh"], name="/acosh")]
+    outs += ["atanh", "acosh"]
     nodes.append(helper.make_node("Concat", outs, ["output"], name="/concat", axis=1))
     graph = helper.make_graph(
         nodes, "functions",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 8])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 72])],
-        [init("four", np.float32(4.0)), init("three_halves", np.float32(1.5))])
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 88])],
+        [init("four", np.float32(4.0)), init("three_halves", np.float32(1.5)), init("nine_tenths", np.float32(0.9)),
+         init("one", np.float32(1.0))])
     save("functions", graph, (1, 8), lambda i: rng.normal(0, 1, (1, 8)).astype(np.float32), opset=18)
 
 

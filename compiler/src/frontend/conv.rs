@@ -107,7 +107,8 @@ impl Translator {
                 let shape = vec![xs[0], xs[1], 1, xs[2]];
                 Ok((self.add_node(&format!("{}/as2d", ctx.name), Op::Reshape, vec![x], shape), 1))
             }
-            _ => Err(ctx.err(format!("only 1-D, 2-D and 3-D ops on [N, C, ...] input are supported (input {xs:?})"))),
+            5 => Err(ctx.err(format!("3-D {} is not supported, only 1-D and 2-D (input {xs:?})", ctx.node.op_type))),
+            _ => Err(ctx.err(format!("expects an input [N, C, L], [N, C, H, W] or [N, C, D, H, W], got {xs:?}"))),
         }
     }
 

@@ -33,12 +33,14 @@ use tract_onnx::pb::{self, NodeProto};
 pub const OPS: &[(&str, &str)] = &[
     ("Abs", "max chip: max(x, -x)"),
     ("Acos", "lookup (x clamped to [-1, 1])"),
+    ("Acosh", "lookup (x clamped to [1, inf))"),
     ("Add", "linear (constant operand: affine)"),
     ("And", "product of booleans"),
     ("ArgMax", "decomposition: max, a 0/1 step per element, first-index selection, weighted sum"),
     ("Asin", "lookup (x clamped to [-1, 1])"),
     ("Asinh", "lookup"),
     ("Atan", "lookup"),
+    ("Atanh", "lookup (x clamped to [-(1 - 2^-12), 1 - 2^-12])"),
     ("AveragePool", "linear, 1-D, 2-D and 3-D, strides, pads, ceil_mode"),
     ("BatchNormalization", "linear, folded into the layer before"),
     ("Cast", "copy (float types)"),
@@ -747,7 +749,10 @@ impl Translator {
                     acts.push(*id);
                 }
                 (Some(Value::Act(_)), false) => {
-                    return Err(ctx.err(format!("input {i} must be a constant (only data inputs may be activations)")))
+                    return Err(ctx.err(format!(
+                        "input {i} must be a constant: only data inputs may be activations (of the indexing ops, \
+                         Gather and GatherElements take computed indices)"
+                    )))
                 }
                 (Some(Value::Const(t)), false) => positional[i] = Some(t.clone()),
                 _ => {}
@@ -1000,6 +1005,8 @@ fn lookup_func(op: &str, attrs: &Attrs) -> Option<Func> {
         "Sinh" => Func::Sinh,
         "Cosh" => Func::Cosh,
         "Asinh" => Func::Asinh,
+        "Acosh" => Func::Acosh,
+        "Atanh" => Func::Atanh,
         "Mish" => Func::Mish,
         "Elu" => Func::Elu { alpha: alpha(1.0) },
         "Celu" => Func::Celu { alpha: alpha(1.0) },

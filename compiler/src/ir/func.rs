@@ -37,6 +37,9 @@ pub enum Func {
     Sinh,
     Cosh,
     Asinh,
+    /// Acosh clamps x to [1, inf), Atanh to +-(1 - 2^-12) (NaN and infinities have no table entry).
+    Acosh,
+    Atanh,
     /// x tanh(softplus(x)).
     Mish,
     /// x^p for a constant p > 0 that is not a whole number or a half (those are products and
@@ -70,6 +73,8 @@ impl Func {
             Func::Sinh => "Sinh",
             Func::Cosh => "Cosh",
             Func::Asinh => "Asinh",
+            Func::Acosh => "Acosh",
+            Func::Atanh => "Atanh",
             Func::Mish => "Mish",
             Func::Pow { .. } => "Pow",
         }
@@ -112,6 +117,11 @@ impl Func {
             Func::Sinh => libm::sinh(x),
             Func::Cosh => libm::cosh(x),
             Func::Asinh => libm::asinh(x),
+            Func::Acosh => libm::acosh(x.max(1.0)),
+            Func::Atanh => {
+                let edge = 1.0 - 1.0 / 4096.0;
+                libm::atanh(x.clamp(-edge, edge))
+            }
             Func::Mish => x * libm::tanh(Func::Softplus.eval(x)),
             Func::Pow { exponent } => libm::pow(x.max(0.0), exponent),
         }

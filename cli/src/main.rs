@@ -45,6 +45,10 @@ enum Command {
         /// contract's gas and size: fewest columns, more rows). Calibration keeps it.
         #[arg(long, default_value = "prover")]
         layout: LayoutGoal,
+        /// Cut the model into segments of at most 2^K rows each, proven apart and aggregated
+        /// into one proof (for models too large for one circuit on one machine).
+        #[arg(long, value_name = "K")]
+        segment_logrows: Option<u32>,
     },
     /// Choose scales, ranges, lookup bits and k from data; rewrite settings.json; report the error.
     Calibrate {
@@ -194,6 +198,10 @@ enum TargetArg {
     Accuracy,
 }
 
+/// The largest k a segmented model's whole circuit may be planned at: only its segments must fit
+/// one machine, the whole circuit is never built.
+const MAX_WHOLE_LOGROWS: u32 = 28;
+
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli.command) {
@@ -248,14 +256,40 @@ fn visibility_summary(v: &Visibility) -> String {
 
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Compile { model, out, max_logrows, input_visibility, output_visibility, param_visibility, layout } => {
+        Command::Compile {
+            model,
+            out,
+            max_logrows,
+            input_visibility,
+            output_visibility,
+            param_visibility,
+            layout,
+            segment_logrows,
+        } => {
             let start = Instant::now();
             let mode = |s: &str| s.parse::<Mode>().map_err(anyhow::Error::msg);
             let visibility =
                 Visibility::new(mode(&input_visibility)?, mode(&output_visibility)?, mode(&param_visibility)?)
                     .map_err(anyhow::Error::msg)?;
             let art = ArtifactDir::new(&out);
-            let m = runtime::model::compile(&model, &art, visibility, layout, max_logrows)?;
+            let m = match segment_logrows {
+                None => runtime::model::compile(&model, &art, visibility, layout, max_logrows)?,
+                Some(k) => {
+                    // The whole model may be past one machine: only its segments must fit.
+                    let (m, bytes) = runtime::model::translate(&model, visibility, layout, MAX_WHOLE_LOGROWS)?;
+                    let m = runtime::model::segmented(m, k)?;
+                    runtime::model::write_compiled(m, &bytes, &art)?
+                }
+            };
+            if let Some(seg) = &m.settings.segments {
+                let max = seg.parts.iter().map(|p| p.rows).max().unwrap_or(0);
+                println!(
+                    "{} segments of at most 2^{} rows (largest {max} rows); aggregation at k={}",
+                    seg.parts.len(),
+                    seg.logrows,
+                    seg.aggregate_k
+                );
+            }
             let s = &m.settings;
             println!(
                 "compiled {} -> {}: {} nodes, {}, k={}, {} rows, {} advice + {} lookup columns, scales 2^{}/2^{} ({:.1?})",
@@ -343,6 +377,27 @@ fn run(command: Command) -> Result<()> {
                 if m.settings.layout == LayoutGoal::Evm { "EVM verifier" } else { "prover" }
             );
             println!("circuit: {}", serde_json::to_string(&m.settings.circuit)?);
+            for (i, p) in m.settings.segments.iter().flat_map(|s| s.parts.iter()).enumerate() {
+                let crossing = |ids: &[usize]| -> String {
+                    let named: Vec<String> = ids
+                        .iter()
+                        .map(|&id| {
+                            let n = &m.graph.nodes[id];
+                            format!("{} ({})", n.name, n.shape.iter().product::<usize>())
+                        })
+                        .collect();
+                    named.join(", ")
+                };
+                println!(
+                    "segment {i}: nodes {}..{}, k={}, {} rows; in: {}; out: {}",
+                    p.segment.start,
+                    p.segment.end,
+                    p.circuit.k,
+                    p.rows,
+                    crossing(&p.segment.inputs),
+                    crossing(&p.segment.outputs)
+                );
+            }
         }
         Command::GenSrs { k, out } => {
             eprintln!("warning: a generated SRS is NOT safe for production; use one from a ceremony");
@@ -353,13 +408,33 @@ fn run(command: Command) -> Result<()> {
             let start = Instant::now();
             let dir = ArtifactDir::new(&art);
             let m = Model::load(&dir)?;
-            let k = m.settings.circuit.k;
+            let k = m.settings.segments.as_ref().map_or(m.settings.circuit.k, |s| s.aggregate_k);
             let source = SrsSource::from_option(srs);
             if let SrsSource::Dev = source {
                 eprintln!(
                     "warning: using a dev SRS ({}); its secret was known to this machine, so it is NOT safe for production. Pass --srs FILE for a real one.",
                     srs::dev_srs_path(k).display()
                 );
+            }
+            if let Some(seg) = &m.settings.segments {
+                let need = runtime::segmented::check_aggregate_memory(seg, "setup")? >> 20;
+                let params = step(&format!("loading SRS (k={k})"), || srs::load(&source, k))?;
+                let progress = |line: String| eprintln!("{line}");
+                let msg = format!(
+                    "generating keys for {} segments and the aggregation (estimated peak memory {need} MB)",
+                    seg.parts.len()
+                );
+                let report = step(&msg, || runtime::segmented::setup(&m, &dir, &params, &progress))?;
+                println!(
+                    "setup done: {} segments (largest {} rows), aggregation k={}, pk {}, vk {}, estimated peak memory {need} MB ({:.1?})",
+                    seg.parts.len(),
+                    report.rows,
+                    report.k,
+                    size(report.pk_bytes),
+                    size(report.vk_bytes),
+                    start.elapsed()
+                );
+                return Ok(());
             }
             let need = runtime::keys::check_memory(m.settings.circuit, "setup")? >> 20;
             let params = step(&format!("loading SRS (k={k})"), || srs::load(&source, k))?;
@@ -413,6 +488,26 @@ fn run(command: Command) -> Result<()> {
             let dir = ArtifactDir::new(&art);
             let m = Model::load(&dir)?;
             let w = witness::read(&wpath, &m)?;
+            if let Some(seg) = &m.settings.segments {
+                let k = seg.aggregate_k;
+                let need = runtime::segmented::check_aggregate_memory(seg, "proving")? >> 20;
+                let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
+                let progress = |line: String| eprintln!("{line}");
+                let msg = format!(
+                    "proving {} segments, then the aggregate (estimated peak memory {need} MB)",
+                    seg.parts.len()
+                );
+                let p = step(&msg, || proof::prove_segmented(&m, &dir, &w, &params, &progress))?;
+                proof::write(&out, &p)?;
+                println!(
+                    "proof written to {}: {}; {} segments aggregated ({:.1?})",
+                    out.display(),
+                    size(file_size(&out)),
+                    seg.parts.len(),
+                    start.elapsed()
+                );
+                return Ok(());
+            }
             let k = m.settings.circuit.k;
             let need = runtime::keys::check_memory(m.settings.circuit, "proving")? >> 20;
             let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;

@@ -79,6 +79,7 @@ pub fn plan_settings(
         lookups,
         circuit: shape,
         rows,
+        segments: None,
     };
     Ok((settings, plan))
 }

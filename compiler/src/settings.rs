@@ -28,6 +28,28 @@ pub struct Settings {
     pub circuit: CircuitShape,
     /// Rows the model uses out of 2^k.
     pub rows: usize,
+    /// With `--segment-logrows`: the model cut into circuits that each fit 2^logrows rows,
+    /// proven apart and aggregated into one proof (`circuit` is then the whole model's, unused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments: Option<Segmentation>,
+}
+
+/// A model's segments (`compiler::segment`) and their circuits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Segmentation {
+    /// Every segment fits 2^logrows rows.
+    pub logrows: u32,
+    /// The aggregation circuit's k; its SRS, downsized, is every segment's.
+    pub aggregate_k: u32,
+    pub parts: Vec<SegmentRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentRecord {
+    #[serde(flatten)]
+    pub segment: crate::segment::Segment,
+    pub circuit: CircuitShape,
+    pub rows: usize,
 }
 
 /// EZKL's `run_args` block, for scripts written for EZKL (`settings["run_args"]["logrows"]`):

@@ -29,6 +29,18 @@ pub fn check_mock_memory(shape: CircuitShape, what: &str) -> Result<u64> {
     check_fits(compiler::circuit::plan::estimate_mock_memory(&shape), shape, what)
 }
 
+/// Refuse early when `need` bytes cannot fit in the memory free now.
+pub fn check_bytes(need: u64, what: &str) -> Result<u64> {
+    match available_memory() {
+        Some(free) if need > free => Err(RuntimeError::Other(format!(
+            "{what} needs about {} MB but {} MB is free; use a machine with more memory",
+            need >> 20,
+            free >> 20
+        ))),
+        _ => Ok(need),
+    }
+}
+
 /// How many runs needing `need` bytes each fit in the memory free now (at least 1).
 pub fn runs_that_fit(need: u64) -> usize {
     available_memory().map_or(1, |free| (free / need.max(1)).max(1) as usize)

@@ -1,5 +1,6 @@
 //! zkonnx runtime: artifact files, SRS, keys, witness, prove and verify.
 
+pub mod aggregate;
 pub mod calibrate;
 pub mod error;
 pub mod evm;
@@ -7,6 +8,7 @@ pub mod files;
 pub mod keys;
 pub mod model;
 pub mod proof;
+pub mod segmented;
 pub mod srs;
 pub mod witness;
 

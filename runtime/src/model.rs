@@ -123,6 +123,15 @@ pub fn translate(
     Ok((Model { graph, settings, plan, binding }, bytes))
 }
 
+/// The model cut into segments of at most 2^logrows rows (`--segment-logrows`), recorded in its
+/// settings.
+pub fn segmented(model: Model, logrows: u32) -> Result<Model> {
+    let seg = compiler::segment::segmentation(&model.graph, &model.plan, &model.settings.visibility, logrows)?;
+    let settings = Settings { segments: Some(seg), ..model.settings };
+    let binding = binding_of(&settings);
+    Ok(Model { settings, binding, ..model })
+}
+
 /// `zkonnx compile`: translate the ONNX file and write the compiled folder.
 pub fn compile(
     model_path: &Path,
@@ -163,6 +172,8 @@ fn remove_stale_keys(out: &ArtifactDir) {
     for stale in [Some(out.proving_key()), Some(out.verifying_key()), out.verifier_srs()].into_iter().flatten() {
         let _ = std::fs::remove_file(stale);
     }
+    // A segmented model's segment keys and aggregation layout.
+    let _ = std::fs::remove_dir_all(out.dir.join("segments"));
 }
 
 /// settings.json: the settings, then EZKL's `run_args` block mirrored from them.
@@ -263,6 +274,15 @@ impl Model {
             };
             RuntimeError::Mismatch { path: path.display().to_string(), reason }
         })?;
+        if let Some(seg) = &settings.segments {
+            let again = compiler::segment::segmentation(&graph, &plan, &settings.visibility, seg.logrows)?;
+            if &again != seg {
+                return Err(RuntimeError::Mismatch {
+                    path: path.display().to_string(),
+                    reason: "its segments differ from what its plan gives; run `zkonnx compile` again".into(),
+                });
+            }
+        }
         let binding = binding_of(&settings);
         Ok(Model { graph, settings, plan, binding })
     }

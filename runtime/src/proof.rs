@@ -119,6 +119,9 @@ pub fn mock(model: &Model, witness: &Witness) -> Result<()> {
 }
 
 pub fn prove(model: &Model, art: &ArtifactDir, witness: &Witness, params: &Params) -> Result<ProofFile> {
+    if model.settings.segments.is_some() {
+        return prove_segmented(model, art, witness, params, &|_| {});
+    }
     let circuit = circuit_for(model, witness)?;
     keys::check_prover_srs(art, &model.binding, params)?;
     let pk = keys::load_proving_key(art, &model.binding, model.settings.circuit)?;
@@ -139,9 +142,61 @@ pub fn prove(model: &Model, art: &ArtifactDir, witness: &Witness, params: &Param
         binding: hex::encode(model.binding),
         transcript: TRANSCRIPT.into(),
         proof: hex::encode(proof),
-        instances: instances.iter().map(|f| hex::encode(f.to_repr())).collect(),
+        instances: instances.iter().map(fr_to_hex).collect(),
         public: PublicValues::decode(&model.settings, &instances),
     })
+}
+
+/// A segmented model's proof: every segment's, then the aggregate (`progress` hears of each).
+/// `params` is the SRS for the aggregation circuit's 2^k rows.
+pub fn prove_segmented(
+    model: &Model,
+    art: &ArtifactDir,
+    witness: &Witness,
+    params: &Params,
+    progress: &dyn Fn(String),
+) -> Result<ProofFile> {
+    keys::check_prover_srs(art, &model.binding, params)?;
+    if witness.params.is_some() {
+        return Err(RuntimeError::Input("a segmented model has its weights fixed; this witness carries others".into()));
+    }
+    let values = compiler::quant::eval::evaluate(&model.graph, &model.plan, &witness.inputs)?;
+    let outputs: Vec<i128> = model.graph.outputs.iter().flat_map(|&o| values[o].clone()).collect();
+    if outputs != witness.outputs_quantized.concat() {
+        return Err(RuntimeError::Input(
+            "the witness outputs are not what the model computes from its inputs; run `zkonnx gen-witness` again"
+                .into(),
+        ));
+    }
+    let parts = model.settings.segments.as_ref().map_or(0, |s| s.parts.len());
+    let mut snarks = vec![];
+    for i in 0..parts {
+        let start = std::time::Instant::now();
+        snarks.push(crate::segmented::prove_segment(model, art, params, i, &witness.inputs, &values)?);
+        progress(format!("segment {}/{parts} proven ({:.1?})", i + 1, start.elapsed()));
+    }
+    let start = std::time::Instant::now();
+    let (instances, proof) = crate::segmented::prove_aggregate(model, art, params, snarks)?;
+    progress(format!("aggregate proven ({:.1?})", start.elapsed()));
+    Ok(ProofFile {
+        format: PROOF_FORMAT.into(),
+        binding: hex::encode(model.binding),
+        transcript: TRANSCRIPT.into(),
+        proof: hex::encode(proof),
+        instances: instances.iter().map(fr_to_hex).collect(),
+        public: PublicValues::decode(&model.settings, &instances[crate::aggregate::ACCUMULATOR_LIMBS..]),
+    })
+}
+
+/// A field element as the proof file writes it: 32 bytes little-endian, hex.
+pub fn fr_to_hex(f: &Fr) -> String {
+    hex::encode(f.to_repr())
+}
+
+/// The field element `fr_to_hex` wrote (None: not 32 bytes of hex, or not in the field).
+pub fn fr_from_hex(h: &str) -> Option<Fr> {
+    let bytes: [u8; 32] = hex::decode(h).ok()?.try_into().ok()?;
+    Option::<Fr>::from(Fr::from_repr(bytes))
 }
 
 pub fn write(path: &Path, p: &ProofFile) -> Result<()> {
@@ -190,15 +245,11 @@ pub fn checked_parts(settings: &Settings, file: &ProofFile, path: &Path) -> Resu
     let instances: Vec<Fr> = file
         .instances
         .iter()
-        .map(|h| {
-            let bytes: [u8; 32] = hex::decode(h)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| bad("an instance is not 32 bytes of hex"))?;
-            Option::<Fr>::from(Fr::from_repr(bytes)).ok_or_else(|| bad("an instance is not a field element"))
-        })
+        .map(|h| fr_from_hex(h).ok_or_else(|| bad("an instance is not 32 bytes of hex encoding a field element")))
         .collect::<Result<_>>()?;
-    let expected = InstanceLayout::of(settings).len();
+    // An aggregate carries the accumulator before the model's public values.
+    let accumulator = if settings.segments.is_some() { crate::aggregate::ACCUMULATOR_LIMBS } else { 0 };
+    let expected = accumulator + InstanceLayout::of(settings).len();
     if instances.len() != expected {
         return Err(bad(&format!("it has {} public values; its settings expose {expected}", instances.len())));
     }
@@ -212,6 +263,17 @@ pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> 
     let binding = binding_of(&settings);
     let file = read(proof_path)?;
     let (instances, proof) = checked_parts(&settings, &file, proof_path)?;
+    if let Some(seg) = &settings.segments {
+        let params = keys::load_verifier_srs(art, &binding, srs, seg.aggregate_k)?;
+        crate::segmented::verify(&settings, art, &binding, &params, &instances, &proof)?;
+        let public = PublicValues::decode(&settings, &instances[crate::aggregate::ACCUMULATOR_LIMBS..]);
+        if public != file.public {
+            return Err(RuntimeError::InvalidProof(
+                "its decoded values (\"inputs\", \"outputs\") differ from what its public instances prove".into(),
+            ));
+        }
+        return Ok(public);
+    }
     let vk = keys::load_verifying_key(art, &binding, settings.circuit)?;
     let params = keys::load_verifier_srs(art, &binding, srs, settings.circuit.k)?;
     let bad = |what: &str| RuntimeError::InvalidProof(what.to_string());

@@ -16,7 +16,7 @@ use crate::circuit::plan::{choose_layout, Layout};
 use crate::error::{CompileError, Result};
 use crate::ir::{Graph, Node, NodeId, Op};
 use crate::quant::{QNode, QOp, QuantPlan};
-use crate::settings::{Mode, Visibility};
+use crate::settings::{Mode, SegmentRecord, Segmentation, Visibility};
 use serde::{Deserialize, Serialize};
 
 /// One segment: nodes `start..end` of the model's graph.
@@ -166,6 +166,32 @@ pub fn cut(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, max_k: u32)
         start = good;
     }
     Ok(segments)
+}
+
+/// The k of the aggregation circuit (2^k rows; its SRS is every segment's): measured, two
+/// segments of testdata/cnn take 11 advice columns at 2^21.
+pub const AGGREGATE_K: u32 = 21;
+
+/// The settings' record of the model cut into segments of at most 2^logrows rows.
+pub fn segmentation(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, logrows: u32) -> Result<Segmentation> {
+    if visibility.params == Mode::Hashed {
+        return Err(CompileError::Plan(
+            "segments with hashed params are not supported (each segment would commit to its own weights); use \
+             fixed params"
+                .into(),
+        ));
+    }
+    if !(6..AGGREGATE_K).contains(&logrows) {
+        return Err(CompileError::Plan(format!(
+            "--segment-logrows {logrows} is outside 6..{AGGREGATE_K} (segments must be smaller than the aggregation \
+             circuit, 2^{AGGREGATE_K} rows)"
+        )));
+    }
+    let parts = cut(graph, plan, visibility, logrows)?
+        .into_iter()
+        .map(|p| SegmentRecord { segment: p.segment, circuit: p.layout.shape, rows: p.layout.rows })
+        .collect();
+    Ok(Segmentation { logrows, aggregate_k: AGGREGATE_K, parts })
 }
 
 #[cfg(test)]

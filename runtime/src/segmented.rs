@@ -1,0 +1,266 @@
+//! Setup, prove and verify for a model compiled with `--segment-logrows`: keys for every
+//! segment (under the aggregation's SRS, downsized) and for the aggregation circuit; segment
+//! proofs, then one aggregate proof whose public values, after the accumulator, are exactly the
+//! model's instance layout, so `verify` decodes them as for an unsegmented model.
+//!
+//! Files: `segments/<i>.pk`, `segments/<i>.vk` per segment; the aggregate's keys are the model's
+//! `pk.bin` and `vk.bin`; `segments/aggregate.json` holds how the aggregation circuit was laid
+//! out (proving lays it out again the same way).
+
+use crate::aggregate::{self, AggregateKey, InstanceRef, Wiring, ACCUMULATOR_LIMBS};
+use crate::error::{Result, RuntimeError};
+use crate::files::{open_binary, read_binary, read_json, write_binary, write_json, Kind};
+use crate::keys::{self, SetupReport};
+use crate::model::{ArtifactDir, Model};
+use crate::srs::{self, Params};
+use compiler::circuit::instance::{InstanceLayout, Public};
+use compiler::circuit::lower::{instance_layout, lower, lower_structure};
+use compiler::circuit::ZkCircuit;
+use compiler::segment::{extract, visibility_of};
+use compiler::settings::{Segmentation, Settings};
+use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
+use halo2_proofs::poly::commitment::Params as _;
+use halo2_proofs::SerdeFormat;
+use halo2curves::bn256::{Fr, G1Affine};
+use serde::{Deserialize, Serialize};
+use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
+use snark_verifier_sdk::Snark;
+use std::path::PathBuf;
+
+/// How the aggregation circuit was laid out at setup.
+#[derive(Serialize, Deserialize)]
+struct AggregateLayout {
+    config: AggregationConfigParams,
+    break_points: Vec<Vec<usize>>,
+    /// Each segment's verifying-key digest (hex), in order.
+    segments: Vec<Option<String>>,
+}
+
+fn folder(art: &ArtifactDir) -> PathBuf {
+    art.dir.join("segments")
+}
+
+fn segment_key(art: &ArtifactDir, i: usize, ext: &str) -> PathBuf {
+    folder(art).join(format!("{i}.{ext}"))
+}
+
+fn layout_path(art: &ArtifactDir) -> PathBuf {
+    folder(art).join("aggregate.json")
+}
+
+fn segmentation(settings: &Settings) -> &Segmentation {
+    settings.segments.as_ref().expect("callers check the model has segments")
+}
+
+/// Segment i's instance layout.
+fn layout_of(model: &Model, i: usize) -> InstanceLayout {
+    let seg = segmentation(&model.settings);
+    let (g, _) = extract(&model.graph, &model.plan, &seg.parts[i].segment);
+    instance_layout(&g, &visibility_of(&model.settings.visibility, i, seg.parts.len()))
+}
+
+/// What the aggregation checks and exposes: every cut's output commitment equal to the next
+/// segment's input commitment; the first segment's input values (or their commitment) and the
+/// last segment's outputs (or theirs), in the model's instance order.
+pub fn wiring(model: &Model) -> Wiring {
+    let n = segmentation(&model.settings).parts.len();
+    let layouts: Vec<InstanceLayout> = (0..n).map(|i| layout_of(model, i)).collect();
+    let at = |i: usize, kind: Public| -> Vec<InstanceRef> {
+        layouts[i].range(kind).map(|r| r.map(|j| (i, j)).collect()).unwrap_or_default()
+    };
+    let links = (1..n).map(|i| (at(i - 1, Public::OutputHash)[0], at(i, Public::InputHash)[0])).collect();
+    let model_layout = InstanceLayout::of(&model.settings);
+    let exposed = model_layout
+        .parts()
+        .flat_map(|kind| match kind {
+            Public::Inputs | Public::InputHash => at(0, kind),
+            _ => at(n - 1, kind),
+        })
+        .collect();
+    Wiring { links, exposed }
+}
+
+/// Peak memory of the aggregation's keygen or proving, estimated: the circuit verifies every
+/// segment proof in-circuit (~11.5M cells each for testdata/cnn's segments, 2^21 rows with 11
+/// advice columns for two, measured at 12 GB), and grows with their count. Refused when it
+/// cannot fit.
+pub fn check_aggregate_memory(seg: &Segmentation, what: &str) -> Result<u64> {
+    const PER_SEGMENT: u64 = 6 << 30;
+    let need = PER_SEGMENT * seg.parts.len().max(1) as u64;
+    keys::check_bytes(need, &format!("{what} of {} segments and their aggregation", seg.parts.len()))
+}
+
+/// The SRS of segment i: the aggregation's, downsized.
+fn downsized(params: &Params, k: u32) -> Params {
+    let mut p = params.clone();
+    p.downsize(k);
+    p
+}
+
+/// `zkonnx setup` for a segmented model: `params` is the SRS for 2^aggregate_k rows.
+pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn Fn(String)) -> Result<SetupReport> {
+    let seg = segmentation(&model.settings);
+    std::fs::create_dir_all(folder(art)).map_err(|e| RuntimeError::Other(format!("{}: {e}", folder(art).display())))?;
+    let n = seg.parts.len();
+    let mut dummies = vec![];
+    for (i, part) in seg.parts.iter().enumerate() {
+        let (g, p) = extract(&model.graph, &model.plan, &part.segment);
+        let vis = visibility_of(&model.settings.visibility, i, n);
+        keys::check_memory(part.circuit, &format!("keygen of segment {i}"))?;
+        let inner = downsized(params, part.circuit.k);
+        let circuit = ZkCircuit::for_keygen(lower_structure(&g, &p, part.circuit, &vis)?);
+        let failed = |e| RuntimeError::Other(format!("keygen of segment {i} failed: {e}"));
+        let vk = keygen_vk_custom(&inner, &circuit, true).map_err(failed)?;
+        let pk = keygen_pk(&inner, vk.clone(), &circuit).map_err(failed)?;
+        write_key(art, i, &pk, &vk, model)?;
+        let instances = instance_layout(&g, &vis).len();
+        dummies.push(snark_verifier_sdk::halo2::gen_dummy_snark_from_vk::<snark_verifier_sdk::SHPLONK>(
+            &inner,
+            &vk,
+            vec![instances],
+            None,
+        ));
+        progress(format!("segment {}/{n}: keys for k={}, {} rows", i + 1, part.circuit.k, part.rows));
+    }
+    progress(format!("aggregation circuit: keygen at k={} for {n} segment proofs", seg.aggregate_k));
+    let key = aggregate::keygen(params, dummies, &wiring(model))?;
+    let mut vk_bytes = vec![];
+    key.pk.get_vk().write(&mut vk_bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    let mut pk_bytes = vec![];
+    key.pk.write(&mut pk_bytes, SerdeFormat::RawBytesUnchecked).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    let layout = AggregateLayout {
+        config: key.config,
+        break_points: key.break_points.clone(),
+        segments: key.segments.iter().map(|d| d.as_ref().map(crate::proof::fr_to_hex)).collect(),
+    };
+    write_json(&layout_path(art), &layout)?;
+    write_binary(&art.verifying_key(), Kind::VerifyingKey, &model.binding, &vk_bytes)?;
+    if let Some(path) = art.verifier_srs() {
+        write_binary(&path, Kind::VerifierSrs, &model.binding, &srs::verifier_bytes(params))?;
+    }
+    write_binary(&art.proving_key(), Kind::ProvingKey, &model.binding, &pk_bytes)?;
+    Ok(SetupReport {
+        k: seg.aggregate_k,
+        rows: seg.parts.iter().map(|p| p.rows).max().unwrap_or(0),
+        pk_bytes: pk_bytes.len() as u64,
+        vk_bytes: vk_bytes.len() as u64,
+    })
+}
+
+fn write_key(
+    art: &ArtifactDir,
+    i: usize,
+    pk: &ProvingKey<G1Affine>,
+    vk: &VerifyingKey<G1Affine>,
+    model: &Model,
+) -> Result<()> {
+    let mut vk_bytes = vec![];
+    vk.write(&mut vk_bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    let mut pk_bytes = vec![];
+    pk.write(&mut pk_bytes, SerdeFormat::RawBytesUnchecked).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    write_binary(&segment_key(art, i, "vk"), Kind::VerifyingKey, &model.binding, &vk_bytes)?;
+    write_binary(&segment_key(art, i, "pk"), Kind::ProvingKey, &model.binding, &pk_bytes)
+}
+
+fn missing(art: &ArtifactDir, path: &std::path::Path) -> RuntimeError {
+    RuntimeError::Other(format!("{} is missing; run `zkonnx setup {}` first", path.display(), art.dir.display()))
+}
+
+/// Segment i's proof, on the model's values (`values`: every node's, from the evaluator).
+pub fn prove_segment(
+    model: &Model,
+    art: &ArtifactDir,
+    params: &Params,
+    i: usize,
+    model_inputs: &[Vec<i128>],
+    values: &[Vec<i128>],
+) -> Result<Snark> {
+    let seg = segmentation(&model.settings);
+    let part = &seg.parts[i];
+    let (g, p) = extract(&model.graph, &model.plan, &part.segment);
+    let vis = visibility_of(&model.settings.visibility, i, seg.parts.len());
+    let inputs: Vec<Vec<i128>> = match i {
+        0 => model_inputs.to_vec(),
+        _ => part.segment.inputs.iter().map(|&b| values[b].clone()).collect(),
+    };
+    let path = segment_key(art, i, "pk");
+    if !path.exists() {
+        return Err(missing(art, &path));
+    }
+    keys::check_memory(part.circuit, &format!("proving segment {i}"))?;
+    let mut reader = open_binary(&path, Kind::ProvingKey, &model.binding)?;
+    let pk =
+        ProvingKey::read::<_, ZkCircuit>(&mut reader, SerdeFormat::RawBytesUnchecked, part.circuit).map_err(|e| {
+            RuntimeError::Corrupt { path: path.display().to_string(), what: "proving key", reason: e.to_string() }
+        })?;
+    let circuit = ZkCircuit::with_witness(lower(&g, &p, part.circuit, &vis, &inputs)?);
+    aggregate::prove_segment(&downsized(params, part.circuit.k), &pk, circuit)
+}
+
+/// The aggregate proof of the segment proofs: instances (accumulator, then the model's public
+/// values) and proof bytes.
+pub fn prove_aggregate(
+    model: &Model,
+    art: &ArtifactDir,
+    params: &Params,
+    snarks: Vec<Snark>,
+) -> Result<(Vec<Fr>, Vec<u8>)> {
+    let layout: AggregateLayout = read_json(&layout_path(art), "aggregation layout")?;
+    let path = art.proving_key();
+    if !path.exists() {
+        return Err(missing(art, &path));
+    }
+    let mut reader = open_binary(&path, Kind::ProvingKey, &model.binding)?;
+    let pk =
+        ProvingKey::read::<_, AggregationCircuit>(&mut reader, SerdeFormat::RawBytesUnchecked, layout.config).map_err(
+            |e| RuntimeError::Corrupt { path: path.display().to_string(), what: "proving key", reason: e.to_string() },
+        )?;
+    let segments = layout
+        .segments
+        .iter()
+        .map(|d| {
+            d.as_ref()
+                .map(|h| {
+                    crate::proof::fr_from_hex(h).ok_or_else(|| RuntimeError::Corrupt {
+                        path: layout_path(art).display().to_string(),
+                        what: "aggregation layout",
+                        reason: "a segment digest is not a field element".into(),
+                    })
+                })
+                .transpose()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let key = AggregateKey { pk, config: layout.config, break_points: layout.break_points, segments };
+    aggregate::prove(params, &key, snarks, &wiring(model))
+}
+
+/// Check an aggregate proof's instances and bytes with the aggregate's verifying key.
+pub fn verify(
+    settings: &Settings,
+    art: &ArtifactDir,
+    binding: &[u8; 32],
+    params: &Params,
+    instances: &[Fr],
+    proof: &[u8],
+) -> Result<()> {
+    let layout: AggregateLayout = read_json(&layout_path(art), "aggregation layout")?;
+    let path = art.verifying_key();
+    if !path.exists() {
+        return Err(missing(art, &path));
+    }
+    let bytes = read_binary(&path, Kind::VerifyingKey, binding)?;
+    let vk = VerifyingKey::read::<_, AggregationCircuit>(&mut &bytes[..], SerdeFormat::RawBytes, layout.config)
+        .map_err(|e| RuntimeError::Corrupt {
+            path: path.display().to_string(),
+            what: "verifying key",
+            reason: e.to_string(),
+        })?;
+    let expected = ACCUMULATOR_LIMBS + InstanceLayout::of(settings).len();
+    if instances.len() != expected {
+        return Err(RuntimeError::InvalidProof(format!(
+            "it has {} public values; an aggregate of this model exposes {expected}",
+            instances.len()
+        )));
+    }
+    aggregate::verify(params, &vk, instances, proof)
+}

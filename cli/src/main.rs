@@ -146,6 +146,22 @@ enum Command {
         /// The SRS given to setup, if any.
         #[arg(long)]
         srs: Option<PathBuf>,
+        /// A segmented model: prove only segment I (for `zkonnx aggregate`; any scheduler can run
+        /// one per machine).
+        #[arg(long, value_name = "I")]
+        segment: Option<usize>,
+    },
+    /// A segmented model: aggregate its segment proofs (`prove --segment i`, in order) into one proof.
+    Aggregate {
+        art: PathBuf,
+        /// The segment proofs, segment 0 first.
+        #[arg(long, num_args = 1.., required = true)]
+        segment_proofs: Vec<PathBuf>,
+        #[arg(short, long)]
+        out: PathBuf,
+        /// The SRS given to setup, if any.
+        #[arg(long)]
+        srs: Option<PathBuf>,
     },
     /// Verify a proof; prints the verified public values, exits non-zero if the proof is invalid.
     Verify {
@@ -281,15 +297,6 @@ fn run(command: Command) -> Result<()> {
                     runtime::model::write_compiled(m, &bytes, &art)?
                 }
             };
-            if let Some(seg) = &m.settings.segments {
-                let max = seg.parts.iter().map(|p| p.rows).max().unwrap_or(0);
-                println!(
-                    "{} segments of at most 2^{} rows (largest {max} rows); aggregation at k={}",
-                    seg.parts.len(),
-                    seg.logrows,
-                    seg.aggregate_k
-                );
-            }
             let s = &m.settings;
             println!(
                 "compiled {} -> {}: {} nodes, {}, k={}, {} rows, {} advice + {} lookup columns, scales 2^{}/2^{} ({:.1?})",
@@ -305,6 +312,15 @@ fn run(command: Command) -> Result<()> {
                 s.scales.param,
                 start.elapsed()
             );
+            if let Some(seg) = &m.settings.segments {
+                let max = seg.parts.iter().map(|p| p.rows).max().unwrap_or(0);
+                println!(
+                    "{} segments of at most 2^{} rows (largest {max} rows); aggregation at k={}",
+                    seg.parts.len(),
+                    seg.logrows,
+                    seg.aggregate_k
+                );
+            }
         }
         Command::Calibrate { art, data, target, max_logrows, max_rel_error, max_error, margin, json } => {
             let start = Instant::now();
@@ -483,11 +499,60 @@ fn run(command: Command) -> Result<()> {
             step(&format!("checking constraints (estimated peak memory {need} MB)"), || proof::mock(&m, &w))?;
             println!("mock: all constraints satisfied ({} rows, k={})", m.settings.rows, m.settings.circuit.k);
         }
-        Command::Prove { art, witness: wpath, out, srs } => {
+        Command::Aggregate { art, segment_proofs, out, srs } => {
+            let start = Instant::now();
+            let dir = ArtifactDir::new(&art);
+            let m = Model::load(&dir)?;
+            let Some(seg) = &m.settings.segments else {
+                anyhow::bail!("{} is not segmented; compile it with --segment-logrows", art.display());
+            };
+            let k = seg.aggregate_k;
+            let need = runtime::segmented::check_aggregate_memory(seg, "aggregation")? >> 20;
+            let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
+            let progress = |line: String| eprintln!("{line}");
+            let msg = format!("aggregating {} segment proofs (estimated peak memory {need} MB)", seg.parts.len());
+            let p = step(&msg, || proof::aggregate_files(&m, &dir, &params, &segment_proofs, &progress))?;
+            proof::write(&out, &p)?;
+            println!(
+                "proof written to {}: {}; {} segments aggregated ({:.1?})",
+                out.display(),
+                size(file_size(&out)),
+                seg.parts.len(),
+                start.elapsed()
+            );
+        }
+        Command::Prove { art, witness: wpath, out, srs, segment } => {
             let start = Instant::now();
             let dir = ArtifactDir::new(&art);
             let m = Model::load(&dir)?;
             let w = witness::read(&wpath, &m)?;
+            if let (Some(i), Some(seg)) = (segment, &m.settings.segments) {
+                let k = seg.aggregate_k;
+                let part = seg.parts.get(i).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--segment {i}: this model has {} segments (0 to {})",
+                        seg.parts.len(),
+                        seg.parts.len() - 1
+                    )
+                })?;
+                let need = runtime::keys::check_memory(part.circuit, &format!("proving segment {i}"))? >> 20;
+                let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
+                let msg = format!("proving segment {i} (k={}, estimated peak memory {need} MB)", part.circuit.k);
+                let p = step(&msg, || proof::prove_one_segment(&m, &dir, &w, &params, i))?;
+                runtime::files::write_json(&out, &p)?;
+                println!(
+                    "segment {i} proof written to {}: {}, k={}, {} rows ({:.1?})",
+                    out.display(),
+                    size(file_size(&out)),
+                    part.circuit.k,
+                    part.rows,
+                    start.elapsed()
+                );
+                return Ok(());
+            }
+            if segment.is_some() {
+                anyhow::bail!("--segment: {} is not segmented; compile it with --segment-logrows", art.display());
+            }
             if let Some(seg) = &m.settings.segments {
                 let k = seg.aggregate_k;
                 let need = runtime::segmented::check_aggregate_memory(seg, "proving")? >> 20;

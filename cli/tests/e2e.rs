@@ -897,3 +897,95 @@ fn a_boolean_model_input_proves_as_a_condition() {
     }
     assert_eq!(got[8..], want[8..], "the booleans");
 }
+
+/// A Python with Ray (`ZKONNX_PYTHON`, default python3), or None with a printed reason; CI sets
+/// ZKONNX_REQUIRE_RAY, so there it must be present.
+fn python_with_ray(test: &str) -> Option<String> {
+    let python = std::env::var("ZKONNX_PYTHON").unwrap_or_else(|_| "python3".into());
+    let found = Command::new(&python).args(["-c", "import ray"]).output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(std::env::var_os("ZKONNX_REQUIRE_RAY").is_none(), "ZKONNX_REQUIRE_RAY is set but {python} has no ray");
+        eprintln!("{test}: the Ray part skipped, {python} has no ray (pip install ray)");
+    }
+    found.then_some(python)
+}
+
+/// Issue 14: testdata/mixed cut into three segments (each at most 2^10 rows), proven segment by
+/// segment and aggregated into one proof that `verify` accepts with exactly the unsegmented
+/// model's outputs; through `prove` and through the Ray driver (segment jobs, then the
+/// aggregation). A changed output or accumulator instance fails; segment proofs out of order are
+/// refused. (Minutes: the aggregation circuit has 2^21 rows.)
+#[test]
+fn a_segmented_model_proves_to_one_aggregate_proof_with_the_unsegmented_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (art, whole) = (dir.path().join("segmented"), dir.path().join("whole"));
+    let model = testdata("mixed", "model.onnx");
+    let input = testdata("mixed", "input.json");
+    let stdout = ok(zk(&[&"compile", &model, &"-o", &art, &"--segment-logrows", &"10"]));
+    assert!(stdout.contains("3 segments of at most 2^10 rows"), "{stdout}");
+    let inspect = ok(zk(&[&"inspect", &art]));
+    for i in 0..3 {
+        assert!(inspect.contains(&format!("segment {i}: nodes ")), "{inspect}");
+    }
+    ok(zk(&[&"compile", &model, &"-o", &whole]));
+    ok(zk(&[&"gen-witness", &whole, &"-i", &input, &"-o", &whole.join("witness.json")]));
+    let unsegmented = json(&whole.join("witness.json"))["outputs"].clone();
+
+    ok(zk(&[&"setup", &art]));
+    let witness = art.join("witness.json");
+    ok(zk(&[&"gen-witness", &art, &"-i", &input, &"-o", &witness]));
+    let proof = art.join("proof.json");
+    ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof]));
+    let stdout = ok(zk(&[&"verify", &art, &"-p", &proof, &"--json"]));
+    let verified: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(verified["outputs"], unsegmented, "the aggregate proves the unsegmented outputs");
+    let file = json(&proof);
+    assert_eq!(file["instances"].as_array().unwrap().len(), 12 + 3, "accumulator, then the three outputs");
+
+    // A changed public output (after the 12 accumulator limbs), a changed accumulator limb.
+    for (name, i) in [("output.json", 12), ("limb.json", 5)] {
+        let mut p = file.clone();
+        let mut inst = hex::decode(p["instances"][i].as_str().unwrap()).unwrap();
+        inst[0] ^= 1;
+        p["instances"][i] = hex::encode(inst).into();
+        let path = dir.path().join(name);
+        std::fs::write(&path, serde_json::to_vec(&p).unwrap()).unwrap();
+        let line = refused(zk(&[&"verify", &art, &"-p", &path]));
+        assert!(line.contains("invalid") || line.contains("does not verify"), "{line}");
+    }
+
+    // Segment proofs made apart; given out of order, they are refused before any proving.
+    let parts: Vec<PathBuf> = (0..3).map(|i| dir.path().join(format!("segment-{i}.json"))).collect();
+    for (i, part) in parts.iter().enumerate() {
+        ok(zk(&[&"prove", &art, &"-w", &witness, &"--segment", &i.to_string(), &"-o", part]));
+    }
+    let line = refused(zk(&[
+        &"aggregate",
+        &art,
+        &"--segment-proofs",
+        &parts[1],
+        &parts[0],
+        &parts[2],
+        &"-o",
+        &dir.path().join("x.json"),
+    ]));
+    assert!(line.contains("it proves segment 1, given as segment 0"), "{line}");
+    let line = refused(zk(&[&"prove", &art, &"-w", &witness, &"--segment", &"3", &"-o", &parts[0]]));
+    assert!(line.contains("this model has 3 segments"), "{line}");
+
+    // The Ray driver: one job per segment, then the aggregation, on a local cluster.
+    let Some(python) = python_with_ray("a_segmented_model_proves_to_one_aggregate_proof") else { return };
+    let ray_proof = dir.path().join("ray-proof.json");
+    let out = Command::new(python)
+        .arg(root().join("scripts/ray_prove.py"))
+        .args([art.as_os_str(), "--witness".as_ref(), witness.as_os_str(), "-o".as_ref(), ray_proof.as_os_str()])
+        .args(["--zkonnx", env!("CARGO_BIN_EXE_zkonnx")])
+        .env("ZKONNX_HOME", home())
+        .output()
+        .unwrap();
+    let summary = ok(out);
+    assert!(summary.contains("3 segments"), "{summary}");
+    let stdout = ok(zk(&[&"verify", &art, &"-p", &ray_proof, &"--json"]));
+    let verified: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(verified["outputs"], unsegmented);
+}

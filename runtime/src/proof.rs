@@ -175,6 +175,50 @@ pub fn prove_segmented(
         snarks.push(crate::segmented::prove_segment(model, art, params, i, &witness.inputs, &values)?);
         progress(format!("segment {}/{parts} proven ({:.1?})", i + 1, start.elapsed()));
     }
+    aggregate_proof(model, art, params, snarks, progress)
+}
+
+/// One segment's proof (`zkonnx prove --segment i`), for a scheduler that proves segments apart.
+pub fn prove_one_segment(
+    model: &Model,
+    art: &ArtifactDir,
+    witness: &Witness,
+    params: &Params,
+    i: usize,
+) -> Result<crate::segmented::SegmentProofFile> {
+    keys::check_prover_srs(art, &model.binding, params)?;
+    let parts = model.settings.segments.as_ref().map_or(0, |s| s.parts.len());
+    if i >= parts {
+        return Err(RuntimeError::Input(format!(
+            "--segment {i}: this model has {parts} segments (0 to {})",
+            parts.max(1) - 1
+        )));
+    }
+    let values = compiler::quant::eval::evaluate(&model.graph, &model.plan, &witness.inputs)?;
+    let snark = crate::segmented::prove_segment(model, art, params, i, &witness.inputs, &values)?;
+    Ok(crate::segmented::SegmentProofFile::of(model, i, &snark))
+}
+
+/// The aggregate of segment proofs made apart (`zkonnx aggregate`).
+pub fn aggregate_files(
+    model: &Model,
+    art: &ArtifactDir,
+    params: &Params,
+    paths: &[std::path::PathBuf],
+    progress: &dyn Fn(String),
+) -> Result<ProofFile> {
+    keys::check_prover_srs(art, &model.binding, params)?;
+    let snarks = crate::segmented::read_segment_proofs(model, art, params, paths)?;
+    aggregate_proof(model, art, params, snarks, progress)
+}
+
+fn aggregate_proof(
+    model: &Model,
+    art: &ArtifactDir,
+    params: &Params,
+    snarks: Vec<snark_verifier_sdk::Snark>,
+    progress: &dyn Fn(String),
+) -> Result<ProofFile> {
     let start = std::time::Instant::now();
     let (instances, proof) = crate::segmented::prove_aggregate(model, art, params, snarks)?;
     progress(format!("aggregate proven ({:.1?})", start.elapsed()));

@@ -197,6 +197,87 @@ pub fn prove_segment(
     aggregate::prove_segment(&downsized(params, part.circuit.k), &pk, circuit)
 }
 
+/// One segment's proof as a file, for schedulers that prove segments on many machines
+/// (`zkonnx prove --segment i`, then `zkonnx aggregate`).
+#[derive(Serialize, Deserialize)]
+pub struct SegmentProofFile {
+    pub format: String,
+    pub binding: String,
+    pub segment: usize,
+    /// 32-byte little-endian field elements, hex.
+    pub instances: Vec<String>,
+    /// Poseidon transcript, hex.
+    pub proof: String,
+}
+
+pub const SEGMENT_PROOF_FORMAT: &str = "zkonnx-segment-proof/1";
+
+impl SegmentProofFile {
+    pub fn of(model: &Model, segment: usize, snark: &Snark) -> Self {
+        SegmentProofFile {
+            format: SEGMENT_PROOF_FORMAT.into(),
+            binding: hex::encode(model.binding),
+            segment,
+            instances: snark.instances.concat().iter().map(crate::proof::fr_to_hex).collect(),
+            proof: hex::encode(&snark.proof),
+        }
+    }
+}
+
+/// Segment proof files, in segment order, as the aggregation reads them: each checked to be
+/// this model's, of the right segment, and valid on its own (so a bad one is named here rather
+/// than failing the aggregate).
+pub fn read_segment_proofs(model: &Model, art: &ArtifactDir, params: &Params, paths: &[PathBuf]) -> Result<Vec<Snark>> {
+    let seg = segmentation(&model.settings);
+    if paths.len() != seg.parts.len() {
+        return Err(RuntimeError::Input(format!(
+            "{} segment proofs given; this model has {} segments",
+            paths.len(),
+            seg.parts.len()
+        )));
+    }
+    let mut snarks = vec![];
+    for (i, path) in paths.iter().enumerate() {
+        let bad = |reason: String| RuntimeError::Mismatch { path: path.display().to_string(), reason };
+        let file: SegmentProofFile = read_json(path, "segment proof")?;
+        if file.format != SEGMENT_PROOF_FORMAT {
+            return Err(bad(format!("format {}, this zkonnx reads {SEGMENT_PROOF_FORMAT}", file.format)));
+        }
+        if file.binding != hex::encode(model.binding) {
+            return Err(bad("it was made for another model or settings".into()));
+        }
+        if file.segment != i {
+            return Err(bad(format!("it proves segment {}, given as segment {i}", file.segment)));
+        }
+        let instances = file
+            .instances
+            .iter()
+            .map(|h| crate::proof::fr_from_hex(h).ok_or_else(|| bad("an instance is not a field element".into())))
+            .collect::<Result<Vec<Fr>>>()?;
+        let proof = hex::decode(&file.proof).map_err(|_| bad("the proof is not hex".into()))?;
+        let part = &seg.parts[i];
+        let vk_path = segment_key(art, i, "vk");
+        if !vk_path.exists() {
+            return Err(missing(art, &vk_path));
+        }
+        let bytes = read_binary(&vk_path, Kind::VerifyingKey, &model.binding)?;
+        let vk =
+            VerifyingKey::read::<_, ZkCircuit>(&mut &bytes[..], SerdeFormat::RawBytes, part.circuit).map_err(|e| {
+                RuntimeError::Corrupt {
+                    path: vk_path.display().to_string(),
+                    what: "verifying key",
+                    reason: e.to_string(),
+                }
+            })?;
+        let inner = downsized(params, part.circuit.k);
+        let snark = aggregate::snark_of(&inner, &vk, instances, proof);
+        aggregate::verify_segment(&inner, &vk, &snark)
+            .map_err(|_| RuntimeError::InvalidProof(format!("{} (segment {i}) does not verify", path.display())))?;
+        snarks.push(snark);
+    }
+    Ok(snarks)
+}
+
 /// The aggregate proof of the segment proofs: instances (accumulator, then the model's public
 /// values) and proof bytes.
 pub fn prove_aggregate(

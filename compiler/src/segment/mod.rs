@@ -12,11 +12,11 @@
 //! proves for it, so its packing in both commitments is the same). The integer semantics of the
 //! model and of its segments are one.
 
-use crate::circuit::plan::{choose_layout, Layout};
+use crate::circuit::plan::{choose_layout_for, Layout};
 use crate::error::{CompileError, Result};
 use crate::ir::{Graph, Node, NodeId, Op};
 use crate::quant::{QNode, QOp, QuantPlan};
-use crate::settings::{Mode, SegmentRecord, Segmentation, Visibility};
+use crate::settings::{LayoutGoal, Mode, SegmentRecord, Segmentation, Visibility};
 use serde::{Deserialize, Serialize};
 
 /// One segment: nodes `start..end` of the model's graph.
@@ -133,7 +133,9 @@ pub fn cut(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, max_k: u32)
             let seg = between(graph, start, end);
             let vis = visibility_of(visibility, i, if end == n { i + 1 } else { i + 2 });
             let (g, p) = extract(graph, plan, &seg);
-            choose_layout(&g, &p, &vis, max_k).ok()
+            // The fewest columns: the aggregation verifies every commitment of every segment
+            // proof in-circuit (~300k cells each), which dwarfs the segment's own proving.
+            choose_layout_for(&g, &p, &vis, max_k, LayoutGoal::Evm).ok()
         };
         let lowest = if start == 0 { first_end } else { start + 1 };
         if fit(lowest).is_none() {

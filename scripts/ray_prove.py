@@ -76,7 +76,10 @@ def main():
     os.makedirs(work, exist_ok=True)
 
     start = time.time()
-    ray.init(address=args.address, log_to_driver=False)
+    if args.address:
+        ray.init(address=args.address, log_to_driver=False)
+    else:
+        ray.init(log_to_driver=False, include_dashboard=False)
     cpus = int(ray.cluster_resources().get("CPU", 1))
     print(f"{len(segments)} segments on a Ray cluster of {cpus} CPUs", file=sys.stderr, flush=True)
     proofs = [os.path.join(work, f"segment-{i}.json") for i in range(len(segments))]

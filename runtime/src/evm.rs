@@ -50,10 +50,28 @@ pub struct Verifier {
 pub fn solidity(art: &ArtifactDir, srs: Option<&SrsSource>) -> Result<String> {
     let settings = load_settings(art)?;
     let binding = binding_of(&settings);
-    let vk = keys::load_verifying_key(art, &binding, settings.circuit)?;
-    let params = keys::load_verifier_srs(art, &binding, srs, settings.circuit.k)?;
-    let num_instance = vec![compiler::circuit::instance::InstanceLayout::of(&settings).len()];
-    let protocol = compile(&params, &vk, Config::kzg().with_num_instance(num_instance.clone()));
+    let model_values = compiler::circuit::instance::InstanceLayout::of(&settings).len();
+    // A segmented model's verifier checks the aggregate: its accumulator first, then the model's
+    // public values; the contract also does the accumulator's pairing.
+    let (vk, params, num_instance, config) = match &settings.segments {
+        Some(seg) => {
+            let vk = crate::segmented::load_aggregate_vk(art, &binding)?;
+            let params = keys::load_verifier_srs(art, &binding, srs, seg.aggregate_k)?;
+            let limbs = crate::aggregate::ACCUMULATOR_LIMBS;
+            let num_instance = vec![limbs + model_values];
+            let config = Config::kzg()
+                .with_num_instance(num_instance.clone())
+                .with_accumulator_indices(Some((0..limbs).map(|i| (0, i)).collect()));
+            (vk, params, num_instance, config)
+        }
+        None => {
+            let vk = keys::load_verifying_key(art, &binding, settings.circuit)?;
+            let params = keys::load_verifier_srs(art, &binding, srs, settings.circuit.k)?;
+            let num_instance = vec![model_values];
+            (vk, params, num_instance.clone(), Config::kzg().with_num_instance(num_instance))
+        }
+    };
+    let protocol = compile(&params, &vk, config);
     let dk = (params.get_g()[0], params.g2(), params.s_g2()).into();
     let loader = EvmLoader::new::<halo2curves::bn256::Fq, Fr>();
     let protocol = protocol.loaded(&loader);

@@ -316,6 +316,19 @@ pub fn prove_aggregate(
     aggregate::prove(params, &key, snarks, &wiring(model))
 }
 
+/// The aggregation circuit's verifying key (the model's vk.bin).
+pub fn load_aggregate_vk(art: &ArtifactDir, binding: &[u8; 32]) -> Result<VerifyingKey<G1Affine>> {
+    let layout: AggregateLayout = read_json(&layout_path(art), "aggregation layout")?;
+    let path = art.verifying_key();
+    if !path.exists() {
+        return Err(missing(art, &path));
+    }
+    let bytes = read_binary(&path, Kind::VerifyingKey, binding)?;
+    VerifyingKey::read::<_, AggregationCircuit>(&mut &bytes[..], SerdeFormat::RawBytes, layout.config).map_err(|e| {
+        RuntimeError::Corrupt { path: path.display().to_string(), what: "verifying key", reason: e.to_string() }
+    })
+}
+
 /// Check an aggregate proof's instances and bytes with the aggregate's verifying key.
 pub fn verify(
     settings: &Settings,
@@ -325,18 +338,7 @@ pub fn verify(
     instances: &[Fr],
     proof: &[u8],
 ) -> Result<()> {
-    let layout: AggregateLayout = read_json(&layout_path(art), "aggregation layout")?;
-    let path = art.verifying_key();
-    if !path.exists() {
-        return Err(missing(art, &path));
-    }
-    let bytes = read_binary(&path, Kind::VerifyingKey, binding)?;
-    let vk = VerifyingKey::read::<_, AggregationCircuit>(&mut &bytes[..], SerdeFormat::RawBytes, layout.config)
-        .map_err(|e| RuntimeError::Corrupt {
-            path: path.display().to_string(),
-            what: "verifying key",
-            reason: e.to_string(),
-        })?;
+    let vk = load_aggregate_vk(art, binding)?;
     let expected = ACCUMULATOR_LIMBS + InstanceLayout::of(settings).len();
     if instances.len() != expected {
         return Err(RuntimeError::InvalidProof(format!(

@@ -246,6 +246,31 @@ fn step<T>(msg: &str, f: impl FnOnce() -> runtime::Result<T>) -> Result<T> {
     Ok(out?)
 }
 
+/// A segmented model's SRS (for its aggregation's 2^k rows), after the aggregation's memory
+/// check: the SRS and the estimate in MB.
+fn aggregation_srs(
+    seg: &compiler::settings::Segmentation,
+    srs_file: Option<PathBuf>,
+    what: &str,
+) -> Result<(runtime::srs::Params, u64)> {
+    let k = seg.aggregate_k;
+    let need = runtime::segmented::check_aggregate_memory(seg, what)? >> 20;
+    let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs_file), k))?;
+    Ok((params, need))
+}
+
+/// Write an aggregate proof and its one-line summary.
+fn write_aggregate(out: &std::path::Path, p: &proof::ProofFile, segments: usize, start: Instant) -> Result<()> {
+    proof::write(out, p)?;
+    println!(
+        "proof written to {}: {}; {segments} segments aggregated ({:.1?})",
+        out.display(),
+        size(file_size(out)),
+        start.elapsed()
+    );
+    Ok(())
+}
+
 fn size(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
@@ -506,20 +531,11 @@ fn run(command: Command) -> Result<()> {
             let Some(seg) = &m.settings.segments else {
                 anyhow::bail!("{} is not segmented; compile it with --segment-logrows", art.display());
             };
-            let k = seg.aggregate_k;
-            let need = runtime::segmented::check_aggregate_memory(seg, "aggregation")? >> 20;
-            let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
+            let (params, need) = aggregation_srs(seg, srs, "aggregation")?;
             let progress = |line: String| eprintln!("{line}");
             let msg = format!("aggregating {} segment proofs (estimated peak memory {need} MB)", seg.parts.len());
             let p = step(&msg, || proof::aggregate_files(&m, &dir, &params, &segment_proofs, &progress))?;
-            proof::write(&out, &p)?;
-            println!(
-                "proof written to {}: {}; {} segments aggregated ({:.1?})",
-                out.display(),
-                size(file_size(&out)),
-                seg.parts.len(),
-                start.elapsed()
-            );
+            write_aggregate(&out, &p, seg.parts.len(), start)?;
         }
         Command::Prove { art, witness: wpath, out, srs, segment } => {
             let start = Instant::now();
@@ -554,24 +570,14 @@ fn run(command: Command) -> Result<()> {
                 anyhow::bail!("--segment: {} is not segmented; compile it with --segment-logrows", art.display());
             }
             if let Some(seg) = &m.settings.segments {
-                let k = seg.aggregate_k;
-                let need = runtime::segmented::check_aggregate_memory(seg, "proving")? >> 20;
-                let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
+                let (params, need) = aggregation_srs(seg, srs, "proving")?;
                 let progress = |line: String| eprintln!("{line}");
                 let msg = format!(
                     "proving {} segments, then the aggregate (estimated peak memory {need} MB)",
                     seg.parts.len()
                 );
                 let p = step(&msg, || proof::prove_segmented(&m, &dir, &w, &params, &progress))?;
-                proof::write(&out, &p)?;
-                println!(
-                    "proof written to {}: {}; {} segments aggregated ({:.1?})",
-                    out.display(),
-                    size(file_size(&out)),
-                    seg.parts.len(),
-                    start.elapsed()
-                );
-                return Ok(());
+                return write_aggregate(&out, &p, seg.parts.len(), start);
             }
             let k = m.settings.circuit.k;
             let need = runtime::keys::check_memory(m.settings.circuit, "proving")? >> 20;

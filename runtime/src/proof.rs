@@ -136,15 +136,7 @@ pub fn prove(model: &Model, art: &ArtifactDir, witness: &Witness, params: &Param
         &mut transcript,
     )
     .map_err(|e| RuntimeError::Other(format!("proving failed: {e}")))?;
-    let proof = transcript.finalize();
-    Ok(ProofFile {
-        format: PROOF_FORMAT.into(),
-        binding: hex::encode(model.binding),
-        transcript: TRANSCRIPT.into(),
-        proof: hex::encode(proof),
-        instances: instances.iter().map(fr_to_hex).collect(),
-        public: PublicValues::decode(&model.settings, &instances),
-    })
+    Ok(proof_file(model, &instances, transcript.finalize(), 0))
 }
 
 /// A segmented model's proof: every segment's, then the aggregate (`progress` hears of each).
@@ -222,14 +214,20 @@ fn aggregate_proof(
     let start = std::time::Instant::now();
     let (instances, proof) = crate::segmented::prove_aggregate(model, art, params, snarks)?;
     progress(format!("aggregate proven ({:.1?})", start.elapsed()));
-    Ok(ProofFile {
+    Ok(proof_file(model, &instances, proof, crate::aggregate::ACCUMULATOR_LIMBS))
+}
+
+/// A proof file; the model's public values start at instance `model_values` (after an
+/// aggregate's accumulator).
+fn proof_file(model: &Model, instances: &[Fr], proof: Vec<u8>, model_values: usize) -> ProofFile {
+    ProofFile {
         format: PROOF_FORMAT.into(),
         binding: hex::encode(model.binding),
         transcript: TRANSCRIPT.into(),
         proof: hex::encode(proof),
         instances: instances.iter().map(fr_to_hex).collect(),
-        public: PublicValues::decode(&model.settings, &instances[crate::aggregate::ACCUMULATOR_LIMBS..]),
-    })
+        public: PublicValues::decode(&model.settings, &instances[model_values..]),
+    }
 }
 
 /// A field element as the proof file writes it: 32 bytes little-endian, hex.

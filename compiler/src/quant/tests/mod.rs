@@ -322,13 +322,7 @@ fn a_mean_over_many_elements_keeps_its_precision() {
 /// onnxruntime's exactly, Sign too; Where picks the same branch.
 #[test]
 fn comparisons_and_logic_match_onnxruntime_exactly() {
-    let (graph, input, expected) = testdata("logic");
-    let plan = plan_for(&graph);
-    let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
-    let values = evaluate(&graph, &plan, &[x]).unwrap();
-    let out = graph.outputs[0];
-    let unit = pow2(plan.nodes[out].scale as i32);
-    let got: Vec<f64> = values[out].iter().map(|&v| v as f64 / unit).collect();
+    let (got, expected) = evaluated_output("logic");
     // 10 branches of 12 booleans (Sign: -1, 0, 1), Where's 12 values, then Hardmax's one-hot.
     assert_eq!(got[..120], expected[..120]);
     for (g, e) in got[120..132].iter().zip(&expected[120..132]) {
@@ -341,14 +335,20 @@ fn comparisons_and_logic_match_onnxruntime_exactly() {
 /// input values are multiples of 1/4: every value and index equals onnxruntime's exactly.
 #[test]
 fn top_k_and_nd_indexing_match_onnxruntime_exactly() {
-    let (graph, input, expected) = testdata("selection");
+    let (got, expected) = evaluated_output("selection");
+    assert_eq!(got, expected);
+}
+
+/// A testdata model's first output from the evaluator at scale 2^7 (dequantized), and
+/// onnxruntime's.
+fn evaluated_output(name: &str) -> (Vec<f64>, Vec<f64>) {
+    let (graph, input, expected) = testdata(name);
     let plan = plan_for(&graph);
     let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
     let values = evaluate(&graph, &plan, &[x]).unwrap();
     let out = graph.outputs[0];
     let unit = pow2(plan.nodes[out].scale as i32);
-    let got: Vec<f64> = values[out].iter().map(|&v| v as f64 / unit).collect();
-    assert_eq!(got, expected);
+    (values[out].iter().map(|&v| v as f64 / unit).collect(), expected)
 }
 
 /// An RNN in the batch-first layout (which onnxruntime does not run) computes exactly what the

@@ -48,13 +48,15 @@ fn layout_path(art: &ArtifactDir) -> PathBuf {
     folder(art).join("aggregate.json")
 }
 
-fn segmentation(settings: &Settings) -> &Segmentation {
-    settings.segments.as_ref().expect("callers check the model has segments")
+fn segmentation(settings: &Settings) -> Result<&Segmentation> {
+    settings
+        .segments
+        .as_ref()
+        .ok_or_else(|| RuntimeError::Input("this model is not segmented; compile it with --segment-logrows".into()))
 }
 
 /// Segment i's instance layout.
-fn layout_of(model: &Model, i: usize) -> InstanceLayout {
-    let seg = segmentation(&model.settings);
+fn layout_of(model: &Model, seg: &Segmentation, i: usize) -> InstanceLayout {
     let (g, _) = extract(&model.graph, &model.plan, &seg.parts[i].segment);
     instance_layout(&g, &visibility_of(&model.settings.visibility, i, seg.parts.len()))
 }
@@ -62,9 +64,10 @@ fn layout_of(model: &Model, i: usize) -> InstanceLayout {
 /// What the aggregation checks and exposes: every cut's output commitment equal to the next
 /// segment's input commitment; the first segment's input values (or their commitment) and the
 /// last segment's outputs (or theirs), in the model's instance order.
-pub fn wiring(model: &Model) -> Wiring {
-    let n = segmentation(&model.settings).parts.len();
-    let layouts: Vec<InstanceLayout> = (0..n).map(|i| layout_of(model, i)).collect();
+pub fn wiring(model: &Model) -> Result<Wiring> {
+    let seg = segmentation(&model.settings)?;
+    let n = seg.parts.len();
+    let layouts: Vec<InstanceLayout> = (0..n).map(|i| layout_of(model, seg, i)).collect();
     let at = |i: usize, kind: Public| -> Vec<InstanceRef> {
         layouts[i].range(kind).map(|r| r.map(|j| (i, j)).collect()).unwrap_or_default()
     };
@@ -77,7 +80,7 @@ pub fn wiring(model: &Model) -> Wiring {
             _ => at(n - 1, kind),
         })
         .collect();
-    Wiring { links, exposed }
+    Ok(Wiring { links, exposed })
 }
 
 /// Peak memory of the aggregation's keygen or proving, estimated from measurements at 2^21 rows:
@@ -100,7 +103,7 @@ fn downsized(params: &Params, k: u32) -> Params {
 
 /// `zkonnx setup` for a segmented model: `params` is the SRS for 2^aggregate_k rows.
 pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn Fn(String)) -> Result<SetupReport> {
-    let seg = segmentation(&model.settings);
+    let seg = segmentation(&model.settings)?;
     std::fs::create_dir_all(folder(art)).map_err(|e| RuntimeError::Other(format!("{}: {e}", folder(art).display())))?;
     let n = seg.parts.len();
     let mut dummies = vec![];
@@ -124,7 +127,7 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
         progress(format!("segment {}/{n}: keys for k={}, {} rows", i + 1, part.circuit.k, part.rows));
     }
     progress(format!("aggregation circuit: keygen at k={} for {n} segment proofs", seg.aggregate_k));
-    let key = aggregate::keygen(params, dummies, &wiring(model))?;
+    let key = aggregate::keygen(params, dummies, &wiring(model)?)?;
     let mut vk_bytes = vec![];
     key.pk.get_vk().write(&mut vk_bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
     let mut pk_bytes = vec![];
@@ -176,7 +179,7 @@ pub fn prove_segment(
     model_inputs: &[Vec<i128>],
     values: &[Vec<i128>],
 ) -> Result<Snark> {
-    let seg = segmentation(&model.settings);
+    let seg = segmentation(&model.settings)?;
     let part = &seg.parts[i];
     let (g, p) = extract(&model.graph, &model.plan, &part.segment);
     let vis = visibility_of(&model.settings.visibility, i, seg.parts.len());
@@ -229,7 +232,7 @@ impl SegmentProofFile {
 /// this model's, of the right segment, and valid on its own (so a bad one is named here rather
 /// than failing the aggregate).
 pub fn read_segment_proofs(model: &Model, art: &ArtifactDir, params: &Params, paths: &[PathBuf]) -> Result<Vec<Snark>> {
-    let seg = segmentation(&model.settings);
+    let seg = segmentation(&model.settings)?;
     if paths.len() != seg.parts.len() {
         return Err(RuntimeError::Input(format!(
             "{} segment proofs given; this model has {} segments",
@@ -313,7 +316,7 @@ pub fn prove_aggregate(
         })
         .collect::<Result<Vec<_>>>()?;
     let key = AggregateKey { pk, config: layout.config, break_points: layout.break_points, segments };
-    aggregate::prove(params, &key, snarks, &wiring(model))
+    aggregate::prove(params, &key, snarks, &wiring(model)?)
 }
 
 /// The aggregation circuit's verifying key (the model's vk.bin).

@@ -136,7 +136,7 @@ pub fn generate(k: u32, rng: impl rand::RngCore) -> Params {
     }
     let g = times_g(&powers);
     // The n-th root of unity halo2's domain uses, as `setup` derives it.
-    let mut root = Fr::ROOT_OF_UNITY_INV.invert().unwrap();
+    let mut root = Fr::ROOT_OF_UNITY; // the inverse of ROOT_OF_UNITY_INV, as `setup` takes it
     for _ in k..Fr::S {
         root = root.square();
     }
@@ -146,7 +146,7 @@ pub fn generate(k: u32, rng: impl rand::RngCore) -> Params {
         roots.push(r);
         r *= root;
     }
-    let n_inv = Fr::from(n as u64).invert().unwrap();
+    let n_inv = Fr::TWO_INV.pow_vartime([k as u64]); // 1 / 2^k
     let multiplier = (p - Fr::ONE) * n_inv; // p = s^n
     let mut denominators: Vec<Fr> = roots.par_iter().map(|w| s - w).collect();
     denominators.iter_mut().batch_invert();

@@ -178,7 +178,9 @@ impl Translator {
             })
         };
         let initial_h = initial(self, 5)?;
-        let initial_c = if cell == Cell::Lstm { initial(self, 6)? } else { vec![] };
+        // Only the LSTM has a cell state; the others carry zeros they never read.
+        let zeros = Value::Const(Tensor::new(vec![batch, hidden], vec![0.0; batch * hidden]));
+        let initial_c = if cell == Cell::Lstm { initial(self, 6)? } else { vec![zeros; dirs] };
 
         let layout = Layout { seq, batch, batch_first };
         let reverse_only = attrs.string("direction").as_deref() == Some("reverse");
@@ -197,7 +199,7 @@ impl Translator {
                 vec![x],
                 shape,
             );
-            let (mut h, mut c) = (initial_h[d].clone(), initial_c.get(d).cloned());
+            let (mut h, mut c) = (initial_h[d].clone(), initial_c[d].clone());
             let mut hs: Vec<NodeId> = vec![0; seq];
             for step in 0..seq {
                 let t = if dir.reverse { seq - 1 - step } else { step };
@@ -212,13 +214,15 @@ impl Translator {
                     let op = Op::Gather { indices, consts: vec![] };
                     tr.add_node(&format!("{step_name}/x{gate}"), op, vec![projected], vec![batch, hidden])
                 };
-                let (new_h, new_c) = self.recurrent_step(&step_name, cell, &dir, gate_input, &h, c.as_ref());
+                let (new_h, new_c) = self.recurrent_step(&step_name, cell, &dir, gate_input, &h, &c);
                 hs[t] = new_h;
                 h = Value::Act(new_h);
-                c = new_c.map(Value::Act);
+                if let Some(new_c) = new_c {
+                    c = Value::Act(new_c);
+                }
             }
             let last_c = match c {
-                Some(Value::Act(id)) => Some(id),
+                Value::Act(id) if cell == Cell::Lstm => Some(id),
                 _ => None,
             };
             finals.push((hs[if dir.reverse { 0 } else { seq - 1 }], last_c));
@@ -236,7 +240,7 @@ impl Translator {
         dir: &Direction,
         gate_input: impl Fn(&mut Self, usize) -> NodeId,
         h: &Value,
-        c: Option<&Value>,
+        c: &Value,
     ) -> (NodeId, Option<NodeId>) {
         // x W_g^T + bias + h R_g^T for gate g.
         let pre = |t: &mut Self, gate: usize, state: &Value| -> NodeId {
@@ -270,7 +274,6 @@ impl Translator {
                 (self.binary_node(&format!("{name}/h"), BinaryKind::Add, candidate, kept), None)
             }
             Cell::Lstm => {
-                let c = c.expect("an LSTM step has a cell state");
                 let peep = |t: &mut Self, pre: NodeId, k: usize, state: &Value| -> NodeId {
                     match &dir.peepholes {
                         None => pre,
@@ -306,11 +309,9 @@ impl Translator {
     fn state_product(&mut self, name: &str, state: &Value, weight: &Tensor<f64>, bias: Option<&[f64]>) -> Value {
         match state {
             Value::Act(s) => {
-                let mut shape = self.shape(*s);
-                let (k, n) = (weight.shape[0], weight.shape[1]);
-                *shape.last_mut().expect("a state has rank 2") = n;
+                // A state is [batch, hidden]: the product is [batch, n].
+                let shape = vec![self.shape(*s).first().copied().unwrap_or(1), weight.shape[1]];
                 let op = Op::MatMul { weight: weight.clone(), bias: bias.map(<[f64]>::to_vec) };
-                debug_assert_eq!(self.shape(*s).last(), Some(&k));
                 Value::Act(self.add_node(name, op, vec![*s], shape))
             }
             Value::Const(s) => {

@@ -138,32 +138,33 @@ pub fn cut(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, max_k: u32)
             choose_layout_for(&g, &p, &vis, max_k, LayoutGoal::Evm).ok()
         };
         let lowest = if start == 0 { first_end } else { start + 1 };
-        if fit(lowest).is_none() {
+        let Some(mut layout) = fit(lowest) else {
             let node = &graph.nodes[lowest - 1];
             return Err(CompileError::Plan(format!(
                 "node {} ({}) does not fit in a segment of 2^{max_k} rows on its own; raise --segment-logrows",
                 node.name,
                 node.op.kind()
             )));
-        }
+        };
         // The longest end that fits: gallop from `lowest`, then halve the gap.
         let (mut good, mut bad, mut step) = (lowest, n + 1, 1);
         while good + step <= n {
-            if fit(good + step).is_none() {
-                bad = good + step;
-                break;
+            match fit(good + step) {
+                Some(l) => (good, layout) = (good + step, l),
+                None => {
+                    bad = good + step;
+                    break;
+                }
             }
-            good += step;
             step *= 2;
         }
         while bad - good > 1 {
             let mid = (good + bad) / 2;
             match fit(mid) {
-                Some(_) => good = mid,
+                Some(l) => (good, layout) = (mid, l),
                 None => bad = mid,
             }
         }
-        let layout = fit(good).expect("checked above");
         segments.push(Planned { segment: between(graph, start, good), layout });
         start = good;
     }

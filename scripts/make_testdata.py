@@ -274,6 +274,42 @@ def lenet(rng):
     save("lenet", graph, (1, 1, 28, 28), lambda i: mnist_like(rng))
 
 
+def reference_cnn(rng, size=(24, 16), channels=8, hidden=32, root=None, name="refcnn"):
+    """The reference CNN of issue 11 (Conv 5x5 -> MaxPool 2 -> ReLU, twice, -> Flatten -> Gemm ->
+    ReLU -> Gemm 5 -> x / ||x||_2), at a reduced size here; `scripts/reference_cnn.py` builds the
+    full one (a 120x80 RGB image, 32 channels, 1000 hidden: 14.7M parameters) with this function."""
+    h, w = size
+    flat = channels * ((((h - 4) // 2) - 4) // 2) * ((((w - 4) // 2) - 4) // 2)
+    c1w, c1b = kaiming(rng, (channels, 3, 5, 5), 75), rng.normal(0, 0.1, channels)
+    c2w, c2b = kaiming(rng, (channels, channels, 5, 5), 25 * channels), rng.normal(0, 0.1, channels)
+    f1w, f1b = kaiming(rng, (hidden, flat), flat), rng.normal(0, 0.1, hidden)
+    f2w, f2b = kaiming(rng, (5, hidden), hidden), rng.normal(0, 0.1, 5)
+    nodes = [
+        helper.make_node("Conv", ["input", "conv1.weight", "conv1.bias"], ["c1"], name="/conv1/Conv",
+                         kernel_shape=[5, 5]),
+        helper.make_node("MaxPool", ["c1"], ["p1"], name="/pool1/MaxPool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Relu", ["p1"], ["r1"], name="/relu1/Relu"),
+        helper.make_node("Conv", ["r1", "conv2.weight", "conv2.bias"], ["c2"], name="/conv2/Conv",
+                         kernel_shape=[5, 5]),
+        helper.make_node("MaxPool", ["c2"], ["p2"], name="/pool2/MaxPool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Relu", ["p2"], ["r2"], name="/relu2/Relu"),
+        helper.make_node("Flatten", ["r2"], ["flat"], name="/Flatten", axis=1),
+        helper.make_node("Gemm", ["flat", "fc1.weight", "fc1.bias"], ["f1"], name="/fc1/Gemm", transB=1),
+        helper.make_node("Relu", ["f1"], ["r3"], name="/relu3/Relu"),
+        helper.make_node("Gemm", ["r3", "fc2.weight", "fc2.bias"], ["f2"], name="/fc2/Gemm", transB=1),
+        helper.make_node("ReduceL2", ["f2"], ["norm"], name="/norm/ReduceL2", axes=[1], keepdims=1),
+        helper.make_node("Div", ["f2", "norm"], ["output"], name="/norm/Div"),
+    ]
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, h, w])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 5])],
+        [init("conv1.weight", c1w), init("conv1.bias", c1b), init("conv2.weight", c2w),
+         init("conv2.bias", c2b), init("fc1.weight", f1w), init("fc1.bias", f1b),
+         init("fc2.weight", f2w), init("fc2.bias", f2b)])
+    save(name, graph, (1, 3, h, w), lambda i: rng.uniform(0, 1, (1, 3, h, w)).astype(np.float32), root=root)
+
+
 def mixed(rng):
     """Everything else issue 2 covers, in other shapes: a padded, strided conv with BatchNormalization,
     a residual Add of two activations, Mul and Sub with broadcast constants, an elementwise product,
@@ -959,7 +995,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input, "conv3d": conv3d, "recurrent": recurrent, "selection": selection}
+                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input, "conv3d": conv3d, "recurrent": recurrent, "selection": selection, "refcnn": reference_cnn}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use compiler::settings::{LayoutGoal, Mode, Visibility};
+use compiler::settings::{LayoutGoal, LayoutOptions, Mode, Visibility};
 use indicatif::{ProgressBar, ProgressStyle};
 use runtime::srs::{self, SrsSource};
 use runtime::{evm, proof, witness, ArtifactDir, Model};
@@ -45,6 +45,10 @@ enum Command {
         /// contract's gas and size: fewest columns, more rows). Calibration keeps it.
         #[arg(long, default_value = "prover")]
         layout: LayoutGoal,
+        /// Prove every convolution and batched MatMul by dot rows, never by a random check
+        /// (the check is the default wherever it takes fewer rows).
+        #[arg(long)]
+        no_random_checks: bool,
         /// Cut the model into segments of at most 2^K rows each, proven apart and aggregated
         /// into one proof (for models too large for one circuit on one machine).
         #[arg(long, value_name = "K")]
@@ -305,9 +309,11 @@ fn run(command: Command) -> Result<()> {
             output_visibility,
             param_visibility,
             layout,
+            no_random_checks,
             segment_logrows,
         } => {
             let start = Instant::now();
+            let layout = LayoutOptions { goal: layout, random_checks: !no_random_checks };
             let mode = |s: &str| s.parse::<Mode>().map_err(anyhow::Error::msg);
             let visibility =
                 Visibility::new(mode(&input_visibility)?, mode(&output_visibility)?, mode(&param_visibility)?)

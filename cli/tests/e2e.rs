@@ -135,6 +135,37 @@ fn nonlinear_and_structural_models_calibrate_prove_and_verify() {
     }
 }
 
+/// Issue 11: the reference CNN at a reduced size, its convolutions proven by random checks,
+/// calibrated, proven and verified close to onnxruntime; compiled with `--no-random-checks` it
+/// takes more rows and its witness holds exactly the same outputs (one integer semantics).
+#[test]
+fn the_reference_cnn_proves_its_convolutions_by_random_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = calibrate_and_prove("refcnn", dir.path(), "0.02");
+    let settings = json(&art.join("settings.json"));
+    let chips = settings["circuit"]["chips"].as_array().unwrap();
+    assert!(chips.iter().any(|c| c == "freivalds"), "{chips:?}");
+    let stdout = ok(zk(&[&"verify", &art, &"-p", &art.join("proof.json")]));
+    let printed = stdout.split("outputs: ").nth(1).unwrap();
+    let verified: Vec<Vec<f64>> = serde_json::from_str(printed.trim()).unwrap();
+    let expected = floats(&json(&testdata("refcnn", "expected.json"))["input"][0]);
+    for (i, (a, b)) in verified[0].iter().zip(&expected).enumerate() {
+        assert!((a - b).abs() <= 0.02, "output {i} is {a}, onnxruntime {b}");
+    }
+
+    let (random, dots) = (dir.path().join("random"), dir.path().join("dots"));
+    ok(zk(&[&"compile", &testdata("refcnn", "model.onnx"), &"-o", &random]));
+    ok(zk(&[&"compile", &testdata("refcnn", "model.onnx"), &"-o", &dots, &"--no-random-checks"]));
+    let rows = |art: &Path| json(&art.join("settings.json"))["rows"].as_u64().unwrap();
+    assert!(rows(&random) * 2 < rows(&dots), "{} rows with random checks, {} without", rows(&random), rows(&dots));
+    assert_eq!(json(&dots.join("settings.json"))["random_checks"], false);
+    let input = testdata("refcnn", "input.json");
+    for art in [&random, &dots] {
+        ok(zk(&[&"gen-witness", art, &"-i", &input, &"-o", &art.join("witness.json")]));
+    }
+    assert_eq!(json(&random.join("witness.json"))["outputs"], json(&dots.join("witness.json"))["outputs"]);
+}
+
 #[test]
 fn tampered_proofs_and_foreign_keys_fail_verify() {
     let dir = tempfile::tempdir().unwrap();
@@ -728,7 +759,7 @@ fn every_testdata_model_verifies_on_the_evm_and_tampering_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     // activations (k = 18) is left to the benchmarks; the transformer's verifier (every chip and
     // a function table) is over the EIP-170 limit even with the fewest columns.
-    for model in ["mlp", "lenet", "mixed", "pooling", "cnn", "structure", "transformer"] {
+    for model in ["mlp", "lenet", "mixed", "pooling", "cnn", "structure", "transformer", "refcnn"] {
         let art = dir.path().join(model);
         ok(zk(&[&"compile", &testdata(model, "model.onnx"), &"-o", &art, &"--layout", &"evm"]));
         // Calibrated ranges need fewer lookup lanes: a smaller verifier.
@@ -910,7 +941,8 @@ fn python_with_ray(test: &str) -> Option<String> {
     found.then_some(python)
 }
 
-/// Issue 14: testdata/mixed cut into three segments (each at most 2^10 rows), proven segment by
+/// Issue 14: testdata/mixed cut into three segments (each at most 2^10 rows; its convolutions by
+/// dot rows: with random checks it takes two), proven segment by
 /// segment and aggregated into one proof that `verify` accepts with exactly the unsegmented
 /// model's outputs; through `prove` and through the Ray driver (segment jobs, then the
 /// aggregation). A changed output or accumulator instance fails; segment proofs out of order are
@@ -921,7 +953,7 @@ fn a_segmented_model_proves_to_one_aggregate_proof_with_the_unsegmented_outputs(
     let (art, whole) = (dir.path().join("segmented"), dir.path().join("whole"));
     let model = testdata("mixed", "model.onnx");
     let input = testdata("mixed", "input.json");
-    let stdout = ok(zk(&[&"compile", &model, &"-o", &art, &"--segment-logrows", &"10"]));
+    let stdout = ok(zk(&[&"compile", &model, &"-o", &art, &"--segment-logrows", &"10", &"--no-random-checks"]));
     assert!(stdout.contains("3 segments of at most 2^10 rows"), "{stdout}");
     let inspect = ok(zk(&[&"inspect", &art]));
     for i in 0..3 {

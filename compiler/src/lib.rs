@@ -18,7 +18,9 @@ pub use error::CompileError;
 use circuit::plan::{choose_layout_for, Layout};
 use ir::Graph;
 use quant::{InputRange, QuantPlan, RangeBits, Scales};
-use settings::{InputSpec, LayoutGoal, LookupRecord, OutputSpec, RescaleRecord, Settings, Visibility, SETTINGS_FORMAT};
+use settings::{
+    InputSpec, LayoutOptions, LookupRecord, OutputSpec, RescaleRecord, Settings, Visibility, SETTINGS_FORMAT,
+};
 
 /// Default scales: 2^8 for activations and weights, function tables of 2^10 entries.
 pub const DEFAULT_SCALES: Scales = Scales { input: 8, param: 8, table_bits: quant::DEFAULT_TABLE_BITS };
@@ -38,7 +40,7 @@ pub fn plan_settings(
     ranges: Vec<InputRange>,
     bits: &RangeBits,
     visibility: Visibility,
-    layout: LayoutGoal,
+    layout: LayoutOptions,
     max_k: u32,
 ) -> Result<(Settings, QuantPlan), CompileError> {
     let plan = QuantPlan::build(graph, &scales, &ranges, bits, visibility.weights())?;
@@ -71,7 +73,8 @@ pub fn plan_settings(
         format: SETTINGS_FORMAT.into(),
         model_sha256: model_sha256.into(),
         visibility,
-        layout,
+        layout: layout.goal,
+        random_checks: layout.random_checks,
         scales,
         inputs,
         outputs,

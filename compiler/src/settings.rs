@@ -18,6 +18,10 @@ pub struct Settings {
     /// What the layout minimises: the prover's work, or the on-chain verifier's gas and size.
     #[serde(default)]
     pub layout: LayoutGoal,
+    /// Whether the planner may prove a convolution or batched MatMul by a random check
+    /// (`chips::freivalds`) where that takes fewer rows.
+    #[serde(default = "yes")]
+    pub random_checks: bool,
     pub scales: Scales,
     pub inputs: Vec<InputSpec>,
     pub outputs: Vec<OutputSpec>,
@@ -116,6 +120,30 @@ pub struct LookupRecord {
     pub shift: u32,
     /// The table holds -domain..=domain.
     pub domain: i128,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What the layout planner is asked for: its goal, and whether it may use random checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayoutOptions {
+    pub goal: LayoutGoal,
+    pub random_checks: bool,
+}
+
+impl Default for LayoutOptions {
+    fn default() -> Self {
+        LayoutOptions { goal: LayoutGoal::Prover, random_checks: true }
+    }
+}
+
+impl Settings {
+    /// The layout options these settings were planned with.
+    pub fn layout_options(&self) -> LayoutOptions {
+        LayoutOptions { goal: self.layout, random_checks: self.random_checks }
+    }
 }
 
 /// What the layout planner minimises.

@@ -133,7 +133,11 @@ fn calibrate_model(
     let inputs = read_samples(data, &model.settings)?;
     let samples = Samples { float_outputs: float_outputs(float, &inputs)?, inputs };
     // Calibration keeps the visibility and layout goal the model was compiled with.
-    let opts = Options { visibility: model.settings.visibility.clone(), layout: model.settings.layout, ..opts.clone() };
+    let opts = Options {
+        visibility: model.settings.visibility.clone(),
+        layout: model.settings.layout_options(),
+        ..opts.clone()
+    };
     let (settings, plan, mut report) =
         calibrate::calibrate(&model.graph, &model.settings.model_sha256, &samples, &opts, progress)?;
     report.reference = Some(float.cross_check(&samples.inputs, &samples.float_outputs));

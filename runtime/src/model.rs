@@ -10,7 +10,7 @@ use compiler::circuit::trace::Trace;
 use compiler::ir::Graph;
 use compiler::quant::eval::RangeError;
 use compiler::quant::{InputRange, QuantPlan, RangeBits};
-use compiler::settings::{LayoutGoal, Mode, RunArgs, Settings, Visibility, SETTINGS_FORMAT};
+use compiler::settings::{LayoutOptions, Mode, RunArgs, Settings, Visibility, SETTINGS_FORMAT};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -102,7 +102,7 @@ pub struct Model {
 pub fn translate(
     model_path: &Path,
     visibility: Visibility,
-    layout: LayoutGoal,
+    layout: LayoutOptions,
     max_k: u32,
 ) -> Result<(Model, Vec<u8>)> {
     let bytes = read(model_path)?;
@@ -126,7 +126,13 @@ pub fn translate(
 /// The model cut into segments of at most 2^logrows rows (`--segment-logrows`), recorded in its
 /// settings.
 pub fn segmented(model: Model, logrows: u32) -> Result<Model> {
-    let seg = compiler::segment::segmentation(&model.graph, &model.plan, &model.settings.visibility, logrows)?;
+    let seg = compiler::segment::segmentation(
+        &model.graph,
+        &model.plan,
+        &model.settings.visibility,
+        logrows,
+        model.settings.random_checks,
+    )?;
     let settings = Settings { segments: Some(seg), ..model.settings };
     let binding = binding_of(&settings);
     Ok(Model { settings, binding, ..model })
@@ -137,7 +143,7 @@ pub fn compile(
     model_path: &Path,
     out: &ArtifactDir,
     visibility: Visibility,
-    layout: LayoutGoal,
+    layout: LayoutOptions,
     max_k: u32,
 ) -> Result<Model> {
     let (model, bytes) = translate(model_path, visibility, layout, max_k)?;
@@ -275,7 +281,13 @@ impl Model {
             RuntimeError::Mismatch { path: path.display().to_string(), reason }
         })?;
         if let Some(seg) = &settings.segments {
-            let again = compiler::segment::segmentation(&graph, &plan, &settings.visibility, seg.logrows)?;
+            let again = compiler::segment::segmentation(
+                &graph,
+                &plan,
+                &settings.visibility,
+                seg.logrows,
+                settings.random_checks,
+            )?;
             if &again != seg {
                 return Err(RuntimeError::Mismatch {
                     path: path.display().to_string(),
@@ -353,7 +365,10 @@ fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> s
             CircuitShape::MAX_LANE_BITS
         ));
     }
-    if shape.chips != compiler::circuit::plan::chips_used(plan, &s.visibility) {
+    if shape.has_phase2() && !s.random_checks {
+        return Err("its circuit has random checks its settings turn off".into());
+    }
+    if shape.chips != compiler::circuit::plan::chips_used(plan, &s.visibility, shape.advice, shape.has_phase2()) {
         return Err("its circuit's gates differ from what its plan uses".into());
     }
     if shape.witness_weights != (s.visibility.params == Mode::Hashed) {

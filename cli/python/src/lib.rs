@@ -8,7 +8,7 @@
 //! synchronous; where EZKL's is async, this one returns the value its awaitable would.
 
 use compiler::calibrate::{ErrorBound, Options, Target};
-use compiler::settings::{LayoutGoal, Mode, Visibility};
+use compiler::settings::{LayoutGoal, LayoutOptions, Mode, Visibility};
 use pyo3::create_exception;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -92,18 +92,22 @@ struct PyRunArgs {
     /// What the layout minimises: "prover" (prove time, key size) or "evm" (verifier gas and size).
     #[pyo3(get, set)]
     layout: String,
+    /// Whether convolutions and batched MatMuls may be proven by a random check (fewer rows).
+    #[pyo3(get, set)]
+    random_checks: bool,
 }
 
 #[pymethods]
 impl PyRunArgs {
     #[new]
-    #[pyo3(signature = (input_visibility="private", output_visibility="public", param_visibility="fixed", logrows=22, layout="prover"))]
+    #[pyo3(signature = (input_visibility="private", output_visibility="public", param_visibility="fixed", logrows=22, layout="prover", random_checks=true))]
     fn new(
         input_visibility: &str,
         output_visibility: &str,
         param_visibility: &str,
         logrows: u32,
         layout: &str,
+        random_checks: bool,
     ) -> Self {
         PyRunArgs {
             input_visibility: input_visibility.into(),
@@ -111,13 +115,19 @@ impl PyRunArgs {
             param_visibility: param_visibility.into(),
             logrows,
             layout: layout.into(),
+            random_checks,
         }
     }
 
     fn __repr__(&self) -> String {
         format!(
-            "PyRunArgs(input_visibility={:?}, output_visibility={:?}, param_visibility={:?}, logrows={}, layout={:?})",
-            self.input_visibility, self.output_visibility, self.param_visibility, self.logrows, self.layout
+            "PyRunArgs(input_visibility={:?}, output_visibility={:?}, param_visibility={:?}, logrows={}, layout={:?}, random_checks={})",
+            self.input_visibility,
+            self.output_visibility,
+            self.param_visibility,
+            self.logrows,
+            self.layout,
+            if self.random_checks { "True" } else { "False" }
         )
     }
 }
@@ -132,14 +142,18 @@ fn gen_settings(
     py_run_args: Option<PyRef<'_, PyRunArgs>>,
 ) -> PyResult<bool> {
     let args = py_run_args.map_or_else(
-        || PyRunArgs::new("private", "public", "fixed", 22, "prover"),
-        |a| PyRunArgs::new(&a.input_visibility, &a.output_visibility, &a.param_visibility, a.logrows, &a.layout),
+        || PyRunArgs::new("private", "public", "fixed", 22, "prover", true),
+        |a| {
+            let (i, o, p) = (&a.input_visibility, &a.output_visibility, &a.param_visibility);
+            PyRunArgs::new(i, o, p, a.logrows, &a.layout, a.random_checks)
+        },
     );
     let mode = |s: &str| s.parse::<Mode>().map_err(msg_err);
     let visibility =
         Visibility::new(mode(&args.input_visibility)?, mode(&args.output_visibility)?, mode(&args.param_visibility)?)
             .map_err(msg_err)?;
-    let layout: LayoutGoal = args.layout.parse().map_err(msg_err)?;
+    let goal: LayoutGoal = args.layout.parse().map_err(msg_err)?;
+    let layout = LayoutOptions { goal, random_checks: args.random_checks };
     let start = Instant::now();
     let (m, _) = detached(py, || runtime::model::translate(&model, visibility, layout, args.logrows))?;
     runtime::model::write_settings(&output, &m.settings).map_err(py_err)?;

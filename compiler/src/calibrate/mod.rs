@@ -45,8 +45,8 @@ pub struct Options {
     pub table_bits: Vec<u32>,
     /// The visibility the settings keep.
     pub visibility: crate::settings::Visibility,
-    /// The layout goal the settings keep.
-    pub layout: crate::settings::LayoutGoal,
+    /// The layout goal (and random checks) the settings keep.
+    pub layout: crate::settings::LayoutOptions,
 }
 
 impl Default for Options {
@@ -204,8 +204,9 @@ fn dequantized_outputs(graph: &Graph, plan: &QuantPlan, values: &[Vec<i128>]) ->
         .collect()
 }
 
-/// A candidate built: its ranges, plan and measurements.
-type Built = (RangeBits, QuantPlan, Measured);
+/// A candidate built: its ranges and measurements (not its plan: a large model's plan is
+/// gigabytes, and only the chosen candidate's is built again).
+type Built = (RangeBits, Measured);
 
 /// One candidate, fully built: plan with observed ranges, layout, error.
 fn try_candidate(
@@ -214,7 +215,7 @@ fn try_candidate(
     ranges: &[InputRange],
     samples: &Samples,
     opts: &Options,
-) -> Result<(RangeBits, QuantPlan, Measured)> {
+) -> Result<Built> {
     let (bits, observed) = observe(graph, scales, ranges, samples, opts.margin)?;
     let plan = QuantPlan::build(graph, scales, ranges, &bits, opts.visibility.weights())?;
     // Function tables are sized from the ranges (a wider range is a coarser table), so with
@@ -244,7 +245,7 @@ fn try_candidate(
         cost: layout.cost,
         error,
     };
-    Ok((bits, plan, measured))
+    Ok((bits, measured))
 }
 
 /// Search the scales for the target. Returns the chosen settings and plan, and the report.
@@ -288,7 +289,7 @@ pub fn calibrate(
     for (scales, result) in results {
         let outcome = match result {
             Err(e) => Outcome::Infeasible { reason: e.to_string() },
-            Ok((bits, _, measured)) => {
+            Ok((bits, measured)) => {
                 // Outputs that carry no signal are never accepted, whatever the bound.
                 let flat = measured.error.outputs.iter().position(|o| o.flat);
                 let rejection = match (opts.target, measured.error.over(opts.max_error), flat) {

@@ -5,6 +5,7 @@
 pub mod affine;
 pub mod div;
 pub mod dot;
+pub mod freivalds;
 pub mod input;
 pub mod lookup;
 pub mod max;

@@ -27,6 +27,17 @@ impl Backend for Trace {
         if let Some(p) = &lin.params {
             return witnessed_linear(self, lin, p, inputs);
         }
+        if let Some(prod) = lin.product.as_ref().filter(|_| self.uses_freivalds(lin)) {
+            // Y as the evaluator computes it; the random check proves it.
+            let y: Vec<i128> = (0..lin.outputs())
+                .map(|i| {
+                    let terms =
+                        lin.row(i).iter().map(|t| (self.value(inputs[t.input as usize][t.index as usize]), t.weight));
+                    crate::chips::dot::dot(terms, lin.bias[i])
+                })
+                .collect();
+            return self.freivalds(prod, inputs[0], &y);
+        }
         let mut terms = vec![];
         (0..lin.outputs())
             .map(|i| match lin.form(i) {
@@ -78,6 +89,13 @@ impl Backend for Trace {
     fn div(&mut self, a: Option<Wire>, b: Wire, d: &DivSpec) -> Result<Wire, i128> {
         let bv = self.value(b);
         Trace::div(self, a, b, d.k, d.c).ok_or(bv)
+    }
+}
+
+impl Trace {
+    /// Whether this trace proves the layer by a random check (the planner's choice for its shape).
+    fn uses_freivalds(&self, lin: &Linear) -> bool {
+        self.shape.has_phase2() && crate::chips::freivalds::prefers(lin, self.shape.advice)
     }
 }
 

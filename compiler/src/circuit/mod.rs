@@ -7,9 +7,9 @@ pub mod shape;
 pub mod trace;
 
 use crate::chips::{
-    affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, input::InputConfig, lookup::LookupConfig, max::MaxConfig,
-    mul::MulConfig, param_dot::ParamDotConfig, poseidon::PoseidonConfig, range::RangeConfig, requant::RequantConfig,
-    sqrt::SqrtConfig, Columns,
+    affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, freivalds::FreivaldsConfig, input::InputConfig,
+    lookup::LookupConfig, max::MaxConfig, mul::MulConfig, param_dot::ParamDotConfig, poseidon::PoseidonConfig,
+    range::RangeConfig, requant::RequantConfig, sqrt::SqrtConfig, Columns,
 };
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
@@ -32,6 +32,8 @@ pub struct ZkConfig {
     max: Option<MaxConfig>,
     sqrt: Option<SqrtConfig>,
     input: Option<InputConfig>,
+    /// Only when a layer is proven by a random check (second-phase columns and a challenge).
+    freivalds: Option<FreivaldsConfig>,
     /// Only when the settings commit to values (the layout then gives six advice columns).
     poseidon: Option<PoseidonConfig>,
     /// Only when the model has function lookups (an unused lookup argument still costs columns).
@@ -95,6 +97,7 @@ impl Circuit<Fr> for ZkCircuit {
             max: has(Chip::Max).then(|| MaxConfig::configure(meta, &cols, shape.rem_lanes, shape.lookup_bits)),
             sqrt: has(Chip::Sqrt).then(|| SqrtConfig::configure(meta, &cols, shape.lookup_bits)),
             input: has(Chip::Input).then(|| InputConfig::configure(meta, &cols, shape.lookup_bits, shape.mag_lanes)),
+            freivalds: has(Chip::Freivalds).then(|| FreivaldsConfig::configure(meta, &cols)),
             poseidon: (shape.poseidon && PoseidonConfig::fits(&cols)).then(|| PoseidonConfig::configure(meta, &cols)),
             lookup: (shape.table_rows > 0).then(|| LookupConfig::configure(meta, &cols)),
             range: RangeConfig::configure(meta, &cols),
@@ -136,6 +139,8 @@ impl Circuit<Fr> for ZkCircuit {
                             config.poseidon.as_ref().map(|p| p.selector(t.gates[row]))
                         }
                         Gate::Lookup => config.lookup.as_ref().map(|l| l.q),
+                        Gate::FreivaldsFold => config.freivalds.as_ref().map(|f| f.fold),
+                        Gate::FreivaldsCheck => config.freivalds.as_ref().map(|f| f.check),
                         Gate::None => None,
                     };
                     match selector {
@@ -166,6 +171,38 @@ impl Circuit<Fr> for ZkCircuit {
                     }
                     for (lane, &column) in cols.widths.iter().enumerate() {
                         region.assign_fixed(column, row, Fr::from(t.width(row, lane) as u64));
+                    }
+                }
+                if let Some(freivalds) = &config.freivalds {
+                    // The challenge comes after the first phase's columns are committed.
+                    region.next_phase();
+                    let mut d = None;
+                    region.get_challenge(freivalds.challenge).map(|v| d = Some(v));
+                    let values = d.filter(|_| self.witness).map(|d| {
+                        let cell = |row: usize, col: usize| match (overrides.get(&(row, col)), t.cell(row, col)) {
+                            (Some(&v), _) => fe(v),
+                            (None, Some(w)) => t.field_value(w),
+                            (None, None) => Fr::zero(),
+                        };
+                        crate::chips::freivalds::phase2_values(t, d, cell)
+                    });
+                    let mut homes2: Vec<Option<Cell>> = vec![None; t.phase2_wires as usize];
+                    for row in 0..t.rows() {
+                        for (col, &column) in freivalds.columns.iter().enumerate() {
+                            let wire = t.phase2_cell(row, col);
+                            let value = match (&values, wire) {
+                                (Some(v), Some(w)) => Value::known(v[w as usize]),
+                                (Some(_), None) => Value::known(Fr::zero()),
+                                (None, _) => Value::unknown(),
+                            };
+                            let cell = region.assign_advice(column, row, value).cell();
+                            if let Some(w) = wire {
+                                match homes2[w as usize] {
+                                    None => homes2[w as usize] = Some(cell),
+                                    Some(home) => region.constrain_equal(home, cell),
+                                }
+                            }
+                        }
                     }
                 }
                 Ok(homes)

@@ -4,12 +4,12 @@
 use super::lower::commitment_rows;
 use super::shape::{range_widths_of, Chip, ChipSet, CircuitShape};
 use crate::chips::lookup::table_rows;
-use crate::chips::param_dot;
+use crate::chips::{freivalds, param_dot};
 use crate::error::{CompileError, Result};
 use crate::ir::Graph;
 use crate::quant::params::Weights;
 use crate::quant::{bit_len, Linear, QOp, QuantPlan, Requant};
-use crate::settings::{LayoutGoal, Mode, Visibility};
+use crate::settings::{LayoutGoal, LayoutOptions, Mode, Visibility};
 
 /// The largest k we plan for (the BN254 FFT domain allows more; memory does not).
 pub const MAX_K: u32 = 24;
@@ -32,14 +32,16 @@ const COLUMN_OVERHEAD: f64 = 4096.0;
 /// (permuted input, permuted table, product), and the permutation's products (three columns each
 /// at this gate degree); plus a fixed overhead per column.
 pub fn cost(shape: &CircuitShape) -> f64 {
-    let columns = shape.advice + shape.lanes() + 3 * shape.lanes() + (shape.advice + 1).div_ceil(3);
+    let advice = shape.advice + shape.phase2_columns();
+    let columns = advice + shape.lanes() + 3 * shape.lanes() + (advice + 1).div_ceil(3);
     ((1u64 << shape.k) as f64 + COLUMN_OVERHEAD) * columns as f64
 }
 
 /// Rows the lowering takes with `advice` columns, counted without building the trace: a dot of n
 /// terms takes ceil(n / (advice - 1)) rows, affine ops pack advice / 2 to a row and products
-/// advice / 3, every requant takes one. (`lower`'s tests check the count against real traces.)
-pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
+/// advice / 3, every requant takes one; with `freivalds`, the layers a random check proves
+/// better take its rows. (`lower`'s tests check the count against real traces.)
+pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize, freivalds: bool) -> usize {
     let (mut rows, mut affines, mut products) = (0usize, 0usize, 0usize);
     if plan.weights == Weights::Witness {
         // The params commitment's first element, the weights' scale (a constant wire).
@@ -56,6 +58,10 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
                 let bias = p.bias.is_some() as usize;
                 one |= bias == 1;
                 rows += (0..lin.outputs()).map(|i| param_dot::rows(lin.row(i).len() + bias, advice)).sum::<usize>();
+            }
+            QOp::Linear(lin @ Linear { product: Some(p), .. }) if freivalds && freivalds::prefers(lin, advice) => {
+                rows += freivalds::rows(p, advice);
+                one |= p.bias.iter().any(|&b| b != 0);
             }
             QOp::Linear(lin) => {
                 for i in 0..lin.outputs() {
@@ -87,8 +93,9 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize) -> usize {
     rows + affines.div_ceil(advice / 2) + products.div_ceil(advice / 3)
 }
 
-/// The arithmetic chips the lowering of a plan uses (with the commitments of a visibility).
-pub fn chips_used(plan: &QuantPlan, visibility: &Visibility) -> ChipSet {
+/// The arithmetic chips the lowering of a plan uses (with the commitments of a visibility), with
+/// `advice` columns and, if `freivalds`, random checks where they take fewer rows.
+pub fn chips_used(plan: &QuantPlan, visibility: &Visibility, advice: usize, freivalds: bool) -> ChipSet {
     let mut set = ChipSet::none().with(Chip::Input);
     // Commitments pack on the dot gate (a params commitment of no weights packs nothing); the
     // params commitment's scale is a constant.
@@ -106,6 +113,15 @@ pub fn chips_used(plan: &QuantPlan, visibility: &Visibility) -> ChipSet {
         set = match &q.op {
             QOp::Linear(Linear { params: Some(p), .. }) if p.bias.is_some() => set.with(Chip::Affine),
             QOp::Linear(Linear { params: Some(_), .. }) => set,
+            QOp::Linear(lin @ Linear { product: Some(p), .. }) if freivalds && freivalds::prefers(lin, advice) => {
+                let set = set.with(Chip::Freivalds);
+                // The constant 1 the biases' fold reads.
+                if p.bias.iter().any(|&b| b != 0) {
+                    set.with(Chip::Affine)
+                } else {
+                    set
+                }
+            }
             QOp::Linear(lin) => (0..lin.outputs()).fold(set, |s, i| match lin.row(i).len() {
                 1 => s.with(Chip::Affine),
                 _ => s.with(Chip::Dot),
@@ -121,6 +137,11 @@ pub fn chips_used(plan: &QuantPlan, visibility: &Visibility) -> ChipSet {
         };
     }
     set
+}
+
+/// Whether some layer of the plan is proven in fewer rows by a random check with `advice` columns.
+pub fn plan_prefers_freivalds(plan: &QuantPlan, advice: usize) -> bool {
+    plan.nodes.iter().any(|q| matches!(&q.op, QOp::Linear(lin) if freivalds::prefers(lin, advice)))
 }
 
 /// What the lookup lanes must hold for a plan: every rescale's shift (remainder lanes), every
@@ -186,7 +207,7 @@ impl LaneNeeds {
 
 /// The layout that proves fastest.
 pub fn choose_layout(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, max_k: u32) -> Result<Layout> {
-    choose_layout_for(graph, plan, visibility, max_k, LayoutGoal::Prover)
+    choose_layout_for(graph, plan, visibility, max_k, LayoutOptions::default())
 }
 
 /// The layout that best meets `goal`: for the prover, the least estimated proving work; for an
@@ -196,8 +217,10 @@ pub fn choose_layout_for(
     plan: &QuantPlan,
     visibility: &Visibility,
     max_k: u32,
-    goal: LayoutGoal,
+    options: LayoutOptions,
 ) -> Result<Layout> {
+    let goal = options.goal;
+    let random_checks = |advice| options.random_checks && plan_prefers_freivalds(plan, advice);
     // The Poseidon chip needs six advice columns.
     let hashing = visibility.hashes();
     let min_advice = if hashing { crate::chips::poseidon::MIN_ADVICE } else { CircuitShape::MIN_ADVICE };
@@ -207,13 +230,14 @@ pub fn choose_layout_for(
     let outputs: usize =
         graph.element_counts(&graph.outputs).iter().chain(&graph.element_counts(&graph.input_ids())).sum();
     let widths: Vec<u32> = (0..=20).map(|l| if l == 0 { 0 } else { range_widths(plan, l) }).collect();
-    let chips = chips_used(plan, visibility);
     let mut best: Option<Layout> = None;
-    for advice in ADVICE_CHOICES {
-        if advice < min_advice {
+    let candidates = ADVICE_CHOICES.flat_map(|advice| [(advice, false), (advice, true)]);
+    for (advice, random) in candidates {
+        if advice < min_advice || random && !random_checks(advice) {
             continue;
         }
-        let rows = count_rows(graph, plan, advice) + commitment_rows(graph, plan, visibility, advice);
+        let chips = chips_used(plan, visibility, advice, random);
+        let rows = count_rows(graph, plan, advice, random) + commitment_rows(graph, plan, visibility, advice);
         let min_k = (rows.max(outputs).max(table_rows) + CircuitShape::RESERVED_ROWS)
             .next_power_of_two()
             .trailing_zeros()
@@ -248,7 +272,10 @@ pub fn choose_layout_for(
                 }
             }
         }
-        if goal == LayoutGoal::Evm && best.as_ref().is_some_and(|b| b.shape.k <= max_k) {
+        if goal == LayoutGoal::Evm
+            && random == random_checks(advice)
+            && best.as_ref().is_some_and(|b| b.shape.k <= max_k)
+        {
             break;
         }
     }
@@ -273,6 +300,7 @@ pub fn estimate_mock_memory(shape: &CircuitShape) -> u64 {
 /// Estimated peak memory of keygen or proving, in bytes: every column's values, coefficients and
 /// extended-domain evaluations over 2^k rows, fitted to measurements (`benches`) with a margin.
 pub fn estimate_memory(shape: &CircuitShape) -> u64 {
-    let columns = shape.advice + 2 * shape.lanes() + shape.fixed_columns() + 3 * shape.lanes() + (shape.advice + 1) + 6;
+    let advice = shape.advice + shape.phase2_columns();
+    let columns = advice + 2 * shape.lanes() + shape.fixed_columns() + 3 * shape.lanes() + (advice + 1) + 6;
     10 * (1 << 20) + 8 * 32 * columns as u64 * (1u64 << shape.k)
 }

@@ -47,6 +47,8 @@ pub enum Chip {
     Max,
     Sqrt,
     Input,
+    /// Random checks of matrix products (second-phase columns and a challenge).
+    Freivalds,
 }
 
 /// A set of chips, as bits; written in settings.json as the list of their names.
@@ -67,8 +69,17 @@ impl From<Vec<Chip>> for ChipSet {
 }
 
 impl Chip {
-    pub const ALL: [Chip; 8] =
-        [Chip::Dot, Chip::Affine, Chip::Mul, Chip::Requant, Chip::Div, Chip::Max, Chip::Sqrt, Chip::Input];
+    pub const ALL: [Chip; 9] = [
+        Chip::Dot,
+        Chip::Affine,
+        Chip::Mul,
+        Chip::Requant,
+        Chip::Div,
+        Chip::Max,
+        Chip::Sqrt,
+        Chip::Input,
+        Chip::Freivalds,
+    ];
 }
 
 impl ChipSet {
@@ -109,6 +120,20 @@ impl Default for CircuitShape {
 impl CircuitShape {
     /// The smallest width the gates fit in (requant uses 4 cells, mul a triple).
     pub const MIN_ADVICE: usize = 4;
+
+    /// Whether the circuit has second-phase columns (the Freivalds chip's).
+    pub fn has_phase2(&self) -> bool {
+        self.chips.has(Chip::Freivalds)
+    }
+
+    /// Advice columns committed in the second phase.
+    pub fn phase2_columns(&self) -> usize {
+        if self.has_phase2() {
+            crate::chips::freivalds::PHASE2_COLUMNS
+        } else {
+            0
+        }
+    }
 
     pub fn fixed_columns(&self) -> usize {
         self.advice + 1

@@ -7,6 +7,7 @@
 
 use super::shape::CircuitShape;
 use crate::chips::fe;
+use crate::chips::freivalds::PHASE2_COLUMNS;
 use crate::quant::table::FuncTable;
 use halo2curves::bn256::Fr;
 use std::collections::HashMap;
@@ -35,6 +36,10 @@ pub enum Gate {
     /// A block of 5 partial rounds (this row and the next).
     PoseidonPartial5,
     PoseidonAbsorb,
+    /// A fold of a random check: first-phase lanes, a second-phase accumulator.
+    FreivaldsFold,
+    /// A check row of a random check (second phase only).
+    FreivaldsCheck,
 }
 
 impl Gate {
@@ -50,6 +55,7 @@ impl Gate {
             Gate::Max => Chip::Max,
             Gate::Sqrt => Chip::Sqrt,
             Gate::Input => Chip::Input,
+            Gate::FreivaldsFold | Gate::FreivaldsCheck => Chip::Freivalds,
             _ => return None,
         })
     }
@@ -95,6 +101,13 @@ pub struct Trace {
     pub(crate) cell_overrides: Vec<(usize, usize, i128)>,
     /// Wires and limbs whose value is a field element (their i128 value is a placeholder 0).
     pub(crate) field_values: FieldValues,
+    /// Second-phase cells (random checks), `rows * PHASE2_COLUMNS` second-phase wire ids; empty
+    /// unless the shape has the Freivalds chip. Their values depend on the verifier's challenge,
+    /// so synthesis computes them (`freivalds::phase2_values`).
+    pub(crate) phase2: Vec<Wire>,
+    pub(crate) phase2_wires: u32,
+    /// Test support: field elements added to the second-phase accumulator of a row.
+    pub(crate) phase2_tamper: HashMap<usize, Fr>,
     /// False for a keygen trace: only its rows matter, so an instruction whose values leave the
     /// allowed ranges (zero inputs can, after a normalisation) still lays out its rows.
     pub(crate) checked: bool,
@@ -118,6 +131,9 @@ impl Trace {
             open: [None, None],
             cell_overrides: vec![],
             field_values: FieldValues::default(),
+            phase2: vec![],
+            phase2_wires: 0,
+            phase2_tamper: HashMap::new(),
             checked: true,
         }
     }
@@ -148,6 +164,9 @@ impl Trace {
         self.fixed.extend(std::iter::repeat_n(0, s.fixed_columns()));
         self.limbs.extend(std::iter::repeat_n(0, s.lanes()));
         self.widths.extend(std::iter::repeat_n(s.lookup_bits as u8, s.lanes()));
+        if s.has_phase2() {
+            self.phase2.extend(std::iter::repeat_n(NO_WIRE, PHASE2_COLUMNS));
+        }
         self.gates.len() - 1
     }
 
@@ -164,6 +183,33 @@ impl Trace {
         let i = row * self.shape.advice + col;
         debug_assert_eq!(self.advice[i], NO_WIRE, "cell assigned twice");
         self.advice[i] = w;
+    }
+
+    /// A new second-phase wire, its home the accumulator of `row`.
+    pub(crate) fn new_phase2_wire(&mut self, row: usize) -> Wire {
+        let w = self.phase2_wires;
+        self.phase2_wires += 1;
+        self.place_phase2(row, 0, w);
+        w
+    }
+
+    /// Place a second-phase wire at (row, second-phase column `col`), copy-constrained to its home.
+    pub(crate) fn place_phase2(&mut self, row: usize, col: usize, w: Wire) {
+        let i = row * PHASE2_COLUMNS + col;
+        debug_assert_eq!(self.phase2[i], NO_WIRE, "cell assigned twice");
+        self.phase2[i] = w;
+    }
+
+    /// The second-phase wire at (row, second-phase column `col`).
+    pub fn phase2_cell(&self, row: usize, col: usize) -> Option<Wire> {
+        let w = *self.phase2.get(row * PHASE2_COLUMNS + col)?;
+        (w != NO_WIRE).then_some(w)
+    }
+
+    /// Test support: add `delta` to the second-phase accumulator assigned at `row`.
+    #[doc(hidden)]
+    pub fn tamper_phase2(&mut self, row: usize, delta: Fr) {
+        self.phase2_tamper.insert(row, delta);
     }
 
     pub fn cell(&self, row: usize, col: usize) -> Option<Wire> {

@@ -4,6 +4,7 @@
 
 pub mod eval;
 pub mod params;
+pub mod product;
 pub mod table;
 pub mod walk;
 
@@ -11,6 +12,7 @@ use crate::error::{CompileError, Result};
 use crate::ir::{BinaryKind, Graph, Node, Op, RoundMode};
 use crate::tensor::{self, broadcast_index_map, transpose_index_map, Tensor};
 use params::{LinearParams, ParamTensor, Weights};
+use product::Product;
 use serde::{Deserialize, Serialize};
 use table::FuncTable;
 
@@ -121,6 +123,9 @@ pub struct Linear {
     /// With witnessed weights (`Weights::Witness`), the layer's weight tensors; `terms` and `bias`
     /// hold the same values, which the evaluator reads.
     pub params: Option<Box<LinearParams>>,
+    /// With weights in the key, a convolution or batched MatMul as one matrix product (the same
+    /// sums as the rows), which the circuit may prove by a random check instead of dot rows.
+    pub product: Option<Box<Product>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -381,21 +386,37 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
         Op::MatMul { weight, bias } => {
             let sx = input(0).scale;
             let rows = matmul(&node.shape, weight, keep_zeros, sp);
-            linear_node(
-                rows.into_linear(weights, weight, bias.as_deref(), sp, sx + sp),
-                sx + sp,
-                (sx + sp).saturating_sub(sa),
-            )
+            let mut lin = rows.into_linear(weights, weight, bias.as_deref(), sp, sx + sp);
+            let (n, m) = (weight.shape[0], weight.shape[1]);
+            let batch = node.shape.iter().product::<usize>() / m.max(1);
+            if weights == Weights::InKey && batch > 1 {
+                let product = Product::of_matmul(batch, n, m, &quantized(weight, sp), row_biases(&lin, m, |i| i));
+                lin.product = product.matches(&lin).then(|| Box::new(product));
+            }
+            linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
         }
         Op::Conv { weight, bias, strides, pads, dilations, group } => {
             let sx = input(0).scale;
             let geo = ConvGeometry { strides: *strides, pads: *pads, dilations: *dilations, group: *group };
             let rows = conv(in_shapes[0], &node.shape, weight, &geo, keep_zeros, sp);
-            linear_node(
-                rows.into_linear(weights, weight, bias.as_deref(), sp, sx + sp),
-                sx + sp,
-                (sx + sp).saturating_sub(sa),
-            )
+            let mut lin = rows.into_linear(weights, weight, bias.as_deref(), sp, sx + sp);
+            if weights == Weights::InKey && *group == 1 && in_shapes[0].len() == 4 && weight.shape.len() == 4 {
+                let kernel = [weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]];
+                let positions = node.shape[2] * node.shape[3];
+                let bias = row_biases(&lin, kernel[0], |i| i * positions);
+                let product = Product::of_conv(
+                    in_shapes[0],
+                    &node.shape,
+                    kernel,
+                    *strides,
+                    *pads,
+                    *dilations,
+                    quantized(weight, sp),
+                    bias,
+                );
+                lin.product = product.matches(&lin).then(|| Box::new(product));
+            }
+            linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
         }
         Op::ConvTranspose { weight, bias, strides, pads, dilations } => {
             let sx = input(0).scale;
@@ -747,7 +768,7 @@ impl LayerRows {
                 bias_of_row: self.bias_of_row.clone(),
             })
         });
-        Linear { offsets: self.offsets, terms: terms.collect(), bias: bias_values, params }
+        Linear { offsets: self.offsets, terms: terms.collect(), bias: bias_values, params, product: None }
     }
 }
 
@@ -768,6 +789,11 @@ pub(crate) fn layer_terms(node: &Node, in_shape: &[usize]) -> Option<(Vec<u32>, 
         _ => return None,
     };
     Some((rows.offsets, rows.terms, rows.bias_of_row))
+}
+
+/// The bias of each of a product's `m` output rows: the layer's bias at output `first(i)`.
+fn row_biases(lin: &Linear, m: usize, first: impl Fn(usize) -> usize) -> Vec<i128> {
+    (0..m).map(|i| lin.bias.get(first(i)).copied().unwrap_or(0)).collect()
 }
 
 /// Whether a weight index contributes a term: zeros are dropped unless the weights are witnessed.

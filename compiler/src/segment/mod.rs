@@ -16,7 +16,7 @@ use crate::circuit::plan::{choose_layout_for, Layout};
 use crate::error::{CompileError, Result};
 use crate::ir::{Graph, Node, NodeId, Op};
 use crate::quant::{QNode, QOp, QuantPlan};
-use crate::settings::{LayoutGoal, Mode, SegmentRecord, Segmentation, Visibility};
+use crate::settings::{LayoutGoal, LayoutOptions, Mode, SegmentRecord, Segmentation, Visibility};
 use serde::{Deserialize, Serialize};
 
 /// One segment: nodes `start..end` of the model's graph.
@@ -121,7 +121,14 @@ pub struct Planned {
 
 /// Cut the model into as few consecutive segments as fit in 2^max_k rows each (each as long as
 /// it can be, by a binary search on its end). The first segment holds every model input.
-pub fn cut(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, max_k: u32) -> Result<Vec<Planned>> {
+/// `random_checks`: whether segments may prove products by random checks.
+pub fn cut(
+    graph: &Graph,
+    plan: &QuantPlan,
+    visibility: &Visibility,
+    max_k: u32,
+    random_checks: bool,
+) -> Result<Vec<Planned>> {
     let n = graph.nodes.len();
     let first_end = graph.input_ids().last().map_or(1, |&i| i + 1);
     let mut segments: Vec<Planned> = vec![];
@@ -135,7 +142,7 @@ pub fn cut(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, max_k: u32)
             let (g, p) = extract(graph, plan, &seg);
             // The fewest columns: the aggregation verifies every commitment of every segment
             // proof in-circuit (~300k cells each), which dwarfs the segment's own proving.
-            choose_layout_for(&g, &p, &vis, max_k, LayoutGoal::Evm).ok()
+            choose_layout_for(&g, &p, &vis, max_k, LayoutOptions { goal: LayoutGoal::Evm, random_checks }).ok()
         };
         let lowest = if start == 0 { first_end } else { start + 1 };
         let Some(mut layout) = fit(lowest) else {
@@ -176,7 +183,13 @@ pub fn cut(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, max_k: u32)
 pub const AGGREGATE_K: u32 = 21;
 
 /// The settings' record of the model cut into segments of at most 2^logrows rows.
-pub fn segmentation(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, logrows: u32) -> Result<Segmentation> {
+pub fn segmentation(
+    graph: &Graph,
+    plan: &QuantPlan,
+    visibility: &Visibility,
+    logrows: u32,
+    random_checks: bool,
+) -> Result<Segmentation> {
     if visibility.params == Mode::Hashed {
         return Err(CompileError::Plan(
             "segments with hashed params are not supported (each segment would commit to its own weights); use \
@@ -190,7 +203,7 @@ pub fn segmentation(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, lo
              circuit, 2^{AGGREGATE_K} rows)"
         )));
     }
-    let parts = cut(graph, plan, visibility, logrows)?
+    let parts = cut(graph, plan, visibility, logrows, random_checks)?
         .into_iter()
         .map(|p| SegmentRecord { segment: p.segment, circuit: p.layout.shape, rows: p.layout.rows })
         .collect();

@@ -4,6 +4,7 @@
 mod affine;
 mod div;
 mod dot;
+mod freivalds;
 mod input;
 mod lookup;
 mod max;

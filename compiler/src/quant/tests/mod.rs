@@ -5,6 +5,7 @@ use crate::frontend::load_onnx;
 use params::Weights;
 
 mod malicious;
+mod random_check;
 mod trees;
 mod witnessed;
 
@@ -40,6 +41,7 @@ pub(crate) const MODELS: &[&str] = &[
     "conv3d",
     "recurrent",
     "selection",
+    "refcnn",
 ];
 
 fn plan_for(graph: &Graph) -> QuantPlan {
@@ -118,7 +120,7 @@ fn counted_rows_equal_the_lowered_trace() {
             let trace =
                 crate::circuit::lower::lower(&graph, &plan, shape, &Default::default(), std::slice::from_ref(&x))
                     .unwrap();
-            assert_eq!(count_rows(&graph, &plan, advice), trace.rows(), "{name}, advice {advice}");
+            assert_eq!(count_rows(&graph, &plan, advice, shape.has_phase2()), trace.rows(), "{name}, advice {advice}");
         }
     }
 }
@@ -139,7 +141,8 @@ fn counted_rows_with_commitments_equal_the_lowered_trace() {
             assert!(layout.shape.poseidon && layout.shape.advice >= 6);
             let trace = lower(&graph, &plan, layout.shape, &vis, std::slice::from_ref(&x)).unwrap();
             let advice = layout.shape.advice;
-            let counted = count_rows(&graph, &plan, advice) + commitment_rows(&graph, &plan, &vis, advice);
+            let counted = count_rows(&graph, &plan, advice, layout.shape.has_phase2())
+                + commitment_rows(&graph, &plan, &vis, advice);
             assert_eq!((counted, layout.rows), (trace.rows(), trace.rows()), "{name}, {vis:?}");
         }
     }
@@ -238,7 +241,11 @@ fn the_keygen_trace_has_the_proving_traces_rows_and_constants() {
         .unwrap();
         let shape = choose_layout(&graph, &tight_plan, &Default::default(), 20).unwrap().shape;
         let keygen = lower_structure(&graph, &tight_plan, shape, &Default::default()).unwrap();
-        assert_eq!(keygen.rows(), crate::circuit::plan::count_rows(&graph, &tight_plan, shape.advice), "{name}");
+        assert_eq!(
+            keygen.rows(),
+            crate::circuit::plan::count_rows(&graph, &tight_plan, shape.advice, shape.has_phase2()),
+            "{name}"
+        );
     }
 }
 

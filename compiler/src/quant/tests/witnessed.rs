@@ -47,7 +47,8 @@ fn witnessed_weights_compute_the_same_values_in_the_counted_rows() {
         assert!(layout.shape.witness_weights && layout.shape.poseidon);
         let trace = lower(&graph, &witnessed, layout.shape, &vis, &x).unwrap();
         let advice = layout.shape.advice;
-        let counted = count_rows(&graph, &witnessed, advice) + commitment_rows(&graph, &witnessed, &vis, advice);
+        let counted = count_rows(&graph, &witnessed, advice, layout.shape.has_phase2())
+            + commitment_rows(&graph, &witnessed, &vis, advice);
         assert_eq!((counted, layout.rows), (trace.rows(), trace.rows()), "{name}");
         let outputs: Vec<i128> = graph.outputs.iter().flat_map(|&o| values[o].clone()).collect();
         assert_eq!(trace.model_output_values(), outputs, "{name}");

@@ -2,8 +2,9 @@
 //! gen-witness, prove and verify, each as its own process under `/usr/bin/time`, and print one
 //! table of k, rows, columns, times, sizes and peak memory.
 //!
-//! cargo build --release -p zkonnx-cli && cargo run --release -p zkonnx-benches [-- MODEL.onnx:CALIB.json:INPUT.json ...]
-//! Without arguments it runs the testdata models.
+//! cargo build --release -p zkonnx-cli && cargo run --release -p zkonnx-benches [-- [--no-random-checks] MODEL.onnx:CALIB.json:INPUT.json ...]
+//! Without models it runs the testdata models; `--no-random-checks` compiles them so (the
+//! "before" of issue 11's scaling table).
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -52,9 +53,11 @@ fn json(path: &Path) -> Result<serde_json::Value> {
     Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
 }
 
-fn run(zk: &Path, case: &Case, work: &Path) -> Result<String> {
+fn run(zk: &Path, case: &Case, work: &Path, compile_flags: &[String]) -> Result<String> {
     let art = work.join(&case.name);
-    step(zk, &[&"compile", &case.model, &"-o", &art])?;
+    let mut compile: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"compile", &case.model, &"-o", &art];
+    compile.extend(compile_flags.iter().map(|f| f as &dyn AsRef<std::ffi::OsStr>));
+    step(zk, &compile)?;
     let calibrate =
         step(zk, &[&"calibrate", &art, &"--data", &case.calib, &"--target", &"resources", &"--max-error", &"0.05"])?;
     let setup = step(zk, &[&"setup", &art])?;
@@ -92,9 +95,11 @@ fn run(zk: &Path, case: &Case, work: &Path) -> Result<String> {
 
 fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let compile_flags: Vec<String> = args.iter().filter(|a| *a == "--no-random-checks").cloned().collect();
+    args.retain(|a| a != "--no-random-checks");
     let cases: Vec<Case> = if args.is_empty() {
-        ["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure"]
+        ["mlp", "lenet", "mixed", "pooling", "transformer", "cnn", "activations", "structure", "refcnn"]
             .iter()
             .map(|m| {
                 let d = root.join("testdata").join(m);
@@ -128,7 +133,10 @@ fn main() -> Result<()> {
     println!("| model | k | rows | advice / fixed / lookup cols | calibrate | setup | gen-witness | prove | verify | proof | pk | vk | peak mem setup / prove / verify |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for case in &cases {
-        println!("{}", run(&zk, case, work.path()).with_context(|| format!("benchmark {}", case.name))?);
+        println!(
+            "{}",
+            run(&zk, case, work.path(), &compile_flags).with_context(|| format!("benchmark {}", case.name))?
+        );
     }
     Ok(())
 }

@@ -137,7 +137,8 @@ fn nonlinear_and_structural_models_calibrate_prove_and_verify() {
 
 /// Issue 11: the reference CNN at a reduced size, its convolutions proven by random checks,
 /// calibrated, proven and verified close to onnxruntime; compiled with `--no-random-checks` it
-/// takes more rows and its witness holds exactly the same outputs (one integer semantics).
+/// takes more rows and its witness holds exactly the same outputs (one integer semantics). The
+/// EVM verifier checks the second phase too (its challenge, its columns), and rejects tampering.
 #[test]
 fn the_reference_cnn_proves_its_convolutions_by_random_checks() {
     let dir = tempfile::tempdir().unwrap();
@@ -151,6 +152,10 @@ fn the_reference_cnn_proves_its_convolutions_by_random_checks() {
     let expected = floats(&json(&testdata("refcnn", "expected.json"))["input"][0]);
     for (i, (a, b)) in verified[0].iter().zip(&expected).enumerate() {
         assert!((a - b).abs() <= 0.02, "output {i} is {a}, onnxruntime {b}");
+    }
+    if solc_available("the_reference_cnn_proves_its_convolutions_by_random_checks") {
+        // The prover's layout (12 columns and the second phase's 4) is past EIP-170.
+        check_on_evm(&art, &art.join("proof.json"), &["--no-size-limit"]);
     }
 
     let (random, dots) = (dir.path().join("random"), dir.path().join("dots"));

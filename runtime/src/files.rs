@@ -104,6 +104,57 @@ pub fn write_binary(path: &Path, kind: Kind, binding: &[u8; 32], payload: &[u8])
 
 const HEADER: usize = 8 + 1 + 4 + 32 + 32;
 
+/// Hashes what passes through it on the way to the file.
+struct HashingWriter<W: Write> {
+    inner: W,
+    hash: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Like `write_binary`, with the payload streamed by `payload` to a temporary file (hashed on
+/// the way, the checksum written into the header afterwards) and never held in memory: a
+/// large model's proving key is gigabytes. Returns the payload's size.
+pub fn write_binary_streamed(
+    path: &Path,
+    kind: Kind,
+    binding: &[u8; 32],
+    payload: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let tmp = temp_file_with(path, &[])?;
+    // A second handle on the temporary file, so the file itself can be persisted afterwards.
+    let file = tmp.as_file().try_clone().map_err(|e| write_err(path, &e))?;
+    let mut header = Vec::with_capacity(HEADER);
+    header.extend_from_slice(MAGIC);
+    header.push(kind as u8);
+    header.extend_from_slice(&BINARY_FORMAT.to_le_bytes());
+    header.extend_from_slice(binding);
+    header.extend_from_slice(&[0; 32]);
+    let mut out = HashingWriter { inner: std::io::BufWriter::new(file), hash: Sha256::new() };
+    out.inner.write_all(&header).map_err(|e| write_err(path, &e))?;
+    payload(&mut out).map_err(|e| write_err(path, &e))?;
+    out.flush().map_err(|e| write_err(path, &e))?;
+    let digest: [u8; 32] = out.hash.finalize().into();
+    let mut file = out.inner.into_inner().map_err(|e| write_err(path, &e.error()))?;
+    let size = file.seek(SeekFrom::End(0)).map_err(|e| write_err(path, &e))? - HEADER as u64;
+    file.seek(SeekFrom::Start((HEADER - 32) as u64)).map_err(|e| write_err(path, &e))?;
+    file.write_all(&digest).map_err(|e| write_err(path, &e))?;
+    file.sync_all().map_err(|e| write_err(path, &e))?;
+    tmp.persist(path).map_err(|e| write_err(path, &e.error))?;
+    Ok(size)
+}
+
 /// Open a binary artifact for reading its payload: the header is checked (kind, version,
 /// binding) and the payload's checksum verified in one streaming pass, without holding the file
 /// in memory; the reader is left at the start of the payload.

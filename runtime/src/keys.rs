@@ -1,7 +1,7 @@
 //! Key generation and key files.
 
 use crate::error::{Result, RuntimeError};
-use crate::files::{open_binary, read_binary, write_binary, Kind};
+use crate::files::{open_binary, read_binary, write_binary, write_binary_streamed, Kind};
 use crate::model::{ArtifactDir, Model};
 use crate::srs::{self, Params, SrsSource};
 use compiler::circuit::shape::CircuitShape;
@@ -78,17 +78,20 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params) -> Result<SetupR
     let pk = keygen_pk(params, vk.clone(), &circuit).map_err(|e| RuntimeError::Other(format!("keygen failed: {e}")))?;
     let mut vk_bytes = vec![];
     vk.write(&mut vk_bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
-    let mut pk_bytes = vec![];
-    pk.write(&mut pk_bytes, SerdeFormat::RawBytesUnchecked).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    // The keygen trace (and its plan's copy of the tables) is done with before the key is written.
+    drop(circuit);
     write_binary(&art.verifying_key(), Kind::VerifyingKey, &model.binding, &vk_bytes)?;
     if let Some(path) = art.verifier_srs() {
         write_binary(&path, Kind::VerifierSrs, &model.binding, &srs::verifier_bytes(params))?;
     }
-    write_binary(&art.proving_key(), Kind::ProvingKey, &model.binding, &pk_bytes)?;
+    // Streamed: the key in memory is as large as its bytes, and a model's can be gigabytes.
+    let pk_bytes = write_binary_streamed(&art.proving_key(), Kind::ProvingKey, &model.binding, |mut w| {
+        pk.write(&mut w, SerdeFormat::RawBytesUnchecked)
+    })?;
     Ok(SetupReport {
         k: model.settings.circuit.k,
         rows: model.settings.rows,
-        pk_bytes: pk_bytes.len() as u64,
+        pk_bytes,
         vk_bytes: vk_bytes.len() as u64,
     })
 }

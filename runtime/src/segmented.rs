@@ -9,7 +9,7 @@
 
 use crate::aggregate::{self, AggregateKey, InstanceRef, Wiring, ACCUMULATOR_LIMBS};
 use crate::error::{Result, RuntimeError};
-use crate::files::{open_binary, read_binary, read_json, write_binary, write_json, Kind};
+use crate::files::{open_binary, read_binary, read_json, write_binary, write_binary_streamed, write_json, Kind};
 use crate::keys::{self, SetupReport};
 use crate::model::{ArtifactDir, Model};
 use crate::srs::{self, Params};
@@ -130,8 +130,6 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
     let key = aggregate::keygen(params, dummies, &wiring(model)?)?;
     let mut vk_bytes = vec![];
     key.pk.get_vk().write(&mut vk_bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
-    let mut pk_bytes = vec![];
-    key.pk.write(&mut pk_bytes, SerdeFormat::RawBytesUnchecked).map_err(|e| RuntimeError::Other(e.to_string()))?;
     let layout = AggregateLayout {
         config: key.config,
         break_points: key.break_points.clone(),
@@ -142,11 +140,14 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
     if let Some(path) = art.verifier_srs() {
         write_binary(&path, Kind::VerifierSrs, &model.binding, &srs::verifier_bytes(params))?;
     }
-    write_binary(&art.proving_key(), Kind::ProvingKey, &model.binding, &pk_bytes)?;
+    // Streamed: the aggregation's key is gigabytes.
+    let pk_bytes = write_binary_streamed(&art.proving_key(), Kind::ProvingKey, &model.binding, |mut w| {
+        key.pk.write(&mut w, SerdeFormat::RawBytesUnchecked)
+    })?;
     Ok(SetupReport {
         k: seg.aggregate_k,
         rows: seg.parts.iter().map(|p| p.rows).max().unwrap_or(0),
-        pk_bytes: pk_bytes.len() as u64,
+        pk_bytes,
         vk_bytes: vk_bytes.len() as u64,
     })
 }
@@ -160,10 +161,11 @@ fn write_key(
 ) -> Result<()> {
     let mut vk_bytes = vec![];
     vk.write(&mut vk_bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
-    let mut pk_bytes = vec![];
-    pk.write(&mut pk_bytes, SerdeFormat::RawBytesUnchecked).map_err(|e| RuntimeError::Other(e.to_string()))?;
     write_binary(&segment_key(art, i, "vk"), Kind::VerifyingKey, &model.binding, &vk_bytes)?;
-    write_binary(&segment_key(art, i, "pk"), Kind::ProvingKey, &model.binding, &pk_bytes)
+    write_binary_streamed(&segment_key(art, i, "pk"), Kind::ProvingKey, &model.binding, |mut w| {
+        pk.write(&mut w, SerdeFormat::RawBytesUnchecked)
+    })?;
+    Ok(())
 }
 
 fn missing(art: &ArtifactDir, path: &std::path::Path) -> RuntimeError {

@@ -483,7 +483,7 @@ fn run(command: Command) -> Result<()> {
                 );
                 return Ok(());
             }
-            let need = runtime::keys::check_memory(m.settings.circuit, "setup")? >> 20;
+            let need = runtime::keys::check_keygen_memory(m.settings.circuit, "setup")? >> 20;
             let params = step(&format!("loading SRS (k={k})"), || srs::load(&source, k))?;
             let msg = format!("generating keys (estimated peak memory {need} MB)");
             let report = step(&msg, || runtime::keys::setup(&m, &dir, &params))?;
@@ -557,7 +557,7 @@ fn run(command: Command) -> Result<()> {
                         seg.parts.len() - 1
                     )
                 })?;
-                let need = runtime::keys::check_memory(part.circuit, &format!("proving segment {i}"))? >> 20;
+                let need = runtime::keys::check_prove_memory(part.circuit, &format!("proving segment {i}"))? >> 20;
                 let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
                 let msg = format!("proving segment {i} (k={}, estimated peak memory {need} MB)", part.circuit.k);
                 let p = step(&msg, || proof::prove_one_segment(&m, &dir, &w, &params, i))?;
@@ -586,7 +586,7 @@ fn run(command: Command) -> Result<()> {
                 return write_aggregate(&out, &p, seg.parts.len(), start);
             }
             let k = m.settings.circuit.k;
-            let need = runtime::keys::check_memory(m.settings.circuit, "proving")? >> 20;
+            let need = runtime::keys::check_prove_memory(m.settings.circuit, "proving")? >> 20;
             let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
             let p =
                 step(&format!("proving (estimated peak memory {need} MB)"), || proof::prove(&m, &dir, &w, &params))?;

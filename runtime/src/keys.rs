@@ -19,9 +19,14 @@ fn available_memory() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Estimate the peak memory of keygen or proving and refuse early when it cannot fit.
-pub fn check_memory(shape: CircuitShape, what: &str) -> Result<u64> {
-    check_fits(compiler::circuit::plan::estimate_memory(&shape), shape, what)
+/// Estimate the peak memory of keygen and refuse early when it cannot fit.
+pub fn check_keygen_memory(shape: CircuitShape, what: &str) -> Result<u64> {
+    check_fits(compiler::circuit::plan::estimate_keygen_memory(&shape), shape, what)
+}
+
+/// Estimate the peak memory of proving and refuse early when it cannot fit.
+pub fn check_prove_memory(shape: CircuitShape, what: &str) -> Result<u64> {
+    check_fits(compiler::circuit::plan::estimate_prove_memory(&shape), shape, what)
 }
 
 /// Estimate the peak memory of a mock run and refuse early when one cannot fit.

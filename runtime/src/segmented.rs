@@ -110,7 +110,7 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
     for (i, part) in seg.parts.iter().enumerate() {
         let (g, p) = extract(&model.graph, &model.plan, &part.segment);
         let vis = visibility_of(&model.settings.visibility, i, n);
-        keys::check_memory(part.circuit, &format!("keygen of segment {i}"))?;
+        keys::check_keygen_memory(part.circuit, &format!("keygen of segment {i}"))?;
         let inner = downsized(params, part.circuit.k);
         let circuit = ZkCircuit::for_keygen(lower_structure(&g, &p, part.circuit, &vis)?);
         let failed = |e| RuntimeError::Other(format!("keygen of segment {i} failed: {e}"));
@@ -193,7 +193,7 @@ pub fn prove_segment(
     if !path.exists() {
         return Err(missing(art, &path));
     }
-    keys::check_memory(part.circuit, &format!("proving segment {i}"))?;
+    keys::check_prove_memory(part.circuit, &format!("proving segment {i}"))?;
     let mut reader = open_binary(&path, Kind::ProvingKey, &model.binding)?;
     let pk =
         ProvingKey::read::<_, ZkCircuit>(&mut reader, SerdeFormat::RawBytesUnchecked, part.circuit).map_err(|e| {

@@ -310,7 +310,7 @@ fn setup(
     if let SrsSource::Dev = source {
         warn(py, &dev_srs_warning(k))?;
     }
-    let need = keys::check_memory(m.settings.circuit, "setup").map_err(py_err)? >> 20;
+    let need = keys::check_keygen_memory(m.settings.circuit, "setup").map_err(py_err)? >> 20;
     log(&format!("setup: generating keys for k={k} (estimated peak memory {need} MB)"));
     let report = detached(py, || keys::setup(&m, &art, &srs::load(&source, k)?))?;
     log(&format!(
@@ -376,7 +376,7 @@ fn prove<'py>(
     let m = Model::load(&art).map_err(py_err)?;
     let w = witness::read(&witness, &m).map_err(py_err)?;
     let k = m.settings.circuit.k;
-    let need = keys::check_memory(m.settings.circuit, "proving").map_err(py_err)? >> 20;
+    let need = keys::check_prove_memory(m.settings.circuit, "proving").map_err(py_err)? >> 20;
     log(&format!("prove: proving (k={k}, estimated peak memory {need} MB)"));
     let source = SrsSource::from_option(srs_path);
     let p = detached(py, || proof::prove(&m, &art, &w, &srs::load(&source, k)?))?;

@@ -6,6 +6,9 @@ pub mod plan;
 pub mod shape;
 pub mod trace;
 
+#[cfg(test)]
+mod tests;
+
 use crate::chips::{
     affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, freivalds::FreivaldsConfig, input::InputConfig,
     lookup::LookupConfig, max::MaxConfig, mul::MulConfig, param_dot::ParamDotConfig, poseidon::PoseidonConfig,

@@ -588,7 +588,8 @@ fn run(command: Command) -> Result<()> {
             let k = m.settings.circuit.k;
             let need = runtime::keys::check_prove_memory(m.settings.circuit, "proving")? >> 20;
             let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
-            let p = step(&format!("proving (estimated peak memory {need} MB)"), || proof::prove(m, &dir, &w, &params))?;
+            let p =
+                step(&format!("proving (estimated peak memory {need} MB)"), || proof::prove(&m, &dir, &w, &params))?;
             proof::write(&out, &p)?;
             println!("proof written to {}: {} ({:.1?})", out.display(), size(file_size(&out)), start.elapsed());
         }

@@ -118,16 +118,13 @@ pub fn mock(model: &Model, witness: &Witness) -> Result<()> {
     })
 }
 
-/// `zkonnx prove`. Takes the model: once its trace is built, its graph and plan are dropped (a
-/// large model's plan lists every term of its layers, gigabytes the prover needs for itself).
-pub fn prove(model: Model, art: &ArtifactDir, witness: &Witness, params: &Params) -> Result<ProofFile> {
+pub fn prove(model: &Model, art: &ArtifactDir, witness: &Witness, params: &Params) -> Result<ProofFile> {
     if model.settings.segments.is_some() {
-        return prove_segmented(&model, art, witness, params, &|_| {});
+        return prove_segmented(model, art, witness, params, &|_| {});
     }
-    let circuit = circuit_for(&model, witness)?;
-    let Model { settings, binding, .. } = model;
-    keys::check_prover_srs(art, &binding, params)?;
-    let pk = keys::load_proving_key(art, &binding, settings.circuit)?;
+    let circuit = circuit_for(model, witness)?;
+    keys::check_prover_srs(art, &model.binding, params)?;
+    let pk = keys::load_proving_key(art, &model.binding, model.settings.circuit)?;
     let instances = circuit.instances();
     let mut transcript = KeccakWrite::init(vec![]);
     create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
@@ -139,7 +136,7 @@ pub fn prove(model: Model, art: &ArtifactDir, witness: &Witness, params: &Params
         &mut transcript,
     )
     .map_err(|e| RuntimeError::Other(format!("proving failed: {e}")))?;
-    Ok(proof_file(&settings, &binding, &instances, transcript.finalize(), 0))
+    Ok(proof_file(model, &instances, transcript.finalize(), 0))
 }
 
 /// A segmented model's proof: every segment's, then the aggregate (`progress` hears of each).
@@ -217,25 +214,19 @@ fn aggregate_proof(
     let start = std::time::Instant::now();
     let (instances, proof) = crate::segmented::prove_aggregate(model, art, params, snarks)?;
     progress(format!("aggregate proven ({:.1?})", start.elapsed()));
-    Ok(proof_file(&model.settings, &model.binding, &instances, proof, crate::aggregate::ACCUMULATOR_LIMBS))
+    Ok(proof_file(model, &instances, proof, crate::aggregate::ACCUMULATOR_LIMBS))
 }
 
 /// A proof file; the model's public values start at instance `model_values` (after an
 /// aggregate's accumulator).
-fn proof_file(
-    settings: &Settings,
-    binding: &[u8; 32],
-    instances: &[Fr],
-    proof: Vec<u8>,
-    model_values: usize,
-) -> ProofFile {
+fn proof_file(model: &Model, instances: &[Fr], proof: Vec<u8>, model_values: usize) -> ProofFile {
     ProofFile {
         format: PROOF_FORMAT.into(),
-        binding: hex::encode(binding),
+        binding: hex::encode(model.binding),
         transcript: TRANSCRIPT.into(),
         proof: hex::encode(proof),
         instances: instances.iter().map(fr_to_hex).collect(),
-        public: PublicValues::decode(settings, &instances[model_values..]),
+        public: PublicValues::decode(&model.settings, &instances[model_values..]),
     }
 }
 

@@ -379,7 +379,7 @@ fn prove<'py>(
     let need = keys::check_prove_memory(m.settings.circuit, "proving").map_err(py_err)? >> 20;
     log(&format!("prove: proving (k={k}, estimated peak memory {need} MB)"));
     let source = SrsSource::from_option(srs_path);
-    let p = detached(py, || proof::prove(m, &art, &w, &srs::load(&source, k)?))?;
+    let p = detached(py, || proof::prove(&m, &art, &w, &srs::load(&source, k)?))?;
     if let Some(path) = &proof_path {
         proof::write(path, &p).map_err(py_err)?;
     }

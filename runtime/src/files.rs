@@ -92,14 +92,7 @@ impl Kind {
 }
 
 pub fn write_binary(path: &Path, kind: Kind, binding: &[u8; 32], payload: &[u8]) -> Result<()> {
-    let mut bytes = Vec::with_capacity(payload.len() + 80);
-    bytes.extend_from_slice(MAGIC);
-    bytes.push(kind as u8);
-    bytes.extend_from_slice(&BINARY_FORMAT.to_le_bytes());
-    bytes.extend_from_slice(binding);
-    bytes.extend_from_slice(&sha256(payload));
-    bytes.extend_from_slice(payload);
-    write_atomic(path, &bytes)
+    write_binary_streamed(path, kind, binding, |w| w.write_all(payload)).map(|_| ())
 }
 
 const HEADER: usize = 8 + 1 + 4 + 32 + 32;

@@ -230,12 +230,6 @@ pub fn prefers(lin: &crate::quant::Linear, advice: usize) -> bool {
 
 /// Rows of a layer's dot products (affine ops, one term each, pack `advice / 2` to a row).
 pub fn dot_rows(lin: &crate::quant::Linear, advice: usize) -> usize {
-    let (mut rows, mut affines) = (0, 0);
-    for i in 0..lin.outputs() {
-        match lin.row(i).len() {
-            1 => affines += 1,
-            n => rows += n.max(1).div_ceil(advice - 1),
-        }
-    }
+    let (rows, affines) = lin.dot_layout(advice);
     rows + affines / (advice / 2)
 }

@@ -64,12 +64,8 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize, freivalds: boo
                 one |= p.bias.iter().any(|&b| b != 0);
             }
             QOp::Linear(lin) => {
-                for i in 0..lin.outputs() {
-                    match lin.row(i).len() {
-                        1 => affines += 1,
-                        n => rows += n.max(1).div_ceil(advice - 1),
-                    }
-                }
+                let (dots, single) = lin.dot_layout(advice);
+                (rows, affines) = (rows + dots, affines + single);
             }
             QOp::Mul { .. } => products += outputs,
             QOp::Max { .. } => rows += outputs,

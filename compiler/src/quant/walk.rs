@@ -15,6 +15,15 @@ pub enum RowForm<'a> {
 }
 
 impl Linear {
+    /// How the lowering lays this layer out as dot rows with `advice` columns: the rows its dot
+    /// products take (ceil(n / (advice - 1)) each) and its affine ops (packed elsewhere).
+    pub fn dot_layout(&self, advice: usize) -> (usize, usize) {
+        (0..self.outputs()).fold((0, 0), |(rows, affines), i| match self.form(i) {
+            RowForm::Affine(..) => (rows, affines + 1),
+            RowForm::Dot(terms, _) => (rows + terms.len().max(1).div_ceil(advice - 1), affines),
+        })
+    }
+
     pub fn form(&self, i: usize) -> RowForm<'_> {
         match self.row(i) {
             [t] => RowForm::Affine(*t, self.bias[i]),

@@ -88,6 +88,17 @@ fn a_changed_element_of_y_fails_the_check() {
 }
 
 #[test]
+fn a_fractional_element_of_y_fails_the_check() {
+    // Y is pinned by no gate with an invertible coefficient of its own: Y + 1/2, every fold
+    // recomputed from it, is still refused by the check alone.
+    let prod = conv_product();
+    let (mut t, _, y) = checked_product(&prod);
+    let w = y[prod.output(0, 2)];
+    t.tamper_wire_field(w, plus_half(t.value(w)));
+    assert_only_gate_fails(&t, "freivalds check");
+}
+
+#[test]
 fn a_changed_im2col_copy_fails() {
     let prod = conv_product();
     let (mut t, x, _) = checked_product(&prod);

@@ -313,7 +313,7 @@ fn run(command: Command) -> Result<()> {
             segment_logrows,
         } => {
             let start = Instant::now();
-            let layout = LayoutOptions { goal: layout, random_checks: !no_random_checks };
+            let layout = LayoutOptions::new(layout, !no_random_checks);
             let mode = |s: &str| s.parse::<Mode>().map_err(anyhow::Error::msg);
             let visibility =
                 Visibility::new(mode(&input_visibility)?, mode(&output_visibility)?, mode(&param_visibility)?)
@@ -330,15 +330,14 @@ fn run(command: Command) -> Result<()> {
             };
             let s = &m.settings;
             println!(
-                "compiled {} -> {}: {} nodes, {}, k={}, {} rows, {} advice + {} lookup columns, scales 2^{}/2^{} ({:.1?})",
+                "compiled {} -> {}: {} nodes, {}, k={}, {} rows, {}, scales 2^{}/2^{} ({:.1?})",
                 model.display(),
                 out.display(),
                 m.graph.nodes.len(),
                 visibility_summary(&s.visibility),
                 s.circuit.k,
                 s.rows,
-                s.circuit.advice,
-                s.circuit.lanes(),
+                s.circuit.columns(),
                 s.scales.input,
                 s.scales.param,
                 start.elapsed()
@@ -392,15 +391,14 @@ fn run(command: Command) -> Result<()> {
             let reference =
                 report.reference.as_ref().map_or(String::new(), |r| format!("; float reference the IR, {r}"));
             println!(
-                "calibrated on {} samples: scales 2^{}/2^{}, k={}, {} rows, {} advice + {} lookup columns; \
+                "calibrated on {} samples: scales 2^{}/2^{}, k={}, {} rows, {}; \
                  max error {err:.4}, top-1 agreement {:.0}%; {accepted}/{} candidates met the target{reference}; report {} ({:.1?})",
                 report.samples,
                 s.scales.input,
                 s.scales.param,
                 s.circuit.k,
                 s.rows,
-                s.circuit.advice,
-                s.circuit.lanes(),
+                s.circuit.columns(),
                 100.0 * top1,
                 report.candidates.len(),
                 report_path.display(),

@@ -126,23 +126,32 @@ fn yes() -> bool {
     true
 }
 
-/// What the layout planner is asked for: its goal, and whether it may use random checks.
+/// What the layout planner is asked for: its goal, whether it may use random checks, and whether
+/// an EVM layout may stack rows (segments do not: at a given k a stacked segment holds a fifth of
+/// the rows, so an aggregation would verify about five times the proofs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LayoutOptions {
     pub goal: LayoutGoal,
     pub random_checks: bool,
+    pub stacking: bool,
 }
 
 impl Default for LayoutOptions {
     fn default() -> Self {
-        LayoutOptions { goal: LayoutGoal::Prover, random_checks: true }
+        LayoutOptions { goal: LayoutGoal::Prover, random_checks: true, stacking: true }
+    }
+}
+
+impl LayoutOptions {
+    pub fn new(goal: LayoutGoal, random_checks: bool) -> Self {
+        LayoutOptions { goal, random_checks, stacking: true }
     }
 }
 
 impl Settings {
     /// The layout options these settings were planned with.
     pub fn layout_options(&self) -> LayoutOptions {
-        LayoutOptions { goal: self.layout, random_checks: self.random_checks }
+        LayoutOptions::new(self.layout, self.random_checks)
     }
 }
 
@@ -153,8 +162,8 @@ pub enum LayoutGoal {
     /// Prove time and key size: columns traded for rows where that is cheaper to prove.
     #[default]
     Prover,
-    /// An EVM verifier: the fewest columns (each commitment costs the verifier an elliptic-curve
-    /// multiplication, ~6,350 gas, and contract code), so more rows and prove time.
+    /// An EVM verifier: the fewest commitments (each costs the verifier an elliptic-curve
+    /// multiplication, ~6,350 gas, and contract code): stacked rows, so more rows and prove time.
     Evm,
 }
 

@@ -55,12 +55,11 @@ fn check_fits(need: u64, shape: CircuitShape, what: &str) -> Result<u64> {
     if let Some(free) = available_memory() {
         if need > free {
             return Err(RuntimeError::Other(format!(
-                "{what} needs about {} MB (k={}, {} advice and {} lookup columns) but {} MB is free; \
+                "{what} needs about {} MB (k={}, {}) but {} MB is free; \
                  calibrate with --target resources or a lower --max-logrows, or use a machine with more memory",
                 need >> 20,
                 shape.k,
-                shape.advice,
-                shape.lanes(),
+                shape.columns(),
                 free >> 20
             )));
         }

@@ -389,8 +389,8 @@ fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> s
     if recorded != planned || s.lookups != compiler::lookup_records(graph, plan) {
         return Err("its rescales differ from what its scales and ranges give; run `zkonnx compile` again".into());
     }
-    if shape.range_rows() > shape.usable_rows()
-        || shape.table_rows > shape.usable_rows()
+    if shape.range_rows() > shape.table_capacity()
+        || shape.table_rows > shape.table_capacity()
         || s.rows > shape.usable_rows()
         || shape.k > 28
     {

@@ -153,7 +153,7 @@ fn gen_settings(
         Visibility::new(mode(&args.input_visibility)?, mode(&args.output_visibility)?, mode(&args.param_visibility)?)
             .map_err(msg_err)?;
     let goal: LayoutGoal = args.layout.parse().map_err(msg_err)?;
-    let layout = LayoutOptions { goal, random_checks: args.random_checks };
+    let layout = LayoutOptions::new(goal, args.random_checks);
     let start = Instant::now();
     let (m, _) = detached(py, || runtime::model::translate(&model, visibility, layout, args.logrows))?;
     runtime::model::write_settings(&output, &m.settings).map_err(py_err)?;

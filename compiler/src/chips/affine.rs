@@ -6,7 +6,6 @@
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use halo2_proofs::plonk::{ConstraintSystem, Selector};
-use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
 /// The integer semantics.
@@ -24,12 +23,12 @@ impl AffineConfig {
         let q = meta.selector();
         meta.create_gate("affine", |m| {
             let q = m.query_selector(q);
-            (0..cols.advice.len() / 2)
+            (0..cols.width() / 2)
                 .map(|j| {
-                    let x = m.query_advice(cols.advice[2 * j], Rotation::cur());
-                    let y = m.query_advice(cols.advice[2 * j + 1], Rotation::cur());
-                    let w = m.query_fixed(cols.fixed[2 * j], Rotation::cur());
-                    let b = m.query_fixed(cols.fixed[2 * j + 1], Rotation::cur());
+                    let x = cols.advice(m, 2 * j, 0);
+                    let y = cols.advice(m, 2 * j + 1, 0);
+                    let w = cols.fixed(m, 2 * j, 0);
+                    let b = cols.fixed(m, 2 * j + 1, 0);
                     q.clone() * (w * x + b - y)
                 })
                 .collect::<Vec<_>>()

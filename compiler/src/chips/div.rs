@@ -14,7 +14,6 @@
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
-use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,13 +41,8 @@ impl DivConfig {
         let sel = meta.selector();
         meta.create_gate("div", |m| {
             let s = m.query_selector(sel);
-            let (a, b, q) = (
-                m.query_advice(cols.advice[0], Rotation::cur()),
-                m.query_advice(cols.advice[1], Rotation::cur()),
-                m.query_advice(cols.advice[2], Rotation::cur()),
-            );
-            let (k2, c2) =
-                (m.query_fixed(cols.fixed[0], Rotation::cur()), m.query_fixed(cols.fixed[1], Rotation::cur()));
+            let (a, b, q) = (cols.advice(m, 0, 0), cols.advice(m, 1, 0), cols.advice(m, 2, 0));
+            let (k2, c2) = (cols.fixed(m, 0, 0), cols.fixed(m, 1, 0));
             let (r, slack) = cols.remainder_and_slack(m, lookup_bits);
             let (one, two) = (Expression::Constant(Fr::one()), Expression::Constant(Fr::from(2)));
             vec![

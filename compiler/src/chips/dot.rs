@@ -8,7 +8,6 @@
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use halo2_proofs::plonk::{ConstraintSystem, Selector};
-use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
 /// The integer semantics.
@@ -24,16 +23,14 @@ pub struct DotConfig {
 impl DotConfig {
     pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns) -> Self {
         let q = meta.selector();
-        let w = cols.advice.len();
+        let w = cols.width();
         meta.create_gate("dot", |m| {
             let q = m.query_selector(q);
-            let acc = m.query_advice(cols.advice[w - 1], Rotation::cur());
-            let prev = m.query_advice(cols.advice[w - 1], Rotation::prev());
-            let bias = m.query_fixed(cols.fixed[w - 1], Rotation::cur());
-            let chain = m.query_fixed(cols.fixed[w], Rotation::cur());
-            let sum = (0..w - 1).fold(bias + chain * prev, |s, i| {
-                s + m.query_advice(cols.advice[i], Rotation::cur()) * m.query_fixed(cols.fixed[i], Rotation::cur())
-            });
+            let acc = cols.advice(m, w - 1, 0);
+            let prev = cols.advice(m, w - 1, -1);
+            let bias = cols.fixed(m, w - 1, 0);
+            let chain = cols.fixed(m, w, 0);
+            let sum = (0..w - 1).fold(bias + chain * prev, |s, i| s + cols.advice(m, i, 0) * cols.fixed(m, i, 0));
             vec![q * (sum - acc)]
         });
         DotConfig { q }

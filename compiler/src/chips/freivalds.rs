@@ -23,7 +23,6 @@ use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use crate::quant::product::Product;
 use halo2_proofs::plonk::{Advice, Challenge, Column, ConstraintSystem, Expression, FirstPhase, SecondPhase, Selector};
-use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
 /// Second-phase lanes of a check row.
@@ -50,13 +49,13 @@ impl FreivaldsConfig {
             meta.enable_equality(c);
         }
         let (fold, check) = (meta.selector(), meta.selector());
-        let a = cols.advice.len();
+        let a = cols.width();
         meta.create_gate("freivalds fold", |m| {
             let q = m.query_selector(fold);
             let d = m.query_challenge(challenge);
-            let acc = m.query_advice(columns[0], Rotation::cur());
-            let prev = m.query_advice(columns[0], Rotation::prev());
-            let chain = m.query_fixed(cols.fixed[a], Rotation::cur());
+            let acc = m.query_advice(columns[0], cols.rotation(0));
+            let prev = m.query_advice(columns[0], cols.rotation(-1));
+            let chain = cols.fixed(m, a, 0);
             // d^(a-1-l) for lane l, and d^a for the previous row's sum.
             let mut powers = vec![Expression::Constant(Fr::one())];
             for _ in 0..a {
@@ -64,21 +63,21 @@ impl FreivaldsConfig {
                 powers.push(next);
             }
             let sum = (0..a).fold(chain * prev * powers[a].clone(), |s, l| {
-                let x = m.query_advice(cols.advice[l], Rotation::cur());
-                let f = m.query_fixed(cols.fixed[l], Rotation::cur());
+                let x = cols.advice(m, l, 0);
+                let f = cols.fixed(m, l, 0);
                 s + f * x * powers[a - 1 - l].clone()
             });
             vec![q * (sum - acc)]
         });
         meta.create_gate("freivalds check", |m| {
             let q = m.query_selector(check);
-            let acc = m.query_advice(columns[0], Rotation::cur());
-            let prev = m.query_advice(columns[0], Rotation::prev());
-            let chain = m.query_fixed(cols.fixed[a], Rotation::cur());
-            let end = m.query_fixed(cols.fixed[a - 1], Rotation::cur());
+            let acc = m.query_advice(columns[0], cols.rotation(0));
+            let prev = m.query_advice(columns[0], cols.rotation(-1));
+            let chain = cols.fixed(m, a, 0);
+            let end = cols.fixed(m, a - 1, 0);
             let sum = (0..CHECK_LANES).fold(chain * prev, |s, l| {
-                let z = m.query_advice(columns[1 + l], Rotation::cur());
-                s + m.query_fixed(cols.fixed[l], Rotation::cur()) * z
+                let z = m.query_advice(columns[1 + l], cols.rotation(0));
+                s + cols.fixed(m, l, 0) * z
             });
             vec![q.clone() * (sum - acc.clone()), q * end * acc]
         });

@@ -10,7 +10,6 @@
 use super::{limbs, Columns};
 use crate::circuit::trace::{Gate, Trace, Wire};
 use halo2_proofs::plonk::{ConstraintSystem, Selector};
-use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
 /// The integer semantics: whether `x` is an allowed input.
@@ -28,12 +27,11 @@ impl InputConfig {
         let sel = meta.selector();
         meta.create_gate("input", |m| {
             let q = m.query_selector(sel);
-            let x = m.query_advice(cols.advice[0], Rotation::cur());
-            let (lo, hi) =
-                (m.query_fixed(cols.fixed[0], Rotation::cur()), m.query_fixed(cols.fixed[1], Rotation::cur()));
-            let rem_lanes = cols.limbs.len() - mag_lanes;
-            let r = cols.compose_limbs(m, 0..rem_lanes, Rotation::cur(), lookup_bits);
-            let s = cols.compose_limbs(m, rem_lanes..cols.limbs.len(), Rotation::cur(), lookup_bits);
+            let x = cols.advice(m, 0, 0);
+            let (lo, hi) = (cols.fixed(m, 0, 0), cols.fixed(m, 1, 0));
+            let rem_lanes = cols.lanes() - mag_lanes;
+            let r = cols.compose_limbs(m, 0..rem_lanes, 0, lookup_bits);
+            let s = cols.compose_limbs(m, rem_lanes..cols.lanes(), 0, lookup_bits);
             vec![q.clone() * (x.clone() - lo - r), q * (hi - x - s)]
         });
         InputConfig { q: sel }

@@ -11,7 +11,6 @@ use crate::circuit::trace::{Gate, Trace, Wire};
 use crate::quant::table::FuncTable;
 use halo2_proofs::circuit::{Layouter, Value};
 use halo2_proofs::plonk::{ConstraintSystem, Error, Selector, TableColumn};
-use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
 #[derive(Clone, Debug)]
@@ -26,9 +25,9 @@ impl LookupConfig {
         let table = [meta.lookup_table_column(), meta.lookup_table_column(), meta.lookup_table_column()];
         meta.lookup("function", |m| {
             let s = m.query_selector(q);
-            let tag = m.query_fixed(cols.fixed[0], Rotation::cur());
-            let x = m.query_advice(cols.advice[0], Rotation::cur());
-            let y = m.query_advice(cols.advice[1], Rotation::cur());
+            let tag = cols.fixed(m, 0, 0);
+            let x = cols.advice(m, 0, 0);
+            let y = cols.advice(m, 1, 0);
             vec![(s.clone() * tag, table[0]), (s.clone() * x, table[1]), (s * y, table[2])]
         });
         LookupConfig { q, table }

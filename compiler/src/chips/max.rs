@@ -9,7 +9,6 @@
 use super::{limbs, Columns};
 use crate::circuit::trace::{Gate, Trace, Wire};
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
-use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
 /// The integer semantics.
@@ -31,10 +30,10 @@ impl MaxConfig {
         let q = meta.selector();
         meta.create_gate("max", |m| {
             let q = m.query_selector(q);
-            let a = |m: &mut halo2_proofs::plonk::VirtualCells<Fr>, i| m.query_advice(cols.advice[i], Rotation::cur());
+            let a = |m: &mut halo2_proofs::plonk::VirtualCells<Fr>, i| cols.advice(m, i, 0);
             let (x, y, s, out) = (a(m, 0), a(m, 1), a(m, 2), a(m, 3));
-            let is_min = m.query_fixed(cols.fixed[0], Rotation::cur());
-            let mag = cols.compose_limbs(m, rem_lanes..cols.limbs.len(), Rotation::cur(), lookup_bits);
+            let is_min = cols.fixed(m, 0, 0);
+            let mag = cols.compose_limbs(m, rem_lanes..cols.lanes(), 0, lookup_bits);
             let (one, two) = (Expression::Constant(Fr::one()), Expression::Constant(Fr::from(2)));
             let d = x - y.clone();
             vec![

@@ -5,7 +5,6 @@
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use halo2_proofs::plonk::{ConstraintSystem, Selector};
-use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
 /// The integer semantics.
@@ -23,11 +22,11 @@ impl MulConfig {
         let q = meta.selector();
         meta.create_gate("mul", |m| {
             let q = m.query_selector(q);
-            (0..cols.advice.len() / 3)
+            (0..cols.width() / 3)
                 .map(|j| {
-                    let a = m.query_advice(cols.advice[3 * j], Rotation::cur());
-                    let b = m.query_advice(cols.advice[3 * j + 1], Rotation::cur());
-                    let c = m.query_advice(cols.advice[3 * j + 2], Rotation::cur());
+                    let a = cols.advice(m, 3 * j, 0);
+                    let b = cols.advice(m, 3 * j + 1, 0);
+                    let c = cols.advice(m, 3 * j + 2, 0);
                     q.clone() * (a * b - c)
                 })
                 .collect::<Vec<_>>()

@@ -12,7 +12,6 @@
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use halo2_proofs::plonk::{ConstraintSystem, Selector};
-use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
 /// Pairs a row holds with `advice` columns.
@@ -33,16 +32,14 @@ pub struct ParamDotConfig {
 impl ParamDotConfig {
     pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns) -> Self {
         let q = meta.selector();
-        let w = cols.advice.len();
+        let w = cols.width();
         meta.create_gate("param dot", |m| {
             let q = m.query_selector(q);
-            let acc = m.query_advice(cols.advice[w - 1], Rotation::cur());
-            let prev = m.query_advice(cols.advice[w - 1], Rotation::prev());
-            let chain = m.query_fixed(cols.fixed[w], Rotation::cur());
+            let acc = cols.advice(m, w - 1, 0);
+            let prev = cols.advice(m, w - 1, -1);
+            let chain = cols.fixed(m, w, 0);
             let sum = (0..pairs_per_row(w)).fold(chain * prev, |s, i| {
-                s + m.query_fixed(cols.fixed[i], Rotation::cur())
-                    * m.query_advice(cols.advice[2 * i], Rotation::cur())
-                    * m.query_advice(cols.advice[2 * i + 1], Rotation::cur())
+                s + cols.fixed(m, i, 0) * cols.advice(m, 2 * i, 0) * cols.advice(m, 2 * i + 1, 0)
             });
             vec![q * (sum - acc)]
         });

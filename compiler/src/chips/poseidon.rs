@@ -50,7 +50,6 @@
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector, VirtualCells};
-use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 use halo2curves::ff::Field;
 use poseidon_primitives::poseidon::primitives::Spec;
@@ -235,7 +234,7 @@ pub struct PoseidonConfig {
 impl PoseidonConfig {
     /// Whether the columns are wide enough for the rows: 6 advice, 7 fixed.
     pub fn fits(cols: &Columns) -> bool {
-        cols.advice.len() >= ADVICE && cols.fixed.len() >= FIXED
+        cols.width() >= ADVICE && cols.fixed.len() >= FIXED
     }
 
     /// The selector of a Poseidon row's gate.
@@ -257,9 +256,9 @@ impl PoseidonConfig {
             partial5: meta.selector(),
             absorb: meta.selector(),
         };
-        let a = |m: &mut VirtualCells<Fr>, i| m.query_advice(cols.advice[i], Rotation::cur());
-        let next = |m: &mut VirtualCells<Fr>, i| m.query_advice(cols.advice[i], Rotation::next());
-        let f = |m: &mut VirtualCells<Fr>, i| m.query_fixed(cols.fixed[i], Rotation::cur());
+        let a = |m: &mut VirtualCells<Fr>, i| cols.advice(m, i, 0);
+        let next = |m: &mut VirtualCells<Fr>, i| cols.advice(m, i, 1);
+        let f = |m: &mut VirtualCells<Fr>, i| cols.fixed(m, i, 0);
         meta.create_gate("poseidon full round", |m| {
             let q = m.query_selector(config.full);
             let x: [_; WIDTH] = from_fn(|i| a(m, i) + f(m, i));
@@ -291,10 +290,8 @@ impl PoseidonConfig {
     /// The gate of a block of `n` partial rounds (the module doc). Elements 1 and 2 are tracked as
     /// coefficient vectors over (s_1, s_2, u_0 .. u_{n-1}), so each constraint is one flat sum.
     fn partial_block_gate(meta: &mut ConstraintSystem<Fr>, cols: &Columns, selector: Selector, n: usize) {
-        let cell =
-            |m: &mut VirtualCells<Fr>, i: usize| m.query_advice(cols.advice[i % ADVICE], Rotation((i / ADVICE) as i32));
-        let fixed =
-            |m: &mut VirtualCells<Fr>, i: usize| m.query_fixed(cols.fixed[i % FIXED], Rotation((i / FIXED) as i32));
+        let cell = |m: &mut VirtualCells<Fr>, i: usize| cols.advice(m, i % ADVICE, (i / ADVICE) as i32);
+        let fixed = |m: &mut VirtualCells<Fr>, i: usize| cols.fixed(m, i % FIXED, (i / FIXED) as i32);
         let unit = |b: usize| -> Vec<Fr> { (0..n + 2).map(|i| Fr::from((i == b) as u64)).collect() };
         let mds = &constants().mds;
         meta.create_gate(if n == BLOCK { "poseidon 5 partial rounds" } else { "poseidon 2 partial rounds" }, |m| {

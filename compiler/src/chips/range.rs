@@ -27,7 +27,7 @@ pub struct RangeConfig {
 impl RangeConfig {
     pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns) -> Self {
         let table = [meta.lookup_table_column(), meta.lookup_table_column()];
-        for (&limb, &width) in cols.limbs.iter().zip(&cols.widths) {
+        for (limb, width) in cols.lane_columns() {
             meta.lookup("range", |m| {
                 vec![
                     (m.query_fixed(width, Rotation::cur()), table[0]),

@@ -18,7 +18,6 @@ use crate::circuit::shape::CircuitShape;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use crate::quant::Requant;
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector, VirtualCells};
-use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
 /// The values one requant computes.
@@ -66,12 +65,12 @@ impl RequantConfig {
         let (rem_lanes, l) = (shape.rem_lanes, shape.lookup_bits);
         meta.create_gate("requant", |m| {
             let q = m.query_selector(q);
-            let a = |m: &mut VirtualCells<Fr>, i| m.query_advice(cols.advice[i], Rotation::cur());
+            let a = |m: &mut VirtualCells<Fr>, i| cols.advice(m, i, 0);
             let (v, y, b, out) = (a(m, 0), a(m, 1), a(m, 2), a(m, 3));
-            let f = |m: &mut VirtualCells<Fr>, i| m.query_fixed(cols.fixed[i], Rotation::cur());
+            let f = |m: &mut VirtualCells<Fr>, i| cols.fixed(m, i, 0);
             let (c, half, relu) = (f(m, 0), f(m, 1), f(m, 2));
-            let rem = cols.compose_limbs(m, 0..rem_lanes, Rotation::cur(), l);
-            let mag = cols.compose_limbs(m, rem_lanes..cols.limbs.len(), Rotation::cur(), l);
+            let rem = cols.compose_limbs(m, 0..rem_lanes, 0, l);
+            let mag = cols.compose_limbs(m, rem_lanes..cols.lanes(), 0, l);
             let one = Expression::Constant(Fr::one());
             let two = Expression::Constant(Fr::from(2));
             vec![

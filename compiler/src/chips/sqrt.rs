@@ -14,7 +14,6 @@
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
-use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
 
 /// floor(sqrt(k v + 1)) and its remainder; None when k v is negative.
@@ -41,9 +40,9 @@ impl SqrtConfig {
         let sel = meta.selector();
         meta.create_gate("sqrt", |m| {
             let q = m.query_selector(sel);
-            let v = m.query_advice(cols.advice[0], Rotation::cur());
-            let s = m.query_advice(cols.advice[1], Rotation::cur());
-            let k = m.query_fixed(cols.fixed[0], Rotation::cur());
+            let v = cols.advice(m, 0, 0);
+            let s = cols.advice(m, 1, 0);
+            let k = cols.fixed(m, 0, 0);
             let (r, slack) = cols.remainder_and_slack(m, lookup_bits);
             let (one, two) = (Expression::Constant(Fr::one()), Expression::Constant(Fr::from(2)));
             vec![q.clone() * (k * v + one - s.clone() * s.clone() - r.clone()), q * (two * s - r - slack)]

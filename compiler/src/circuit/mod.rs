@@ -86,8 +86,12 @@ impl Circuit<Fr> for ZkCircuit {
 
     fn configure_with_params(meta: &mut ConstraintSystem<Fr>, shape: CircuitShape) -> ZkConfig {
         // Degree 5 costs no larger FFT domain than 4 (both quotients fit 4n) and lets the
-        // permutation argument take three columns per product instead of two.
-        meta.set_minimum_degree(5);
+        // permutation argument take three columns per product instead of two. Stacked, the
+        // permutation has two columns (advice and instance) and one product at any degree: the
+        // gates' own degree saves the verifier a quotient piece.
+        if !shape.stacked {
+            meta.set_minimum_degree(5);
+        }
         let cols = Columns::configure(meta, &shape);
         let has = |chip: Chip| shape.chips.has(chip);
         ZkConfig {
@@ -126,6 +130,7 @@ impl Circuit<Fr> for ZkCircuit {
                 let overrides: std::collections::HashMap<(usize, usize), i128> =
                     t.cell_overrides.iter().map(|&(r, c, v)| ((r, c), v)).collect();
                 let cols = &config.cols;
+                let stride = cols.stride();
                 for row in 0..t.rows() {
                     // A row whose gate the configuration lacks is a planner bug: refuse it.
                     let selector = match t.gates[row] {
@@ -146,19 +151,22 @@ impl Circuit<Fr> for ZkCircuit {
                         Gate::FreivaldsCheck => config.freivalds.as_ref().map(|f| f.check),
                         Gate::None => None,
                     };
+                    // A trace row starts at circuit row `base`; stacked, its cells lie on the rows after.
+                    let base = row * stride;
                     match selector {
-                        Some(q) => q.enable(&mut region, row)?,
+                        Some(q) => q.enable(&mut region, base)?,
                         None if t.gates[row] != Gate::None => return Err(Error::Synthesis),
                         None => {}
                     }
-                    for (col, &column) in cols.advice.iter().enumerate() {
+                    for col in 0..t.shape.advice {
                         let wire = t.cell(row, col);
                         let value = match (overrides.get(&(row, col)), wire) {
                             (Some(&v), _) => fe(v),
                             (None, Some(w)) => t.field_value(w),
                             (None, None) => Fr::zero(),
                         };
-                        let cell = region.assign_advice(column, row, known(value)).cell();
+                        let (column, offset) = cols.advice_column(col);
+                        let cell = region.assign_advice(column, base + offset, known(value)).cell();
                         if let Some(w) = wire {
                             match homes[w as usize] {
                                 None => homes[w as usize] = Some(cell),
@@ -166,14 +174,21 @@ impl Circuit<Fr> for ZkCircuit {
                             }
                         }
                     }
-                    for (col, &column) in cols.fixed.iter().enumerate() {
-                        region.assign_fixed(column, row, t.fixed_value(row, col));
+                    for col in 0..t.shape.fixed_columns() {
+                        let (column, offset) = cols.fixed_column(col);
+                        region.assign_fixed(column, base + offset, t.fixed_value(row, col));
                     }
-                    for (lane, &column) in cols.limbs.iter().enumerate() {
-                        region.assign_advice(column, row, known(t.field_limb(row, lane)));
-                    }
-                    for (lane, &column) in cols.widths.iter().enumerate() {
-                        region.assign_fixed(column, row, Fr::from(t.width(row, lane) as u64));
+                    // Stacked, the lane column has a row for every offset: the unused ones hold limb 0 of width 0.
+                    for lane in 0..if t.shape.stacked { stride } else { t.shape.lanes() } {
+                        let (limb, offset) = cols.limb_column(lane);
+                        let (width, _) = cols.width_column(lane);
+                        let (value, w) = if lane < t.shape.lanes() {
+                            (t.field_limb(row, lane), t.width(row, lane))
+                        } else {
+                            (Fr::zero(), 0)
+                        };
+                        region.assign_advice(limb, base + offset, known(value));
+                        region.assign_fixed(width, base + offset, Fr::from(w as u64));
                     }
                 }
                 if let Some(freivalds) = &config.freivalds {
@@ -198,7 +213,7 @@ impl Circuit<Fr> for ZkCircuit {
                                 (Some(_), None) => Value::known(Fr::zero()),
                                 (None, _) => Value::unknown(),
                             };
-                            let cell = region.assign_advice(column, row, value).cell();
+                            let cell = region.assign_advice(column, row * stride, value).cell();
                             if let Some(w) = wire {
                                 match homes2[w as usize] {
                                     None => homes2[w as usize] = Some(cell),

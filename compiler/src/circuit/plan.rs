@@ -32,8 +32,8 @@ const COLUMN_OVERHEAD: f64 = 4096.0;
 /// (permuted input, permuted table, product), and the permutation's products (three columns each
 /// at this gate degree); plus a fixed overhead per column.
 pub fn cost(shape: &CircuitShape) -> f64 {
-    let advice = shape.advice + shape.phase2_columns();
-    let columns = advice + shape.lanes() + 3 * shape.lanes() + (advice + 1).div_ceil(3);
+    let advice = shape.advice_columns() + shape.phase2_columns();
+    let columns = advice + shape.lane_columns() + 3 * shape.lane_columns() + (advice + 1).div_ceil(3);
     ((1u64 << shape.k) as f64 + COLUMN_OVERHEAD) * columns as f64
 }
 
@@ -206,9 +206,17 @@ pub fn choose_layout(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, m
     choose_layout_for(graph, plan, visibility, max_k, LayoutOptions::default())
 }
 
+/// A layout family the planner tries: advice width, random checks, stacked rows.
+struct Candidate {
+    advice: usize,
+    random: bool,
+    stacked: bool,
+}
+
 /// The layout that best meets `goal`: for the prover, the least estimated proving work; for an
-/// EVM verifier, the fewest advice columns that fit in 2^max_k rows (then the least work), with random
-/// checks only where nothing fits without them.
+/// EVM verifier, the fewest commitments that fit in 2^max_k rows: stacked rows of the narrowest
+/// width that fits, else the fewest advice columns (then the least work), with random checks only
+/// where nothing fits without them.
 pub fn choose_layout_for(
     graph: &Graph,
     plan: &QuantPlan,
@@ -228,20 +236,31 @@ pub fn choose_layout_for(
         graph.element_counts(&graph.outputs).iter().chain(&graph.element_counts(&graph.input_ids())).sum();
     let widths: Vec<u32> = (0..=20).map(|l| if l == 0 { 0 } else { range_widths(plan, l) }).collect();
     let mut best: Option<Layout> = None;
-    // For the prover, every width with and without random checks. For an EVM verifier, random
-    // checks only where nothing fits without them: their second-phase columns and challenge cost
-    // the verifier more than the rows they save (LeNet: 545k gas with them, 459k without).
-    let candidates: Vec<(usize, bool)> = match goal {
-        LayoutGoal::Prover => ADVICE_CHOICES.flat_map(|advice| [(advice, false), (advice, true)]).collect(),
-        LayoutGoal::Evm => ADVICE_CHOICES.map(|a| (a, false)).chain(ADVICE_CHOICES.map(|a| (a, true))).collect(),
+    // For the prover, every width with and without random checks. For an EVM verifier, stacked
+    // rows first (the fewest commitments: one advice, fixed, lane and width column; no random
+    // checks, whose second-phase columns and challenge cost the verifier more than they save),
+    // then the fewest columns, with random checks only where nothing fits without them (LeNet:
+    // 545k gas with them, 459k without).
+    let candidates: Vec<Candidate> = match goal {
+        LayoutGoal::Prover => ADVICE_CHOICES
+            .flat_map(|advice| [false, true].map(|random| Candidate { advice, random, stacked: false }))
+            .collect(),
+        LayoutGoal::Evm => [(false, true), (false, false), (true, false)]
+            .into_iter()
+            .flat_map(|(random, stacked)| ADVICE_CHOICES.map(move |advice| Candidate { advice, random, stacked }))
+            .collect(),
     };
-    for (advice, random) in candidates {
-        if advice < min_advice || random && !random_checks(advice) {
+    for Candidate { advice, random, stacked } in candidates {
+        if advice < min_advice || random && !random_checks(advice) || stacked && !options.stacking {
             continue;
         }
         let chips = chips_used(plan, visibility, advice, random);
         let rows = count_rows(graph, plan, advice, random) + commitment_rows(graph, plan, visibility, advice);
-        let min_k = (rows.max(outputs).max(table_rows) + CircuitShape::RESERVED_ROWS)
+        // Stacked, a trace row takes at least advice + 1 circuit rows (more with many lanes).
+        let least_stride = if stacked { advice + 1 } else { 1 };
+        let min_k = ((rows + CircuitShape::RESERVED_ROWS) * least_stride)
+            .max(outputs + CircuitShape::RESERVED_ROWS)
+            .max(table_rows + CircuitShape::RESERVED_ROWS)
             .next_power_of_two()
             .trailing_zeros()
             .max(6);
@@ -265,8 +284,12 @@ pub fn choose_layout_for(
                     poseidon: hashing,
                     witness_weights: plan.weights == Weights::Witness,
                     chips,
+                    stacked,
                 };
-                if shape.range_rows() > shape.usable_rows() || shape.lane_bits() > CircuitShape::MAX_LANE_BITS {
+                if shape.range_rows() > shape.table_capacity()
+                    || rows > shape.usable_rows()
+                    || shape.lane_bits() > CircuitShape::MAX_LANE_BITS
+                {
                     continue;
                 }
                 let layout = Layout { shape, rows, cost: cost(&shape) };
@@ -292,9 +315,10 @@ pub fn choose_layout_for(
 /// that, which covers the measured peaks (LeNet: 46 MB at k=13 with 10 advice columns, estimated
 /// 57; 75 MB at k=15 with 4, estimated 119).
 pub fn estimate_mock_memory(shape: &CircuitShape) -> u64 {
-    let cells = shape.advice + 2 * shape.lanes() + shape.fixed_columns() + 2 + 8;
-    let lookups = shape.lanes() + (shape.table_rows > 0) as usize;
-    20 * (1 << 20) + 2 * (1u64 << shape.k) * (48 * cells + 32 * (shape.advice + 1) + 160 * lookups) as u64
+    let (advice, lanes) = (shape.advice_columns(), shape.lane_columns());
+    let cells = advice + 2 * lanes + shape.fixed_column_count() + 2 + 8;
+    let lookups = lanes + (shape.table_rows > 0) as usize;
+    20 * (1 << 20) + 2 * (1u64 << shape.k) * (48 * cells + 32 * (advice + 1) + 160 * lookups) as u64
 }
 
 /// What halo2-axiom holds per row, in bytes (32-byte field elements), by step.
@@ -315,16 +339,18 @@ impl RowBytes {
     fn of(shape: &CircuitShape) -> RowBytes {
         let tables = shape.table_rows > 0;
         // Gate columns, lane widths, ~3 compressed selectors, the range table's 2, the function table's 3.
-        let fixed = (shape.fixed_columns() + shape.lanes() + 3 + 2 + 3 * tables as usize) as u64;
-        let equality = (shape.advice + shape.phase2_columns() + 1) as u64;
-        let advice = (shape.advice + shape.lanes() + shape.phase2_columns()) as u64;
-        let lookups = (shape.lanes() + tables as usize) as u64;
+        let lanes = shape.lane_columns();
+        let fixed = (shape.fixed_column_count() + lanes + 3 + 2 + 3 * tables as usize) as u64;
+        let equality = (shape.advice_columns() + shape.phase2_columns() + 1) as u64;
+        let advice = (shape.advice_columns() + lanes + shape.phase2_columns()) as u64;
+        let lookups = (lanes + tables as usize) as u64;
         RowBytes {
             key: 64 * (fixed + equality) + 96,
             keygen: 72 * fixed + 48 * equality,
             prover: 136 * advice + 192 * lookups + 64 * equality.div_ceil(3) + 32 * (fixed + advice + 1) + 128,
-            trace: (4 * shape.advice + 16 * shape.fixed_columns() + 9 * shape.lanes() + 4 * shape.phase2_columns())
-                as u64,
+            // Per trace row, which stacked spans `stride` rows.
+            trace: ((4 * shape.advice + 16 * shape.fixed_columns() + 9 * shape.lanes() + 4 * shape.phase2_columns())
+                / shape.stride()) as u64,
         }
     }
 }

@@ -32,6 +32,13 @@ pub struct CircuitShape {
     /// costs the prover its expression on every row and the verifier its evaluation and code.
     #[serde(default = "ChipSet::all")]
     pub chips: ChipSet,
+    /// Whether every row of the trace is stacked down single columns: its advice cells on
+    /// consecutive rows of one advice column, its fixed cells down one fixed column, its limbs
+    /// and widths down one lane and one width column (`stride()` rows per trace row). The fewest
+    /// commitments a verifier pays for (one range lookup, one permutation product), at the cost
+    /// of a larger k: the layout for an EVM verifier.
+    #[serde(default)]
+    pub stacked: bool,
 }
 
 /// The arithmetic chips whose gates a circuit may configure (the Poseidon, function lookup and
@@ -113,6 +120,7 @@ impl Default for CircuitShape {
             poseidon: false,
             witness_weights: false,
             chips: ChipSet::all(),
+            stacked: false,
         }
     }
 }
@@ -179,10 +187,66 @@ impl CircuitShape {
         self.mag_lanes as u32 * self.lookup_bits
     }
 
-    /// Rows Halo2 keeps for blinding at the end of every column, with a margin.
+    /// Rows of the circuit per row of the trace: 1, or (stacked) enough for the widest group of
+    /// cells a trace row stacks down one column.
+    pub fn stride(&self) -> usize {
+        if self.stacked {
+            self.fixed_columns().max(self.lanes())
+        } else {
+            1
+        }
+    }
+
+    /// The committed columns, for messages: "4 advice + 2 lookup columns", or stacked
+    /// "1 advice + 1 lookup column (stacked: 4 advice cells a row over 5 rows)".
+    pub fn columns(&self) -> String {
+        let text = format!("{} advice + {} lookup columns", self.advice_columns(), self.lane_columns());
+        if self.stacked {
+            format!("{text} (stacked: {} advice cells a row over {} rows)", self.advice, self.stride())
+        } else {
+            text
+        }
+    }
+
+    /// Committed advice columns of the gate area.
+    pub fn advice_columns(&self) -> usize {
+        if self.stacked {
+            1
+        } else {
+            self.advice
+        }
+    }
+
+    /// Committed fixed columns of the gate area.
+    pub fn fixed_column_count(&self) -> usize {
+        if self.stacked {
+            1
+        } else {
+            self.fixed_columns()
+        }
+    }
+
+    /// Committed lookup lanes (each with its width column and range lookup).
+    pub fn lane_columns(&self) -> usize {
+        if self.stacked {
+            1
+        } else {
+            self.lanes()
+        }
+    }
+
+    /// Trace rows Halo2 leaves free at the end of every column, for blinding (with a margin);
+    /// stacked, the same number of trace rows, which covers the blinding rows of a column
+    /// queried at up to 8 * stride rotations.
     pub const RESERVED_ROWS: usize = 10;
 
+    /// Rows of the trace the circuit holds.
     pub fn usable_rows(&self) -> usize {
+        ((1usize << self.k) / self.stride()).saturating_sub(Self::RESERVED_ROWS)
+    }
+
+    /// Rows a lookup table (range or function) may fill.
+    pub fn table_capacity(&self) -> usize {
         (1usize << self.k) - Self::RESERVED_ROWS
     }
 }

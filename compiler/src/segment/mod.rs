@@ -142,7 +142,8 @@ pub fn cut(
             let (g, p) = extract(graph, plan, &seg);
             // The fewest columns: the aggregation verifies every commitment of every segment
             // proof in-circuit (~300k cells each), which dwarfs the segment's own proving.
-            choose_layout_for(&g, &p, &vis, max_k, LayoutOptions { goal: LayoutGoal::Evm, random_checks }).ok()
+            let options = LayoutOptions { goal: LayoutGoal::Evm, random_checks, stacking: false };
+            choose_layout_for(&g, &p, &vis, max_k, options).ok()
         };
         let lowest = if start == 0 { first_end } else { start + 1 };
         let Some(mut layout) = fit(lowest) else {

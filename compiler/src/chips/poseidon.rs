@@ -234,7 +234,7 @@ pub struct PoseidonConfig {
 impl PoseidonConfig {
     /// Whether the columns are wide enough for the rows: 6 advice, 7 fixed.
     pub fn fits(cols: &Columns) -> bool {
-        cols.width() >= ADVICE && cols.fixed.len() >= FIXED
+        cols.width() >= ADVICE && cols.fixed_width() >= FIXED
     }
 
     /// The selector of a Poseidon row's gate.

@@ -37,7 +37,7 @@ pub struct CircuitShape {
     /// and widths down one lane and one width column (`stride()` rows per trace row). The fewest
     /// commitments a verifier pays for (one range lookup, one permutation product), at the cost
     /// of a larger k: the layout for an EVM verifier.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stacked: bool,
 }
 

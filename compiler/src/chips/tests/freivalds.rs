@@ -53,8 +53,14 @@ fn checked_product(prod: &Product) -> (Trace, Vec<Wire>, Vec<Wire>) {
     (t, x, y)
 }
 
-/// MockProver's failures, every one a gate of the given name.
+/// MockProver's failures, every one a gate of the given name (in both layouts).
 fn assert_only_gate_fails(t: &Trace, gate: &str) {
+    for t in [t.clone(), super::testing::stacked(t)] {
+        only_gate_fails(&t, gate);
+    }
+}
+
+fn only_gate_fails(t: &Trace, gate: &str) {
     let circuit = crate::circuit::ZkCircuit::with_witness(t.clone());
     let instances = circuit.instances();
     let failures =

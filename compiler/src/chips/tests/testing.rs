@@ -21,6 +21,7 @@ pub fn test_trace() -> Trace {
         poseidon: true,
         witness_weights: true,
         chips: ChipSet::all(),
+        stacked: false,
     })
 }
 
@@ -48,14 +49,32 @@ fn run(t: &Trace) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
     MockProver::run(t.shape.k, &circuit, vec![instances]).unwrap().verify()
 }
 
+/// The same trace laid out stacked (every row's cells down single columns), k raised to hold it.
+pub fn stacked(t: &Trace) -> Trace {
+    let mut s = t.clone();
+    s.shape.stacked = true;
+    s.shape.k += s.shape.stride().next_power_of_two().trailing_zeros();
+    s
+}
+
+/// MockProver's verdict on the trace in both layouts: as built, and stacked.
+fn runs(t: &Trace) -> [(&'static str, Result<(), Vec<halo2_proofs::dev::VerifyFailure>>); 2] {
+    assert!(!t.shape.stacked, "tests build their traces unstacked");
+    [("rows", run(t)), ("stacked", run(&stacked(t)))]
+}
+
 pub fn assert_satisfied(t: &Trace) {
-    if let Err(e) = run(t) {
-        panic!("honest witness rejected: {e:?}");
+    for (layout, verdict) in runs(t) {
+        if let Err(e) = verdict {
+            panic!("honest witness rejected ({layout}): {e:?}");
+        }
     }
 }
 
 pub fn assert_rejected(t: &Trace) {
-    assert!(run(t).is_err(), "tampered witness accepted");
+    for (layout, verdict) in runs(t) {
+        assert!(verdict.is_err(), "tampered witness accepted ({layout})");
+    }
 }
 
 /// The row where wire `w` has its home (the gate row that made it).
@@ -102,29 +121,44 @@ pub fn set_limbs_field(t: &mut Trace, row: usize, lanes: std::ops::Range<usize>,
     }
 }
 
-/// The failures MockProver reports for a tampered trace (it must report some).
-fn failures(t: &Trace) -> Vec<halo2_proofs::dev::VerifyFailure> {
-    run(t).err().unwrap_or_else(|| panic!("tampered witness accepted"))
+/// The failures MockProver reports for a tampered trace in each layout (each must report some).
+fn failures(t: &Trace) -> Vec<Vec<halo2_proofs::dev::VerifyFailure>> {
+    runs(t)
+        .into_iter()
+        .map(|(layout, verdict)| verdict.err().unwrap_or_else(|| panic!("tampered witness accepted ({layout})")))
+        .collect()
 }
 
 /// Rejected by lookups alone: every gate and copy holds (the tampering was made consistent), and
 /// only a limb or a table lookup refuses the values.
 pub fn assert_rejected_by_lookup(t: &Trace) {
-    let f = failures(t);
-    let only_lookups = f.iter().all(|f| matches!(f, halo2_proofs::dev::VerifyFailure::Lookup { .. }));
-    assert!(only_lookups, "expected only lookup failures (the gates made consistent), got {f:?}");
+    for f in failures(t) {
+        let only_lookups = f.iter().all(|f| matches!(f, halo2_proofs::dev::VerifyFailure::Lookup { .. }));
+        assert!(only_lookups, "expected only lookup failures (the gates made consistent), got {f:?}");
+    }
 }
 
 /// Rejected by a gate (a fraction the gate pins cannot be made consistent).
 pub fn assert_rejected_by_gate(t: &Trace) {
-    let f = failures(t);
-    let a_gate = f.iter().any(|f| matches!(f, halo2_proofs::dev::VerifyFailure::ConstraintNotSatisfied { .. }));
-    assert!(a_gate, "expected a gate to fail, got {f:?}");
+    for f in failures(t) {
+        let a_gate =
+            f.iter().any(|f| matches!(f, halo2_proofs::dev::VerifyFailure::ConstraintNotSatisfied { .. }));
+        assert!(a_gate, "expected a gate to fail, got {f:?}");
+    }
 }
 
-/// Real keygen (on the trace's structure), prover and verifier at the trace's k: Ok when the
-/// verifier accepts, Err with what refused it otherwise.
+/// Real keygen (on the trace's structure), prover and verifier, in both layouts (as built and
+/// stacked): Ok when the verifier accepts, Err with what refused it otherwise; the two layouts
+/// must agree.
 pub fn prove_and_verify(t: &Trace) -> Result<(), String> {
+    match (prove_and_verify_as_laid_out(t), prove_and_verify_as_laid_out(&stacked(t))) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(e), Err(_)) => Err(e),
+        (rows, stacked) => panic!("the layouts disagree: rows {rows:?}, stacked {stacked:?}"),
+    }
+}
+
+fn prove_and_verify_as_laid_out(t: &Trace) -> Result<(), String> {
     use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk_custom, verify_proof};
     use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
     use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};

@@ -18,6 +18,7 @@ fn the_memory_estimates_cover_the_measured_peaks() {
         poseidon: false,
         witness_weights: false,
         chips: chips.into_iter().fold(ChipSet::none(), ChipSet::with).with(Chip::Freivalds),
+        stacked: false,
     };
     let reduced = CircuitShape { k: 13, lookup_bits: 12, advice: 12, rem_lanes: 1, mag_lanes: 1, ..full };
     let mb = |b: u64| b as f64 / (1u64 << 20) as f64;

@@ -6,6 +6,7 @@ use params::Weights;
 
 mod malicious;
 mod random_check;
+mod stacked;
 mod trees;
 mod witnessed;
 

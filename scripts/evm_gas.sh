@@ -15,24 +15,29 @@ if [ ${#runs[@]} -eq 0 ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-seconds() { local s; s=$(date +%s.%N); "$@" >"$work/out" 2>&1 || { cat "$work/out" >&2; return 1; }; echo "$(date +%s.%N) - $s" | bc; }
+# Run a command with its output in $work/out; print its seconds.
+seconds() { local s; s=$(date +%s.%N); "$@" >"$work/out" 2>&1 || return 1; echo "$(date +%s.%N) - $s" | bc; }
 echo "| model | visibility | k | rows | prove | deployed | calldata | gas | create | verify-evm |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-for run in "${runs[@]}"; do
+measure() {
+    local run=$1 model vis i o p art d prove create verify line gas size calldata k
     model=${run%%:*}
     vis=private/public/fixed
     [ "$run" != "$model" ] && vis=${run#*:}
     IFS=/ read -r i o p <<<"$vis"
     art="$work/$model-${i}-${o}-${p}"
+    # A step that fails (a verifier too large to deploy in a block) ends the row with its error.
+    fail() { printf "| %s | %s | %s |\n" "$model" "$vis" "$(tail -n 1 "$work/out")"; }
     d="testdata/$model"
-    $zk compile "$d/model.onnx" -o "$art" --layout evm --input-visibility "$i" --output-visibility "$o" \
-        --param-visibility "$p" >/dev/null
-    $zk calibrate "$art" --data "$d/calib.json" >/dev/null
-    $zk setup "$art" >/dev/null
-    $zk gen-witness "$art" --input "$d/input.json" -o "$art/witness.json" >/dev/null
-    prove=$(seconds $zk prove "$art" --witness "$art/witness.json" -o "$art/proof.json")
-    create=$(seconds $zk create-evm-verifier "$art" -o "$art/evm" --no-size-limit)
-    verify=$(seconds $zk verify-evm "$art" --proof "$art/proof.json" --verifier "$art/evm/Verifier.bin" --no-size-limit)
+    seconds $zk compile "$d/model.onnx" -o "$art" --layout evm --input-visibility "$i" --output-visibility "$o" \
+        --param-visibility "$p" >/dev/null || { fail; return; }
+    seconds $zk calibrate "$art" --data "$d/calib.json" >/dev/null || { fail; return; }
+    seconds $zk setup "$art" >/dev/null || { fail; return; }
+    seconds $zk gen-witness "$art" --input "$d/input.json" -o "$art/witness.json" >/dev/null || { fail; return; }
+    prove=$(seconds $zk prove "$art" --witness "$art/witness.json" -o "$art/proof.json") || { fail; return; }
+    create=$(seconds $zk create-evm-verifier "$art" -o "$art/evm" --no-size-limit) || { fail; return; }
+    verify=$(seconds $zk verify-evm "$art" --proof "$art/proof.json" --verifier "$art/evm/Verifier.bin" \
+        --no-size-limit) || { fail; return; }
     line=$(grep "verified on EVM" "$work/out")
     gas=$(sed -E 's/.*verified on EVM: ([0-9]+) gas.*/\1/' <<<"$line")
     size=$(sed -E 's/.*deployed code ([0-9]+) bytes.*/\1/' <<<"$line")
@@ -40,4 +45,7 @@ for run in "${runs[@]}"; do
     k=$(python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(s['circuit']['k'], s['rows'])" "$art/settings.json")
     printf "| %s | %s | %s | %s | %.1f s | %s B | %s B | %s | %.1f s | %.2f s |\n" "$model" "$vis" ${k% *} ${k#* } \
         "$prove" "$size" "$calldata" "$gas" "$create" "$verify"
+}
+for run in "${runs[@]}"; do
+    measure "$run"
 done

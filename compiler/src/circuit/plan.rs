@@ -323,7 +323,9 @@ pub fn estimate_mock_memory(shape: &CircuitShape) -> u64 {
 
 /// What halo2-axiom holds per row, in bytes (32-byte field elements), by step.
 struct RowBytes {
-    /// The proving key: fixed and permutation polynomials, values and coefficients.
+    /// The proving key: fixed and permutation polynomials, values and coefficients, and the first,
+    /// last and active-row Lagrange polynomials on the extended domain (4n: what dominates a
+    /// stacked circuit's few columns).
     key: u64,
     /// Keygen's assembly: fixed cells as assigned values, the copy constraints' mappings.
     keygen: u64,
@@ -345,9 +347,9 @@ impl RowBytes {
         let advice = (shape.advice_columns() + lanes + shape.phase2_columns()) as u64;
         let lookups = (lanes + tables as usize) as u64;
         RowBytes {
-            key: 64 * (fixed + equality) + 96,
+            key: 64 * (fixed + equality) + 96 + 384,
             keygen: 72 * fixed + 48 * equality,
-            prover: 136 * advice + 192 * lookups + 64 * equality.div_ceil(3) + 32 * (fixed + advice + 1) + 128,
+            prover: 136 * advice + 192 * lookups + 64 * equality.div_ceil(3) + 32 * (fixed + advice + 1) + 256,
             // Per trace row, which stacked spans `stride` rows.
             trace: ((4 * shape.advice + 16 * shape.fixed_columns() + 9 * shape.lanes() + 4 * shape.phase2_columns())
                 / shape.stride()) as u64,
@@ -357,15 +359,16 @@ impl RowBytes {
 
 /// Estimated peak memory of keygen, in bytes: per row what halo2-axiom and the trace hold
 /// (`RowBytes`), with a quarter's margin for the model's own plan; measured 110 MB for the
-/// reduced reference CNN (k = 13, estimated 115) and 13.9 GB for the full one (k = 21, 14.5).
+/// reduced reference CNN (k = 13, estimated 117), 13.9 GB for the full one (k = 21, 14.5) and
+/// 318 MB for LeNet stacked (k = 17, 326).
 pub fn estimate_keygen_memory(shape: &CircuitShape) -> u64 {
     let r = RowBytes::of(shape);
     (64 << 20) + (1u64 << shape.k) * (r.key + r.keygen + r.trace) * 5 / 4
 }
 
 /// Estimated peak memory of proving, in bytes (`RowBytes`, 5% margin): measured 79 MB for the
-/// reduced reference CNN (estimated 127), 1178 MB for `activations` (k = 18, 1249) and 16.8 GB
-/// for the full reference CNN (17.9).
+/// reduced reference CNN (estimated 128), 16.8 GB for the full reference CNN (17.7) and 346 MB
+/// for LeNet stacked (k = 17, 350).
 pub fn estimate_prove_memory(shape: &CircuitShape) -> u64 {
     let r = RowBytes::of(shape);
     (64 << 20) + (1u64 << shape.k) * (r.key + r.prover + r.trace) * 21 / 20

@@ -336,3 +336,24 @@ pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> 
     }
     Ok(public)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PublicValues;
+
+    /// `verify` compares the decoded public values with the proof file's exactly, so every
+    /// dequantized value must survive the file: serde_json parses floats exactly only with its
+    /// `float_roundtrip` feature (without it -326423 / 2^15 came back one ulp off and an honest
+    /// proof of testdata/structure was refused).
+    #[test]
+    fn dequantized_outputs_survive_the_proof_file_exactly() {
+        for scale in [7, 15, 16, 23] {
+            let outputs: Vec<f64> =
+                (-400_000i64..400_000).step_by(7).map(|q| q as f64 / (1u64 << scale) as f64).collect();
+            let public = PublicValues { outputs: Some(vec![outputs]), ..Default::default() };
+            let text = serde_json::to_string(&public).unwrap();
+            let back: PublicValues = serde_json::from_str(&text).unwrap();
+            assert!(back == public, "scale {scale}: a value changed through JSON");
+        }
+    }
+}

@@ -141,8 +141,7 @@ pub fn assert_rejected_by_lookup(t: &Trace) {
 /// Rejected by a gate (a fraction the gate pins cannot be made consistent).
 pub fn assert_rejected_by_gate(t: &Trace) {
     for f in failures(t) {
-        let a_gate =
-            f.iter().any(|f| matches!(f, halo2_proofs::dev::VerifyFailure::ConstraintNotSatisfied { .. }));
+        let a_gate = f.iter().any(|f| matches!(f, halo2_proofs::dev::VerifyFailure::ConstraintNotSatisfied { .. }));
         assert!(a_gate, "expected a gate to fail, got {f:?}");
     }
 }

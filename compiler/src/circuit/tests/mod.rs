@@ -51,4 +51,3 @@ fn the_memory_estimates_cover_the_measured_peaks() {
         );
     }
 }
-

@@ -946,8 +946,8 @@ fn python_with_ray(test: &str) -> Option<String> {
 /// dot rows: with random checks it takes two), proven segment by
 /// segment and aggregated into one proof that `verify` accepts with exactly the unsegmented
 /// model's outputs; through `prove` and through the Ray driver (segment jobs, then the
-/// aggregation). A changed output or accumulator instance fails; segment proofs out of order are
-/// refused. (Minutes: the aggregation circuit has 2^21 rows.)
+/// aggregation). A changed output or accumulator instance fails; segment proofs out of order or
+/// bound to another model are refused. (Minutes: the aggregation circuit has 2^21 rows.)
 #[test]
 fn a_segmented_model_proves_to_one_aggregate_proof_with_the_unsegmented_outputs() {
     let dir = tempfile::tempdir().unwrap();
@@ -1003,6 +1003,23 @@ fn a_segmented_model_proves_to_one_aggregate_proof_with_the_unsegmented_outputs(
         &dir.path().join("x.json"),
     ]));
     assert!(line.contains("it proves segment 1, given as segment 0"), "{line}");
+    // A segment proof bound to another model (or settings) is refused by its binding.
+    let mut other = json(&parts[1]);
+    let binding = other["binding"].as_str().unwrap().to_string();
+    other["binding"] = format!("{}{}", if binding.starts_with('0') { '1' } else { '0' }, &binding[1..]).into();
+    let swapped = dir.path().join("other-model-segment-1.json");
+    std::fs::write(&swapped, serde_json::to_vec(&other).unwrap()).unwrap();
+    let line = refused(zk(&[
+        &"aggregate",
+        &art,
+        &"--segment-proofs",
+        &parts[0],
+        &swapped,
+        &parts[2],
+        &"-o",
+        &dir.path().join("x.json"),
+    ]));
+    assert!(line.contains("made for another model or settings"), "{line}");
     let line = refused(zk(&[&"prove", &art, &"-w", &witness, &"--segment", &"3", &"-o", &parts[0]]));
     assert!(line.contains("this model has 3 segments"), "{line}");
 

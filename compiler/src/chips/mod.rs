@@ -39,12 +39,8 @@ pub struct Columns {
     /// One per lane column: the width its limb may take on each row (the range table's tag).
     widths: Vec<Column<Fixed>>,
     pub instance: Column<Instance>,
-    /// Cells of a trace row: advice, fixed, lanes.
-    advice_cells: usize,
-    fixed_cells: usize,
-    lane_cells: usize,
-    /// Circuit rows per trace row (1 unless stacked).
-    stride: usize,
+    /// The cells of a trace row and whether they are stacked.
+    shape: CircuitShape,
 }
 
 /// Where a cell of a trace row lies: a column (by index) and an offset from the row's first circuit row.
@@ -65,56 +61,46 @@ impl Columns {
         let widths = (0..shape.lane_columns()).map(|_| meta.fixed_column()).collect();
         let instance = meta.instance_column();
         meta.enable_equality(instance);
-        Columns {
-            advice,
-            fixed,
-            limbs,
-            widths,
-            instance,
-            advice_cells: shape.advice,
-            fixed_cells: shape.fixed_columns(),
-            lane_cells: shape.lanes(),
-            stride: shape.stride(),
-        }
+        Columns { advice, fixed, limbs, widths, instance, shape: *shape }
     }
 
     /// Advice cells of a trace row.
     pub fn width(&self) -> usize {
-        self.advice_cells
+        self.shape.advice
     }
 
     /// Fixed cells of a trace row.
     pub fn fixed_width(&self) -> usize {
-        self.fixed_cells
+        self.shape.fixed_columns()
     }
 
     /// Lookup lanes of a trace row.
     pub fn lanes(&self) -> usize {
-        self.lane_cells
+        self.shape.lanes()
     }
 
     /// Circuit rows per trace row.
     pub fn stride(&self) -> usize {
-        self.stride
+        self.shape.stride()
     }
 
     /// Where cell `i` of a trace row lies.
     pub fn place(&self, i: usize) -> Place {
-        if self.stride == 1 {
-            Place { column: i, offset: 0 }
-        } else {
+        if self.shape.stacked {
             Place { column: 0, offset: i }
+        } else {
+            Place { column: i, offset: 0 }
         }
     }
 
     /// The rotation of a column of its own (one cell per trace row, on the row's first circuit
     /// row) `rotation` trace rows away.
     pub fn rotation(&self, rotation: i32) -> Rotation {
-        Rotation(rotation * self.stride as i32)
+        Rotation(rotation * self.stride() as i32)
     }
 
     fn rotation_of(&self, place: Place, rotation: i32) -> Rotation {
-        Rotation(rotation * self.stride as i32 + place.offset as i32)
+        Rotation(rotation * self.stride() as i32 + place.offset as i32)
     }
 
     /// Advice cell `i` of the trace row `rotation` rows away.

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use compiler::segment::tree::Child;
 use compiler::settings::{LayoutGoal, LayoutOptions, Mode, Visibility};
 use indicatif::{ProgressBar, ProgressStyle};
 use runtime::srs::{self, SrsSource};
@@ -53,6 +54,10 @@ enum Command {
         /// into one proof (for models too large for one circuit on one machine).
         #[arg(long, value_name = "K")]
         segment_logrows: Option<u32>,
+        /// With --segment-logrows: how many proofs each aggregation job verifies (a tree of
+        /// aggregations; 2 keeps every job near 8 GB, more means fewer, larger jobs).
+        #[arg(long, value_name = "N", default_value_t = compiler::settings::Segmentation::DEFAULT_ARITY)]
+        aggregation_arity: usize,
     },
     /// Choose scales, ranges, lookup bits and k from data; rewrite settings.json; report the error.
     Calibrate {
@@ -263,6 +268,20 @@ fn aggregation_srs(
     Ok((params, need))
 }
 
+/// "aggregation: 2 nodes of 2 proofs, 2 levels, k=21".
+fn tree_summary(seg: &compiler::settings::Segmentation) -> String {
+    let tree = seg.tree();
+    let most = tree.nodes.iter().map(|n| n.children.len()).max().unwrap_or(0);
+    format!(
+        "aggregation: {} node{} of at most {most} proofs, {} level{}, k={}",
+        tree.nodes.len(),
+        if tree.nodes.len() == 1 { "" } else { "s" },
+        tree.depth(),
+        if tree.depth() == 1 { "" } else { "s" },
+        seg.aggregate_k
+    )
+}
+
 /// Write an aggregate proof and its one-line summary.
 fn write_aggregate(out: &std::path::Path, p: &proof::ProofFile, segments: usize, start: Instant) -> Result<()> {
     proof::write(out, p)?;
@@ -311,6 +330,7 @@ fn run(command: Command) -> Result<()> {
             layout,
             no_random_checks,
             segment_logrows,
+            aggregation_arity,
         } => {
             let start = Instant::now();
             let layout = LayoutOptions::new(layout, !no_random_checks);
@@ -324,7 +344,7 @@ fn run(command: Command) -> Result<()> {
                 Some(k) => {
                     // The whole model may be past one machine: only its segments must fit.
                     let (m, bytes) = runtime::model::translate(&model, visibility, layout, MAX_WHOLE_LOGROWS)?;
-                    let m = runtime::model::segmented(m, k)?;
+                    let m = runtime::model::segmented(m, k, aggregation_arity)?;
                     runtime::model::write_compiled(m, &bytes, &art)?
                 }
             };
@@ -345,10 +365,10 @@ fn run(command: Command) -> Result<()> {
             if let Some(seg) = &m.settings.segments {
                 let max = seg.parts.iter().map(|p| p.rows).max().unwrap_or(0);
                 println!(
-                    "{} segments of at most 2^{} rows (largest {max} rows); aggregation at k={}",
+                    "{} segments of at most 2^{} rows (largest {max} rows); {}",
                     seg.parts.len(),
                     seg.logrows,
-                    seg.aggregate_k
+                    tree_summary(seg)
                 );
             }
         }
@@ -443,6 +463,27 @@ fn run(command: Command) -> Result<()> {
                     crossing(&p.segment.outputs)
                 );
             }
+            if let Some(seg) = &m.settings.segments {
+                let tree = seg.tree();
+                for (j, node) in tree.nodes.iter().enumerate() {
+                    let children: Vec<String> = node
+                        .children
+                        .iter()
+                        .map(|c| match c {
+                            Child::Segment(i) => format!("segment {i}"),
+                            Child::Node(n) => format!("node {n}"),
+                        })
+                        .collect();
+                    println!(
+                        "aggregation node {j}{}: level {}, segments {}..{}; verifies {}",
+                        if j == tree.root() { " (root)" } else { "" },
+                        node.level,
+                        node.span.start,
+                        node.span.end,
+                        children.join(", ")
+                    );
+                }
+            }
         }
         Command::GenSrs { k, out } => {
             eprintln!("warning: a generated SRS is NOT safe for production; use one from a ceremony");
@@ -466,15 +507,16 @@ fn run(command: Command) -> Result<()> {
                 let params = step(&format!("loading SRS (k={k})"), || srs::load(&source, k))?;
                 let progress = |line: String| eprintln!("{line}");
                 let msg = format!(
-                    "generating keys for {} segments and the aggregation (estimated peak memory {need} MB)",
-                    seg.parts.len()
+                    "generating keys for {} segments and {} aggregation nodes (estimated peak memory {need} MB)",
+                    seg.parts.len(),
+                    seg.tree().nodes.len()
                 );
                 let report = step(&msg, || runtime::segmented::setup(&m, &dir, &params, &progress))?;
                 println!(
-                    "setup done: {} segments (largest {} rows), aggregation k={}, pk {}, vk {}, estimated peak memory {need} MB ({:.1?})",
+                    "setup done: {} segments (largest {} rows), {}, root pk {}, vk {}, estimated peak memory {need} MB ({:.1?})",
                     seg.parts.len(),
                     report.rows,
-                    report.k,
+                    tree_summary(seg),
                     size(report.pk_bytes),
                     size(report.vk_bytes),
                     start.elapsed()

@@ -942,24 +942,31 @@ fn python_with_ray(test: &str) -> Option<String> {
     found.then_some(python)
 }
 
-/// Issue 14: testdata/mixed cut into three segments (each at most 2^10 rows; its convolutions by
-/// dot rows: with random checks it takes two), proven segment by
-/// segment and aggregated into one proof that `verify` accepts with exactly the unsegmented
+/// Issue 14: testdata/transformer cut into three segments (stacked, each at most 2^13 rows),
+/// proven segment by segment and aggregated by a tree of two nodes (segments 0 and 1, then that
+/// node's proof and segment 2) into one proof that `verify` accepts with exactly the unsegmented
 /// model's outputs; through `prove` and through the Ray driver (segment jobs, then the
 /// aggregation). A changed output or accumulator instance fails; segment proofs out of order or
-/// bound to another model are refused. (Minutes: the aggregation circuit has 2^21 rows.)
+/// bound to another model are refused; valid segment proofs of two different inputs (their
+/// boundary commitments differ) do not aggregate. (Minutes: each node has 2^21 rows.)
 #[test]
 fn a_segmented_model_proves_to_one_aggregate_proof_with_the_unsegmented_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let (art, whole) = (dir.path().join("segmented"), dir.path().join("whole"));
-    let model = testdata("mixed", "model.onnx");
-    let input = testdata("mixed", "input.json");
-    let stdout = ok(zk(&[&"compile", &model, &"-o", &art, &"--segment-logrows", &"10", &"--no-random-checks"]));
-    assert!(stdout.contains("3 segments of at most 2^10 rows"), "{stdout}");
+    let model = testdata("transformer", "model.onnx");
+    let input = testdata("transformer", "input.json");
+    let stdout = ok(zk(&[&"compile", &model, &"-o", &art, &"--segment-logrows", &"13"]));
+    assert!(stdout.contains("3 segments of at most 2^13 rows"), "{stdout}");
+    assert!(stdout.contains("aggregation: 2 nodes of at most 2 proofs, 2 levels"), "{stdout}");
     let inspect = ok(zk(&[&"inspect", &art]));
     for i in 0..3 {
         assert!(inspect.contains(&format!("segment {i}: nodes ")), "{inspect}");
     }
+    assert!(inspect.contains("aggregation node 0: level 0, segments 0..2; verifies segment 0, segment 1"), "{inspect}");
+    assert!(
+        inspect.contains("aggregation node 1 (root): level 1, segments 0..3; verifies node 0, segment 2"),
+        "{inspect}"
+    );
     ok(zk(&[&"compile", &model, &"-o", &whole]));
     ok(zk(&[&"gen-witness", &whole, &"-i", &input, &"-o", &whole.join("witness.json")]));
     let unsegmented = json(&whole.join("witness.json"))["outputs"].clone();
@@ -1022,6 +1029,28 @@ fn a_segmented_model_proves_to_one_aggregate_proof_with_the_unsegmented_outputs(
     assert!(line.contains("made for another model or settings"), "{line}");
     let line = refused(zk(&[&"prove", &art, &"-w", &witness, &"--segment", &"3", &"-o", &parts[0]]));
     assert!(line.contains("this model has 3 segments"), "{line}");
+    // Segment 1 proven (validly) on another input: its input commitment is not segment 0's output
+    // commitment, which the node linking them constrains equal (refused before proving; the
+    // in-circuit check: runtime's aggregate tests).
+    let other_input = dir.path().join("other-input.json");
+    let mut x = json(&input);
+    x["input_data"][0][0] = (x["input_data"][0][0].as_f64().unwrap() + 0.5).into();
+    std::fs::write(&other_input, serde_json::to_vec(&x).unwrap()).unwrap();
+    let other_witness = dir.path().join("other-witness.json");
+    ok(zk(&[&"gen-witness", &art, &"-i", &other_input, &"-o", &other_witness]));
+    let other_part = dir.path().join("other-segment-1.json");
+    ok(zk(&[&"prove", &art, &"-w", &other_witness, &"--segment", &"1", &"-o", &other_part]));
+    let line = refused(zk(&[
+        &"aggregate",
+        &art,
+        &"--segment-proofs",
+        &parts[0],
+        &other_part,
+        &parts[2],
+        &"-o",
+        &dir.path().join("x.json"),
+    ]));
+    assert!(line.contains("the proofs do not link"), "{line}");
 
     // The Ray driver: one job per segment, then the aggregation, on a local cluster.
     let Some(python) = python_with_ray("a_segmented_model_proves_to_one_aggregate_proof") else { return };

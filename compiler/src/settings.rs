@@ -43,9 +43,26 @@ pub struct Settings {
 pub struct Segmentation {
     /// Every segment fits 2^logrows rows.
     pub logrows: u32,
-    /// The aggregation circuit's k; its SRS, downsized, is every segment's.
+    /// The aggregation circuits' k; their SRS, downsized, is every segment's.
     pub aggregate_k: u32,
+    /// How many proofs one aggregation node verifies (`segment::tree`).
+    #[serde(default = "Segmentation::default_arity")]
+    pub arity: usize,
     pub parts: Vec<SegmentRecord>,
+}
+
+impl Segmentation {
+    /// Two proofs a node: every node then fits ~8 GB (`segment` explains the figure).
+    pub const DEFAULT_ARITY: usize = 2;
+
+    fn default_arity() -> usize {
+        Self::DEFAULT_ARITY
+    }
+
+    /// The tree its segment proofs are aggregated by.
+    pub fn tree(&self) -> crate::segment::tree::AggregationTree {
+        crate::segment::tree::AggregationTree::new(self.parts.len(), self.arity)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -126,25 +143,34 @@ fn yes() -> bool {
     true
 }
 
-/// What the layout planner is asked for: its goal, whether it may use random checks, and whether
-/// an EVM layout may stack rows (segments do not: at a given k a stacked segment holds a fifth of
-/// the rows, so an aggregation would verify about five times the proofs).
+/// What the layout planner is asked for: its goal, whether it may use random checks, and how an
+/// EVM layout may stack rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LayoutOptions {
     pub goal: LayoutGoal,
     pub random_checks: bool,
-    pub stacking: bool,
+    pub stacking: Stacking,
+}
+
+/// Whether an EVM layout stacks each trace row down single columns (`CircuitShape::stacked`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stacking {
+    /// Stacked where it fits, else the row layout (a contract verifier).
+    First,
+    /// Stacked or nothing (segments: the aggregation verifies a stacked proof for half the cells,
+    /// and a node must stay one bounded job).
+    Only,
 }
 
 impl Default for LayoutOptions {
     fn default() -> Self {
-        LayoutOptions { goal: LayoutGoal::Prover, random_checks: true, stacking: true }
+        LayoutOptions { goal: LayoutGoal::Prover, random_checks: true, stacking: Stacking::First }
     }
 }
 
 impl LayoutOptions {
     pub fn new(goal: LayoutGoal, random_checks: bool) -> Self {
-        LayoutOptions { goal, random_checks, stacking: true }
+        LayoutOptions { goal, random_checks, stacking: Stacking::First }
     }
 }
 

@@ -55,7 +55,7 @@ pub fn solidity(art: &ArtifactDir, srs: Option<&SrsSource>) -> Result<String> {
     // public values; the contract also does the accumulator's pairing.
     let (vk, params, num_instance, config) = match &settings.segments {
         Some(seg) => {
-            let vk = crate::segmented::load_aggregate_vk(art, &binding)?;
+            let vk = crate::segmented::load_aggregate_vk(&settings, art, &binding)?;
             let params = keys::load_verifier_srs(art, &binding, srs, seg.aggregate_k)?;
             let limbs = crate::aggregate::ACCUMULATOR_LIMBS;
             let num_instance = vec![limbs + model_values];

@@ -125,12 +125,13 @@ pub fn translate(
 
 /// The model cut into segments of at most 2^logrows rows (`--segment-logrows`), recorded in its
 /// settings.
-pub fn segmented(model: Model, logrows: u32) -> Result<Model> {
+pub fn segmented(model: Model, logrows: u32, arity: usize) -> Result<Model> {
     let seg = compiler::segment::segmentation(
         &model.graph,
         &model.plan,
         &model.settings.visibility,
         logrows,
+        arity,
         model.settings.random_checks,
     )?;
     let settings = Settings { segments: Some(seg), ..model.settings };
@@ -286,6 +287,7 @@ impl Model {
                 &plan,
                 &settings.visibility,
                 seg.logrows,
+                seg.arity,
                 settings.random_checks,
             )?;
             if &again != seg {

@@ -211,9 +211,7 @@ fn aggregate_proof(
     snarks: Vec<snark_verifier_sdk::Snark>,
     progress: &dyn Fn(String),
 ) -> Result<ProofFile> {
-    let start = std::time::Instant::now();
-    let (instances, proof) = crate::segmented::prove_aggregate(model, art, params, snarks)?;
-    progress(format!("aggregate proven ({:.1?})", start.elapsed()));
+    let (instances, proof) = crate::segmented::prove_aggregate(model, art, params, snarks, progress)?;
     Ok(proof_file(model, &instances, proof, crate::aggregate::ACCUMULATOR_LIMBS))
 }
 

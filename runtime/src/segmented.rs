@@ -1,11 +1,13 @@
 //! Setup, prove and verify for a model compiled with `--segment-logrows`: keys for every
-//! segment (under the aggregation's SRS, downsized) and for the aggregation circuit; segment
-//! proofs, then one aggregate proof whose public values, after the accumulator, are exactly the
-//! model's instance layout, so `verify` decodes them as for an unsegmented model.
+//! segment (under the aggregation's SRS, downsized) and for every node of the aggregation tree;
+//! segment proofs, then the nodes' proofs bottom-up, the root's last: one aggregate proof whose
+//! public values, after the accumulator, are exactly the model's instance layout, so `verify`
+//! decodes them as for an unsegmented model.
 //!
-//! Files: `segments/<i>.pk`, `segments/<i>.vk` per segment; the aggregate's keys are the model's
-//! `pk.bin` and `vk.bin`; `segments/aggregate.json` holds how the aggregation circuit was laid
-//! out (proving lays it out again the same way).
+//! Files: `segments/<i>.pk`, `segments/<i>.vk` per segment; `segments/node<j>.pk`, `.vk` and
+//! `.json` per node below the root; the root's keys are the model's `pk.bin` and `vk.bin`, and
+//! `segments/aggregate.json` its layout. A layout holds how the node's circuit was laid out at
+//! setup (proving lays it out again the same way).
 
 use crate::aggregate::{self, AggregateKey, InstanceRef, Wiring, ACCUMULATOR_LIMBS};
 use crate::error::{Result, RuntimeError};
@@ -16,6 +18,7 @@ use crate::srs::{self, Params};
 use compiler::circuit::instance::{InstanceLayout, Public};
 use compiler::circuit::lower::{instance_layout, lower, lower_structure};
 use compiler::circuit::ZkCircuit;
+use compiler::segment::tree::{AggregationTree, Child};
 use compiler::segment::{extract, visibility_of};
 use compiler::settings::{Segmentation, Settings};
 use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
@@ -25,15 +28,15 @@ use halo2curves::bn256::{Fr, G1Affine};
 use serde::{Deserialize, Serialize};
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
 use snark_verifier_sdk::Snark;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// How the aggregation circuit was laid out at setup.
+/// How an aggregation node's circuit was laid out at setup.
 #[derive(Serialize, Deserialize)]
 struct AggregateLayout {
     config: AggregationConfigParams,
     break_points: Vec<Vec<usize>>,
-    /// Each segment's verifying-key digest (hex), in order.
-    segments: Vec<Option<String>>,
+    /// Each child proof's verifying-key digest (hex), in order.
+    children: Vec<Option<String>>,
 }
 
 fn folder(art: &ArtifactDir) -> PathBuf {
@@ -44,8 +47,14 @@ fn segment_key(art: &ArtifactDir, i: usize, ext: &str) -> PathBuf {
     folder(art).join(format!("{i}.{ext}"))
 }
 
-fn layout_path(art: &ArtifactDir) -> PathBuf {
-    folder(art).join("aggregate.json")
+/// Node j's files: the root's keys are the model's.
+fn node_file(art: &ArtifactDir, tree: &AggregationTree, j: usize, ext: &str) -> PathBuf {
+    match (j == tree.root(), ext) {
+        (true, "json") => folder(art).join("aggregate.json"),
+        (true, "pk") => art.proving_key(),
+        (true, _) => art.verifying_key(),
+        (false, _) => folder(art).join(format!("node{j}.{ext}")),
+    }
 }
 
 fn segmentation(settings: &Settings) -> Result<&Segmentation> {
@@ -61,37 +70,97 @@ fn layout_of(model: &Model, seg: &Segmentation, i: usize) -> InstanceLayout {
     instance_layout(&g, &visibility_of(&model.settings.visibility, i, seg.parts.len()))
 }
 
-/// What the aggregation checks and exposes: every cut's output commitment equal to the next
-/// segment's input commitment; the first segment's input values (or their commitment) and the
-/// last segment's outputs (or theirs), in the model's instance order.
-pub fn wiring(model: &Model) -> Result<Wiring> {
-    let seg = segmentation(&model.settings)?;
-    let n = seg.parts.len();
-    let layouts: Vec<InstanceLayout> = (0..n).map(|i| layout_of(model, seg, i)).collect();
-    let at = |i: usize, kind: Public| -> Vec<InstanceRef> {
-        layouts[i].range(kind).map(|r| r.map(|j| (i, j)).collect()).unwrap_or_default()
-    };
-    let links = (1..n).map(|i| (at(i - 1, Public::OutputHash)[0], at(i, Public::InputHash)[0])).collect();
-    let model_layout = InstanceLayout::of(&model.settings);
-    let exposed = model_layout
-        .parts()
-        .flat_map(|kind| match kind {
-            Public::Inputs | Public::InputHash => at(0, kind),
-            _ => at(n - 1, kind),
-        })
-        .collect();
-    Ok(Wiring { links, exposed })
+/// The public values a segment or a node shows its parent, each as (segment, index in that
+/// segment's instances), in instance order; the first `input_side` are its first segment's
+/// input side (the model's inputs or their commitment, or a cut's input commitment), the rest
+/// its last segment's output side.
+#[derive(Clone)]
+struct Ends {
+    values: Vec<InstanceRef>,
+    input_side: usize,
 }
 
-/// Peak memory of the aggregation's keygen or proving, estimated from measurements at 2^21 rows:
-/// 13.7 GB for two segments of testdata/cnn, 14.8 GB for three of testdata/mixed (the circuit
-/// verifies every segment proof in-circuit; its columns grow with their count). Refused when it
-/// cannot fit.
+/// Every node's wiring: each pair of consecutive children's facing ends constrained equal (a
+/// cut's output commitment and the next segment's input commitment, however deep below they
+/// are), and the node's own ends exposed after its accumulator. The root's ends are the model's
+/// public values, in the model's instance order (inputs before outputs).
+pub fn wirings(model: &Model) -> Result<Vec<Wiring>> {
+    let seg = segmentation(&model.settings)?;
+    let tree = seg.tree();
+    let n = seg.parts.len();
+    let segment_ends: Vec<Ends> = (0..n)
+        .map(|i| {
+            let layout = layout_of(model, seg, i);
+            let at = |kinds: &[Public]| -> Vec<InstanceRef> {
+                kinds.iter().flat_map(|&k| layout.range(k).into_iter().flatten().map(move |j| (i, j))).collect()
+            };
+            let input = at(&[Public::Inputs, Public::InputHash]);
+            let output = at(&[Public::Outputs, Public::OutputHash]);
+            Ends { input_side: input.len(), values: [input, output].concat() }
+        })
+        .collect();
+    let mut node_ends: Vec<Ends> = vec![];
+    let mut wirings = vec![];
+    for node in &tree.nodes {
+        let ends = |c: &Child| match *c {
+            Child::Segment(i) => &segment_ends[i],
+            Child::Node(m) => &node_ends[m],
+        };
+        // Where a segment's value sits in child c's instances.
+        let position = |c: &Child, r: InstanceRef| -> Result<usize> {
+            match *c {
+                Child::Segment(_) => Ok(r.1),
+                Child::Node(m) => node_ends[m]
+                    .values
+                    .iter()
+                    .position(|&v| v == r)
+                    .map(|p| ACCUMULATOR_LIMBS + p)
+                    .ok_or_else(|| RuntimeError::Other(format!("node {m} does not expose segment value {r:?}"))),
+            }
+        };
+        let mut wiring = Wiring::default();
+        for (slot, pair) in node.children.windows(2).enumerate() {
+            let (left, right) = (ends(&pair[0]), ends(&pair[1]));
+            let out = &left.values[left.input_side..];
+            let inp = &right.values[..right.input_side];
+            if out.len() != 1 || inp.len() != 1 {
+                return Err(RuntimeError::Other(format!(
+                    "the cut before segment {} has {} output and {} input commitments, not one each",
+                    right.values.first().map_or(0, |v| v.0),
+                    out.len(),
+                    inp.len()
+                )));
+            }
+            wiring.links.push(((slot, position(&pair[0], out[0])?), (slot + 1, position(&pair[1], inp[0])?)));
+        }
+        let (first, last) = match (node.children.first(), node.children.last()) {
+            (Some(f), Some(l)) => (f, l),
+            _ => return Err(RuntimeError::Other("an aggregation node without children".into())),
+        };
+        let mut mine = Ends { values: vec![], input_side: ends(first).input_side };
+        mine.values.extend_from_slice(&ends(first).values[..ends(first).input_side]);
+        mine.values.extend_from_slice(&ends(last).values[ends(last).input_side..]);
+        let slot_last = node.children.len() - 1;
+        for (p, &r) in mine.values.iter().enumerate() {
+            let (slot, child) = if p < mine.input_side { (0, first) } else { (slot_last, last) };
+            wiring.exposed.push((slot, position(child, r)?));
+        }
+        node_ends.push(mine);
+        wirings.push(wiring);
+    }
+    Ok(wirings)
+}
+
+/// Peak memory of one aggregation node's keygen or proving at 2^21 rows: measured 7.8 GB for a
+/// node of two stacked testdata/cnn segment proofs (5 advice, 1 lookup and 1 fixed columns,
+/// ~9.3M cells; a node's proof costs its parent about as much as a segment proof), ~3.7 GB more
+/// per further child. Refused when it cannot fit.
 pub fn check_aggregate_memory(seg: &Segmentation, what: &str) -> Result<u64> {
-    const BASE: u64 = 10_500 << 20;
-    const PER_SEGMENT: u64 = 1_500 << 20;
-    let need = BASE + PER_SEGMENT * seg.parts.len() as u64;
-    keys::check_bytes(need, &format!("{what} of {} segments and their aggregation", seg.parts.len()))
+    const BASE: u64 = 400 << 20;
+    const PER_CHILD: u64 = 3_700 << 20;
+    let arity = seg.tree().nodes.iter().map(|n| n.children.len()).max().unwrap_or(1) as u64;
+    let need = BASE + PER_CHILD * arity;
+    keys::check_bytes(need, &format!("{what} of an aggregation node of {arity} proofs"))
 }
 
 /// The SRS of segment i: the aggregation's, downsized.
@@ -106,8 +175,9 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
     let seg = segmentation(&model.settings)?;
     std::fs::create_dir_all(folder(art)).map_err(|e| RuntimeError::Other(format!("{}: {e}", folder(art).display())))?;
     let n = seg.parts.len();
-    let mut dummies = vec![];
+    let mut segment_dummies = vec![];
     for (i, part) in seg.parts.iter().enumerate() {
+        let start = std::time::Instant::now();
         let (g, p) = extract(&model.graph, &model.plan, &part.segment);
         let vis = visibility_of(&model.settings.visibility, i, n);
         keys::check_keygen_memory(part.circuit, &format!("keygen of segment {i}"))?;
@@ -116,31 +186,61 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
         let failed = |e| RuntimeError::Other(format!("keygen of segment {i} failed: {e}"));
         let vk = keygen_vk_custom(&inner, &circuit, true).map_err(failed)?;
         let pk = keygen_pk(&inner, vk.clone(), &circuit).map_err(failed)?;
-        write_key(art, i, &pk, &vk, model)?;
+        write_key(&segment_key(art, i, "vk"), &segment_key(art, i, "pk"), &pk, vk.clone(), model)?;
         let instances = instance_layout(&g, &vis).len();
-        dummies.push(snark_verifier_sdk::halo2::gen_dummy_snark_from_vk::<snark_verifier_sdk::SHPLONK>(
-            &inner,
-            &vk,
-            vec![instances],
-            None,
+        segment_dummies.push(aggregate::dummy_snark(&inner, &vk, instances, false));
+        progress(format!(
+            "segment {}/{n}: keys for k={}, {} rows ({:.1?})",
+            i + 1,
+            part.circuit.k,
+            part.rows,
+            start.elapsed()
         ));
-        progress(format!("segment {}/{n}: keys for k={}, {} rows", i + 1, part.circuit.k, part.rows));
     }
-    progress(format!("aggregation circuit: keygen at k={} for {n} segment proofs", seg.aggregate_k));
-    let key = aggregate::keygen(params, dummies, &wiring(model)?)?;
+    let tree = seg.tree();
+    let wirings = wirings(model)?;
+    let mut node_dummies: Vec<Snark> = vec![];
+    let mut root = None;
+    for (j, node) in tree.nodes.iter().enumerate() {
+        let start = std::time::Instant::now();
+        let children = children_of(&node.children, &segment_dummies, &node_dummies);
+        let fits =
+            |c: &AggregationConfigParams| check_node_memory(c, &format!("keygen of aggregation node {j}")).map(drop);
+        let key = aggregate::keygen(params, children, &wirings[j], &fits)?;
+        let layout = AggregateLayout {
+            config: key.config,
+            break_points: key.break_points.clone(),
+            children: key.children.iter().map(|d| d.as_ref().map(crate::proof::fr_to_hex)).collect(),
+        };
+        write_json(&node_file(art, &tree, j, "json"), &layout)?;
+        progress(format!(
+            "aggregation node {}/{}: keys for {} proofs, {} advice columns at k={} ({:.1?})",
+            j + 1,
+            tree.nodes.len(),
+            node.children.len(),
+            key.config.num_advice,
+            seg.aggregate_k,
+            start.elapsed()
+        ));
+        if j == tree.root() {
+            root = Some(key);
+            break;
+        }
+        let vk = key.pk.get_vk().clone();
+        write_key(&node_file(art, &tree, j, "vk"), &node_file(art, &tree, j, "pk"), &key.pk, vk.clone(), model)?;
+        let instances = ACCUMULATOR_LIMBS + wirings[j].exposed.len();
+        node_dummies.push(aggregate::dummy_snark(params, &vk, instances, true));
+    }
+    let Some(key) = root else {
+        return Err(RuntimeError::Other("the aggregation tree has no root".into()));
+    };
     let mut vk_bytes = vec![];
     key.pk.get_vk().write(&mut vk_bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
-    let layout = AggregateLayout {
-        config: key.config,
-        break_points: key.break_points.clone(),
-        segments: key.segments.iter().map(|d| d.as_ref().map(crate::proof::fr_to_hex)).collect(),
-    };
-    write_json(&layout_path(art), &layout)?;
     write_binary(&art.verifying_key(), Kind::VerifyingKey, &model.binding, &vk_bytes)?;
     if let Some(path) = art.verifier_srs() {
         write_binary(&path, Kind::VerifierSrs, &model.binding, &srs::verifier_bytes(params))?;
     }
-    // Streamed: the aggregation's key is gigabytes.
+    // Streamed: an aggregation's key is gigabytes.
     let pk_bytes = write_binary_streamed(&art.proving_key(), Kind::ProvingKey, &model.binding, |mut w| {
         key.pk.write(&mut w, SerdeFormat::RawBytesUnchecked)
     })?;
@@ -152,17 +252,36 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
     })
 }
 
+/// A node's child proofs, in order, from the segments' and the earlier nodes'.
+fn children_of(children: &[Child], segments: &[Snark], nodes: &[Snark]) -> Vec<Snark> {
+    children
+        .iter()
+        .filter_map(|c| match *c {
+            Child::Segment(i) => segments.get(i).cloned(),
+            Child::Node(m) => nodes.get(m).cloned(),
+        })
+        .collect()
+}
+
+/// One aggregation node's memory from its columns (measured at 2^21: ~1.05 GB a column with
+/// everything the prover holds for it, and the SRS), refused when it cannot fit.
+fn check_node_memory(config: &AggregationConfigParams, what: &str) -> Result<u64> {
+    let columns = (config.num_advice + config.num_lookup_advice + config.num_fixed) as u64;
+    let need = (400 << 20) + columns * (1u64 << config.degree) * 520;
+    keys::check_bytes(need, what)
+}
+
 fn write_key(
-    art: &ArtifactDir,
-    i: usize,
+    vk_path: &Path,
+    pk_path: &Path,
     pk: &ProvingKey<G1Affine>,
-    vk: &VerifyingKey<G1Affine>,
+    vk: VerifyingKey<G1Affine>,
     model: &Model,
 ) -> Result<()> {
     let mut vk_bytes = vec![];
     vk.write(&mut vk_bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
-    write_binary(&segment_key(art, i, "vk"), Kind::VerifyingKey, &model.binding, &vk_bytes)?;
-    write_binary_streamed(&segment_key(art, i, "pk"), Kind::ProvingKey, &model.binding, |mut w| {
+    write_binary(vk_path, Kind::VerifyingKey, &model.binding, &vk_bytes)?;
+    write_binary_streamed(pk_path, Kind::ProvingKey, &model.binding, |mut w| {
         pk.write(&mut w, SerdeFormat::RawBytesUnchecked)
     })?;
     Ok(())
@@ -276,8 +395,8 @@ pub fn read_segment_proofs(model: &Model, art: &ArtifactDir, params: &Params, pa
                 }
             })?;
         let inner = downsized(params, part.circuit.k);
-        let snark = aggregate::snark_of(&inner, &vk, instances, proof);
-        aggregate::verify_segment(&inner, &vk, &snark)
+        let snark = aggregate::snark_of(&inner, &vk, instances, proof, false);
+        aggregate::verify_inner(&inner, &vk, &snark)
             .map_err(|_| RuntimeError::InvalidProof(format!("{} (segment {i}) does not verify", path.display())))?;
         snarks.push(snark);
     }
@@ -290,10 +409,42 @@ pub fn prove_aggregate(
     model: &Model,
     art: &ArtifactDir,
     params: &Params,
-    snarks: Vec<Snark>,
+    segments: Vec<Snark>,
+    progress: &dyn Fn(String),
 ) -> Result<(Vec<Fr>, Vec<u8>)> {
-    let layout: AggregateLayout = read_json(&layout_path(art), "aggregation layout")?;
-    let path = art.proving_key();
+    let seg = segmentation(&model.settings)?;
+    let tree = seg.tree();
+    let wirings = wirings(model)?;
+    let mut nodes: Vec<Snark> = vec![];
+    for (j, node) in tree.nodes.iter().enumerate() {
+        let start = std::time::Instant::now();
+        let key = load_node_key(model, art, &tree, j)?;
+        check_node_memory(&key.config, &format!("proving aggregation node {j}"))?;
+        let children = children_of(&node.children, &segments, &nodes);
+        if j == tree.root() {
+            let proof = aggregate::prove(params, &key, children, &wirings[j])?;
+            progress(format!(
+                "aggregation node {}/{} (root) proven ({:.1?})",
+                j + 1,
+                tree.nodes.len(),
+                start.elapsed()
+            ));
+            return Ok(proof);
+        }
+        nodes.push(aggregate::prove_node(params, &key, children, &wirings[j])?);
+        progress(format!("aggregation node {}/{} proven ({:.1?})", j + 1, tree.nodes.len(), start.elapsed()));
+    }
+    Err(RuntimeError::Other("the aggregation tree has no root".into()))
+}
+
+fn read_layout(art: &ArtifactDir, tree: &AggregationTree, j: usize) -> Result<AggregateLayout> {
+    read_json(&node_file(art, tree, j, "json"), "aggregation layout")
+}
+
+/// Node j's proving key and layout.
+fn load_node_key(model: &Model, art: &ArtifactDir, tree: &AggregationTree, j: usize) -> Result<AggregateKey> {
+    let layout = read_layout(art, tree, j)?;
+    let path = node_file(art, tree, j, "pk");
     if !path.exists() {
         return Err(missing(art, &path));
     }
@@ -302,28 +453,32 @@ pub fn prove_aggregate(
         ProvingKey::read::<_, AggregationCircuit>(&mut reader, SerdeFormat::RawBytesUnchecked, layout.config).map_err(
             |e| RuntimeError::Corrupt { path: path.display().to_string(), what: "proving key", reason: e.to_string() },
         )?;
-    let segments = layout
-        .segments
+    let children = layout
+        .children
         .iter()
         .map(|d| {
             d.as_ref()
                 .map(|h| {
                     crate::proof::fr_from_hex(h).ok_or_else(|| RuntimeError::Corrupt {
-                        path: layout_path(art).display().to_string(),
+                        path: node_file(art, tree, j, "json").display().to_string(),
                         what: "aggregation layout",
-                        reason: "a segment digest is not a field element".into(),
+                        reason: "a child's digest is not a field element".into(),
                     })
                 })
                 .transpose()
         })
         .collect::<Result<Vec<_>>>()?;
-    let key = AggregateKey { pk, config: layout.config, break_points: layout.break_points, segments };
-    aggregate::prove(params, &key, snarks, &wiring(model)?)
+    Ok(AggregateKey { pk, config: layout.config, break_points: layout.break_points, children })
 }
 
-/// The aggregation circuit's verifying key (the model's vk.bin).
-pub fn load_aggregate_vk(art: &ArtifactDir, binding: &[u8; 32]) -> Result<VerifyingKey<G1Affine>> {
-    let layout: AggregateLayout = read_json(&layout_path(art), "aggregation layout")?;
+/// The root aggregation circuit's verifying key (the model's vk.bin).
+pub fn load_aggregate_vk(
+    model_settings: &Settings,
+    art: &ArtifactDir,
+    binding: &[u8; 32],
+) -> Result<VerifyingKey<G1Affine>> {
+    let tree = segmentation(model_settings)?.tree();
+    let layout = read_layout(art, &tree, tree.root())?;
     let path = art.verifying_key();
     if !path.exists() {
         return Err(missing(art, &path));
@@ -343,7 +498,7 @@ pub fn verify(
     instances: &[Fr],
     proof: &[u8],
 ) -> Result<()> {
-    let vk = load_aggregate_vk(art, binding)?;
+    let vk = load_aggregate_vk(settings, art, binding)?;
     let expected = ACCUMULATOR_LIMBS + InstanceLayout::of(settings).len();
     if instances.len() != expected {
         return Err(RuntimeError::InvalidProof(format!(

@@ -9,7 +9,7 @@ use crate::error::{CompileError, Result};
 use crate::ir::Graph;
 use crate::quant::params::Weights;
 use crate::quant::{bit_len, Linear, QOp, QuantPlan, Requant};
-use crate::settings::{LayoutGoal, LayoutOptions, Mode, Visibility};
+use crate::settings::{LayoutGoal, LayoutOptions, Mode, Stacking, Visibility};
 
 /// The largest k we plan for (the BN254 FFT domain allows more; memory does not).
 pub const MAX_K: u32 = 24;
@@ -251,7 +251,7 @@ pub fn choose_layout_for(
             .collect(),
     };
     for Candidate { advice, random, stacked } in candidates {
-        if advice < min_advice || random && !random_checks(advice) || stacked && !options.stacking {
+        if advice < min_advice || random && !random_checks(advice) || !stacked && options.stacking == Stacking::Only {
             continue;
         }
         let chips = chips_used(plan, visibility, advice, random);

@@ -16,8 +16,10 @@ use crate::circuit::plan::{choose_layout_for, Layout};
 use crate::error::{CompileError, Result};
 use crate::ir::{Graph, Node, NodeId, Op};
 use crate::quant::{QNode, QOp, QuantPlan};
-use crate::settings::{LayoutGoal, LayoutOptions, Mode, SegmentRecord, Segmentation, Visibility};
+use crate::settings::{LayoutGoal, LayoutOptions, Mode, SegmentRecord, Segmentation, Stacking, Visibility};
 use serde::{Deserialize, Serialize};
+
+pub mod tree;
 
 /// One segment: nodes `start..end` of the model's graph.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,9 +142,12 @@ pub fn cut(
             let seg = between(graph, start, end);
             let vis = visibility_of(visibility, i, if end == n { i + 1 } else { i + 2 });
             let (g, p) = extract(graph, plan, &seg);
-            // The fewest columns: the aggregation verifies every commitment of every segment
-            // proof in-circuit (~300k cells each), which dwarfs the segment's own proving.
-            let options = LayoutOptions { goal: LayoutGoal::Evm, random_checks, stacking: false };
+            // The fewest commitments: the aggregation verifies every commitment of every segment
+            // proof in-circuit (~250k cells each), which dwarfs the segment's own proving, and a
+            // node of the aggregation tree must fit one job. Stacked rows halve a segment proof's
+            // in-circuit cost (measured: 4.3M cells against 8.7M for a testdata/cnn segment), so
+            // two of them make a node of ~9.3M cells, proven in ~8 GB.
+            let options = LayoutOptions { goal: LayoutGoal::Evm, random_checks, stacking: Stacking::Only };
             choose_layout_for(&g, &p, &vis, max_k, options).ok()
         };
         let lowest = if start == 0 { first_end } else { start + 1 };
@@ -179,18 +184,25 @@ pub fn cut(
     Ok(segments)
 }
 
-/// The k of the aggregation circuit (2^k rows; its SRS is every segment's): measured, two
-/// segments of testdata/cnn take 11 advice columns at 2^21.
+/// The k of every aggregation circuit (2^k rows; its SRS is every segment's): a node of two
+/// proofs (~9.5M cells) takes 5 advice columns at 2^21.
 pub const AGGREGATE_K: u32 = 21;
 
-/// The settings' record of the model cut into segments of at most 2^logrows rows.
+/// The settings' record of the model cut into segments of at most 2^logrows rows, their proofs
+/// aggregated `arity` at a time (`tree::AggregationTree`).
 pub fn segmentation(
     graph: &Graph,
     plan: &QuantPlan,
     visibility: &Visibility,
     logrows: u32,
+    arity: usize,
     random_checks: bool,
 ) -> Result<Segmentation> {
+    if arity < 2 {
+        return Err(CompileError::Plan(format!(
+            "--aggregation-arity {arity}: an aggregation node takes at least 2 proofs"
+        )));
+    }
     if visibility.params == Mode::Hashed {
         return Err(CompileError::Plan(
             "segments with hashed params are not supported (each segment would commit to its own weights); use \
@@ -208,7 +220,7 @@ pub fn segmentation(
         .into_iter()
         .map(|p| SegmentRecord { segment: p.segment, circuit: p.layout.shape, rows: p.layout.rows })
         .collect();
-    Ok(Segmentation { logrows, aggregate_k: AGGREGATE_K, parts })
+    Ok(Segmentation { logrows, aggregate_k: AGGREGATE_K, arity, parts })
 }
 
 #[cfg(test)]

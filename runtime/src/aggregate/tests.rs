@@ -19,7 +19,7 @@ struct Segments {
     wiring: Wiring,
 }
 
-/// testdata/cnn cut at 2^11 rows, keyed under downsized copies of `params`, its circuits on the
+/// testdata/cnn cut at 2^14 rows (stacked), keyed under downsized copies of `params`, its circuits on the
 /// test input (`nudge`: one boundary element of the second segment changed by one unit).
 fn segments(params: &Params, nudge: bool) -> Segments {
     let dir = format!("{}/../testdata/cnn", env!("CARGO_MANIFEST_DIR"));
@@ -34,8 +34,9 @@ fn segments(params: &Params, nudge: bool) -> Segments {
             .unwrap();
     let values = evaluate(&graph, &plan, std::slice::from_ref(&x)).unwrap();
     let vis = Visibility::default();
-    // Without random checks the CNN takes two segments of 2^11 rows.
-    let planned = cut(&graph, &plan, &vis, 11, false).unwrap();
+    // Stacked, the CNN takes two segments of 2^14 rows.
+    let planned = cut(&graph, &plan, &vis, 14, false).unwrap();
+    assert_eq!(planned.len(), 2);
     let n = planned.len();
     let mut out = Segments { pks: vec![], circuits: vec![], wiring: Wiring::default() };
     for (i, s) in planned.iter().enumerate() {
@@ -93,7 +94,7 @@ fn segment_proofs_aggregate_into_one_proof_that_binds_their_boundaries() {
     let t = std::time::Instant::now();
     let (honest, wiring) = snarks(&params, segments(&params, false));
     eprintln!("segments proven: {:?}", t.elapsed());
-    let key = keygen(&params, honest.clone(), &wiring).unwrap();
+    let key = keygen(&params, honest.clone(), &wiring, &|_| Ok(())).unwrap();
     eprintln!("aggregation keygen: {:?} {:?}", t.elapsed(), key.config);
     let (instances, proof) = prove(&params, &key, honest.clone(), &wiring).unwrap();
     eprintln!("aggregate proven: {:?}", t.elapsed());
@@ -114,7 +115,13 @@ fn segment_proofs_aggregate_into_one_proof_that_binds_their_boundaries() {
     // the first segment's output commitment, and the aggregate does not verify.
     let (mut nudged, _) = snarks(&params, segments(&params, true));
     let mixed = vec![honest[0].clone(), nudged.remove(1)];
-    let bad = prove(&params, &key, mixed, &wiring).and_then(|(i, p)| verify(&params, vk, &i, &p));
+    let refused = prove(&params, &key, mixed.clone(), &wiring).err().expect("a broken boundary is refused").to_string();
+    assert!(refused.contains("the proofs do not link"), "{refused}");
+    // Proven anyway (past that check), the circuit's equality constraint fails the proof.
+    let agg = circuit(CircuitBuilderStage::Prover, key.config, &params, mixed, &wiring)
+        .unwrap()
+        .use_break_points(key.break_points.clone());
+    let bad = root_proof(&params, &key, agg).and_then(|(i, p)| verify(&params, vk, &i, &p));
     assert!(bad.is_err(), "a proof over a broken boundary verified");
     // The segments in the other order.
     let swapped = vec![honest[1].clone(), honest[0].clone()];

@@ -52,7 +52,7 @@ fn hash_of(layout: &InstanceLayout, kind: Public, instances: &[Fr]) -> Fr {
 
 #[test]
 fn segments_compute_the_models_values_and_chain_their_commitments() {
-    for (name, max_k, count) in [("mixed", 10, 2), ("recurrent", 12, 9)] {
+    for (name, max_k, count) in [("transformer", 13, 3), ("recurrent", 13, 4)] {
         let (graph, plan, x) = planned(name);
         let values = evaluate(&graph, &plan, &x).unwrap();
         let model_vis = Visibility::default();
@@ -60,7 +60,10 @@ fn segments_compute_the_models_values_and_chain_their_commitments() {
         assert_eq!(segments.len(), count, "{name}");
         let mut previous: Option<Fr> = None;
         for (i, s) in segments.iter().enumerate() {
-            assert!(s.layout.shape.k <= max_k);
+            assert!(
+                s.layout.shape.k <= max_k && s.layout.shape.stacked,
+                "{name}: segment {i} is stacked, within 2^{max_k} rows"
+            );
             let (g, p) = extract(&graph, &plan, &s.segment);
             let inputs = inputs_of(&s.segment, &values, &x);
             // The segment's integer semantics are the model's.
@@ -91,10 +94,10 @@ fn segments_compute_the_models_values_and_chain_their_commitments() {
 /// exposed: the aggregation's equality check is what refuses it.
 #[test]
 fn a_segment_run_on_another_boundary_value_exposes_another_commitment() {
-    let (graph, plan, x) = planned("mixed");
+    let (graph, plan, x) = planned("transformer");
     let values = evaluate(&graph, &plan, &x).unwrap();
     let vis = Visibility::default();
-    let segments = cut(&graph, &plan, &vis, 10, true).unwrap();
+    let segments = cut(&graph, &plan, &vis, 13, true).unwrap();
     let (s0, s1) = (&segments[0], &segments[1]);
     let out0 = prove_segment(&graph, &plan, s0, &visibility_of(&vis, 0, segments.len()), &x);
     let (g1, _) = extract(&graph, &plan, &s1.segment);
@@ -119,3 +122,5 @@ fn a_node_too_large_for_one_segment_is_refused_by_name() {
     assert!(err.contains("does not fit in a segment of 2^7 rows on its own; raise --segment-logrows"), "{err}");
     assert!(!err.contains('\n'));
 }
+
+mod tree;

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use compiler::segment::tree::Child;
-use compiler::settings::{LayoutGoal, LayoutOptions, Mode, Visibility};
+use compiler::settings::{LayoutGoal, LayoutOptions, Mode, SegmentLayout, Visibility};
 use indicatif::{ProgressBar, ProgressStyle};
 use runtime::srs::{self, SrsSource};
 use runtime::{evm, proof, witness, ArtifactDir, Model};
@@ -58,6 +58,10 @@ enum Command {
         /// aggregations; 2 keeps every job near 8 GB, more means fewer, larger jobs).
         #[arg(long, value_name = "N", default_value_t = compiler::settings::Segmentation::DEFAULT_ARITY)]
         aggregation_arity: usize,
+        /// With --segment-logrows: stacked segments (cheap to aggregate, ~arity to a node) or the
+        /// row layout (~5x the rows a segment, a node each; fewer jobs for large models).
+        #[arg(long, default_value = "stacked")]
+        segment_layout: SegmentLayout,
     },
     /// Choose scales, ranges, lookup bits and k from data; rewrite settings.json; report the error.
     Calibrate {
@@ -273,9 +277,10 @@ fn tree_summary(seg: &compiler::settings::Segmentation) -> String {
     let tree = seg.tree();
     let most = tree.nodes.iter().map(|n| n.children.len()).max().unwrap_or(0);
     format!(
-        "aggregation: {} node{} of at most {most} proofs, {} level{}, k={}",
+        "aggregation: {} node{} of at most {most} proof{}, {} level{}, k={}",
         tree.nodes.len(),
         if tree.nodes.len() == 1 { "" } else { "s" },
+        if most == 1 { "" } else { "s" },
         tree.depth(),
         if tree.depth() == 1 { "" } else { "s" },
         seg.aggregate_k
@@ -331,6 +336,7 @@ fn run(command: Command) -> Result<()> {
             no_random_checks,
             segment_logrows,
             aggregation_arity,
+            segment_layout,
         } => {
             let start = Instant::now();
             let layout = LayoutOptions::new(layout, !no_random_checks);
@@ -344,7 +350,7 @@ fn run(command: Command) -> Result<()> {
                 Some(k) => {
                     // The whole model may be past one machine: only its segments must fit.
                     let (m, bytes) = runtime::model::translate(&model, visibility, layout, MAX_WHOLE_LOGROWS)?;
-                    let m = runtime::model::segmented(m, k, aggregation_arity)?;
+                    let m = runtime::model::segmented(m, k, aggregation_arity, segment_layout)?;
                     runtime::model::write_compiled(m, &bytes, &art)?
                 }
             };
@@ -454,10 +460,11 @@ fn run(command: Command) -> Result<()> {
                     named.join(", ")
                 };
                 println!(
-                    "segment {i}: nodes {}..{}, k={}, {} rows; in: {}; out: {}",
+                    "segment {i}: nodes {}..{}, k={}, {}, {} rows; in: {}; out: {}",
                     p.segment.start,
                     p.segment.end,
                     p.circuit.k,
+                    if p.circuit.stacked { "stacked" } else { "row layout" },
                     p.rows,
                     crossing(&p.segment.inputs),
                     crossing(&p.segment.outputs)

@@ -48,6 +48,9 @@ pub struct Segmentation {
     /// How many proofs one aggregation node verifies (`segment::tree`).
     #[serde(default = "Segmentation::default_arity")]
     pub arity: usize,
+    /// How the segments are laid out (stacked: cheap to aggregate; rows: ~5x the rows each).
+    #[serde(default)]
+    pub layout: SegmentLayout,
     pub parts: Vec<SegmentRecord>,
 }
 
@@ -59,9 +62,46 @@ impl Segmentation {
         Self::DEFAULT_ARITY
     }
 
-    /// The tree its segment proofs are aggregated by.
+    /// The tree its segment proofs are aggregated by: a row-layout segment's proof has a node
+    /// of its own.
     pub fn tree(&self) -> crate::segment::tree::AggregationTree {
-        crate::segment::tree::AggregationTree::new(self.parts.len(), self.arity)
+        let alone: Vec<bool> = self.parts.iter().map(|p| !p.circuit.stacked).collect();
+        crate::segment::tree::AggregationTree::new(&alone, self.arity)
+    }
+}
+
+/// How segments are laid out: the trade between segments and aggregation nodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SegmentLayout {
+    /// Stacked rows (one advice column): a segment proof costs a node half its circuit, so
+    /// nodes verify `arity` of them; a segment holds ~1/5 of the rows a row layout holds.
+    #[default]
+    Stacked,
+    /// The row layout with the fewest columns: ~5x the rows a segment, but its proof fills a
+    /// node alone. Fewer jobs in all for large models (a node per segment and about one more per
+    /// pair, against a node per ~arity stacked segments of a fifth the size).
+    Rows,
+}
+
+impl std::str::FromStr for SegmentLayout {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<SegmentLayout, String> {
+        match s {
+            "stacked" => Ok(SegmentLayout::Stacked),
+            "rows" => Ok(SegmentLayout::Rows),
+            _ => Err(format!("unknown segment layout {s:?}; use stacked or rows")),
+        }
+    }
+}
+
+impl std::fmt::Display for SegmentLayout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SegmentLayout::Stacked => "stacked",
+            SegmentLayout::Rows => "rows",
+        })
     }
 }
 
@@ -155,6 +195,8 @@ pub struct LayoutOptions {
 /// Whether an EVM layout stacks each trace row down single columns (`CircuitShape::stacked`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stacking {
+    /// The row layout only (`--segment-layout rows`).
+    Never,
     /// Stacked where it fits, else the row layout (a contract verifier).
     First,
     /// Stacked or nothing (segments: the aggregation verifies a stacked proof for half the cells,

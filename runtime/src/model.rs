@@ -10,7 +10,7 @@ use compiler::circuit::trace::Trace;
 use compiler::ir::Graph;
 use compiler::quant::eval::RangeError;
 use compiler::quant::{InputRange, QuantPlan, RangeBits};
-use compiler::settings::{LayoutOptions, Mode, RunArgs, Settings, Visibility, SETTINGS_FORMAT};
+use compiler::settings::{LayoutOptions, Mode, RunArgs, SegmentLayout, Settings, Visibility, SETTINGS_FORMAT};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -125,13 +125,14 @@ pub fn translate(
 
 /// The model cut into segments of at most 2^logrows rows (`--segment-logrows`), recorded in its
 /// settings.
-pub fn segmented(model: Model, logrows: u32, arity: usize) -> Result<Model> {
+pub fn segmented(model: Model, logrows: u32, arity: usize, layout: SegmentLayout) -> Result<Model> {
     let seg = compiler::segment::segmentation(
         &model.graph,
         &model.plan,
         &model.settings.visibility,
         logrows,
         arity,
+        layout,
         model.settings.random_checks,
     )?;
     let settings = Settings { segments: Some(seg), ..model.settings };
@@ -288,6 +289,7 @@ impl Model {
                 &settings.visibility,
                 seg.logrows,
                 seg.arity,
+                seg.layout,
                 settings.random_checks,
             )?;
             if &again != seg {

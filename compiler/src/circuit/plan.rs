@@ -251,7 +251,12 @@ pub fn choose_layout_for(
             .collect(),
     };
     for Candidate { advice, random, stacked } in candidates {
-        if advice < min_advice || random && !random_checks(advice) || !stacked && options.stacking == Stacking::Only {
+        let allowed = match options.stacking {
+            Stacking::Never => !stacked,
+            Stacking::First => true,
+            Stacking::Only => stacked,
+        };
+        if advice < min_advice || random && !random_checks(advice) || !allowed {
             continue;
         }
         let chips = chips_used(plan, visibility, advice, random);

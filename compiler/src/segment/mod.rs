@@ -16,7 +16,9 @@ use crate::circuit::plan::{choose_layout_for, Layout};
 use crate::error::{CompileError, Result};
 use crate::ir::{Graph, Node, NodeId, Op};
 use crate::quant::{QNode, QOp, QuantPlan};
-use crate::settings::{LayoutGoal, LayoutOptions, Mode, SegmentRecord, Segmentation, Stacking, Visibility};
+use crate::settings::{
+    LayoutGoal, LayoutOptions, Mode, SegmentLayout, SegmentRecord, Segmentation, Stacking, Visibility,
+};
 use serde::{Deserialize, Serialize};
 
 pub mod tree;
@@ -123,12 +125,14 @@ pub struct Planned {
 
 /// Cut the model into as few consecutive segments as fit in 2^max_k rows each (each as long as
 /// it can be, by a binary search on its end). The first segment holds every model input.
-/// `random_checks`: whether segments may prove products by random checks.
+/// `layout`: stacked or row-layout segments; `random_checks`: whether row-layout segments may
+/// prove products by random checks.
 pub fn cut(
     graph: &Graph,
     plan: &QuantPlan,
     visibility: &Visibility,
     max_k: u32,
+    layout: SegmentLayout,
     random_checks: bool,
 ) -> Result<Vec<Planned>> {
     let n = graph.nodes.len();
@@ -146,8 +150,13 @@ pub fn cut(
             // proof in-circuit (~250k cells each), which dwarfs the segment's own proving, and a
             // node of the aggregation tree must fit one job. Stacked rows halve a segment proof's
             // in-circuit cost (measured: 4.3M cells against 8.7M for a testdata/cnn segment), so
-            // two of them make a node of ~9.3M cells, proven in ~8 GB.
-            let options = LayoutOptions { goal: LayoutGoal::Evm, random_checks, stacking: Stacking::Only };
+            // two of them make a node of ~9.3M cells, proven in ~8 GB; a row-layout segment's
+            // proof fills such a node alone.
+            let stacking = match layout {
+                SegmentLayout::Stacked => Stacking::Only,
+                SegmentLayout::Rows => Stacking::Never,
+            };
+            let options = LayoutOptions { goal: LayoutGoal::Evm, random_checks, stacking };
             choose_layout_for(&g, &p, &vis, max_k, options).ok()
         };
         let lowest = if start == 0 { first_end } else { start + 1 };
@@ -196,6 +205,7 @@ pub fn segmentation(
     visibility: &Visibility,
     logrows: u32,
     arity: usize,
+    layout: SegmentLayout,
     random_checks: bool,
 ) -> Result<Segmentation> {
     if arity < 2 {
@@ -216,11 +226,11 @@ pub fn segmentation(
              circuit, 2^{AGGREGATE_K} rows)"
         )));
     }
-    let parts = cut(graph, plan, visibility, logrows, random_checks)?
+    let parts = cut(graph, plan, visibility, logrows, layout, random_checks)?
         .into_iter()
         .map(|p| SegmentRecord { segment: p.segment, circuit: p.layout.shape, rows: p.layout.rows })
         .collect();
-    Ok(Segmentation { logrows, aggregate_k: AGGREGATE_K, arity, parts })
+    Ok(Segmentation { logrows, aggregate_k: AGGREGATE_K, arity, layout, parts })
 }
 
 #[cfg(test)]

@@ -32,25 +32,34 @@ pub struct AggregationTree {
 }
 
 impl AggregationTree {
-    /// `segments` segment proofs aggregated `arity` (>= 2) at a time, level by level; a lone item
-    /// at the end of a level moves up unchanged. One segment still gets a root (the verifier
-    /// always checks an aggregate).
-    pub fn new(segments: usize, arity: usize) -> Self {
+    /// Segment proofs aggregated `arity` (>= 2) at a time, level by level; `alone[i]`: segment
+    /// i's proof fills a node by itself (a row-layout segment, twice a stacked one's in-circuit
+    /// cost), so its node verifies only it and hands its parent a proof as cheap as any node's.
+    /// A lone cheap item at the end of a level moves up unchanged. One segment still gets a root
+    /// (the verifier always checks an aggregate).
+    pub fn new(alone: &[bool], arity: usize) -> Self {
         let arity = arity.max(2);
         let mut nodes: Vec<TreeNode> = vec![];
-        let mut items: Vec<(Child, Range<usize>)> = (0..segments).map(|i| (Child::Segment(i), i..i + 1)).collect();
+        let mut items: Vec<Item> = alone
+            .iter()
+            .enumerate()
+            .map(|(i, &alone)| Item { child: Child::Segment(i), span: i..i + 1, alone })
+            .collect();
         let mut level = 0;
-        while items.len() > 1 || !matches!(items.first(), Some((Child::Node(_), _))) {
+        while items.len() > 1 || !matches!(items.first(), Some(Item { child: Child::Node(_), .. })) {
+            let groups = groups(&items, arity);
             let mut next = vec![];
-            for chunk in items.chunks(arity) {
-                if chunk.len() == 1 && items.len() > 1 {
-                    next.push(chunk[0].clone());
-                    continue;
+            for group in &groups {
+                if let [item] = &group[..] {
+                    if !item.alone && groups.len() > 1 {
+                        next.push(item.clone());
+                        continue;
+                    }
                 }
-                let span = chunk[0].1.start..chunk[chunk.len() - 1].1.end;
-                let children = chunk.iter().map(|(c, _)| *c).collect();
+                let span = group[0].span.start..group[group.len() - 1].span.end;
+                let children = group.iter().map(|item| item.child).collect();
                 nodes.push(TreeNode { children, span: span.clone(), level });
-                next.push((Child::Node(nodes.len() - 1), span));
+                next.push(Item { child: Child::Node(nodes.len() - 1), span, alone: false });
             }
             if next.is_empty() {
                 break;
@@ -70,4 +79,31 @@ impl AggregationTree {
     pub fn depth(&self) -> usize {
         self.nodes.last().map_or(0, |n| n.level + 1)
     }
+}
+
+/// A proof waiting for its node at some level.
+#[derive(Clone)]
+struct Item {
+    child: Child,
+    span: Range<usize>,
+    alone: bool,
+}
+
+/// Consecutive items in groups of at most `arity`, an item that must be alone in a group of one.
+fn groups(items: &[Item], arity: usize) -> Vec<Vec<Item>> {
+    let mut groups: Vec<Vec<Item>> = vec![];
+    let mut open: Vec<Item> = vec![];
+    for item in items {
+        if item.alone {
+            groups.extend((!open.is_empty()).then(|| std::mem::take(&mut open)));
+            groups.push(vec![item.clone()]);
+            continue;
+        }
+        open.push(item.clone());
+        if open.len() == arity {
+            groups.push(std::mem::take(&mut open));
+        }
+    }
+    groups.extend((!open.is_empty()).then_some(open));
+    groups
 }

@@ -35,7 +35,7 @@ fn segments(params: &Params, nudge: bool) -> Segments {
     let values = evaluate(&graph, &plan, std::slice::from_ref(&x)).unwrap();
     let vis = Visibility::default();
     // Stacked, the CNN takes two segments of 2^14 rows.
-    let planned = cut(&graph, &plan, &vis, 14, false).unwrap();
+    let planned = cut(&graph, &plan, &vis, 14, compiler::settings::SegmentLayout::Stacked, false).unwrap();
     assert_eq!(planned.len(), 2);
     let n = planned.len();
     let mut out = Segments { pks: vec![], circuits: vec![], wiring: Wiring::default() };

@@ -56,7 +56,7 @@ fn segments_compute_the_models_values_and_chain_their_commitments() {
         let (graph, plan, x) = planned(name);
         let values = evaluate(&graph, &plan, &x).unwrap();
         let model_vis = Visibility::default();
-        let segments = cut(&graph, &plan, &model_vis, max_k, true).unwrap();
+        let segments = cut(&graph, &plan, &model_vis, max_k, SegmentLayout::Stacked, true).unwrap();
         assert_eq!(segments.len(), count, "{name}");
         let mut previous: Option<Fr> = None;
         for (i, s) in segments.iter().enumerate() {
@@ -97,7 +97,7 @@ fn a_segment_run_on_another_boundary_value_exposes_another_commitment() {
     let (graph, plan, x) = planned("transformer");
     let values = evaluate(&graph, &plan, &x).unwrap();
     let vis = Visibility::default();
-    let segments = cut(&graph, &plan, &vis, 13, true).unwrap();
+    let segments = cut(&graph, &plan, &vis, 13, SegmentLayout::Stacked, true).unwrap();
     let (s0, s1) = (&segments[0], &segments[1]);
     let out0 = prove_segment(&graph, &plan, s0, &visibility_of(&vis, 0, segments.len()), &x);
     let (g1, _) = extract(&graph, &plan, &s1.segment);
@@ -117,8 +117,10 @@ fn a_segment_run_on_another_boundary_value_exposes_another_commitment() {
 #[test]
 fn a_node_too_large_for_one_segment_is_refused_by_name() {
     let (graph, plan, _) = planned("lenet");
-    let err =
-        cut(&graph, &plan, &Visibility::default(), 7, true).err().expect("2^7 rows hold no LeNet layer").to_string();
+    let err = cut(&graph, &plan, &Visibility::default(), 7, SegmentLayout::Stacked, true)
+        .err()
+        .expect("2^7 rows hold no LeNet layer")
+        .to_string();
     assert!(err.contains("does not fit in a segment of 2^7 rows on its own; raise --segment-logrows"), "{err}");
     assert!(!err.contains('\n'));
 }

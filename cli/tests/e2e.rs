@@ -999,16 +999,11 @@ fn a_segmented_model_proves_to_one_aggregate_proof_with_the_unsegmented_outputs(
     for (i, part) in parts.iter().enumerate() {
         ok(zk(&[&"prove", &art, &"-w", &witness, &"--segment", &i.to_string(), &"-o", part]));
     }
-    let line = refused(zk(&[
-        &"aggregate",
-        &art,
-        &"--segment-proofs",
-        &parts[1],
-        &parts[0],
-        &parts[2],
-        &"-o",
-        &dir.path().join("x.json"),
-    ]));
+    let unused = dir.path().join("x.json");
+    let aggregate_refused = |proofs: [&PathBuf; 3]| {
+        refused(zk(&[&"aggregate", &art, &"--segment-proofs", proofs[0], proofs[1], proofs[2], &"-o", &unused]))
+    };
+    let line = aggregate_refused([&parts[1], &parts[0], &parts[2]]);
     assert!(line.contains("it proves segment 1, given as segment 0"), "{line}");
     // A segment proof bound to another model (or settings) is refused by its binding.
     let mut other = json(&parts[1]);
@@ -1016,16 +1011,7 @@ fn a_segmented_model_proves_to_one_aggregate_proof_with_the_unsegmented_outputs(
     other["binding"] = format!("{}{}", if binding.starts_with('0') { '1' } else { '0' }, &binding[1..]).into();
     let swapped = dir.path().join("other-model-segment-1.json");
     std::fs::write(&swapped, serde_json::to_vec(&other).unwrap()).unwrap();
-    let line = refused(zk(&[
-        &"aggregate",
-        &art,
-        &"--segment-proofs",
-        &parts[0],
-        &swapped,
-        &parts[2],
-        &"-o",
-        &dir.path().join("x.json"),
-    ]));
+    let line = aggregate_refused([&parts[0], &swapped, &parts[2]]);
     assert!(line.contains("made for another model or settings"), "{line}");
     let line = refused(zk(&[&"prove", &art, &"-w", &witness, &"--segment", &"3", &"-o", &parts[0]]));
     assert!(line.contains("this model has 3 segments"), "{line}");
@@ -1040,16 +1026,7 @@ fn a_segmented_model_proves_to_one_aggregate_proof_with_the_unsegmented_outputs(
     ok(zk(&[&"gen-witness", &art, &"-i", &other_input, &"-o", &other_witness]));
     let other_part = dir.path().join("other-segment-1.json");
     ok(zk(&[&"prove", &art, &"-w", &other_witness, &"--segment", &"1", &"-o", &other_part]));
-    let line = refused(zk(&[
-        &"aggregate",
-        &art,
-        &"--segment-proofs",
-        &parts[0],
-        &other_part,
-        &parts[2],
-        &"-o",
-        &dir.path().join("x.json"),
-    ]));
+    let line = aggregate_refused([&parts[0], &other_part, &parts[2]]);
     assert!(line.contains("the proofs do not link"), "{line}");
 
     // The Ray driver: one job per segment, then the aggregation, on a local cluster.

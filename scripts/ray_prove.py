@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prove a segmented model on a Ray cluster: one Ray task per segment (`zkonnx prove --segment i`),
-then one task that aggregates their proofs (`zkonnx aggregate`) into the proof `zkonnx verify`
-checks. A thin driver: zkonnx does the work; Ray only schedules it.
+then one task that aggregates their proofs (`zkonnx aggregate`: the aggregation tree's nodes one
+after another, each a job of ~8 GB) into the proof `zkonnx verify` checks. A thin driver: zkonnx
+does the work; Ray only schedules it.
 
     zkonnx compile model.onnx -o art/ --segment-logrows 18 && zkonnx setup art/
     zkonnx gen-witness art/ --input input.json -o witness.json

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""MLPs of about 10k, 100k and 1M parameters for the scaling benchmark (not committed: large).
+"""MLPs of about 10k, 100k and 1M parameters for the scaling benchmark, and a deep elementwise
+network past 2^22 rows for segments (not committed: large).
 
-    python3 scripts/make_scaling_models.py [OUT_DIR]      # default /tmp/zkonnx-scaling
+    python3 scripts/make_scaling_models.py [OUT_DIR] [NAME...]   # default /tmp/zkonnx-scaling, all
 
 Each folder has model.onnx, input.json, calib.json, expected.json, like testdata/.
 """
@@ -9,7 +10,7 @@ import os
 import sys
 
 import numpy as np
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_testdata import init, kaiming, save  # noqa: E402
@@ -39,10 +40,41 @@ def mlp(name, n_in, hidden, out_dir, rng):
     print(f"  {name}: {params} parameters")
 
 
+# Width and depth of elementwise layers (x * s + b, then ReLU): rows grow with elements x layers,
+# so the circuit passes 2^22 rows with few parameters (a model for --segment-logrows).
+DEEP = {"deep-64k": (65536, 32)}
+
+
+def deep(name, width, depth, out_dir, rng):
+    nodes, inits, x = [], [], "input"
+    for i in range(depth):
+        inits += [init(f"s{i}", rng.uniform(0.8, 1.2, width)), init(f"b{i}", rng.normal(0, 0.05, width))]
+        nodes += [helper.make_node("Mul", [x, f"s{i}"], [f"m{i}"], name=f"/l{i}/Mul"),
+                  helper.make_node("Add", [f"m{i}", f"b{i}"], [f"a{i}"], name=f"/l{i}/Add"),
+                  helper.make_node("Relu", [f"a{i}"], [f"r{i}"], name=f"/l{i}/Relu")]
+        x = f"r{i}"
+    # 64 outputs: the means of 64 consecutive blocks.
+    inits.append(numpy_helper.from_array(np.array([1, 64, width // 64], dtype=np.int64), "blocks"))
+    nodes += [helper.make_node("Reshape", [x, "blocks"], ["blocked"], name="/head/Reshape"),
+              helper.make_node("ReduceMean", ["blocked"], ["output"], name="/head/ReduceMean", axes=[2],
+                               keepdims=0)]
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, width])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 64])], inits)
+    save(name, graph, (1, width), lambda i: rng.uniform(0, 1, (1, width)).astype(np.float32), root=out_dir)
+    print(f"  {name}: {depth} layers of {width} elements, {2 * depth * width} parameters")
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/zkonnx-scaling"
+    wanted = sys.argv[2:]
     for name, (n_in, hidden) in SIZES.items():
-        mlp(name, n_in, hidden, out, np.random.default_rng(sum(map(ord, name))))
+        if not wanted or name in wanted:
+            mlp(name, n_in, hidden, out, np.random.default_rng(sum(map(ord, name))))
+    for name, (width, depth) in DEEP.items():
+        if not wanted or name in wanted:
+            deep(name, width, depth, out, np.random.default_rng(sum(map(ord, name))))
 
 
 if __name__ == "__main__":

@@ -190,6 +190,8 @@ pub struct LayoutOptions {
     pub goal: LayoutGoal,
     pub random_checks: bool,
     pub stacking: Stacking,
+    /// The widest advice width it may choose.
+    pub max_advice: usize,
 }
 
 /// Whether an EVM layout stacks each trace row down single columns (`CircuitShape::stacked`).
@@ -206,13 +208,13 @@ pub enum Stacking {
 
 impl Default for LayoutOptions {
     fn default() -> Self {
-        LayoutOptions { goal: LayoutGoal::Prover, random_checks: true, stacking: Stacking::First }
+        LayoutOptions::new(LayoutGoal::Prover, true)
     }
 }
 
 impl LayoutOptions {
     pub fn new(goal: LayoutGoal, random_checks: bool) -> Self {
-        LayoutOptions { goal, random_checks, stacking: Stacking::First }
+        LayoutOptions { goal, random_checks, stacking: Stacking::First, max_advice: CircuitShape::MAX_ADVICE }
     }
 }
 

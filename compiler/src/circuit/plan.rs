@@ -15,7 +15,7 @@ use crate::settings::{LayoutGoal, LayoutOptions, Mode, Stacking, Visibility};
 pub const MAX_K: u32 = 24;
 
 /// Widths the planner tries.
-const ADVICE_CHOICES: std::ops::RangeInclusive<usize> = CircuitShape::MIN_ADVICE..=24;
+const ADVICE_CHOICES: std::ops::RangeInclusive<usize> = CircuitShape::MIN_ADVICE..=CircuitShape::MAX_ADVICE;
 
 #[derive(Clone, Debug)]
 pub struct Layout {
@@ -256,7 +256,7 @@ pub fn choose_layout_for(
             Stacking::First => true,
             Stacking::Only => stacked,
         };
-        if advice < min_advice || random && !random_checks(advice) || !allowed {
+        if advice < min_advice || advice > options.max_advice || random && !random_checks(advice) || !allowed {
             continue;
         }
         let chips = chips_used(plan, visibility, advice, random);

@@ -128,6 +128,8 @@ impl Default for CircuitShape {
 impl CircuitShape {
     /// The smallest width the gates fit in (requant uses 4 cells, mul a triple).
     pub const MIN_ADVICE: usize = 4;
+    /// The widest layout the planner tries.
+    pub const MAX_ADVICE: usize = 24;
 
     /// Whether the circuit has second-phase columns (the Freivalds chip's).
     pub fn has_phase2(&self) -> bool {

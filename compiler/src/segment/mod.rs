@@ -13,6 +13,7 @@
 //! model and of its segments are one.
 
 use crate::circuit::plan::{choose_layout_for, Layout};
+use crate::circuit::shape::CircuitShape;
 use crate::error::{CompileError, Result};
 use crate::ir::{Graph, Node, NodeId, Op};
 use crate::quant::{QNode, QOp, QuantPlan};
@@ -152,11 +153,14 @@ pub fn cut(
             // in-circuit cost (measured: 4.3M cells against 8.7M for a testdata/cnn segment), so
             // two of them make a node of ~9.3M cells, proven in ~8 GB; a row-layout segment's
             // proof fills such a node alone.
-            let stacking = match layout {
-                SegmentLayout::Stacked => Stacking::Only,
-                SegmentLayout::Rows => Stacking::Never,
+            // A row-layout segment's commitments grow with its columns: at most 8 advice keeps
+            // its proof within one node (a wider, longer segment would make its node the job past
+            // the bound: 20 advice columns is ~40 commitments).
+            let (stacking, max_advice) = match layout {
+                SegmentLayout::Stacked => (Stacking::Only, CircuitShape::MAX_ADVICE),
+                SegmentLayout::Rows => (Stacking::Never, ROW_SEGMENT_MAX_ADVICE),
             };
-            let options = LayoutOptions { goal: LayoutGoal::Evm, random_checks, stacking };
+            let options = LayoutOptions { goal: LayoutGoal::Evm, random_checks, stacking, max_advice };
             choose_layout_for(&g, &p, &vis, max_k, options).ok()
         };
         let lowest = if start == 0 { first_end } else { start + 1 };
@@ -192,6 +196,9 @@ pub fn cut(
     }
     Ok(segments)
 }
+
+/// The widest row-layout segment (`--segment-layout rows`).
+pub const ROW_SEGMENT_MAX_ADVICE: usize = 8;
 
 /// The k of every aggregation circuit (2^k rows; its SRS is every segment's): a node of two
 /// proofs (~9.5M cells) takes 5 advice columns at 2^21.

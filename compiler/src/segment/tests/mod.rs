@@ -126,3 +126,20 @@ fn a_node_too_large_for_one_segment_is_refused_by_name() {
 }
 
 mod tree;
+
+#[test]
+fn row_layout_segments_are_narrow_and_each_has_a_node_of_its_own() {
+    let (graph, plan, _) = planned("mixed");
+    let seg = segmentation(&graph, &plan, &Visibility::default(), 10, 2, SegmentLayout::Rows, true).unwrap();
+    assert!(seg.parts.len() >= 2);
+    for p in &seg.parts {
+        assert!(!p.circuit.stacked && p.circuit.advice <= ROW_SEGMENT_MAX_ADVICE, "{:?}", p.circuit);
+        assert!(p.circuit.k <= 10);
+    }
+    let tree = seg.tree();
+    for i in 0..seg.parts.len() {
+        assert!(tree.nodes.iter().any(|n| n.children == [crate::segment::tree::Child::Segment(i)]), "segment {i} wrapped");
+    }
+    // Stacked, the same model at 2^10 rows has no room for its convolutions.
+    assert!(segmentation(&graph, &plan, &Visibility::default(), 10, 2, SegmentLayout::Stacked, true).is_err());
+}

@@ -42,7 +42,7 @@ def mlp(name, n_in, hidden, out_dir, rng):
 
 # Width and depth of elementwise layers (x * s + b, then ReLU): rows grow with elements x layers,
 # so the circuit passes 2^22 rows with few parameters (a model for --segment-logrows).
-DEEP = {"deep-64k": (65536, 32)}
+DEEP = {"deep-64k": (65536, 30)}
 
 
 def deep(name, width, depth, out_dir, rng):

@@ -138,7 +138,10 @@ fn row_layout_segments_are_narrow_and_each_has_a_node_of_its_own() {
     }
     let tree = seg.tree();
     for i in 0..seg.parts.len() {
-        assert!(tree.nodes.iter().any(|n| n.children == [crate::segment::tree::Child::Segment(i)]), "segment {i} wrapped");
+        assert!(
+            tree.nodes.iter().any(|n| n.children == [crate::segment::tree::Child::Segment(i)]),
+            "segment {i} wrapped"
+        );
     }
     // Stacked, the same model at 2^10 rows has no room for its convolutions.
     assert!(segmentation(&graph, &plan, &Visibility::default(), 10, 2, SegmentLayout::Stacked, true).is_err());

@@ -28,6 +28,7 @@ use snark_verifier_sdk::snark_verifier::pcs::kzg::{KzgAccumulator, KzgDecidingKe
 use snark_verifier_sdk::snark_verifier::pcs::{AccumulationDecider, AccumulatorEncoding};
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
+use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
 use snark_verifier_sdk::{CircuitExt, NativeLoader, Snark, SHPLONK};
 
 type PoseidonWrite = PoseidonTranscript<NativeLoader, Vec<u8>>;
@@ -93,19 +94,24 @@ pub fn snark_of(
     proof: Vec<u8>,
     accumulated: bool,
 ) -> Snark {
-    let protocol = compile(params, vk, inner_config(instances.len(), accumulated));
+    let protocol = protocol(params, vk, instances.len(), accumulated);
     Snark::new(protocol, vec![instances], proof)
 }
 
-fn inner_config(instances: usize, accumulated: bool) -> Config {
+/// How the aggregation circuit reads proofs of `vk`'s circuit.
+fn protocol(
+    params: &Params,
+    vk: &VerifyingKey<G1Affine>,
+    instances: usize,
+    accumulated: bool,
+) -> PlonkProtocol<G1Affine> {
     let accumulator = if accumulated { AggregationCircuit::accumulator_indices() } else { None };
-    Config::kzg().with_num_instance(vec![instances]).with_accumulator_indices(accumulator)
+    compile(params, vk, Config::kzg().with_num_instance(vec![instances]).with_accumulator_indices(accumulator))
 }
 
 /// A placeholder proof shaped as `vk`'s (for keygen, where values do not matter).
 pub fn dummy_snark(params: &Params, vk: &VerifyingKey<G1Affine>, instances: usize, accumulated: bool) -> Snark {
-    let protocol = compile(params, vk, inner_config(instances, accumulated));
-    snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol::<SHPLONK>(protocol)
+    snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol::<SHPLONK>(protocol(params, vk, instances, accumulated))
 }
 
 /// Check one proof made for the aggregation on its own: the proof, and for a node's proof the
@@ -124,15 +130,15 @@ pub fn verify_inner(params: &Params, vk: &VerifyingKey<G1Affine>, snark: &Snark)
     if snark.protocol.accumulator_indices.is_empty() {
         return Ok(());
     }
-    decide(params, snark.instances.concat().get(..ACCUMULATOR_LIMBS).unwrap_or_default())
+    decide(params, &snark.instances.concat())
 }
 
-/// The pairing check an accumulator (its limbs, as an aggregate's first instances) stands for.
-fn decide(params: &Params, limbs: &[Fr]) -> Result<()> {
-    if limbs.len() < ACCUMULATOR_LIMBS {
+/// The pairing check the accumulator in an aggregate's first instances stands for.
+fn decide(params: &Params, instances: &[Fr]) -> Result<()> {
+    let Some(limbs) = instances.get(..ACCUMULATOR_LIMBS) else {
         return Err(RuntimeError::InvalidProof("the aggregate has no accumulator".into()));
-    }
-    let limbs: Vec<&Fr> = limbs.iter().take(ACCUMULATOR_LIMBS).collect();
+    };
+    let limbs: Vec<&Fr> = limbs.iter().collect();
     let accumulator: KzgAccumulator<G1Affine, NativeLoader> =
         <LimbsEncoding<3, 88> as AccumulatorEncoding<G1Affine, NativeLoader>>::from_repr(&limbs)
             .map_err(|_| RuntimeError::InvalidProof("the aggregate's accumulator is not a pair of points".into()))?;

@@ -25,7 +25,8 @@ import ray
 
 
 def run_zkonnx(args):
-    """Run one zkonnx command; returns (seconds, peak memory of the command in MB, its stdout)."""
+    """Run one zkonnx command; returns (seconds, peak memory of the command in MB, its progress
+    lines: what it printed to stderr, e.g. each aggregation node's time and peak memory)."""
     import resource
 
     start = time.time()
@@ -35,7 +36,7 @@ def run_zkonnx(args):
         raise RuntimeError(f"{' '.join(args[:3])} failed: {p.stderr.strip().splitlines()[-1:]}")
     # ru_maxrss of the children this worker ran, in kB: zkonnx is the largest of them.
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return elapsed, peak, p.stdout.strip()
+    return elapsed, peak, p.stderr.strip().splitlines()
 
 
 @ray.remote(max_calls=1)
@@ -92,7 +93,10 @@ def main():
         times[i], peaks[i], _ = ray.get(done[0])
         print(f"segment {i + 1}/{len(segments)} proven: {times[i]:.1f} s, peak {peaks[i]:.0f} MB",
               file=sys.stderr, flush=True)
-    agg_time, agg_peak, _ = ray.get(aggregate.remote(zkonnx, art, proofs, out, srs))
+    agg_time, agg_peak, lines = ray.get(aggregate.remote(zkonnx, art, proofs, out, srs))
+    for line in lines:
+        if line.startswith("aggregation node"):
+            print(f"  {line}", file=sys.stderr, flush=True)
     print(f"aggregate proven: {agg_time:.1f} s, peak {agg_peak:.0f} MB", file=sys.stderr, flush=True)
     ray.shutdown()
     print(f"proof written to {out}: {len(segments)} segments (largest {max(s['rows'] for s in segments)} rows), "

@@ -291,12 +291,18 @@ fn tree_summary(seg: &compiler::settings::Segmentation) -> String {
 fn write_aggregate(out: &std::path::Path, p: &proof::ProofFile, segments: usize, start: Instant) -> Result<()> {
     proof::write(out, p)?;
     println!(
-        "proof written to {}: {}; {segments} segments aggregated ({:.1?})",
+        "proof written to {}: {}; {segments} segments aggregated{} ({:.1?})",
         out.display(),
         size(file_size(out)),
+        measured_peak(),
         start.elapsed()
     );
     Ok(())
+}
+
+/// ", peak memory 7.6 GB": this process's, measured (the largest of the jobs it ran in turn).
+fn measured_peak() -> String {
+    runtime::memory::process_peak().map_or(String::new(), |b| format!(", peak memory {}", size(b)))
 }
 
 fn size(bytes: u64) -> String {
@@ -520,12 +526,13 @@ fn run(command: Command) -> Result<()> {
                 );
                 let report = step(&msg, || runtime::segmented::setup(&m, &dir, &params, &progress))?;
                 println!(
-                    "setup done: {} segments (largest {} rows), {}, root pk {}, vk {}, estimated peak memory {need} MB ({:.1?})",
+                    "setup done: {} segments (largest {} rows), {}, root pk {}, vk {}, estimated peak memory {need} MB{} ({:.1?})",
                     seg.parts.len(),
                     report.rows,
                     tree_summary(seg),
                     size(report.pk_bytes),
                     size(report.vk_bytes),
+                    measured_peak(),
                     start.elapsed()
                 );
                 return Ok(());
@@ -610,11 +617,12 @@ fn run(command: Command) -> Result<()> {
                 let p = step(&msg, || proof::prove_one_segment(&m, &dir, &w, &params, i))?;
                 runtime::files::write_json(&out, &p)?;
                 println!(
-                    "segment {i} proof written to {}: {}, k={}, {} rows ({:.1?})",
+                    "segment {i} proof written to {}: {}, k={}, {} rows{} ({:.1?})",
                     out.display(),
                     size(file_size(&out)),
                     part.circuit.k,
                     part.rows,
+                    measured_peak(),
                     start.elapsed()
                 );
                 return Ok(());

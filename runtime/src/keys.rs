@@ -2,6 +2,7 @@
 
 use crate::error::{Result, RuntimeError};
 use crate::files::{open_binary, read_binary, write_binary, write_binary_streamed, Kind};
+use crate::memory;
 use crate::model::{ArtifactDir, Model};
 use crate::srs::{self, Params, SrsSource};
 use compiler::circuit::shape::CircuitShape;
@@ -10,14 +11,6 @@ use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey}
 use halo2_proofs::SerdeFormat;
 use halo2curves::bn256::G1Affine;
 use std::path::Path;
-
-/// Memory this machine has free now, from /proc/meminfo (None where that cannot be read).
-fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
 
 /// Estimate the peak memory of keygen and refuse early when it cannot fit.
 pub fn check_keygen_memory(shape: CircuitShape, what: &str) -> Result<u64> {
@@ -36,7 +29,7 @@ pub fn check_mock_memory(shape: CircuitShape, what: &str) -> Result<u64> {
 
 /// Refuse early when `need` bytes cannot fit in the memory free now.
 pub fn check_bytes(need: u64, what: &str) -> Result<u64> {
-    match available_memory() {
+    match memory::available() {
         Some(free) if need > free => Err(RuntimeError::Other(format!(
             "{what} needs about {} MB but {} MB is free; use a machine with more memory",
             need >> 20,
@@ -48,11 +41,11 @@ pub fn check_bytes(need: u64, what: &str) -> Result<u64> {
 
 /// How many runs needing `need` bytes each fit in the memory free now (at least 1).
 pub fn runs_that_fit(need: u64) -> usize {
-    available_memory().map_or(1, |free| (free / need.max(1)).max(1) as usize)
+    memory::available().map_or(1, |free| (free / need.max(1)).max(1) as usize)
 }
 
 fn check_fits(need: u64, shape: CircuitShape, what: &str) -> Result<u64> {
-    if let Some(free) = available_memory() {
+    if let Some(free) = memory::available() {
         if need > free {
             return Err(RuntimeError::Other(format!(
                 "{what} needs about {} MB (k={}, {}) but {} MB is free; \

@@ -6,6 +6,7 @@ pub mod error;
 pub mod evm;
 pub mod files;
 pub mod keys;
+pub mod memory;
 pub mod model;
 pub mod proof;
 pub mod segmented;

@@ -163,9 +163,9 @@ pub fn prove_segmented(
     let parts = model.settings.segments.as_ref().map_or(0, |s| s.parts.len());
     let mut snarks = vec![];
     for i in 0..parts {
-        let start = std::time::Instant::now();
+        let (start, peak) = (std::time::Instant::now(), crate::memory::PeakMemory::start());
         snarks.push(crate::segmented::prove_segment(model, art, params, i, &witness.inputs, &values)?);
-        progress(format!("segment {}/{parts} proven ({:.1?})", i + 1, start.elapsed()));
+        progress(format!("segment {}/{parts} proven ({:.1?}{})", i + 1, start.elapsed(), peak.describe()));
     }
     aggregate_proof(model, art, params, snarks, progress)
 }

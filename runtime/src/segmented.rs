@@ -13,6 +13,7 @@ use crate::aggregate::{self, AggregateKey, InstanceRef, Wiring, ACCUMULATOR_LIMB
 use crate::error::{Result, RuntimeError};
 use crate::files::{open_binary, read_binary, read_json, write_binary, write_binary_streamed, write_json, Kind};
 use crate::keys::{self, SetupReport};
+use crate::memory;
 use crate::model::{ArtifactDir, Model};
 use crate::srs::{self, Params};
 use compiler::circuit::instance::{InstanceLayout, Public};
@@ -22,7 +23,6 @@ use compiler::segment::tree::{AggregationTree, Child};
 use compiler::segment::{extract, visibility_of};
 use compiler::settings::{Segmentation, Settings};
 use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
-use halo2_proofs::poly::commitment::Params as _;
 use halo2_proofs::SerdeFormat;
 use halo2curves::bn256::{Fr, G1Affine};
 use serde::{Deserialize, Serialize};
@@ -163,11 +163,10 @@ pub fn check_aggregate_memory(seg: &Segmentation, what: &str) -> Result<u64> {
     keys::check_bytes(need, &format!("{what} of an aggregation node of {arity} proofs"))
 }
 
-/// The SRS of segment i: the aggregation's, downsized.
-fn downsized(params: &Params, k: u32) -> Params {
-    let mut p = params.clone();
-    p.downsize(k);
-    p
+/// The SRS of a segment of 2^k rows: the aggregation's, downsized (its secret is the one the
+/// root's pairing checks), cached in the artifact folder for every job of that k.
+fn downsized(art: &ArtifactDir, params: &Params, k: u32) -> Result<Params> {
+    srs::downsized_cached(params, k, &folder(art).join(format!("srs-k{k}.srs")))
 }
 
 /// `zkonnx setup` for a segmented model: `params` is the SRS for 2^aggregate_k rows.
@@ -177,11 +176,11 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
     let n = seg.parts.len();
     let mut segment_dummies = vec![];
     for (i, part) in seg.parts.iter().enumerate() {
-        let start = std::time::Instant::now();
+        let (start, peak) = (std::time::Instant::now(), memory::PeakMemory::start());
         let (g, p) = extract(&model.graph, &model.plan, &part.segment);
         let vis = visibility_of(&model.settings.visibility, i, n);
         keys::check_keygen_memory(part.circuit, &format!("keygen of segment {i}"))?;
-        let inner = downsized(params, part.circuit.k);
+        let inner = downsized(art, params, part.circuit.k)?;
         let circuit = ZkCircuit::for_keygen(lower_structure(&g, &p, part.circuit, &vis)?);
         let failed = |e| RuntimeError::Other(format!("keygen of segment {i} failed: {e}"));
         let vk = keygen_vk_custom(&inner, &circuit, true).map_err(failed)?;
@@ -190,11 +189,12 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
         let instances = instance_layout(&g, &vis).len();
         segment_dummies.push(aggregate::dummy_snark(&inner, &vk, instances, false));
         progress(format!(
-            "segment {}/{n}: keys for k={}, {} rows ({:.1?})",
+            "segment {}/{n}: keys for k={}, {} rows ({:.1?}{})",
             i + 1,
             part.circuit.k,
             part.rows,
-            start.elapsed()
+            start.elapsed(),
+            peak.describe()
         ));
     }
     let tree = seg.tree();
@@ -202,7 +202,7 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
     let mut node_dummies: Vec<Snark> = vec![];
     let mut root = None;
     for (j, node) in tree.nodes.iter().enumerate() {
-        let start = std::time::Instant::now();
+        let (start, peak) = (std::time::Instant::now(), memory::PeakMemory::start());
         let children = children_of(&node.children, &segment_dummies, &node_dummies);
         let fits =
             |c: &AggregationConfigParams| check_node_memory(c, &format!("keygen of aggregation node {j}")).map(drop);
@@ -214,13 +214,14 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
         };
         write_json(&node_file(art, &tree, j, "json"), &layout)?;
         progress(format!(
-            "aggregation node {}/{}: keys for {} proofs, {} advice columns at k={} ({:.1?})",
+            "aggregation node {}/{}: keys for {} proofs, {} advice columns at k={} ({:.1?}{})",
             j + 1,
             tree.nodes.len(),
             node.children.len(),
             key.config.num_advice,
             seg.aggregate_k,
-            start.elapsed()
+            start.elapsed(),
+            peak.describe()
         ));
         if j == tree.root() {
             root = Some(key);
@@ -319,7 +320,7 @@ pub fn prove_segment(
             RuntimeError::Corrupt { path: path.display().to_string(), what: "proving key", reason: e.to_string() }
         })?;
     let circuit = ZkCircuit::with_witness(lower(&g, &p, part.circuit, &vis, &inputs)?);
-    aggregate::prove_segment(&downsized(params, part.circuit.k), &pk, circuit)
+    aggregate::prove_segment(&downsized(art, params, part.circuit.k)?, &pk, circuit)
 }
 
 /// One segment's proof as a file, for schedulers that prove segments on many machines
@@ -394,7 +395,7 @@ pub fn read_segment_proofs(model: &Model, art: &ArtifactDir, params: &Params, pa
                     reason: e.to_string(),
                 }
             })?;
-        let inner = downsized(params, part.circuit.k);
+        let inner = downsized(art, params, part.circuit.k)?;
         let snark = aggregate::snark_of(&inner, &vk, instances, proof, false);
         aggregate::verify_inner(&inner, &vk, &snark)
             .map_err(|_| RuntimeError::InvalidProof(format!("{} (segment {i}) does not verify", path.display())))?;
@@ -417,22 +418,29 @@ pub fn prove_aggregate(
     let wirings = wirings(model)?;
     let mut nodes: Vec<Snark> = vec![];
     for (j, node) in tree.nodes.iter().enumerate() {
-        let start = std::time::Instant::now();
+        let (start, peak) = (std::time::Instant::now(), memory::PeakMemory::start());
         let key = load_node_key(model, art, &tree, j)?;
         check_node_memory(&key.config, &format!("proving aggregation node {j}"))?;
         let children = children_of(&node.children, &segments, &nodes);
         if j == tree.root() {
             let proof = aggregate::prove(params, &key, children, &wirings[j])?;
             progress(format!(
-                "aggregation node {}/{} (root) proven ({:.1?})",
+                "aggregation node {}/{} (root) proven ({:.1?}{})",
                 j + 1,
                 tree.nodes.len(),
-                start.elapsed()
+                start.elapsed(),
+                peak.describe()
             ));
             return Ok(proof);
         }
         nodes.push(aggregate::prove_node(params, &key, children, &wirings[j])?);
-        progress(format!("aggregation node {}/{} proven ({:.1?})", j + 1, tree.nodes.len(), start.elapsed()));
+        progress(format!(
+            "aggregation node {}/{} proven ({:.1?}{})",
+            j + 1,
+            tree.nodes.len(),
+            start.elapsed(),
+            peak.describe()
+        ));
     }
     Err(RuntimeError::Other("the aggregation tree has no root".into()))
 }

@@ -158,6 +158,32 @@ pub fn generate(k: u32, rng: impl rand::RngCore) -> Params {
     Params::setup(1, rand::rngs::OsRng).from_parts(k, g, Some(g_lagrange), g2, s_g2)
 }
 
+/// `params` for 2^k rows (k at most params' own), kept in the file `cache`. Downsizing computes
+/// the Lagrange basis again, an FFT over curve points (minutes at 2^20 rows), so each k is
+/// computed once and later jobs read the file. A cached file serves only if it holds the same
+/// secret as `params` (same first points and s·g2); otherwise it is made again.
+pub fn downsized_cached(params: &Params, k: u32, cache: &Path) -> Result<Params> {
+    if k >= params.k() {
+        return Ok(params.clone());
+    }
+    if let Ok(cached) = read_params(cache) {
+        if cached.k() == k && same_secret(&cached, params) {
+            return Ok(cached);
+        }
+    }
+    let mut downsized = params.clone();
+    downsized.downsize(k);
+    let mut bytes = vec![];
+    downsized.write_custom(&mut bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    crate::files::write_atomic(cache, &bytes)?;
+    Ok(downsized)
+}
+
+/// Whether two SRSs (of any sizes) come from the same secret s: equal G, s·G, G2 and s·G2.
+fn same_secret(a: &Params, b: &Params) -> bool {
+    a.get_g().get(..2) == b.get_g().get(..2) && a.g2() == b.g2() && a.s_g2() == b.s_g2()
+}
+
 fn read_params(path: &Path) -> Result<Params> {
     let bytes = std::fs::read(path).map_err(|e| read_err(path, e))?;
     let corrupt = |reason: String| RuntimeError::Corrupt { path: path.display().to_string(), what: "SRS file", reason };
@@ -222,17 +248,42 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
+    fn bytes(p: &Params) -> Vec<u8> {
+        let mut b = vec![];
+        p.write_custom(&mut b, SerdeFormat::RawBytes).unwrap();
+        b
+    }
+
+    /// A cached downsized SRS equals halo2's downsize, is read back rather than made again,
+    /// and is made again when it holds another secret.
+    #[test]
+    fn downsized_srs_is_cached_per_secret() {
+        let dir = std::env::temp_dir().join(format!("zkonnx-srs-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cache = dir.join("srs-k4.srs");
+        let downsize = |p: &Params| {
+            let mut d = p.clone();
+            d.downsize(4);
+            bytes(&d)
+        };
+        let big = generate(6, rand_chacha::ChaCha20Rng::seed_from_u64(1));
+        assert_eq!(bytes(&downsized_cached(&big, 4, &cache).unwrap()), downsize(&big));
+        let written = std::fs::metadata(&cache).unwrap().modified().unwrap();
+        assert_eq!(bytes(&downsized_cached(&big, 4, &cache).unwrap()), downsize(&big));
+        assert_eq!(std::fs::metadata(&cache).unwrap().modified().unwrap(), written, "the cache was not reused");
+
+        let other = generate(6, rand_chacha::ChaCha20Rng::seed_from_u64(2));
+        assert_eq!(bytes(&downsized_cached(&other, 4, &cache).unwrap()), downsize(&other), "another secret's cache");
+        assert_eq!(downsized_cached(&other, 6, &cache).unwrap().k(), 6);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// The fast generator gives exactly halo2's SRS for the same secret.
     #[test]
     fn generated_srs_equals_halo2s_setup() {
         for k in [1, 4, 7] {
             let fast = generate(k, rand_chacha::ChaCha20Rng::seed_from_u64(k as u64));
             let reference = Params::setup(k, rand_chacha::ChaCha20Rng::seed_from_u64(k as u64));
-            let bytes = |p: &Params| {
-                let mut b = vec![];
-                p.write_custom(&mut b, SerdeFormat::RawBytes).unwrap();
-                b
-            };
             assert_eq!(bytes(&fast), bytes(&reference), "k = {k}");
         }
     }

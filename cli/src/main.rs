@@ -307,6 +307,7 @@ fn measured_peak() -> String {
 
 fn size(bytes: u64) -> String {
     match bytes {
+        b if b >= 1 << 30 => format!("{:.2} GB", b as f64 / (1u64 << 30) as f64),
         b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
         b if b >= 1 << 10 => format!("{:.1} kB", b as f64 / 1024.0),
         b => format!("{b} B"),

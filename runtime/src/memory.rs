@@ -43,11 +43,13 @@ impl PeakMemory {
         high_water_mark()
     }
 
-    /// ", peak 7.6 GB" (", peak at most 7.6 GB" where the mark could not be reset), or nothing.
+    /// ", peak 7.6 GB" (", peak at most 7.6 GB" where the mark could not be reset), or nothing;
+    /// GB of 2^30 bytes, as zkonnx's other sizes.
     pub fn describe(&self) -> String {
+        let gb = |b: u64| b as f64 / (1u64 << 30) as f64;
         match self.bytes() {
-            Some(b) if self.reset => format!(", peak {:.1} GB", b as f64 / 1e9),
-            Some(b) => format!(", peak at most {:.1} GB", b as f64 / 1e9),
+            Some(b) if self.reset => format!(", peak {:.2} GB", gb(b)),
+            Some(b) => format!(", peak at most {:.2} GB", gb(b)),
             None => String::new(),
         }
     }

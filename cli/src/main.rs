@@ -187,6 +187,17 @@ enum Command {
         /// Print one JSON object on stdout: the verified public values (outputs, inputs).
         #[arg(long)]
         json: bool,
+        /// Refuse the proof unless its input commitment is this one (0x hex, from `zkonnx hash
+        /// --input`): without it, a hashed input proves only that *some* input was used.
+        #[arg(long, value_name = "0xHASH")]
+        expect_input_hash: Option<String>,
+        /// Refuse the proof unless its output commitment is this one (`zkonnx hash --witness`).
+        #[arg(long, value_name = "0xHASH")]
+        expect_output_hash: Option<String>,
+        /// Refuse the proof unless it used the weights of this commitment (hashed params; `zkonnx
+        /// hash --params MODEL.onnx`): without it, any weights of the compiled architecture pass.
+        #[arg(long, value_name = "0xHASH")]
+        expect_params_hash: Option<String>,
     },
     /// Write the Solidity verifier of the model: Verifier.sol, Verifier.bin (deployment bytecode,
     /// hex) and abi.json. Needs solc 0.8.19 (`npm install -g solc@0.8.19`, or ZKONNX_SOLC).
@@ -210,8 +221,12 @@ enum Command {
     /// Run the verifier contract on a proof in an in-process EVM; prints the gas it costs.
     VerifyEvm {
         art: PathBuf,
-        #[arg(short, long)]
-        proof: PathBuf,
+        #[arg(short, long, required_unless_present = "calldata", conflicts_with = "calldata")]
+        proof: Option<PathBuf>,
+        /// Call the contract with these bytes as they are (e.g. from encode-evm-calldata, or
+        /// read from a transaction) instead of a proof file's.
+        #[arg(long)]
+        calldata: Option<PathBuf>,
         /// The verifier's Verifier.bin (from create-evm-verifier); without it, it is generated.
         #[arg(long)]
         verifier: Option<PathBuf>,
@@ -567,15 +582,15 @@ fn run(command: Command) -> Result<()> {
             }
             let other = params.map(|p| m.plan_with_weights_of(&p)).transpose()?;
             if hashed_params {
-                println!("params_hash: {}", witness::params_hash(other.as_ref().unwrap_or(&m.plan)));
+                println!("params_hash: {}", witness::params_hash(other.as_ref().unwrap_or(&m.plan))?);
             }
             if let Some(path) = input {
                 let inputs = witness::read_inputs(&path, &m.settings)?;
-                println!("input_hash: {}", witness::input_hash(&m, &witness::quantize_inputs(&m, &inputs)));
+                println!("input_hash: {}", witness::input_hash(&m, &witness::quantize_inputs(&m, &inputs))?);
             }
             if let Some(path) = wpath {
                 let w = witness::read(&path, &m)?;
-                println!("output_hash: {}", witness::output_hash(&m, &w.outputs_quantized));
+                println!("output_hash: {}", witness::output_hash(&m, &w.outputs_quantized)?);
             }
         }
         Command::Mock { art, witness: wpath } => {
@@ -670,16 +685,21 @@ fn run(command: Command) -> Result<()> {
             runtime::files::write_atomic(&out, &data)?;
             println!("calldata written to {}: {} bytes", out.display(), data.len());
         }
-        Command::VerifyEvm { art, proof: ppath, verifier, no_size_limit } => {
+        Command::VerifyEvm { art, proof: ppath, calldata, verifier, no_size_limit } => {
             let start = Instant::now();
             let dir = ArtifactDir::new(&art);
             let limit = size_limit(no_size_limit);
+            let (data, source) = match (ppath, calldata) {
+                (Some(p), _) => (evm::calldata(&dir, &p)?, p),
+                (None, Some(c)) => (runtime::files::read(&c)?, c),
+                (None, None) => anyhow::bail!("say what to verify: --proof FILE or --calldata FILE"),
+            };
             let bytecode = match verifier {
                 Some(path) => evm::read_bytecode(&path)?,
                 None => step("generating and compiling the verifier", || evm::create_bytecode(&dir, None, limit))?,
             };
-            let run = step("running the verifier in the EVM", || evm::verify(&dir, &ppath, bytecode, limit))
-                .with_context(|| format!("verify-evm {}", ppath.display()))?;
+            let run = step("running the verifier in the EVM", || evm::run(bytecode, data, limit))
+                .with_context(|| format!("verify-evm {}", source.display()))?;
             println!(
                 "verified on EVM: {} gas; deployed code {} bytes, calldata {} bytes ({:.1?})",
                 run.gas,
@@ -688,10 +708,15 @@ fn run(command: Command) -> Result<()> {
                 start.elapsed()
             );
         }
-        Command::Verify { art, proof: ppath, srs, json } => {
+        Command::Verify { art, proof: ppath, srs, json, expect_input_hash, expect_output_hash, expect_params_hash } => {
             let start = Instant::now();
             let source = srs.map(SrsSource::File);
-            let public = proof::verify(&ArtifactDir::new(&art), &ppath, source.as_ref())
+            let expected = proof::Expected {
+                input_hash: expect_input_hash,
+                output_hash: expect_output_hash,
+                params_hash: expect_params_hash,
+            };
+            let public = proof::verify(&ArtifactDir::new(&art), &ppath, source.as_ref(), &expected)
                 .with_context(|| format!("verify {}", ppath.display()))?;
             if json {
                 println!("{}", serde_json::to_string(&public)?);

@@ -191,6 +191,12 @@ fn tampered_proofs_and_foreign_keys_fail_verify() {
     let line = refused(zk(&[&"verify", &art, &"-p", &write("byte.json", &p)]));
     assert!(line.contains("invalid"), "{line}");
 
+    // Bytes appended to the proof: another byte string, refused.
+    let mut p = proof.clone();
+    p["proof"] = format!("{}{}", p["proof"].as_str().unwrap(), "00".repeat(32)).into();
+    let line = refused(zk(&[&"verify", &art, &"-p", &write("appended.json", &p)]));
+    assert!(line.contains("32 bytes follow the proof"), "{line}");
+
     // A changed public output (the instance the proof is checked against).
     let mut p = proof.clone();
     let mut inst = hex::decode(p["instances"][0].as_str().unwrap()).unwrap();
@@ -358,6 +364,24 @@ fn corrupt_or_foreign_artifacts_are_refused() {
         // Setup cannot fix settings that do not give their own circuit: the line says what does.
         assert!(line.contains("run `zkonnx compile`") && !line.contains("zkonnx setup"), "{field}: {line}");
     }
+    std::fs::write(art.join("settings.json"), &settings).unwrap();
+
+    // Issue 26: a circuit.json with no nodes, or a node reading one after it: one line, no panic.
+    let circuit = std::fs::read_to_string(art.join("circuit.json")).unwrap();
+    let original: serde_json::Value = serde_json::from_str(&circuit).unwrap();
+    let mut empty = original.clone();
+    empty["graph"]["nodes"] = serde_json::json!([]);
+    std::fs::write(art.join("circuit.json"), serde_json::to_vec(&empty).unwrap()).unwrap();
+    let input = testdata("mlp", "input.json");
+    let out = dir.path().join("w2.json");
+    assert!(refused(zk(&[&"gen-witness", &art, &"-i", &input, &"-o", &out])).contains("compiled circuit"));
+    assert!(refused(zk(&[&"mock", &art, &"-w", &witness])).contains("compiled circuit"));
+    let mut cycle = original.clone();
+    cycle["graph"]["nodes"][1]["inputs"] = serde_json::json!([2]);
+    std::fs::write(art.join("circuit.json"), serde_json::to_vec(&cycle).unwrap()).unwrap();
+    assert!(refused(zk(&[&"gen-witness", &art, &"-i", &input, &"-o", &out])).contains("does not come before it"));
+    assert!(!out.exists());
+    std::fs::write(art.join("circuit.json"), &circuit).unwrap();
 }
 
 #[test]
@@ -439,10 +463,10 @@ fn a_given_srs_is_downsized_and_must_be_the_same_for_setup_prove_and_verify() {
 }
 
 #[test]
-fn the_readme_lists_exactly_the_ops_zkonnx_supports() {
+fn the_ops_doc_lists_exactly_the_ops_zkonnx_supports() {
     let table = ok(zk(&[&"ops"]));
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    assert!(readme.contains(&table), "README.md's op table differs from `zkonnx ops`:\n{table}");
+    let doc = std::fs::read_to_string(root().join("docs").join("ops.md")).unwrap();
+    assert!(doc.contains(&table), "docs/ops.md's op table differs from `zkonnx ops`:\n{table}");
     assert!(table.lines().count() > 60, "{table}");
 }
 
@@ -596,6 +620,87 @@ fn hashed_inputs_and_outputs_bind_the_proof_to_their_commitments() {
     let line_out = refused(zk(&[&"verify", &art, &"-p", &write("output_swapped.json", &p)]));
     assert!(line_out.contains("invalid"), "{line_out}");
     ok(zk(&[&"verify", &art, &"-p", &proof_path]));
+
+    // A verifier who knows the commitments says so: the proof passes with its own and is
+    // refused with another input's, or with a commitment the settings do not expose.
+    let (own_in, own_out) = (line("input_hash"), line("output_hash"));
+    ok(zk(&[&"verify", &art, &"-p", &proof_path, &"--expect-input-hash", &own_in, &"--expect-output-hash", &own_out]));
+    let theirs_in = other_hash.trim().strip_prefix("input_hash: ").unwrap().to_string();
+    let line_out = refused(zk(&[&"verify", &art, &"-p", &proof_path, &"--expect-input-hash", &theirs_in]));
+    assert!(line_out.contains("not the expected"), "{line_out}");
+    let line_out = refused(zk(&[&"verify", &art, &"-p", &proof_path, &"--expect-params-hash", &own_in]));
+    assert!(line_out.contains("exposes no params_hash"), "{line_out}");
+    let line_out = refused(zk(&[&"verify", &art, &"-p", &proof_path, &"--expect-output-hash", &"0xnothex"]));
+    assert!(line_out.contains("not a field element"), "{line_out}");
+
+    // Issue 25, H1: a forged reveal of the hashed outputs. Two neighbouring outputs trade a carry
+    // at every slot width a forger might try (at the real one, unchecked, the packed element and
+    // so the commitment would not change), the floats following the integers: each is refused,
+    // or hashes to another commitment.
+    let honest = json(&witness);
+    let scale = settings["outputs"][0]["scale"].as_u64().unwrap() as i32;
+    let mut refusals = 0;
+    for width in 2..=40 {
+        let mut forged = honest.clone();
+        let mut ints: Vec<i64> =
+            honest["outputs_quantized"][0].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        ints[0] += 1 << width;
+        ints[1] -= 1;
+        forged["outputs_quantized"][0] = serde_json::json!(ints);
+        forged["outputs"][0] = serde_json::json!(ints.iter().map(|&v| v as f64 / 2f64.powi(scale)).collect::<Vec<_>>());
+        let out = zk(&[&"hash", &art, &"-w", &write("forged_witness.json", &forged)]);
+        if out.status.success() {
+            assert_ne!(String::from_utf8_lossy(&out.stdout).trim(), format!("output_hash: {own_out}"), "{width}");
+        } else {
+            assert!(refused(out).contains("outside the proven range"));
+            refusals += 1;
+        }
+    }
+    assert!(refusals > 0);
+    // Floats that do not say what the integers say.
+    let mut lying = honest.clone();
+    lying["outputs"][0][0] = (lying["outputs"][0][0].as_f64().unwrap() + 1.0).into();
+    let line_out = refused(zk(&[&"hash", &art, &"-w", &write("lying_witness.json", &lying)]));
+    assert!(line_out.contains("floats are not its integers"), "{line_out}");
+}
+
+/// Issue 25: the verifying key commits to the settings that decode its public values. Each edit
+/// of a decoding field followed by setup is refused or makes another key (every byte of the
+/// key's payload the same before: a verifier with the published key would have read doubled
+/// outputs).
+#[test]
+fn a_verifying_key_commits_to_the_settings_that_decode_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("mlp");
+    ok(zk(&[&"compile", &testdata("mlp", "model.onnx"), &"-o", &art]));
+    ok(zk(&[&"setup", &art]));
+    // The binary container's header (magic, kind, version, binding, checksum) is 77 bytes.
+    let payload = |dir: &Path| std::fs::read(dir.join("vk.bin")).unwrap()[77..].to_vec();
+    let original = payload(&art);
+    let edits: [(&str, serde_json::Value); 4] = [
+        ("/outputs/0/scale", 7.into()),
+        ("/scales/input", 7.into()),
+        ("/inputs/0/range/max", 4.0.into()),
+        ("/outputs/0/name", "renamed".into()),
+    ];
+    for (i, (pointer, value)) in edits.into_iter().enumerate() {
+        let edited = dir.path().join(format!("edited{i}"));
+        std::fs::create_dir_all(&edited).unwrap();
+        for f in ["settings.json", "circuit.json", "model.onnx"] {
+            if art.join(f).exists() {
+                std::fs::copy(art.join(f), edited.join(f)).unwrap();
+            }
+        }
+        let mut settings = json(&edited.join("settings.json"));
+        *settings.pointer_mut(pointer).unwrap() = value;
+        std::fs::write(edited.join("settings.json"), serde_json::to_vec(&settings).unwrap()).unwrap();
+        let out = zk(&[&"setup", &edited]);
+        if out.status.success() {
+            assert_ne!(payload(&edited), original, "{pointer}: the same key under edited settings");
+        } else {
+            refused(out);
+        }
+    }
 }
 
 #[test]
@@ -753,7 +858,68 @@ fn check_on_evm(art: &Path, proof: &Path, extra: &[&str]) -> u64 {
         let public = changed_proof(proof, "public.json", |p| flip(&mut p["instances"][n - 1], 0));
         assert!(refused(verify_evm(&public)).contains("rejected"));
     }
+    check_canonical_calldata(art, &bin, &calldata, n, extra);
     gas
+}
+
+/// BN254's scalar field modulus r, big-endian.
+const R: [u8; 32] = [
+    0x30, 0x64, 0x4e, 0x72, 0xe1, 0x31, 0xa0, 0x29, 0xb8, 0x50, 0x45, 0xb6, 0x81, 0x81, 0x58, 0x5d, 0x28, 0x33, 0xe8,
+    0x48, 0x79, 0xb9, 0x70, 0x91, 0x43, 0xe1, 0xf5, 0x93, 0xf0, 0x00, 0x00, 0x01,
+];
+
+/// The calldata word at `offset` plus `times` r (a 256-bit big-endian sum; it fits for the small
+/// words a proof holds).
+fn plus_r(calldata: &[u8], offset: usize, times: u32) -> Vec<u8> {
+    let mut data = calldata.to_vec();
+    for _ in 0..times {
+        let mut carry = 0u16;
+        for i in (0..32).rev() {
+            let sum = data[offset + i] as u16 + R[i] as u16 + carry;
+            data[offset + i] = sum as u8;
+            carry = sum >> 8;
+        }
+        assert_eq!(carry, 0, "w + r overflows 256 bits");
+    }
+    data
+}
+
+/// Issue 25, H2: the contract itself (called with raw calldata, as a consumer's contract passes it
+/// on) accepts the honest calldata and nothing that only equals it mod r: a public value plus r or
+/// 2r, a proof scalar plus r, or bytes appended.
+fn check_canonical_calldata(art: &Path, bin: &Path, calldata: &Path, instances: usize, extra: &[&str]) {
+    let honest = std::fs::read(calldata).unwrap();
+    let run = |data: &[u8], name: &str| {
+        let path = art.join(name);
+        std::fs::write(&path, data).unwrap();
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> =
+            vec![&"verify-evm", &art, &"--calldata", &path, &"--verifier", &bin];
+        args.extend(extra.iter().map(|e| e as &dyn AsRef<std::ffi::OsStr>));
+        zk(&args)
+    };
+    ok(run(&honest, "honest.calldata"));
+    // The proof's scalars: the words the contract reads as scalars, past the instances.
+    let sol = std::fs::read_to_string(art.join("evm").join("Verifier.sol")).unwrap();
+    let scalar = sol
+        .match_indices("canonical_scalar(calldataload(0x")
+        .map(|(i, m)| {
+            let digits: String = sol[i + m.len()..].chars().take_while(char::is_ascii_hexdigit).collect();
+            usize::from_str_radix(&digits, 16).unwrap()
+        })
+        .find(|&o| o >= 32 * instances)
+        .expect("the verifier reads a proof scalar");
+    let mut forged = vec![(plus_r(&honest, scalar, 1), "scalar_plus_r.calldata")];
+    if instances > 0 {
+        let last = 32 * (instances - 1);
+        forged.push((plus_r(&honest, last, 1), "public_plus_r.calldata"));
+        forged.push((plus_r(&honest, last, 2), "public_plus_2r.calldata"));
+    }
+    let mut appended = honest.clone();
+    appended.extend([0u8; 32]);
+    forged.push((appended, "appended.calldata"));
+    for (data, name) in forged {
+        assert!(refused(run(&data, name)).contains("rejected"), "{name}");
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@
 //! signed width ([-2^(bits-1), 2^(bits-1))). The params commitment hashes the weights' scale
 //! exponent first: Poseidon(scale, pack(W_1), pack(b_1), pack(W_2), ...), layers in graph order.
 
-use crate::chips::pack::Packing;
+use crate::chips::pack::{Packing, SlotError};
 use crate::chips::poseidon;
 use crate::ir::Graph;
 use crate::quant::{QOp, QuantPlan};
@@ -36,19 +36,39 @@ pub fn param_packings(plan: &QuantPlan) -> Vec<Packing> {
     plan.param_tensors().map(|(_, t)| Packing::of_range(t.range().0, t.range().1)).collect()
 }
 
-/// The params commitment of a plan with witnessed weights.
-pub fn params_commitment(plan: &QuantPlan) -> Fr {
-    let mut message = vec![crate::chips::fe(plan.param_scale as i128)];
-    for ((_, t), p) in plan.param_tensors().zip(param_packings(plan)) {
-        message.extend(p.pack(&t.values));
-    }
-    poseidon::hash(&message)
+/// Why values cannot be committed: the message would not be the one the circuit hashes.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CommitError {
+    #[error("{given} tensors given, the commitment packs {expected}")]
+    Count { given: usize, expected: usize },
+    #[error("tensor {tensor}: {slot}")]
+    Slot { tensor: usize, slot: SlotError },
 }
 
-/// The commitment of `tensors`, each packed by its packing.
-pub fn commitment(tensors: &[Vec<i128>], packings: &[Packing]) -> Fr {
-    let packed: Vec<Fr> = tensors.iter().zip(packings).flat_map(|(t, p)| p.pack(t)).collect();
-    poseidon::hash(&packed)
+/// The params commitment of a plan with witnessed weights.
+pub fn params_commitment(plan: &QuantPlan) -> Result<Fr, CommitError> {
+    let tensors: Vec<&[i128]> = plan.param_tensors().map(|(_, t)| &t.values[..]).collect();
+    let mut message = vec![crate::chips::fe(plan.param_scale as i128)];
+    message.extend(pack_all(&tensors, &param_packings(plan))?);
+    Ok(poseidon::hash(&message))
+}
+
+/// The commitment of `tensors`, each packed by its packing (one tensor per packing, every value
+/// in its slot, or an error: no value outside what the circuit proves is ever hashed).
+pub fn commitment(tensors: &[Vec<i128>], packings: &[Packing]) -> Result<Fr, CommitError> {
+    let tensors: Vec<&[i128]> = tensors.iter().map(|t| &t[..]).collect();
+    Ok(poseidon::hash(&pack_all(&tensors, packings)?))
+}
+
+fn pack_all(tensors: &[&[i128]], packings: &[Packing]) -> Result<Vec<Fr>, CommitError> {
+    if tensors.len() != packings.len() {
+        return Err(CommitError::Count { given: tensors.len(), expected: packings.len() });
+    }
+    let mut packed = vec![];
+    for (tensor, (t, p)) in tensors.iter().zip(packings).enumerate() {
+        packed.extend(p.pack(t).map_err(|slot| CommitError::Slot { tensor, slot })?);
+    }
+    Ok(packed)
 }
 
 /// How many field elements the commitment hashes.

@@ -7,6 +7,7 @@ pub mod commit;
 pub mod error;
 pub mod frontend;
 pub mod ir;
+pub mod panics;
 pub mod quant;
 pub mod reference;
 pub mod segment;

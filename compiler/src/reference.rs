@@ -117,7 +117,8 @@ impl FloatModel {
     /// The reference for `graph`, translated from the ONNX file `bytes` whose inputs have these
     /// shapes (batch fixed to 1). tract failing to load it is recorded, not an error.
     pub fn new(graph: Graph, bytes: &[u8], input_shapes: &[Vec<usize>]) -> FloatModel {
-        FloatModel { graph, tract: TractModel::load(bytes, input_shapes).map_err(|e| e.to_string()) }
+        let tract = without_panics(|| TractModel::load(bytes, input_shapes)).and_then(|r| r.map_err(|e| e.to_string()));
+        FloatModel { graph, tract }
     }
 
     /// Run one sample; returns every model output, flattened.
@@ -133,7 +134,7 @@ impl FloatModel {
         };
         let mut max_difference = 0.0f64;
         for (sample, ours) in samples.iter().zip(outputs) {
-            match tract.run(sample) {
+            match without_panics(|| tract.run(sample)).and_then(|r| r.map_err(|e| e.to_string())) {
                 Ok(theirs) => {
                     for (a, b) in ours.iter().zip(&theirs) {
                         for (x, y) in a.iter().zip(b) {
@@ -141,11 +142,17 @@ impl FloatModel {
                         }
                     }
                 }
-                Err(e) => return CrossCheck::Unavailable { reason: e.to_string() },
+                Err(reason) => return CrossCheck::Unavailable { reason },
             }
         }
         CrossCheck::Tract { max_difference }
     }
+}
+
+/// `f`, with a panic inside tract (on some models it cannot read, e.g. an opset from the future)
+/// turned into the reason: the cross-check is a second opinion, its failure is recorded.
+fn without_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    crate::panics::caught(f).map_err(|why| format!("tract panicked: {why}"))
 }
 
 impl TractModel {

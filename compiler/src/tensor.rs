@@ -9,8 +9,10 @@ pub struct Tensor<T> {
 }
 
 impl<T: Clone> Tensor<T> {
+    /// A tensor of `data` in `shape`: their sizes must agree (a translator that builds one that
+    /// does not has misread a malformed model, and stops there rather than compute on it).
     pub fn new(shape: Vec<usize>, data: Vec<T>) -> Self {
-        debug_assert_eq!(shape.iter().product::<usize>(), data.len());
+        assert_eq!(shape.iter().product::<usize>(), data.len(), "a tensor's shape and data disagree");
         Tensor { shape, data }
     }
 
@@ -25,6 +27,31 @@ impl<T: Clone> Tensor<T> {
     pub fn map<U: Clone>(&self, f: impl Fn(&T) -> U) -> Tensor<U> {
         Tensor::new(self.shape.clone(), self.data.iter().map(f).collect())
     }
+}
+
+/// The most elements a tensor the compiler builds may have (a model input, a folded constant, an
+/// op's output): past any circuit, and a bound checked before anything is allocated.
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
+/// `shape`, if its element count is at most `MAX_ELEMENTS`.
+pub fn bounded(shape: Vec<usize>) -> Result<Vec<usize>, String> {
+    match shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) {
+        Some(n) if n <= MAX_ELEMENTS => Ok(shape),
+        _ => Err(format!("shape {shape:?} has more than {MAX_ELEMENTS} elements")),
+    }
+}
+
+/// A shape from numbers a model computed (ConstantOfShape, Reshape, Expand, Tile, Resize
+/// sizes): each a whole number from 0 up, their product bounded.
+pub fn dims(values: impl IntoIterator<Item = f64>) -> Result<Vec<usize>, String> {
+    let shape = values
+        .into_iter()
+        .map(|v| match v {
+            v if v.fract() == 0.0 && (0.0..=MAX_ELEMENTS as f64).contains(&v) => Ok(v as usize),
+            v => Err(format!("{v} is not a dimension (a whole number from 0 to {MAX_ELEMENTS})")),
+        })
+        .collect::<Result<Vec<usize>, String>>()?;
+    bounded(shape)
 }
 
 /// Row-major strides of a shape.

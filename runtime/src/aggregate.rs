@@ -19,22 +19,18 @@ use halo2_proofs::poly::commitment::{Params as _, ParamsProver as _};
 use halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
 use halo2curves::bn256::{Bn256, Fr, G1Affine};
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams, VerifierUniversality};
 use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
 use snark_verifier_sdk::snark_verifier::pcs::kzg::{KzgAccumulator, KzgDecidingKey, LimbsEncoding};
 use snark_verifier_sdk::snark_verifier::pcs::{AccumulationDecider, AccumulatorEncoding};
-use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
 use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
 use snark_verifier_sdk::{CircuitExt, NativeLoader, Snark, SHPLONK};
 
 type PoseidonWrite = PoseidonTranscript<NativeLoader, Vec<u8>>;
 type PoseidonRead<'a> = PoseidonTranscript<NativeLoader, &'a [u8]>;
-type KeccakWrite = EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>;
-type KeccakRead<'a> = EvmTranscript<G1Affine, NativeLoader, &'a [u8], Vec<u8>>;
 
 /// How many instances the accumulator takes at the start of an aggregate's instance column.
 pub const ACCUMULATOR_LIMBS: usize = 12;
@@ -254,31 +250,14 @@ pub fn prove(params: &Params, key: &AggregateKey, snarks: Vec<Snark>, wiring: &W
 
 fn root_proof(params: &Params, key: &AggregateKey, agg: AggregationCircuit) -> Result<(Vec<Fr>, Vec<u8>)> {
     let instances = agg.instances().remove(0);
-    let mut transcript = KeccakWrite::init(vec![]);
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-        params,
-        &key.pk,
-        &[agg],
-        &[&[&instances]],
-        rand::rngs::OsRng,
-        &mut transcript,
-    )
-    .map_err(|e| RuntimeError::Other(format!("proving the aggregate failed: {e}")))?;
-    Ok((instances, transcript.finalize()))
+    let proof = crate::transcript::prove(params, &key.pk, agg, &instances)?;
+    Ok((instances, proof))
 }
 
 /// Check an aggregate proof: the proof against its key, then the accumulator it carries (the
 /// pairing that stands for every proof below it).
 pub fn verify(params: &Params, vk: &VerifyingKey<G1Affine>, instances: &[Fr], proof: &[u8]) -> Result<()> {
-    let mut transcript = KeccakRead::init(proof);
-    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
-        params.verifier_params(),
-        vk,
-        SingleStrategy::new(params),
-        &[&[instances]],
-        &mut transcript,
-    )
-    .map_err(|_| RuntimeError::InvalidProof("the aggregate proof does not verify".into()))?;
+    crate::transcript::verify(params, vk, instances, proof)?;
     decide(params, instances)
 }
 

@@ -18,6 +18,10 @@ struct DataFile {
     input_data: Vec<Vec<serde_json::Value>>,
 }
 
+/// The most samples a calibration reads: each is run through the float model and the integer
+/// evaluator for every candidate, so a million would run for hours.
+pub const MAX_SAMPLES: usize = 10_000;
+
 /// Read a data file: per model input, N samples' flattened values concatenated. Returns, per
 /// sample, per input, the values.
 pub fn read_samples(path: &Path, settings: &Settings) -> Result<Vec<Vec<Vec<f64>>>> {
@@ -41,6 +45,12 @@ pub fn read_samples(path: &Path, settings: &Settings) -> Result<Vec<Vec<Vec<f64>
             )));
         }
         let n = values.len() / size;
+        if n > MAX_SAMPLES {
+            return Err(RuntimeError::Input(format!(
+                "input {i} holds {n} samples; calibration takes at most {MAX_SAMPLES} (a few hundred that \
+                 span the inputs the model will see are enough): pass a subset"
+            )));
+        }
         if count.is_some_and(|c| c != n) {
             return Err(RuntimeError::Input(format!("input {i} holds {n} samples but input 0 holds {count:?}")));
         }
@@ -97,6 +107,7 @@ pub fn calibrate(
     report_path: &Path,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Model, Report)> {
+    let _lock = art.lock("calibrate")?;
     let model = Model::load(art)?;
     let float = float_model(art, &model)?;
     let (calibrated, report) = calibrate_model(&model, &float, data, opts, progress)?;

@@ -80,7 +80,66 @@ pub fn solidity(art: &ArtifactDir, srs: Option<&SrsSource>) -> Result<String> {
     let generated = PlonkVerifier::<SHPLONK>::read_proof(&dk, &protocol, &instances, &mut transcript)
         .and_then(|proof| PlonkVerifier::<SHPLONK>::verify(&dk, &protocol, &instances, &proof));
     generated.map_err(|e| RuntimeError::Other(format!("generating the verifier failed: {e:?}")))?;
-    Ok(loader.solidity_code())
+    canonical(loader.solidity_code())
+}
+
+/// The generated verifier, made to accept only canonical calldata (issue 25, H2). snark-verifier
+/// reads every scalar, public values included, as `mod(calldataload(o), f_q)`: a word w and
+/// w + r (w + 2r, ...) would verify alike, and a contract reading the calldata word as an
+/// output would be shown a value the model never produced. Each such load becomes
+/// `canonical_scalar(calldataload(o))`, which reverts unless the word is below r, and the
+/// calldata must be exactly as long as the proof the verifier reads (its last word), so nothing
+/// can be appended either. Points are already checked below p and on the curve.
+fn canonical(code: String) -> Result<String> {
+    let fail = |why: &str| RuntimeError::Other(format!("the generated verifier has an unexpected form ({why})"));
+    let modulus = code
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("let f_q := "))
+        .map(str::trim)
+        .filter(|m| m.starts_with("0x"))
+        .ok_or_else(|| fail("no scalar modulus"))?
+        .to_string();
+    // Every calldata word the verifier reads, by offset: the calldata is the last one's end.
+    let mut end = 0usize;
+    for (i, _) in code.match_indices("calldataload(0x") {
+        let digits: String = code[i + 15..].chars().take_while(char::is_ascii_hexdigit).collect();
+        let offset = usize::from_str_radix(&digits, 16).map_err(|_| fail("a calldata offset is not hex"))?;
+        end = end.max(offset + 32);
+    }
+    let mut out = String::with_capacity(code.len() + 1024);
+    let mut rest = code.as_str();
+    let mut scalars = 0;
+    while let Some(i) = rest.find("mod(calldataload(") {
+        let load = &rest[i + 4..];
+        let close = load.find(')').ok_or_else(|| fail("an unclosed calldataload"))?;
+        let tail = load[close + 1..].strip_prefix(", f_q)").ok_or_else(|| fail("a scalar load not mod f_q"))?;
+        out.push_str(&rest[..i]);
+        out.push_str(&format!("canonical_scalar({})", &load[..=close]));
+        rest = tail;
+        scalars += 1;
+    }
+    out.push_str(rest);
+    if scalars == 0 || end == 0 {
+        return Err(fail("it reads no scalar from calldata"));
+    }
+    let anchor = "let success := true";
+    let checks = format!(
+        "{anchor}
+            // zkonnx: only canonical calldata (every scalar below r, the exact length).
+            function canonical_scalar(x) -> v {{
+                if iszero(lt(x, {modulus})) {{
+                    revert(0, 0)
+                }}
+                v := x
+            }}
+            if iszero(eq(calldatasize(), {end:#x})) {{
+                revert(0, 0)
+            }}"
+    );
+    if out.matches(anchor).count() != 1 {
+        return Err(fail("no single `let success := true`"));
+    }
+    Ok(out.replacen(anchor, &checks, 1))
 }
 
 /// Whether a verifier must fit Ethereum's contract size limit (EIP-170). Chains without it (and
@@ -154,14 +213,24 @@ fn solc_command() -> Result<(String, Command)> {
         Ok(path) => vec![path],
         Err(_) => vec!["solc".into(), "solcjs".into()],
     };
+    // What a compiler that is there said when it could not start (e.g. node out of memory).
+    let mut failures = vec![];
     for name in candidates {
-        let version = Command::new(&name).arg("--version").output();
-        if let Ok(out) = version {
-            let text = String::from_utf8_lossy(&out.stdout);
-            if text.contains(SOLC_VERSION) {
+        match Command::new(&name).arg("--version").output() {
+            Ok(out) if String::from_utf8_lossy(&out.stdout).contains(SOLC_VERSION) => {
                 return Ok((name.clone(), Command::new(name)));
             }
+            Ok(out) if !out.status.success() => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let why = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("no message").trim().to_string();
+                failures.push(format!("{name} failed to start ({}: {why})", out.status));
+            }
+            // Not installed, or another version.
+            _ => {}
         }
+    }
+    if !failures.is_empty() {
+        return Err(RuntimeError::Other(format!("no Solidity compiler could run: {}", failures.join("; "))));
     }
     Err(RuntimeError::Other(format!(
         "no Solidity compiler {SOLC_VERSION} found: install it with `npm install -g solc@{SOLC_VERSION}` (solcjs), \
@@ -210,7 +279,7 @@ pub fn create_bytecode(art: &ArtifactDir, srs: Option<&SrsSource>, limit: SizeLi
 
 /// Read a Verifier.bin (hex, as `create_verifier` writes and solc prints).
 pub fn read_bytecode(path: &Path) -> Result<Vec<u8>> {
-    let text = std::fs::read_to_string(path).map_err(|e| crate::error::read_err(path, e))?;
+    let text = String::from_utf8(crate::files::read(path)?).map_err(|e| crate::error::read_err(path, e))?;
     hex::decode(text.trim().trim_start_matches("0x")).map_err(|_| RuntimeError::Corrupt {
         path: path.display().to_string(),
         what: "verifier bytecode",
@@ -236,7 +305,13 @@ pub struct EvmRun {
 /// Deploy `bytecode` in a fresh in-process EVM and call it with the proof's calldata: Ok with
 /// the gas when the contract accepts, `InvalidProof` when it reverts.
 pub fn verify(art: &ArtifactDir, proof_path: &Path, bytecode: Vec<u8>, limit: SizeLimit) -> Result<EvmRun> {
-    let data = calldata(art, proof_path)?;
+    run(bytecode, calldata(art, proof_path)?, limit)
+}
+
+/// Deploy `bytecode` in a fresh in-process EVM and call it with `data` as it is (calldata a
+/// consumer's contract would pass on): Ok with the gas when the contract accepts, `InvalidProof`
+/// when it reverts.
+pub fn run(bytecode: Vec<u8>, data: Vec<u8>, limit: SizeLimit) -> Result<EvmRun> {
     let calldata_size = data.len();
     let code_limit = match limit {
         SizeLimit::Eip170 => MAX_CODE_SIZE,

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"ZKONNX\0\0";
-pub const BINARY_FORMAT: u32 = 1;
+pub const BINARY_FORMAT: u32 = 2;
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
@@ -30,10 +30,37 @@ fn write_err(path: &Path, e: &dyn std::fmt::Display) -> RuntimeError {
 fn temp_file_with(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| write_err(path, &e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| write_err(path, &e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+        .tempfile_in(dir)
+        .map_err(|e| write_err(path, &e))?;
     tmp.write_all(bytes).map_err(|e| write_err(path, &e))?;
     tmp.as_file().sync_all().map_err(|e| write_err(path, &e))?;
     Ok(tmp)
+}
+
+/// Temporary files are `.zkonnx-tmp-<pid>-<random>`: the pid tells a live writer's from one a
+/// killed process left behind.
+const TEMP_PREFIX: &str = ".zkonnx-tmp-";
+
+/// Remove the temporary files in `dir` whose writer no longer runs (a process killed while it
+/// wrote a key leaves gigabytes behind). Only ours, by name; a live writer's file is kept.
+/// Returns the bytes freed.
+pub fn remove_stale_temp_files(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut freed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            if std::fs::remove_file(entry.path()).is_ok() {
+                freed += size;
+            }
+        }
+    }
+    freed
 }
 
 /// Write `bytes` to `path` through a temporary file in the same folder, so a crash never leaves
@@ -53,7 +80,12 @@ pub fn write_atomic_new(path: &Path, bytes: &[u8]) -> Result<bool> {
     }
 }
 
+/// A file's bytes. Only regular files: a FIFO or a device would block or never end.
 pub fn read(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).map_err(|e| read_err(path, e))?;
+    if !meta.is_file() {
+        return Err(read_err(path, "it is not a regular file"));
+    }
     std::fs::read(path).map_err(|e| read_err(path, e))
 }
 
@@ -136,7 +168,11 @@ pub fn write_binary_streamed(
     header.extend_from_slice(&[0; 32]);
     let mut out = HashingWriter { inner: std::io::BufWriter::new(file), hash: Sha256::new() };
     out.inner.write_all(&header).map_err(|e| write_err(path, &e))?;
-    payload(&mut out).map_err(|e| write_err(path, &e))?;
+    // halo2's key writers unwrap some of their writes (a full disk panicked there): the panic's
+    // message is the error.
+    compiler::panics::caught(|| payload(&mut out))
+        .map_err(|why| write_err(path, &why))?
+        .map_err(|e| write_err(path, &e))?;
     out.flush().map_err(|e| write_err(path, &e))?;
     let digest: [u8; 32] = out.hash.finalize().into();
     let mut file = out.inner.into_inner().map_err(|e| write_err(path, &e.error()))?;
@@ -219,4 +255,29 @@ pub fn read_binary(path: &Path, kind: Kind, binding: &[u8; 32]) -> Result<Vec<u8
         return Err(corrupt("its checksum does not match (truncated or corrupted)"));
     }
     Ok(payload.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 26: a key half-written by a killed process is removed by the next command; a live
+    /// writer's temporary file and files that are not ours stay.
+    #[test]
+    fn temporary_files_of_dead_writers_are_removed_and_no_others() {
+        let dir = tempfile::tempdir().unwrap();
+        // A pid no process has (above the kernel's pid_max of 2^22).
+        let dead = dir.path().join(format!("{TEMP_PREFIX}{}-abc", 1u32 << 23));
+        let live = dir.path().join(format!("{TEMP_PREFIX}{}-def", std::process::id()));
+        let theirs = dir.path().join(".tmpXYZ");
+        for f in [&dead, &live, &theirs] {
+            std::fs::write(f, [0u8; 100]).unwrap();
+        }
+        assert_eq!(remove_stale_temp_files(dir.path()), 100);
+        assert!(!dead.exists() && live.exists() && theirs.exists());
+        // A write in progress names its file with this process's pid.
+        let tmp = temp_file_with(&dir.path().join("pk.bin"), b"x").unwrap();
+        let name = tmp.path().file_name().unwrap().to_str().unwrap().to_string();
+        assert!(name.starts_with(&format!("{TEMP_PREFIX}{}-", std::process::id())), "{name}");
+    }
 }

@@ -69,7 +69,8 @@ pub struct SetupReport {
 
 /// `zkonnx setup`: SRS, then verifying and proving keys, written into the artifact folder.
 pub fn setup(model: &Model, art: &ArtifactDir, params: &Params) -> Result<SetupReport> {
-    let circuit = ZkCircuit::for_keygen(model.keygen_trace()?);
+    let _lock = art.lock("setup")?;
+    let circuit = ZkCircuit::for_keygen(model.keygen_trace()?, model.key_digest());
     let vk =
         keygen_vk_custom(params, &circuit, true).map_err(|e| RuntimeError::Other(format!("keygen failed: {e}")))?;
     let pk = keygen_pk(params, vk.clone(), &circuit).map_err(|e| RuntimeError::Other(format!("keygen failed: {e}")))?;
@@ -94,9 +95,9 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params) -> Result<SetupR
 }
 
 /// Halo2's readers panic on malformed bytes; ours have passed a checksum, but never let a panic out.
-fn guarded<T>(path: &Path, what: &'static str, f: impl FnOnce() -> std::io::Result<T>) -> Result<T> {
+pub(crate) fn guarded<T>(path: &Path, what: &'static str, f: impl FnOnce() -> std::io::Result<T>) -> Result<T> {
     let corrupt = |reason: String| RuntimeError::Corrupt { path: path.display().to_string(), what, reason };
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+    match compiler::panics::caught(f) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(corrupt(e.to_string())),
         Err(_) => Err(corrupt("it could not be parsed".into())),
@@ -185,9 +186,11 @@ pub fn check_prover_srs(art: &ArtifactDir, binding: &[u8; 32], params: &Params) 
     let Some(path) = art.verifier_srs() else { return Ok(()) };
     let recorded = read_binary(&path, Kind::VerifierSrs, binding)?;
     if recorded != srs::verifier_bytes(params) {
-        return Err(RuntimeError::Other(
-            "this SRS is not the one `zkonnx setup` used; pass the same --srs (or none, for the dev SRS) to setup and prove".into(),
-        ));
+        return Err(RuntimeError::Other(format!(
+            "this SRS is not the one `zkonnx setup` used: pass the same --srs to setup and prove; without --srs, \
+             the cached dev SRS ({}) was deleted or replaced since setup (a new one was made): run `zkonnx setup` again",
+            srs::dev_srs_path(halo2_proofs::poly::commitment::Params::k(params)).display()
+        )));
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod model;
 pub mod proof;
 pub mod segmented;
 pub mod srs;
+pub mod transcript;
 pub mod witness;
 
 pub use error::{Result, RuntimeError};

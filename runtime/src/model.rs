@@ -30,7 +30,30 @@ pub struct ArtifactDir {
     verifier_srs: Option<PathBuf>,
 }
 
+/// A command's hold on an artifact folder it writes (compile, calibrate, setup): released when
+/// dropped, or by the kernel when the process dies, so a killed command never leaves it locked.
+pub struct FolderLock(#[allow(dead_code)] std::fs::File);
+
 impl ArtifactDir {
+    /// Hold the folder for writing, or refuse if another zkonnx command writes it now (issue 26:
+    /// a calibrate deleted the keys of a setup still running, which then said it was done).
+    pub fn lock(&self, doing: &str) -> Result<FolderLock> {
+        let path = self.dir.join(".zkonnx.lock");
+        let failed =
+            |e: &dyn std::fmt::Display| RuntimeError::Write { path: path.display().to_string(), reason: e.to_string() };
+        std::fs::create_dir_all(&self.dir).map_err(|e| failed(&e))?;
+        let file =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| failed(&e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(FolderLock(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(RuntimeError::Other(format!(
+                "another zkonnx command is writing {} (compile, calibrate or setup); {doing} waits for it to finish",
+                self.dir.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(failed(&e)),
+        }
+    }
+
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         let dir = dir.into();
         ArtifactDir {
@@ -155,6 +178,7 @@ pub fn compile(
 /// Write a compiled folder: a copy of the ONNX file (the float reference calibration runs),
 /// circuit.json and settings.json.
 pub fn write_compiled(model: Model, onnx: &[u8], out: &ArtifactDir) -> Result<Model> {
+    let _lock = out.lock("compile")?;
     let file = CircuitFile {
         format: CIRCUIT_FORMAT.into(),
         model_sha256: model.settings.model_sha256.clone(),
@@ -239,6 +263,10 @@ pub fn binding_of(settings: &Settings) -> [u8; 32] {
 
 impl Model {
     pub fn load(art: &ArtifactDir) -> Result<Model> {
+        // Every command on a folder starts here: what a killed writer left is removed first.
+        for dir in [art.dir.clone(), art.dir.join("segments")] {
+            crate::files::remove_stale_temp_files(&dir);
+        }
         let settings = load_settings(art)?;
         let circuit: CircuitFile = read_json(&art.circuit(), "compiled circuit")?;
         if circuit.format != CIRCUIT_FORMAT || circuit.model_sha256 != settings.model_sha256 {
@@ -248,6 +276,11 @@ impl Model {
                     .into(),
             });
         }
+        circuit.graph.check_structure().map_err(|reason| RuntimeError::Corrupt {
+            path: art.circuit().display().to_string(),
+            what: "compiled circuit",
+            reason,
+        })?;
         Model::planned(circuit.graph, settings, &art.settings())
     }
 
@@ -341,6 +374,12 @@ impl Model {
         self.with_params(&values).map_err(|e| RuntimeError::Input(format!("{}: {e}", path.display())))
     }
 
+    /// What the model's keys commit to beside the circuit: its binding hash (model and
+    /// settings), so a key made under edited settings is another key.
+    pub fn key_digest(&self) -> compiler::circuit::KeyDigest {
+        compiler::circuit::KeyDigest::of(&self.binding)
+    }
+
     /// The trace keygen uses: structure only, on zero inputs.
     pub fn keygen_trace(&self) -> Result<Trace> {
         Ok(compiler::circuit::lower::lower_structure(
@@ -404,4 +443,21 @@ fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> s
         return Err("its circuit shape is invalid".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::ArtifactDir;
+
+    /// Issue 26: one writer at a time per artifact folder; the lock goes with its holder.
+    #[test]
+    fn a_folder_being_written_refuses_a_second_writer_until_the_first_is_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let art = ArtifactDir::new(dir.path().join("art"));
+        let held = art.lock("setup").unwrap();
+        let err = art.lock("calibrate").err().unwrap().to_string();
+        assert!(err.contains("another zkonnx command is writing") && err.contains("calibrate waits"), "{err}");
+        drop(held);
+        art.lock("calibrate").unwrap();
+    }
 }

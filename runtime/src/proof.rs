@@ -10,26 +10,14 @@ use compiler::circuit::instance::{InstanceLayout, Public};
 use compiler::circuit::ZkCircuit;
 use compiler::settings::Settings;
 use halo2_proofs::dev::MockProver;
-use halo2_proofs::plonk::{create_proof, verify_proof};
-use halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
-use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
-use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
-use halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2curves::bn256::Fr;
 use halo2curves::ff::PrimeField;
 use serde::{Deserialize, Serialize};
-use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
-use snark_verifier_sdk::NativeLoader;
 use std::path::Path;
 
 pub const PROOF_FORMAT: &str = "zkonnx-proof/3";
 
-/// The Fiat-Shamir transcript proofs use: Keccak-256, as the EVM verifier recomputes it (it
-/// costs no measurable prove time over Blake2b), so one proof serves `verify` and `verify-evm`.
-pub const TRANSCRIPT: &str = "keccak256";
-
-type KeccakWrite = EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>;
-type KeccakRead<'a> = EvmTranscript<G1Affine, NativeLoader, &'a [u8], Vec<u8>>;
+pub use crate::transcript::TRANSCRIPT;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProofFile {
@@ -103,7 +91,7 @@ fn circuit_for(model: &Model, witness: &Witness) -> Result<ZkCircuit> {
                 .into(),
         ));
     }
-    Ok(ZkCircuit::with_witness(trace))
+    Ok(ZkCircuit::with_witness(trace, model.key_digest()))
 }
 
 /// `zkonnx mock`: check every constraint without a proof.
@@ -126,17 +114,8 @@ pub fn prove(model: &Model, art: &ArtifactDir, witness: &Witness, params: &Param
     keys::check_prover_srs(art, &model.binding, params)?;
     let pk = keys::load_proving_key(art, &model.binding, model.settings.circuit)?;
     let instances = circuit.instances();
-    let mut transcript = KeccakWrite::init(vec![]);
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-        params,
-        &pk,
-        &[circuit],
-        &[&[&instances]],
-        rand::rngs::OsRng,
-        &mut transcript,
-    )
-    .map_err(|e| RuntimeError::Other(format!("proving failed: {e}")))?;
-    Ok(proof_file(model, &instances, transcript.finalize(), 0))
+    let proof = crate::transcript::prove(params, &pk, circuit, &instances)?;
+    Ok(proof_file(model, &instances, proof, 0))
 }
 
 /// A segmented model's proof: every segment's, then the aggregate (`progress` hears of each).
@@ -298,7 +277,12 @@ pub fn checked_parts(settings: &Settings, file: &ProofFile, path: &Path) -> Resu
 
 /// `zkonnx verify`: needs settings.json, vk.bin and srs.verifier only. Returns the verified public
 /// values.
-pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> Result<PublicValues> {
+pub fn verify(
+    art: &ArtifactDir,
+    proof_path: &Path,
+    srs: Option<&SrsSource>,
+    expected: &Expected,
+) -> Result<PublicValues> {
     let settings: Settings = crate::model::load_settings(art)?;
     let binding = binding_of(&settings);
     let file = read(proof_path)?;
@@ -312,27 +296,69 @@ pub fn verify(art: &ArtifactDir, proof_path: &Path, srs: Option<&SrsSource>) -> 
                 "its decoded values (\"inputs\", \"outputs\") differ from what its public instances prove".into(),
             ));
         }
+        expected.check(&public)?;
         return Ok(public);
     }
     let vk = keys::load_verifying_key(art, &binding, settings.circuit)?;
     let params = keys::load_verifier_srs(art, &binding, srs, settings.circuit.k)?;
     let bad = |what: &str| RuntimeError::InvalidProof(what.to_string());
-    let mut transcript = KeccakRead::init(&proof[..]);
-    let strategy = SingleStrategy::new(&params);
-    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
-        &params,
-        &vk,
-        strategy,
-        &[&[&instances]],
-        &mut transcript,
-    )
-    .map_err(|e| bad(&format!("halo2 rejected it ({e:?})")))?;
+    crate::transcript::verify(&params, &vk, &instances, &proof)?;
     // The public values come from the verified instances, never from the file's own fields.
     let public = PublicValues::decode(&settings, &instances);
     if public != file.public {
         return Err(bad("its decoded values (\"inputs\", \"outputs\") differ from what its public instances prove"));
     }
+    expected.check(&public)?;
     Ok(public)
+}
+
+/// The commitments a verifier already knows (`verify --expect-input-hash ...`): a proof is
+/// accepted only if it proves exactly these. Without them a verified commitment says only that
+/// *some* input, output or weights were used; with them, that these were.
+#[derive(Clone, Debug, Default)]
+pub struct Expected {
+    pub input_hash: Option<String>,
+    pub output_hash: Option<String>,
+    pub params_hash: Option<String>,
+}
+
+impl Expected {
+    /// Refuse `public` unless it holds every expected commitment. The expected values are read
+    /// as field elements (0x hex, as `zkonnx hash` prints them; case and leading zeros free).
+    pub fn check(&self, public: &PublicValues) -> Result<()> {
+        let checks = [
+            ("input_hash", &self.input_hash, &public.input_hash, "inputs"),
+            ("output_hash", &self.output_hash, &public.output_hash, "outputs"),
+            ("params_hash", &self.params_hash, &public.params_hash, "weights"),
+        ];
+        for (name, want, got, what) in checks {
+            let Some(want) = want else { continue };
+            let want_fr = fr_from_display_hex(want).ok_or_else(|| {
+                RuntimeError::Input(format!("the expected {name} {want} is not a field element in 0x hex"))
+            })?;
+            let Some(got) = got else {
+                return Err(RuntimeError::InvalidProof(format!(
+                    "it exposes no {name} (its settings do not hash the {what}), so it cannot prove the expected one"
+                )));
+            };
+            if fr_from_display_hex(got) != Some(want_fr) {
+                return Err(RuntimeError::InvalidProof(format!("its {name} is {got}, not the expected {want}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A field element from the 0x big-endian hex `commit::to_hex` prints (None: not hex, too long,
+/// or not below the field's modulus).
+fn fr_from_display_hex(h: &str) -> Option<Fr> {
+    let digits = h.trim().strip_prefix("0x").or_else(|| h.trim().strip_prefix("0X"))?;
+    if digits.is_empty() || digits.len() > 64 {
+        return None;
+    }
+    let mut be = hex::decode(format!("{digits:0>64}")).ok()?;
+    be.reverse();
+    fr_from_hex(&hex::encode(be))
 }
 
 #[cfg(test)]

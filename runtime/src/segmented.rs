@@ -171,6 +171,7 @@ fn downsized(art: &ArtifactDir, params: &Params, k: u32) -> Result<Params> {
 
 /// `zkonnx setup` for a segmented model: `params` is the SRS for 2^aggregate_k rows.
 pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn Fn(String)) -> Result<SetupReport> {
+    let _lock = art.lock("setup")?;
     let seg = segmentation(&model.settings)?;
     std::fs::create_dir_all(folder(art)).map_err(|e| RuntimeError::Other(format!("{}: {e}", folder(art).display())))?;
     let n = seg.parts.len();
@@ -181,7 +182,7 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
         let vis = visibility_of(&model.settings.visibility, i, n);
         keys::check_keygen_memory(part.circuit, &format!("keygen of segment {i}"))?;
         let inner = downsized(art, params, part.circuit.k)?;
-        let circuit = ZkCircuit::for_keygen(lower_structure(&g, &p, part.circuit, &vis)?);
+        let circuit = ZkCircuit::for_keygen(lower_structure(&g, &p, part.circuit, &vis)?, model.key_digest());
         let failed = |e| RuntimeError::Other(format!("keygen of segment {i} failed: {e}"));
         let vk = keygen_vk_custom(&inner, &circuit, true).map_err(failed)?;
         let pk = keygen_pk(&inner, vk.clone(), &circuit).map_err(failed)?;
@@ -235,8 +236,7 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
     let Some(key) = root else {
         return Err(RuntimeError::Other("the aggregation tree has no root".into()));
     };
-    let mut vk_bytes = vec![];
-    key.pk.get_vk().write(&mut vk_bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    let vk_bytes = root_vk_bytes(&key.config, key.pk.get_vk())?;
     write_binary(&art.verifying_key(), Kind::VerifyingKey, &model.binding, &vk_bytes)?;
     if let Some(path) = art.verifier_srs() {
         write_binary(&path, Kind::VerifierSrs, &model.binding, &srs::verifier_bytes(params))?;
@@ -319,7 +319,7 @@ pub fn prove_segment(
         ProvingKey::read::<_, ZkCircuit>(&mut reader, SerdeFormat::RawBytesUnchecked, part.circuit).map_err(|e| {
             RuntimeError::Corrupt { path: path.display().to_string(), what: "proving key", reason: e.to_string() }
         })?;
-    let circuit = ZkCircuit::with_witness(lower(&g, &p, part.circuit, &vis, &inputs)?);
+    let circuit = ZkCircuit::with_witness(lower(&g, &p, part.circuit, &vis, &inputs)?, model.key_digest());
     aggregate::prove_segment(&downsized(art, params, part.circuit.k)?, &pk, circuit)
 }
 
@@ -479,21 +479,42 @@ fn load_node_key(model: &Model, art: &ArtifactDir, tree: &AggregationTree, j: us
     Ok(AggregateKey { pk, config: layout.config, break_points: layout.break_points, children })
 }
 
-/// The root aggregation circuit's verifying key (the model's vk.bin).
+/// The root's vk.bin payload: the configuration its constraint system is built from (its length
+/// as 4 bytes little-endian, then JSON), then the key. The configuration travels inside the key
+/// file, so a verifier who trusts vk.bin trusts the constraint system it is read with, and no
+/// other file (`segments/aggregate.json` is the prover's) can change it.
+fn root_vk_bytes(config: &AggregationConfigParams, vk: &VerifyingKey<G1Affine>) -> Result<Vec<u8>> {
+    let config = serde_json::to_vec(config).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    let mut bytes = (config.len() as u32).to_le_bytes().to_vec();
+    bytes.extend(config);
+    vk.write(&mut bytes, SerdeFormat::RawBytes).map_err(|e| RuntimeError::Other(e.to_string()))?;
+    Ok(bytes)
+}
+
+/// The root aggregation circuit's verifying key (the model's vk.bin), read with the
+/// configuration it carries.
 pub fn load_aggregate_vk(
     model_settings: &Settings,
     art: &ArtifactDir,
     binding: &[u8; 32],
 ) -> Result<VerifyingKey<G1Affine>> {
-    let tree = segmentation(model_settings)?.tree();
-    let layout = read_layout(art, &tree, tree.root())?;
+    segmentation(model_settings)?;
     let path = art.verifying_key();
     if !path.exists() {
         return Err(missing(art, &path));
     }
     let bytes = read_binary(&path, Kind::VerifyingKey, binding)?;
-    VerifyingKey::read::<_, AggregationCircuit>(&mut &bytes[..], SerdeFormat::RawBytes, layout.config).map_err(|e| {
-        RuntimeError::Corrupt { path: path.display().to_string(), what: "verifying key", reason: e.to_string() }
+    let corrupt =
+        |reason: String| RuntimeError::Corrupt { path: path.display().to_string(), what: "verifying key", reason };
+    let len = bytes.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let (config, vk) = match len.and_then(|n| Some((bytes.get(4..4 + n)?, &bytes[4 + n..]))) {
+        Some(parts) => parts,
+        None => return Err(corrupt("it does not hold an aggregation's configuration".into())),
+    };
+    let config: AggregationConfigParams =
+        serde_json::from_slice(config).map_err(|e| corrupt(format!("its aggregation configuration: {e}")))?;
+    crate::keys::guarded(&path, "verifying key", || {
+        VerifyingKey::read::<_, AggregationCircuit>(&mut &vk[..], SerdeFormat::RawBytes, config)
     })
 }
 

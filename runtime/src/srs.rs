@@ -1,7 +1,7 @@
 //! Structured reference strings: a dev SRS generated once per k and cached, or a real one read
 //! from a file (halo2's raw format, as EZKL and the PSE ceremony ship) and downsized to k.
 
-use crate::error::{read_err, Result, RuntimeError};
+use crate::error::{Result, RuntimeError};
 use crate::files::write_atomic_new;
 use halo2_proofs::poly::commitment::{Params as _, ParamsProver as _};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
@@ -55,6 +55,9 @@ pub fn load(source: &SrsSource, k: u32) -> Result<Params> {
     match source {
         SrsSource::Dev => {
             let path = dev_srs_path(k);
+            if let Some(cache) = path.parent() {
+                crate::files::remove_stale_temp_files(cache);
+            }
             if path.exists() {
                 return read_params(&path);
             }
@@ -185,7 +188,7 @@ fn same_secret(a: &Params, b: &Params) -> bool {
 }
 
 fn read_params(path: &Path) -> Result<Params> {
-    let bytes = std::fs::read(path).map_err(|e| read_err(path, e))?;
+    let bytes = crate::files::read(path)?;
     let corrupt = |reason: String| RuntimeError::Corrupt { path: path.display().to_string(), what: "SRS file", reason };
     if bytes.len() < 4 {
         return Err(corrupt("too short".into()));
@@ -196,7 +199,7 @@ fn read_params(path: &Path) -> Result<Params> {
     if expected != Some(bytes.len()) {
         return Err(corrupt(format!("its size does not match an SRS for k = {k}")));
     }
-    Params::read_custom(&mut &bytes[..], SerdeFormat::RawBytes).map_err(|e| corrupt(e.to_string()))
+    crate::keys::guarded(path, "SRS file", || Params::read_custom(&mut &bytes[..], SerdeFormat::RawBytes))
 }
 
 /// The verifier's part of an SRS: k, the first G1 point and the two G2 points.

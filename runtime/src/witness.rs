@@ -108,9 +108,11 @@ pub fn generate(model: &Model, inputs: &[Vec<f64>], other_weights: Option<&Quant
     Ok(Witness {
         format: WITNESS_FORMAT.into(),
         binding: hex::encode(model.binding),
-        input_hash: hashed(model.settings.visibility.input).then(|| input_hash(model, &quantized)),
-        output_hash: hashed(model.settings.visibility.output).then(|| output_hash(model, &outputs_quantized)),
-        params_hash: hashed(model.settings.visibility.params).then(|| params_hash(plan)),
+        input_hash: hashed(model.settings.visibility.input).then(|| input_hash(model, &quantized)).transpose()?,
+        output_hash: hashed(model.settings.visibility.output)
+            .then(|| output_hash(model, &outputs_quantized))
+            .transpose()?,
+        params_hash: hashed(model.settings.visibility.params).then(|| params_hash(plan)).transpose()?,
         params: hashed(model.settings.visibility.params).then(|| plan.param_values()),
         inputs: quantized,
         outputs_quantized,
@@ -119,18 +121,26 @@ pub fn generate(model: &Model, inputs: &[Vec<f64>], other_weights: Option<&Quant
 }
 
 /// The commitment of a plan's witnessed weights (`zkonnx hash --params`), 0x hex.
-pub fn params_hash(plan: &QuantPlan) -> String {
-    to_hex(&params_commitment(plan))
+pub fn params_hash(plan: &QuantPlan) -> Result<String> {
+    let h =
+        params_commitment(plan).map_err(|e| RuntimeError::Input(format!("the weights cannot be committed: {e}")))?;
+    Ok(to_hex(&h))
 }
 
 /// The commitment of quantized model inputs (`zkonnx hash --input`), 0x hex.
-pub fn input_hash(model: &Model, inputs: &[Vec<i128>]) -> String {
-    to_hex(&commitment(inputs, &input_packings(&model.graph, &model.plan)))
+pub fn input_hash(model: &Model, inputs: &[Vec<i128>]) -> Result<String> {
+    let h = commitment(inputs, &input_packings(&model.graph, &model.plan))
+        .map_err(|e| RuntimeError::Input(format!("the inputs cannot be committed: input {e}")))?;
+    Ok(to_hex(&h))
 }
 
-/// The commitment of quantized model outputs, 0x hex.
-pub fn output_hash(model: &Model, outputs: &[Vec<i128>]) -> String {
-    to_hex(&commitment(outputs, &output_packings(&model.graph, &model.plan)))
+/// The commitment of quantized model outputs, 0x hex: what a proof with hashed outputs exposes.
+/// An output outside the range the circuit proves for it is refused (issue 25: such values could
+/// pack, and hash, like the proven ones).
+pub fn output_hash(model: &Model, outputs: &[Vec<i128>]) -> Result<String> {
+    let h = commitment(outputs, &output_packings(&model.graph, &model.plan))
+        .map_err(|e| RuntimeError::Input(format!("the outputs cannot be the committed ones: output {e}")))?;
+    Ok(to_hex(&h))
 }
 
 /// Quantize float inputs at the settings' input scale.
@@ -162,5 +172,34 @@ pub fn read(path: &Path, model: &Model) -> Result<Witness> {
             reason: "it was generated for other settings; run `zkonnx gen-witness` again".into(),
         });
     }
+    check_shapes(&w, &model.settings).map_err(|reason| RuntimeError::Corrupt {
+        path: path.display().to_string(),
+        what: "witness file",
+        reason,
+    })?;
     Ok(w)
+}
+
+/// A witness's tensors have the model's shapes, and its float outputs are exactly its integer
+/// outputs at their scales (a reader shown the floats is shown what the integers say).
+fn check_shapes(w: &Witness, settings: &Settings) -> std::result::Result<(), String> {
+    let numel = |shape: &[usize]| shape.iter().product::<usize>();
+    let input_lens: Vec<usize> = settings.inputs.iter().map(|i| numel(&i.shape)).collect();
+    let output_lens: Vec<usize> = settings.outputs.iter().map(|o| numel(&o.shape)).collect();
+    let lens = |t: &[Vec<i128>]| t.iter().map(Vec::len).collect::<Vec<_>>();
+    if lens(&w.inputs) != input_lens {
+        return Err(format!("its inputs have {:?} values, the model's {input_lens:?}", lens(&w.inputs)));
+    }
+    if lens(&w.outputs_quantized) != output_lens {
+        return Err(format!("its outputs have {:?} values, the model's {output_lens:?}", lens(&w.outputs_quantized)));
+    }
+    if w.outputs.len() != w.outputs_quantized.len() {
+        return Err(format!("{} float outputs for {} integer ones", w.outputs.len(), w.outputs_quantized.len()));
+    }
+    for (i, ((floats, ints), spec)) in w.outputs.iter().zip(&w.outputs_quantized).zip(&settings.outputs).enumerate() {
+        if *floats != dequantize(ints, spec.scale) {
+            return Err(format!("output {i}'s floats are not its integers at scale 2^{}", spec.scale));
+        }
+    }
+    Ok(())
 }

@@ -394,20 +394,31 @@ fn verifier_files(settings_path: &Path, vk_path: PathBuf) -> ArtifactDir {
 }
 
 /// Verify a proof: True, or InvalidProofError saying why not. `srs_path`: the SRS setup used
-/// (default: the cached dev SRS).
+/// (default: the cached dev SRS). `expected_input_hash`, `expected_output_hash`,
+/// `expected_params_hash` (0x hex, as `hash` returns them): the proof is refused unless it
+/// proves exactly these commitments.
 #[pyfunction]
-#[pyo3(signature = (proof_path, settings_path, vk_path, srs_path=None))]
+#[pyo3(signature = (proof_path, settings_path, vk_path, srs_path=None, expected_input_hash=None, expected_output_hash=None, expected_params_hash=None))]
+#[allow(clippy::too_many_arguments)]
 fn verify(
     py: Python<'_>,
     proof_path: PathBuf,
     settings_path: PathBuf,
     vk_path: PathBuf,
     srs_path: Option<PathBuf>,
+    expected_input_hash: Option<String>,
+    expected_output_hash: Option<String>,
+    expected_params_hash: Option<String>,
 ) -> PyResult<bool> {
     let start = Instant::now();
     let art = verifier_files(&settings_path, vk_path);
     let source = srs_path.map(SrsSource::File);
-    let public = detached(py, || proof::verify(&art, &proof_path, source.as_ref()))?;
+    let expected = proof::Expected {
+        input_hash: expected_input_hash,
+        output_hash: expected_output_hash,
+        params_hash: expected_params_hash,
+    };
+    let public = detached(py, || proof::verify(&art, &proof_path, source.as_ref(), &expected))?;
     let outputs = serde_json::to_string(&public.outputs).unwrap_or_default();
     log(&format!("verified ({:.1?}); outputs: {outputs}", start.elapsed()));
     Ok(true)
@@ -488,17 +499,23 @@ fn hash_values<'py>(
     let mut out = serde_json::Map::new();
     if m.settings.visibility.params == Mode::Hashed {
         let other = params.map(|p| m.plan_with_weights_of(&p)).transpose().map_err(py_err)?;
-        out.insert("params_hash".into(), witness::params_hash(other.as_ref().unwrap_or(&m.plan)).into());
+        out.insert(
+            "params_hash".into(),
+            witness::params_hash(other.as_ref().unwrap_or(&m.plan)).map_err(py_err)?.into(),
+        );
     } else if params.is_some() {
         return Err(msg_err("params: this model has its weights fixed in the verifying key, not hashed"));
     }
     if let Some(path) = data {
         let inputs = witness::read_inputs(&path, &m.settings).map_err(py_err)?;
-        out.insert("input_hash".into(), witness::input_hash(&m, &witness::quantize_inputs(&m, &inputs)).into());
+        out.insert(
+            "input_hash".into(),
+            witness::input_hash(&m, &witness::quantize_inputs(&m, &inputs)).map_err(py_err)?.into(),
+        );
     }
     if let Some(path) = witness {
         let w = witness::read(&path, &m).map_err(py_err)?;
-        out.insert("output_hash".into(), witness::output_hash(&m, &w.outputs_quantized).into());
+        out.insert("output_hash".into(), witness::output_hash(&m, &w.outputs_quantized).map_err(py_err)?.into());
     }
     to_py(py, &out)
 }

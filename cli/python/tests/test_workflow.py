@@ -106,6 +106,55 @@ def test_hashed_params_expose_the_weights_commitment(tmp_path):
     assert zkonnx.hash(compiled)["params_hash"] != w["params_hash"]
 
 
+def test_hashed_values_are_checked_as_a_verifier_reads_them(tmp_path):
+    """Issue 25: a reveal of hashed outputs must be the proven one, and a verifier who knows the
+    commitments it expects says so and is refused any other."""
+    mlp = bundled("mlp")
+    args = zkonnx.PyRunArgs(input_visibility="hashed", output_visibility="hashed")
+    settings, compiled = tmp_path / "settings.json", tmp_path / "compiled"
+    zkonnx.gen_settings(mlp / "model.onnx", settings, py_run_args=args)
+    zkonnx.compile_circuit(mlp / "model.onnx", compiled, settings)
+    with pytest.warns(UserWarning, match="dev SRS"):
+        zkonnx.setup(compiled, tmp_path / "vk.key", tmp_path / "pk.key")
+    w = zkonnx.gen_witness(mlp / "input.json", compiled, tmp_path / "w.json")
+    proof = zkonnx.prove(tmp_path / "w.json", compiled, tmp_path / "pk.key", tmp_path / "p.json")
+    hashes = zkonnx.hash(compiled, data=mlp / "input.json", witness=tmp_path / "w.json")
+    assert (hashes["input_hash"], hashes["output_hash"]) == (proof["input_hash"], proof["output_hash"])
+    verify = lambda **expected: zkonnx.verify(tmp_path / "p.json", settings, tmp_path / "vk.key", **expected)
+    assert verify(expected_input_hash=hashes["input_hash"], expected_output_hash=hashes["output_hash"])
+    # Another input's commitment, or a commitment of weights this proof does not expose: refused.
+    other = read_json(mlp / "input.json")
+    other["input_data"][0][0] += 0.5
+    other_hash = zkonnx.hash(compiled, data=write_json(tmp_path / "other.json", other))["input_hash"]
+    assert other_hash != hashes["input_hash"]
+    with pytest.raises(zkonnx.InvalidProofError, match="not the expected"):
+        verify(expected_input_hash=other_hash)
+    with pytest.raises(zkonnx.InvalidProofError, match="exposes no params_hash"):
+        verify(expected_params_hash=hashes["input_hash"])
+    # A forged reveal: two neighbouring outputs trade a carry at every slot width a forger might
+    # try (at the real one, unchecked, it would pack to the proven commitment); the floats follow
+    # the integers. Each is refused, or hashes to another commitment.
+    scale = read_json(settings)["outputs"][0]["scale"]
+    refused = 0
+    for width in range(2, 41):
+        ints = list(w["outputs_quantized"][0])
+        ints[0] += 1 << width
+        ints[1] -= 1
+        forged = dict(w, outputs_quantized=[ints], outputs=[[v / 2.0**scale for v in ints]])
+        try:
+            forged_hash = zkonnx.hash(compiled, witness=write_json(tmp_path / "forged.json", forged))["output_hash"]
+        except zkonnx.Error as e:
+            assert "outside the proven range" in str(e)
+            refused += 1
+        else:
+            assert forged_hash != hashes["output_hash"], width
+    assert refused > 0
+    # Floats that do not say what the integers say: refused.
+    lying = dict(w, outputs=[[v + 1.0 for v in w["outputs"][0]]])
+    with pytest.raises(zkonnx.Error, match="floats are not its integers"):
+        zkonnx.hash(compiled, witness=write_json(tmp_path / "lying.json", lying))
+
+
 def solc_available():
     if os.environ.get("ZKONNX_REQUIRE_SOLC"):
         return True

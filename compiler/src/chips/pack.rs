@@ -16,6 +16,16 @@ use halo2curves::bn256::Fr;
 /// Bits a packed element holds (the field has 254).
 pub const PACKED_BITS: u32 = 252;
 
+/// A value outside the slot its packing gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("value {index} is {value}, outside the proven range [{lo}, {hi}] of its packing")]
+pub struct SlotError {
+    pub index: usize,
+    pub value: i128,
+    pub lo: i128,
+    pub hi: i128,
+}
+
 /// How values are packed: each value plus `offset` lies in [0, 2^width).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Packing {
@@ -33,13 +43,25 @@ impl Packing {
         (PACKED_BITS / self.width.max(1)) as usize
     }
 
-    /// The semantics: the packed elements of `values`.
-    pub fn pack(&self, values: &[i128]) -> Vec<Fr> {
+    /// The values a slot holds: [-offset, 2^width - offset).
+    pub fn slot(&self) -> (i128, i128) {
+        (-self.offset, (1i128 << self.width) - self.offset - 1)
+    }
+
+    /// The semantics: the packed elements of `values`, each of which must lie in its slot. A
+    /// value outside would carry into its neighbour's bits, and two different tensors would pack
+    /// (and hash) alike: the circuit's range checks keep its own values in their slots, so a
+    /// reveal checked here is the one the circuit committed to.
+    pub fn pack(&self, values: &[i128]) -> Result<Vec<Fr>, SlotError> {
+        let (lo, hi) = self.slot();
+        if let Some((index, &value)) = values.iter().enumerate().find(|(_, &v)| v < lo || v > hi) {
+            return Err(SlotError { index, value, lo, hi });
+        }
         let step = Fr::from(2).pow_vartime([self.width as u64]);
-        values
+        Ok(values
             .chunks(self.per_element())
             .map(|chunk| chunk.iter().rev().fold(Fr::zero(), |acc, &v| acc * step + fe(v + self.offset)))
-            .collect()
+            .collect())
     }
 
     /// Values one dot row takes with `advice` columns.

@@ -15,7 +15,7 @@ use crate::chips::{
     range::RangeConfig, requant::RequantConfig, sqrt::SqrtConfig, Columns,
 };
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
-use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
+use halo2_proofs::plonk::{Circuit, Column, ConstraintSystem, Error, Fixed};
 use halo2curves::bn256::Fr;
 use shape::{Chip, CircuitShape};
 use std::sync::Arc;
@@ -42,6 +42,26 @@ pub struct ZkConfig {
     /// Only when the model has function lookups (an unused lookup argument still costs columns).
     lookup: Option<LookupConfig>,
     range: RangeConfig,
+    /// Holds the `KeyDigest` in its first row; no gate reads it.
+    digest: Column<Fixed>,
+}
+
+/// What a verifying key commits to beside the constraints: a digest of the settings that say
+/// how its public values are read (scales, visibility, layout; the binding hash of model and
+/// settings). It sits in a fixed column of its own that no gate queries, so it costs a proof and
+/// its verifier nothing, yet it is in the key's fixed commitments, so in halo2's digest of the
+/// key, in every proof's transcript and in the EVM verifier: settings edited after setup make
+/// another key, and one published key fixes what its public values mean.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyDigest(Fr);
+
+impl KeyDigest {
+    /// The digest of a 32-byte hash: its first 31 bytes, little-endian (below the field's size).
+    pub fn of(hash: &[u8; 32]) -> Self {
+        let mut bytes = [0u8; 32];
+        bytes[..31].copy_from_slice(&hash[..31]);
+        KeyDigest(Fr::from_bytes(&bytes).unwrap_or(Fr::zero()))
+    }
 }
 
 /// The circuit of one compiled model. Keygen and proving build the same trace; proving also
@@ -50,15 +70,16 @@ pub struct ZkConfig {
 pub struct ZkCircuit {
     trace: Arc<Trace>,
     witness: bool,
+    digest: KeyDigest,
 }
 
 impl ZkCircuit {
-    pub fn with_witness(trace: Trace) -> Self {
-        ZkCircuit { trace: Arc::new(trace), witness: true }
+    pub fn with_witness(trace: Trace, digest: KeyDigest) -> Self {
+        ZkCircuit { trace: Arc::new(trace), witness: true, digest }
     }
 
-    pub fn for_keygen(trace: Trace) -> Self {
-        ZkCircuit { trace: Arc::new(trace), witness: false }
+    pub fn for_keygen(trace: Trace, digest: KeyDigest) -> Self {
+        ZkCircuit { trace: Arc::new(trace), witness: false, digest }
     }
 
     pub fn shape(&self) -> CircuitShape {
@@ -77,7 +98,7 @@ impl Circuit<Fr> for ZkCircuit {
     type Params = CircuitShape;
 
     fn without_witnesses(&self) -> Self {
-        ZkCircuit { trace: self.trace.clone(), witness: false }
+        ZkCircuit { trace: self.trace.clone(), witness: false, digest: self.digest }
     }
 
     fn params(&self) -> CircuitShape {
@@ -108,6 +129,7 @@ impl Circuit<Fr> for ZkCircuit {
             poseidon: (shape.poseidon && PoseidonConfig::fits(&cols)).then(|| PoseidonConfig::configure(meta, &cols)),
             lookup: (shape.table_rows > 0).then(|| LookupConfig::configure(meta, &cols)),
             range: RangeConfig::configure(meta, &cols),
+            digest: meta.fixed_column(),
             cols,
         }
     }
@@ -129,6 +151,7 @@ impl Circuit<Fr> for ZkCircuit {
                 let mut homes: Vec<Option<Cell>> = vec![None; t.wires()];
                 let overrides: std::collections::HashMap<(usize, usize), i128> =
                     t.cell_overrides.iter().map(|&(r, c, v)| ((r, c), v)).collect();
+                region.assign_fixed(config.digest, 0, self.digest.0);
                 let cols = &config.cols;
                 let stride = cols.stride();
                 for row in 0..t.rows() {

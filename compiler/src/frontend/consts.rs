@@ -17,7 +17,15 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
                 Err("only Constant with `value` or `value_ints` is supported".into())
             }
         }
-        "Identity" | "Dropout" | "Cast" => Ok(input(0)?.clone()),
+        "Identity" | "Dropout" => Ok(input(0)?.clone()),
+        "Cast" => {
+            let x = input(0)?;
+            Ok(match cast_kind(attrs.int("to", 1))? {
+                CastKind::Float => x.clone(),
+                CastKind::Integer => x.map(|v| v.trunc()),
+                CastKind::Bool => x.map(|&v| if v != 0.0 { 1.0 } else { 0.0 }),
+            })
+        }
         "Add" | "Sub" | "Mul" | "Div" | "Equal" | "Less" | "LessOrEqual" | "Greater" | "GreaterOrEqual" | "And"
         | "Or" | "Xor" | "Mod" => {
             let (a, b) = (input(0)?, input(1)?);
@@ -59,7 +67,7 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
         "Ceil" => Ok(input(0)?.map(|v| v.ceil())),
         "Round" => Ok(input(0)?.map(|v| v.round_ties_even())),
         "ConstantOfShape" => {
-            let shape: Vec<usize> = input(0)?.data.iter().map(|&d| d as usize).collect();
+            let shape = crate::tensor::dims(input(0)?.data.iter().copied())?;
             let value = match attrs.tensor("value") {
                 Some(t) => {
                     load_tensor(t, "ConstantOfShape").map_err(|e| e.to_string())?.data.first().copied().unwrap_or(0.0)
@@ -74,7 +82,7 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
             if delta == 0.0 {
                 return Err("Range with a delta of 0".into());
             }
-            let n = ((limit - start) / delta).ceil().max(0.0) as usize;
+            let n = crate::tensor::dims([((limit - start) / delta).ceil().max(0.0)])?[0];
             Ok(Tensor::new(vec![n], (0..n).map(|i| start + i as f64 * delta).collect()))
         }
         "Unsqueeze" => {
@@ -186,6 +194,7 @@ pub fn reshape_target(input: &[usize], target: &[f64]) -> Result<Vec<usize>> {
             d => return Err(format!("invalid dimension {d} in the target shape")),
         }
     }
+    let mut shape = crate::tensor::bounded(shape)?;
     let known: usize = shape.iter().product();
     if let Some(i) = infer {
         if known == 0 || !total.is_multiple_of(known) {
@@ -197,4 +206,31 @@ pub fn reshape_target(input: &[usize], target: &[f64]) -> Result<Vec<usize>> {
         return Err(format!("cannot reshape {input:?} ({total} values) to {shape:?}"));
     }
     Ok(shape)
+}
+
+/// What a Cast does to a value, by the type it casts to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CastKind {
+    /// float, double, float16, bfloat16: the value (half precision rounds below any scale's
+    /// quantization step that matters here).
+    Float,
+    /// Any integer type: truncation toward zero (ONNX's Cast; integer_div in EZKL's examples
+    /// relies on it).
+    Integer,
+    /// bool: 1 where the value is not 0.
+    Bool,
+}
+
+/// The kind of a Cast's `to` (TensorProto.DataType), or why it is refused.
+pub fn cast_kind(to: i64) -> std::result::Result<CastKind, String> {
+    match to {
+        1 | 10 | 11 | 16 => Ok(CastKind::Float),
+        2..=7 | 12 | 13 => Ok(CastKind::Integer),
+        9 => Ok(CastKind::Bool),
+        8 => Err("Cast to string is not supported".into()),
+        t @ (14 | 15 | 17..=23) => {
+            Err(format!("Cast to data type {t} (complex, 8-bit float or 4-bit types) is not supported"))
+        }
+        t => Err(format!("Cast to {t}, which is not an ONNX data type")),
+    }
 }

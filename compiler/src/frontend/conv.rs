@@ -40,11 +40,11 @@ fn geometry(ctx: &Ctx, attrs: &Attrs, hw: [usize; 2], kernel: [usize; 2], spatia
     let pair = |name: &str| -> Result<[usize; 2]> {
         match attrs.ints(name) {
             None => Ok([1, 1]),
-            Some(v) if v.len() == spatial && v.iter().all(|&d| d >= 1) => {
+            Some(v) if v.len() == spatial && v.iter().all(|&d| (1..=MAX_EXTENT as i64).contains(&d)) => {
                 let v = two(&v, spatial, 1);
                 Ok([v[0] as usize, v[1] as usize])
             }
-            Some(v) => Err(ctx.err(format!("{name} {v:?} must be {spatial} positive numbers"))),
+            Some(v) => Err(ctx.err(format!("{name} {v:?} must be {spatial} numbers from 1 to {MAX_EXTENT}"))),
         }
     };
     let (strides, dilations) = (pair("strides")?, pair("dilations")?);
@@ -54,8 +54,8 @@ fn geometry(ctx: &Ctx, attrs: &Attrs, hw: [usize; 2], kernel: [usize; 2], spatia
     match auto.as_str() {
         "NOTSET" => {
             if let Some(p) = attrs.ints("pads") {
-                if p.len() != 2 * spatial || p.iter().any(|&d| d < 0) {
-                    return Err(ctx.err(format!("pads {p:?} must be {} non-negative numbers", 2 * spatial)));
+                if p.len() != 2 * spatial || p.iter().any(|&d| !(0..=MAX_EXTENT as i64).contains(&d)) {
+                    return Err(ctx.err(format!("pads {p:?} must be {} numbers from 0 to {MAX_EXTENT}", 2 * spatial)));
                 }
                 let (b, e) = (two(&p[..spatial], spatial, 0), two(&p[spatial..], spatial, 0));
                 pads = [b[0] as usize, b[1] as usize, e[0] as usize, e[1] as usize];
@@ -75,6 +75,9 @@ fn geometry(ctx: &Ctx, attrs: &Attrs, hw: [usize; 2], kernel: [usize; 2], spatia
         }
         other => return Err(ctx.err(format!("auto_pad {other} is not an ONNX value"))),
     }
+    if kernel.iter().any(|&k| k == 0 || k > MAX_EXTENT) {
+        return Err(ctx.err(format!("kernel {kernel:?} must be numbers from 1 to {MAX_EXTENT}")));
+    }
     let mut out = [0; 2];
     for d in 0..2 {
         let padded = hw[d] + pads[d] + pads[d + 2];
@@ -89,8 +92,23 @@ fn geometry(ctx: &Ctx, attrs: &Attrs, hw: [usize; 2], kernel: [usize; 2], spatia
             out[d] -= 1;
         }
     }
+    // Every window is listed (element indices) before anything is proven: bound them first.
+    let cells = [out[0], out[1], kernel[0], kernel[1]].into_iter().try_fold(1usize, |n, d| n.checked_mul(d));
+    if cells.is_none_or(|n| n > MAX_WINDOW_CELLS) {
+        return Err(ctx.err(format!(
+            "{out:?} windows of {kernel:?} elements are more than {MAX_WINDOW_CELLS} cells per channel"
+        )));
+    }
     Ok(Geometry { kernel, strides, pads, dilations, out })
 }
+
+/// The largest kernel, stride, dilation or padding along one axis: far past any model a circuit
+/// can hold, and small enough that no sum of them overflows.
+const MAX_EXTENT: usize = 1 << 20;
+
+/// The most window cells (output positions times kernel size) of one channel: each becomes an
+/// element index before it is proven.
+const MAX_WINDOW_CELLS: usize = 1 << 26;
 
 impl Translator {
     /// The input as NCHW: a 1-D input [N, C, L] becomes [N, C, 1, L]. Returns (node, spatial rank).
@@ -147,7 +165,14 @@ impl Translator {
                 w.shape
             )));
         }
-        let g = geometry(ctx, attrs, [xs[2], xs[3]], [w.shape[2], w.shape[3]], spatial)?;
+        let kernel = [w.shape[2], w.shape[3]];
+        // kernel_shape is optional; given, it must be the weight's (onnxruntime refuses others).
+        if let Some(k) = attrs.ints("kernel_shape") {
+            if two(&k, spatial, 1) != kernel.iter().map(|&d| d as i64).collect::<Vec<_>>() {
+                return Err(ctx.err(format!("kernel_shape {k:?} is not the weight's {:?}", &w.shape[2..])));
+            }
+        }
+        let g = geometry(ctx, attrs, [xs[2], xs[3]], kernel, spatial)?;
         let shape = vec![xs[0], w.shape[0], g.out[0], g.out[1]];
         let op = Op::Conv { weight: w, bias, strides: g.strides, pads: g.pads, dilations: g.dilations, group };
         self.bind_spatial(ctx, out, op, x, shape, spatial);

@@ -150,7 +150,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("ZipMap", "ai.onnx.ml: copy; the probabilities it wraps in dictionaries are proven as a tensor"),
 ];
 
-/// The supported ops as a Markdown table (`zkonnx ops`, and the README).
+/// The supported ops as a Markdown table (`zkonnx ops`, and docs/ops.md).
 pub fn ops_table() -> String {
     let mut out = String::from("| ONNX op | how it is proven |\n| --- | --- |\n");
     for (op, how) in OPS {
@@ -193,10 +193,26 @@ fn load_proto(model: &pb::ModelProto, path: &str) -> Result<Graph> {
     check_supported(graph)?;
     let opset =
         model.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map_or(13, |o| o.version);
+    if !(1..=MAX_OPSET).contains(&opset) {
+        return Err(CompileError::NotOnnx {
+            path: path.into(),
+            reason: format!(
+                "opset {opset}: zkonnx reads ONNX opsets 1 to {MAX_OPSET} (export with an opset in that range)"
+            ),
+        });
+    }
     let mut ir = Translator { opset, ..Translator::default() }.translate(graph)?;
     fold::fold_affine_into_linear(&mut ir);
     Ok(fold::remove_dead_nodes(ir))
 }
+
+/// The most activation elements (summed over every node) a model may have: a 2^28-row
+/// segmented circuit holds fewer.
+const MAX_GRAPH_ELEMENTS: usize = 1 << 27;
+
+/// The newest ONNX opset whose op semantics zkonnx follows; a later one may change an op's
+/// meaning, so it is refused rather than read as an older one.
+const MAX_OPSET: i64 = 22;
 
 /// Refuse, all at once, every op we cannot compile.
 fn check_supported(graph: &pb::GraphProto) -> Result<()> {
@@ -267,8 +283,29 @@ impl Translator {
             }
             index += 1;
         }
+        let mut elements = 0usize;
         for node in &graph.node {
-            self.translate_node(node)?;
+            let before = self.nodes.len();
+            // A node the translator misreads (a malformed model whose shapes or attributes
+            // contradict each other) stops at an internal check: one line naming it.
+            crate::panics::caught(|| self.translate_node(node)).map_err(|why| CompileError::Node {
+                node: node_name(node),
+                op: node.op_type.clone(),
+                reason: format!("its inputs, shapes or attributes are inconsistent ({why})"),
+            })??;
+            // Every activation element costs the circuit at least a cell, and the translator
+            // memory: past this, no machine proves it, and compile stops before it runs out.
+            elements = self.nodes[before..].iter().fold(elements, |n, v| n.saturating_add(v.shape.iter().product()));
+            if elements > MAX_GRAPH_ELEMENTS {
+                return Err(CompileError::Node {
+                    node: node_name(node),
+                    op: node.op_type.clone(),
+                    reason: format!(
+                        "the model's activations reach {elements} elements here, past the {MAX_GRAPH_ELEMENTS} \
+                         any circuit zkonnx can prove holds"
+                    ),
+                });
+            }
         }
         let mut outputs = vec![];
         for out in &graph.output {
@@ -285,7 +322,12 @@ impl Translator {
                 }
             }
         }
-        Ok(Graph { nodes: self.nodes, outputs })
+        if outputs.is_empty() {
+            return Err(CompileError::Plan("the model has no outputs; there is nothing to prove".into()));
+        }
+        let graph = Graph { nodes: self.nodes, outputs };
+        graph.check_constants()?;
+        Ok(graph)
     }
 
     /// Add an IR node and bind its output name.
@@ -408,10 +450,11 @@ impl Translator {
         }
 
         match op {
-            "Identity" | "Dropout" | "Cast" => {
+            "Identity" | "Dropout" => {
                 let v = self.input(&ctx, 0)?;
                 self.env.insert(out, v);
             }
+            "Cast" => self.cast(&ctx, &attrs, &out)?,
             "Relu" => {
                 let x = self.act_input(&ctx, 0)?;
                 let shape = self.shape(x);
@@ -958,6 +1001,18 @@ impl Translator {
     }
 }
 
+impl Translator {
+    /// Cast of an activation: a copy, for every data type the cast may name (an unknown or
+    /// unsupported one is refused). Casting a fractional value to an integer type truncates in
+    /// ONNX and is copied here: issue 27's integer_div, left open.
+    fn cast(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        consts::cast_kind(attrs.int("to", 1)).map_err(|e| ctx.err(e))?;
+        let v = self.input(ctx, 0)?;
+        self.env.insert(out.to_string(), v);
+        Ok(())
+    }
+}
+
 /// Whether a graph input is a tensor of booleans.
 fn is_bool(input: &pb::ValueInfoProto) -> bool {
     use pb::type_proto::Value as Type;
@@ -974,16 +1029,26 @@ fn input_shape(input: &pb::ValueInfoProto) -> Result<Vec<usize>> {
         _ => return Err(bad("not a tensor")),
     };
     let dims = tensor.shape.as_ref().ok_or_else(|| bad("no shape"))?;
-    // Symbolic dimensions (batch) are fixed to 1.
-    Ok(dims
+    // Symbolic dimensions (batch) are fixed to 1; a fixed one must be positive.
+    let shape = dims
         .dim
         .iter()
         .map(|d| match d.value {
-            Some(Dim::DimValue(v)) if v > 0 => v as usize,
-            _ => 1,
+            Some(Dim::DimValue(v)) if v > 0 => Ok(v as usize),
+            Some(Dim::DimValue(v)) => Err(bad(&format!("dimension {v}; every dimension must be positive"))),
+            _ => Ok(1),
         })
-        .collect())
+        .collect::<Result<Vec<usize>>>()?;
+    let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).filter(|&n| n <= MAX_INPUT_ELEMENTS);
+    if elements.is_none() {
+        return Err(bad(&format!("shape {shape:?} has more than {MAX_INPUT_ELEMENTS} elements")));
+    }
+    Ok(shape)
 }
+
+/// The most elements a model input may have: far past any circuit this machine can prove (each
+/// element takes a row), and a bound before anything is allocated for it.
+const MAX_INPUT_ELEMENTS: usize = 1 << 24;
 
 /// The ops computed by one table lookup.
 fn lookup_func(op: &str, attrs: &Attrs) -> Option<Func> {

@@ -90,9 +90,9 @@ pub fn eval(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs, outputs: u
             let axis = norm(attrs.int("axis", 0), rank)?;
             let dim = x.shape[axis];
             let sizes: Vec<usize> = match ints(1).or_else(|| attrs.ints("split")) {
-                Some(s) => s.iter().map(|&v| v as usize).collect(),
+                Some(s) => crate::tensor::dims(s.iter().map(|&v| v as f64))?,
                 None => {
-                    let n = attrs.int("num_outputs", outputs as i64).max(1) as usize;
+                    let n = attrs.int("num_outputs", outputs as i64).clamp(1, dim.max(1) as i64) as usize;
                     let chunk = dim.div_ceil(n);
                     (0..n).map(|i| chunk.min(dim.saturating_sub(i * chunk))).collect()
                 }
@@ -133,8 +133,8 @@ pub fn eval(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs, outputs: u
                 end[a] = pads[j + axes.len()];
             }
             let mode = attrs.string("mode").unwrap_or_else(|| "constant".into());
-            let shape: Vec<usize> =
-                (0..rank).map(|a| (x.shape[a] as i64 + begin[a] + end[a]).max(0) as usize).collect();
+            let shape =
+                crate::tensor::dims((0..rank).map(|a| (x.shape[a] as f64 + begin[a] as f64 + end[a] as f64).max(0.0)))?;
             let value = inputs.get(2).copied().flatten().map(|t| t.data.first().copied().unwrap_or(0.0));
             let value = value.unwrap_or(attrs.float("value", 0.0) as f64);
             let mut out = pick(x, &shape, |idx| {
@@ -169,8 +169,9 @@ pub fn eval(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs, outputs: u
         }
         "Expand" => {
             let (x, target) = (input(0)?, ints(1).ok_or("shape missing")?);
-            let target: Vec<usize> = target.iter().map(|&d| d.max(0) as usize).collect();
+            let target = crate::tensor::dims(target.iter().map(|&d| d.max(0) as f64))?;
             let shape = broadcast_shape(&x.shape, &target).ok_or("the shapes do not broadcast")?;
+            let shape = crate::tensor::bounded(shape)?;
             one(broadcast(x, &shape))
         }
         "Where" => {
@@ -312,7 +313,7 @@ pub fn eval(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs, outputs: u
         }
         "Tile" => {
             let (x, reps) = (input(0)?, ints(1).ok_or("repeats missing")?);
-            let shape: Vec<usize> = x.shape.iter().zip(&reps).map(|(&d, &r)| d * r.max(0) as usize).collect();
+            let shape = crate::tensor::dims(x.shape.iter().zip(&reps).map(|(&d, &r)| d as f64 * r.max(0) as f64))?;
             one(pick(x, &shape, |idx| Some(idx.iter().zip(&x.shape).map(|(&i, &d)| i % d).collect())))
         }
         "Resize" | "Upsample" => {
@@ -338,12 +339,12 @@ pub fn eval(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs, outputs: u
             };
             let (shape, scales): (Vec<usize>, Vec<f64>) = match (sizes, scales) {
                 (Some(s), _) if s.len() == rank => {
-                    let shape: Vec<usize> = s.iter().map(|&v| v as usize).collect();
+                    let shape = crate::tensor::dims(s.iter().map(|&v| v as f64))?;
                     let sc = shape.iter().zip(&x.shape).map(|(&o, &i)| o as f64 / i as f64).collect();
                     (shape, sc)
                 }
                 (_, Some(sc)) if sc.len() == rank => {
-                    (x.shape.iter().zip(&sc).map(|(&d, &s)| (d as f64 * s).floor() as usize).collect(), sc)
+                    (crate::tensor::dims(x.shape.iter().zip(&sc).map(|(&d, &s)| (d as f64 * s).floor()))?, sc)
                 }
                 _ => return Err("Resize needs scales or sizes for every axis".into()),
             };

@@ -136,6 +136,26 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// The op's constant numbers (weights, biases, affine factors, gathered constants,
+    /// thresholds): what quantization turns into integers.
+    pub fn constants(&self) -> Vec<&[f64]> {
+        match self {
+            Op::MatMul { weight, bias } | Op::Conv { weight, bias, .. } | Op::ConvTranspose { weight, bias, .. } => {
+                [Some(&weight.data[..]), bias.as_deref()].into_iter().flatten().collect()
+            }
+            Op::Affine { mul, add } => [mul, add].into_iter().flatten().map(|t| &t.data[..]).collect(),
+            Op::Gather { consts, .. } => vec![consts],
+            Op::SplitMargin { thresholds, .. } => vec![thresholds],
+            _ => vec![],
+        }
+    }
+}
+
+/// The largest constant magnitude a model may hold: quantized at any scale the planner uses
+/// (up to 2^16) it stays an exact 64-bit integer with room for the products after it.
+pub const MAX_CONSTANT_ABS: f64 = (1u64 << 40) as f64;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RoundMode {
     Floor,
@@ -188,6 +208,47 @@ impl Op {
 }
 
 impl Graph {
+    /// Every constant is a finite number of at most `MAX_CONSTANT_ABS`: what quantization can
+    /// hold exactly. Refused naming the node otherwise (a weight of 2^56 once wrapped to 0).
+    pub fn check_constants(&self) -> Result<(), crate::CompileError> {
+        for node in &self.nodes {
+            let bad = node.op.constants().into_iter().flatten().copied().find(|x| !(x.abs() <= MAX_CONSTANT_ABS));
+            if let Some(x) = bad {
+                return Err(crate::CompileError::Plan(format!(
+                    "node {}: a constant is {x}; constants must be finite and at most 2^40 in magnitude",
+                    node.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The graph is one the frontend could have written (a hand-edited circuit.json may not
+    /// be): nodes in topological order, inputs numbered 0..n once each, at least one output, and
+    /// constants quantization can hold.
+    pub fn check_structure(&self) -> Result<(), String> {
+        if self.outputs.is_empty() {
+            return Err("it has no outputs".into());
+        }
+        if let Some(&o) = self.outputs.iter().find(|&&o| o >= self.nodes.len()) {
+            return Err(format!("output {o} names no node (there are {})", self.nodes.len()));
+        }
+        for (id, node) in self.nodes.iter().enumerate() {
+            if let Some(&i) = node.inputs.iter().find(|&&i| i >= id) {
+                return Err(format!("node {} reads node {i}, which does not come before it", node.name));
+            }
+        }
+        let mut indices: Vec<usize> = self
+            .inputs()
+            .filter_map(|(_, n)| if let Op::Input { index } = n.op { Some(index) } else { None })
+            .collect();
+        indices.sort_unstable();
+        if indices.iter().enumerate().any(|(i, &j)| i != j) {
+            return Err(format!("its model inputs are numbered {indices:?}, not 0 to {}", indices.len()));
+        }
+        self.check_constants().map_err(|e| e.to_string())
+    }
+
     pub fn inputs(&self) -> impl Iterator<Item = (NodeId, &Node)> {
         self.nodes.iter().enumerate().filter(|(_, n)| matches!(n.op, Op::Input { .. }))
     }

@@ -19,6 +19,35 @@ use table::FuncTable;
 /// Accumulators must stay below this; the BN254 scalar field is ~2^254, so this leaves a wide margin.
 pub const MAX_ACCUMULATOR_BITS: u32 = 100;
 
+/// The most terms (multiply-accumulates and copies) a plan may list.
+pub const MAX_TERMS: u128 = 1 << 28;
+
+/// The terms the plan of `graph` lists, from its shapes alone: per output element, a MatMul's
+/// inner dimension, a convolution's kernel volume, a transposed convolution's fan-out per input.
+pub fn planned_terms(graph: &Graph) -> u128 {
+    let numel = |s: &[usize]| s.iter().map(|&d| d as u128).product::<u128>();
+    graph
+        .nodes
+        .iter()
+        .map(|n| {
+            let out = numel(&n.shape);
+            match &n.op {
+                Op::MatMul { weight, .. } => out * weight.shape.first().copied().unwrap_or(1) as u128,
+                Op::Conv { weight, .. } => out * numel(weight.shape.get(1..).unwrap_or(&[])),
+                Op::ConvTranspose { weight, .. } => {
+                    let input = n.inputs.first().map_or(0, |&i| numel(&graph.nodes[i].shape));
+                    input * numel(weight.shape.get(1..).unwrap_or(&[]))
+                }
+                Op::Reduce { windows, .. } => windows.iter().map(|w| w.len() as u128).sum(),
+                _ => out,
+            }
+        })
+        .sum()
+}
+
+/// The largest scale exponent of inputs, activations and weights.
+pub const MAX_SCALE: u32 = 16;
+
 /// The scales the plan is built from (chosen by default at compile, by search at calibration).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scales {
@@ -190,13 +219,28 @@ impl QuantPlan {
         bits: &RangeBits,
         weights: Weights,
     ) -> Result<QuantPlan> {
-        Self::build_inner(graph, scales, ranges, bits, weights, true)
+        Self::build_caught(graph, scales, ranges, bits, weights, true)
+    }
+
+    /// `build_inner`, with an internal check that fails (a graph whose constants and shapes
+    /// disagree: a malformed model the frontend let through) as one line, never a panic.
+    fn build_caught(
+        graph: &Graph,
+        scales: &Scales,
+        ranges: &[InputRange],
+        bits: &RangeBits,
+        weights: Weights,
+        check: bool,
+    ) -> Result<QuantPlan> {
+        crate::panics::caught(|| Self::build_inner(graph, scales, ranges, bits, weights, check)).map_err(|why| {
+            CompileError::Plan(format!("the model's shapes and constants disagree; it cannot be planned ({why})"))
+        })?
     }
 
     /// The same plan with no overflow check and ranges as wide as an i128 allows: for observing
     /// the values real data take before choosing ranges.
     pub fn build_unbounded(graph: &Graph, scales: &Scales, ranges: &[InputRange]) -> Result<QuantPlan> {
-        let mut plan = Self::build_inner(graph, scales, ranges, &RangeBits::new(), Weights::InKey, false)?;
+        let mut plan = Self::build_caught(graph, scales, ranges, &RangeBits::new(), Weights::InKey, false)?;
         for r in plan.nodes.iter_mut().filter_map(|q| q.requant.as_mut()) {
             r.bits = 100;
         }
@@ -235,6 +279,22 @@ impl QuantPlan {
         weights: Weights,
         check: bool,
     ) -> Result<QuantPlan> {
+        // Constants are at most 2^40 (`ir::MAX_CONSTANT_ABS`): at these scales each quantizes
+        // to an exact 64-bit integer.
+        if scales.input > MAX_SCALE || scales.param > MAX_SCALE {
+            return Err(CompileError::Plan(format!(
+                "scales 2^{} (input) and 2^{} (weights): at most 2^{MAX_SCALE} each",
+                scales.input, scales.param
+            )));
+        }
+        // The plan lists every term of every sum: bound them before listing any.
+        let terms = planned_terms(graph);
+        if terms > MAX_TERMS {
+            return Err(CompileError::Plan(format!(
+                "the model's layers hold {terms} multiply-accumulates; zkonnx plans at most {MAX_TERMS} \
+                 (about 16 bytes each in memory)"
+            )));
+        }
         let mut nodes: Vec<QNode> = Vec::with_capacity(graph.nodes.len());
         let mut tables: Vec<FuncTable> = vec![];
         for node in &graph.nodes {

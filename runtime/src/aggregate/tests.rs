@@ -51,11 +51,17 @@ fn segments(params: &Params, nudge: bool) -> Segments {
         }
         let mut inner = params.clone();
         inner.downsize(s.layout.shape.k);
-        let keygen = ZkCircuit::for_keygen(lower_structure(&g, &p, s.layout.shape, &v).unwrap());
+        let keygen = ZkCircuit::for_keygen(
+            lower_structure(&g, &p, s.layout.shape, &v).unwrap(),
+            compiler::circuit::KeyDigest::default(),
+        );
         let vk = keygen_vk(&inner, &keygen).unwrap();
         let pk = keygen_pk(&inner, vk, &keygen).unwrap();
         out.pks.push((s.layout.shape.k, pk));
-        out.circuits.push(ZkCircuit::with_witness(lower(&g, &p, s.layout.shape, &v, &inputs).unwrap()));
+        out.circuits.push(ZkCircuit::with_witness(
+            lower(&g, &p, s.layout.shape, &v, &inputs).unwrap(),
+            compiler::circuit::KeyDigest::default(),
+        ));
         let layout = instance_layout(&g, &v);
         if i > 0 {
             let prev = &planned[i - 1].segment;

@@ -61,7 +61,7 @@ fn assert_only_gate_fails(t: &Trace, gate: &str) {
 }
 
 fn only_gate_fails(t: &Trace, gate: &str) {
-    let circuit = crate::circuit::ZkCircuit::with_witness(t.clone());
+    let circuit = crate::circuit::ZkCircuit::with_witness(t.clone(), crate::circuit::KeyDigest::default());
     let instances = circuit.instances();
     let failures =
         halo2_proofs::dev::MockProver::run(t.shape.k, &circuit, vec![instances]).unwrap().verify().unwrap_err();

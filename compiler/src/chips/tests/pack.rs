@@ -11,15 +11,36 @@ fn semantics_is_little_endian_with_the_offset() {
     let p = Packing::of_range(-5, 10);
     assert_eq!((p.offset, p.width, p.per_element()), (5, 4, 63));
     // (-5 + 5) + (0 + 5) 16 + (10 + 5) 256
-    assert_eq!(p.pack(&[-5, 0, 10]), vec![fe(5 * 16 + 15 * 256)]);
+    assert_eq!(p.pack(&[-5, 0, 10]).unwrap(), vec![fe(5 * 16 + 15 * 256)]);
     let many: Vec<i128> = (0..130).map(|i| i % 16 - 5).collect();
-    let packed = p.pack(&many);
+    let packed = p.pack(&many).unwrap();
     assert_eq!(packed.len(), 3);
-    assert_eq!(packed[2], p.pack(&many[126..])[0]);
+    assert_eq!(packed[2], p.pack(&many[126..]).unwrap()[0]);
     // Injective: one value changed changes its element.
     let mut other = many.clone();
     other[70] += 1;
-    assert_ne!(p.pack(&other)[1], packed[1]);
+    assert_ne!(p.pack(&other).unwrap()[1], packed[1]);
+}
+
+/// Issue 25, H1: two neighbouring slots trading a carry (v_j + 2^w, v_(j+1) - 1) would leave the
+/// packed element, and so a commitment, unchanged. The semantics refuses the value outside its
+/// slot, at both ends, and says which.
+#[test]
+fn a_value_outside_its_slot_is_refused_not_packed() {
+    let p = Packing::of_range(-5, 10);
+    assert_eq!(p.slot(), (-5, 10));
+    let honest = [3, 4, -2];
+    let mut forged = honest;
+    forged[0] += 1 << p.width;
+    forged[1] -= 1;
+    let err = p.pack(&forged).unwrap_err();
+    assert_eq!((err.index, err.value, err.lo, err.hi), (0, 19, -5, 10));
+    assert_eq!(p.pack(&[-6]).unwrap_err().index, 0);
+    assert_eq!(p.pack(&[0, 11]).unwrap_err().index, 1);
+    // What the check stops: unchecked, the forged values would pack to the honest element.
+    let unchecked = |v: &[i128]| v.iter().rev().fold(Fr::zero(), |acc, &x| acc * fe(1 << p.width) + fe(x + p.offset));
+    assert_eq!(unchecked(&forged), unchecked(&honest));
+    assert_eq!(p.pack(&honest).unwrap(), vec![unchecked(&honest)]);
 }
 
 /// `n` inputs in [-5, 10], packed, the packed elements exposed.
@@ -50,7 +71,7 @@ fn matches_semantics_and_passes() {
     for n in [1, 5, 6, 63, 64, 130] {
         let (t, xs, packed) = packed_inputs(n, true);
         let values: Vec<i128> = xs.iter().map(|&x| t.value(x)).collect();
-        let expect = Packing::of_range(-5, 10).pack(&values);
+        let expect = Packing::of_range(-5, 10).pack(&values).unwrap();
         assert_eq!(packed.iter().map(|&w| t.field_value(w)).collect::<Vec<Fr>>(), expect, "{n}");
         assert_satisfied(&t);
     }

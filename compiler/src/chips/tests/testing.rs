@@ -44,7 +44,7 @@ pub fn plus_half(v: i128) -> Fr {
 }
 
 fn run(t: &Trace) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
-    let circuit = ZkCircuit::with_witness(t.clone());
+    let circuit = ZkCircuit::with_witness(t.clone(), crate::circuit::KeyDigest::default());
     let instances = circuit.instances();
     MockProver::run(t.shape.k, &circuit, vec![instances]).unwrap().verify()
 }
@@ -167,10 +167,10 @@ fn prove_and_verify_as_laid_out(t: &Trace) -> Result<(), String> {
     };
     use halo2curves::bn256::{Bn256, G1Affine};
     let params = ParamsKZG::<Bn256>::setup(t.shape.k, rand::rngs::OsRng);
-    let keygen = ZkCircuit::for_keygen(t.clone());
+    let keygen = ZkCircuit::for_keygen(t.clone(), crate::circuit::KeyDigest::default());
     let vk = keygen_vk_custom(&params, &keygen, true).map_err(|e| e.to_string())?;
     let pk = keygen_pk(&params, vk, &keygen).map_err(|e| e.to_string())?;
-    let circuit = ZkCircuit::with_witness(t.clone());
+    let circuit = ZkCircuit::with_witness(t.clone(), crate::circuit::KeyDigest::default());
     let instances = circuit.instances();
     let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
     create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(

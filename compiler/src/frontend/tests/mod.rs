@@ -1,4 +1,5 @@
 use super::*;
+mod fuzz;
 use crate::ir::Op;
 use tract_onnx::prelude::Framework;
 
@@ -158,4 +159,62 @@ fn top_k_and_nd_indexing_outside_what_is_supported_are_refused() {
     // Row 3 of a [2, 6] input.
     let err = edited_error("selection", "GatherND", |n| n.input[1] = "k3".into());
     assert!(err.contains("/pick/GatherND") && err.contains("index 3 is out of range for an axis of 2"), "{err}");
+}
+
+/// testdata/`model` with its parsed proto edited by `edit`: the translation's result.
+fn load_edited(model: &str, edit: impl Fn(&mut pb::GraphProto)) -> Result<Graph> {
+    let path = format!("{}/../testdata/{model}/model.onnx", env!("CARGO_MANIFEST_DIR"));
+    let mut model = tract_onnx::onnx().proto_model_for_read(&mut &std::fs::read(&path).unwrap()[..]).unwrap();
+    edit(model.graph.as_mut().unwrap());
+    load_proto(&model, &path)
+}
+
+/// Issue 26: a weight the integer semantics cannot hold (2^56 once quantized to 0 and was
+/// proven; 1e30, 3e38, NaN, inf) is refused at compile, naming the node.
+#[test]
+fn a_constant_beyond_what_quantization_holds_is_refused_by_node() {
+    for value in [2f32.powi(56), 1e30, 3e38, f32::NAN, f32::INFINITY, -f32::INFINITY] {
+        let err = load_edited("mlp", |g| {
+            let t = g.initializer.iter_mut().find(|t| t.dims.len() == 2).unwrap();
+            if t.raw_data.is_empty() {
+                t.float_data[0] = value;
+            } else {
+                t.raw_data[..4].copy_from_slice(&value.to_le_bytes());
+            }
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("node ") && err.contains("must be finite and at most 2^40"), "{value}: {err}");
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
+    // The largest magnitude allowed still compiles.
+    load_edited("mlp", |g| {
+        let t = g.initializer.iter_mut().find(|t| t.dims.len() == 2).unwrap();
+        let value = 2f32.powi(40);
+        if t.raw_data.is_empty() {
+            t.float_data[0] = value;
+        } else {
+            t.raw_data[..4].copy_from_slice(&value.to_le_bytes());
+        }
+    })
+    .unwrap();
+}
+
+/// Issue 26: a model without outputs, and inputs whose dimensions are not positive or too many.
+#[test]
+fn no_outputs_and_bad_input_dimensions_are_refused() {
+    let err = load_edited("mlp", |g| g.output.clear()).unwrap_err().to_string();
+    assert!(err.contains("no outputs"), "{err}");
+    use pb::tensor_shape_proto::dimension::Value as Dim;
+    for (dim, says) in [(0i64, "must be positive"), (-7, "must be positive"), (1 << 40, "more than")] {
+        let err = load_edited("mlp", |g| {
+            let Some(pb::type_proto::Value::TensorType(t)) = g.input[0].r#type.as_mut().unwrap().value.as_mut() else {
+                panic!("a tensor input")
+            };
+            t.shape.as_mut().unwrap().dim.last_mut().unwrap().value = Some(Dim::DimValue(dim));
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(says) && err.contains("model input"), "{dim}: {err}");
+    }
 }

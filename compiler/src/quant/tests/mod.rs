@@ -202,7 +202,7 @@ fn a_changed_value_of_every_op_is_rejected() {
             let mut t = trace.clone();
             let w = wires[id][0];
             t.tamper_wire(w, t.value(w) + 1);
-            let circuit = ZkCircuit::with_witness(t);
+            let circuit = ZkCircuit::with_witness(t, crate::circuit::KeyDigest::default());
             let instances = circuit.instances();
             let result = MockProver::run(layout.shape.k, &circuit, vec![instances]).unwrap().verify();
             assert!(result.is_err(), "{name}: a changed output of {} ({kind}) was accepted", node.name);

@@ -49,7 +49,7 @@ fn the_reference_cnns_convolutions_fall_to_the_random_checks_rows() {
     let spec = evaluate(&graph, &plan, &[x]).unwrap();
     let outputs: Vec<i128> = graph.outputs.iter().flat_map(|&o| spec[o].clone()).collect();
     assert_eq!(trace.model_output_values(), outputs);
-    let circuit = crate::circuit::ZkCircuit::with_witness(trace);
+    let circuit = crate::circuit::ZkCircuit::with_witness(trace, crate::circuit::KeyDigest::default());
     let instances = circuit.instances();
     MockProver::run(layout.shape.k, &circuit, vec![instances]).unwrap().assert_satisfied();
 }

@@ -36,12 +36,12 @@ fn evm_layouts_stack_the_trace_down_single_columns() {
         let outputs: Vec<i128> = graph.outputs.iter().flat_map(|&o| spec[o].clone()).collect();
         assert_eq!(trace.model_output_values(), outputs, "{name}");
 
-        let circuit = crate::circuit::ZkCircuit::with_witness(trace.clone());
+        let circuit = crate::circuit::ZkCircuit::with_witness(trace.clone(), crate::circuit::KeyDigest::default());
         MockProver::run(s.k, &circuit, vec![circuit.instances()]).unwrap().assert_satisfied();
         let mut tampered = trace;
         let out = *tampered.outputs.last().unwrap();
         tampered.tamper_wire(out, tampered.value(out) + 1);
-        let circuit = crate::circuit::ZkCircuit::with_witness(tampered);
+        let circuit = crate::circuit::ZkCircuit::with_witness(tampered, crate::circuit::KeyDigest::default());
         let verdict = MockProver::run(s.k, &circuit, vec![circuit.instances()]).unwrap().verify();
         assert!(verdict.is_err(), "{name}: a changed output was accepted");
     }

@@ -110,7 +110,7 @@ fn a_flipped_split_a_second_leaf_or_a_changed_score_is_rejected() {
         let layout = choose_layout(&graph, &plan, &Default::default(), 20).unwrap();
         let (trace, wires) = crate::circuit::lower::lower_with_wires(&graph, &plan, layout.shape, &[x]).unwrap();
         let run = |t: crate::circuit::trace::Trace| {
-            let circuit = ZkCircuit::with_witness(t);
+            let circuit = ZkCircuit::with_witness(t, crate::circuit::KeyDigest::default());
             let instances = circuit.instances();
             MockProver::run(layout.shape.k, &circuit, vec![instances]).unwrap().verify()
         };

@@ -73,7 +73,7 @@ fn other_weights_compute_what_a_plan_of_them_computes_under_the_same_rows() {
     let out = graph.outputs[0];
     assert_eq!(evaluate(&graph, &swapped, &x).unwrap()[out], theirs[out]);
     assert_ne!(evaluate(&graph, &compiled, &x).unwrap()[out], theirs[out]);
-    assert_ne!(params_commitment(&swapped), params_commitment(&compiled));
+    assert_ne!(params_commitment(&swapped).unwrap(), params_commitment(&compiled).unwrap());
     // The same circuit: same layout, same fixed columns.
     let vis = hashed_params();
     let shape = choose_layout(&graph, &compiled, &vis, 20).unwrap().shape;
@@ -104,12 +104,12 @@ fn a_prover_with_other_weights_cannot_claim_the_compiled_commitment() {
     let shape = choose_layout(&graph, &compiled, &vis, 20).unwrap().shape;
     let trace = lower(&graph, &swapped, shape, &vis, &x).unwrap();
     assert_satisfied(&trace);
-    let circuit = ZkCircuit::with_witness(trace);
+    let circuit = ZkCircuit::with_witness(trace, crate::circuit::KeyDigest::default());
     let mut instances = circuit.instances();
     // The layout puts the params commitment last.
     let last = instances.len() - 1;
-    assert_eq!(instances[last], params_commitment(&swapped));
-    instances[last] = params_commitment(&compiled);
+    assert_eq!(instances[last], params_commitment(&swapped).unwrap());
+    instances[last] = params_commitment(&compiled).unwrap();
     let mock = MockProver::run(shape.k, &circuit, vec![instances]).unwrap();
     assert!(mock.verify().is_err(), "other weights proved under the compiled model's commitment");
 }

@@ -40,7 +40,7 @@ fn prove_segment(
     let (g, p) = extract(graph, plan, &planned.segment);
     let trace = lower(&g, &p, planned.layout.shape, vis, inputs).unwrap();
     assert_eq!(trace.rows(), planned.layout.rows, "counted rows");
-    let circuit = ZkCircuit::with_witness(trace);
+    let circuit = ZkCircuit::with_witness(trace, crate::circuit::KeyDigest::default());
     let instances = circuit.instances();
     MockProver::run(planned.layout.shape.k, &circuit, vec![instances.clone()]).unwrap().assert_satisfied();
     instances

@@ -6,7 +6,7 @@ use compiler::segment::tree::Child;
 use compiler::settings::{LayoutGoal, LayoutOptions, Mode, SegmentLayout, Visibility};
 use indicatif::{ProgressBar, ProgressStyle};
 use runtime::srs::{self, SrsSource};
-use runtime::{evm, proof, witness, ArtifactDir, Model};
+use runtime::{evm, proof, witness, workflow, ArtifactDir, Model};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -242,10 +242,6 @@ enum TargetArg {
     Accuracy,
 }
 
-/// The largest k a segmented model's whole circuit may be planned at: only its segments must fit
-/// one machine, the whole circuit is never built.
-const MAX_WHOLE_LOGROWS: u32 = 28;
-
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli.command) {
@@ -320,12 +316,41 @@ fn measured_peak() -> String {
     runtime::memory::process_peak().map_or(String::new(), |b| format!(", peak memory {}", size(b)))
 }
 
-fn size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{:.2} GB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} kB", b as f64 / 1024.0),
-        b => format!("{b} B"),
+use workflow::size;
+
+/// A long step's stages as a spinner each, its finished jobs as lines above it.
+#[derive(Default)]
+struct Stages(std::sync::Mutex<Option<ProgressBar>>);
+
+impl workflow::Progress for Stages {
+    fn stage(&self, what: &str) {
+        if let Ok(mut bar) = self.0.lock() {
+            if let Some(old) = bar.replace(spinner(what)) {
+                old.finish_and_clear();
+            }
+        }
+    }
+
+    fn done(&self, line: String) {
+        match self.0.lock().ok().as_deref().and_then(Option::as_ref) {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+impl Drop for Stages {
+    fn drop(&mut self) {
+        if let Some(bar) = self.0.lock().ok().and_then(|mut b| b.take()) {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The dev SRS's warning, when it is the one used.
+fn warn_dev_srs(source: &SrsSource, m: &Model) {
+    if let Some(w) = workflow::dev_srs_warning(source, workflow::srs_k(&m.settings)) {
+        eprintln!("warning: {w}. Pass --srs FILE for a real one.");
     }
 }
 
@@ -367,15 +392,12 @@ fn run(command: Command) -> Result<()> {
                 Visibility::new(mode(&input_visibility)?, mode(&output_visibility)?, mode(&param_visibility)?)
                     .map_err(anyhow::Error::msg)?;
             let art = ArtifactDir::new(&out);
-            let m = match segment_logrows {
-                None => runtime::model::compile(&model, &art, visibility, layout, max_logrows)?,
-                Some(k) => {
-                    // The whole model may be past one machine: only its segments must fit.
-                    let (m, bytes) = runtime::model::translate(&model, visibility, layout, MAX_WHOLE_LOGROWS)?;
-                    let m = runtime::model::segmented(m, k, aggregation_arity, segment_layout)?;
-                    runtime::model::write_compiled(m, &bytes, &art)?
-                }
-            };
+            let segments = segment_logrows.map(|logrows| workflow::SegmentOptions {
+                logrows,
+                arity: aggregation_arity,
+                layout: segment_layout,
+            });
+            let m = workflow::compile(&model, &art, visibility, layout, max_logrows, segments)?;
             let s = &m.settings;
             println!(
                 "compiled {} -> {}: {} nodes, {}, k={}, {} rows, {}, scales 2^{}/2^{} ({:.1?})",
@@ -523,48 +545,30 @@ fn run(command: Command) -> Result<()> {
             let start = Instant::now();
             let dir = ArtifactDir::new(&art);
             let m = Model::load(&dir)?;
-            let k = m.settings.segments.as_ref().map_or(m.settings.circuit.k, |s| s.aggregate_k);
             let source = SrsSource::from_option(srs);
-            if let SrsSource::Dev = source {
-                eprintln!(
-                    "warning: using a dev SRS ({}); its secret was known to this machine, so it is NOT safe for production. Pass --srs FILE for a real one.",
-                    srs::dev_srs_path(k).display()
-                );
-            }
-            if let Some(seg) = &m.settings.segments {
-                let need = runtime::segmented::check_aggregate_memory(seg, "setup")? >> 20;
-                let params = step(&format!("loading SRS (k={k})"), || srs::load(&source, k))?;
-                let progress = |line: String| eprintln!("{line}");
-                let msg = format!(
-                    "generating keys for {} segments and {} aggregation nodes (estimated peak memory {need} MB)",
-                    seg.parts.len(),
-                    seg.tree().nodes.len()
-                );
-                let report = step(&msg, || runtime::segmented::setup(&m, &dir, &params, &progress))?;
-                println!(
+            warn_dev_srs(&source, &m);
+            let done = workflow::setup(&m, &dir, &source, &Stages::default())?;
+            let (keys, need) = (&done.keys, done.estimated_peak >> 20);
+            match &m.settings.segments {
+                Some(seg) => println!(
                     "setup done: {} segments (largest {} rows), {}, root pk {}, vk {}, estimated peak memory {need} MB{} ({:.1?})",
                     seg.parts.len(),
-                    report.rows,
+                    keys.rows,
                     tree_summary(seg),
-                    size(report.pk_bytes),
-                    size(report.vk_bytes),
+                    size(keys.pk_bytes),
+                    size(keys.vk_bytes),
                     measured_peak(),
                     start.elapsed()
-                );
-                return Ok(());
+                ),
+                None => println!(
+                    "setup done: k={}, {} rows, pk {}, vk {}, estimated peak memory {need} MB ({:.1?})",
+                    keys.k,
+                    keys.rows,
+                    size(keys.pk_bytes),
+                    size(keys.vk_bytes),
+                    start.elapsed()
+                ),
             }
-            let need = runtime::keys::check_keygen_memory(m.settings.circuit, "setup")? >> 20;
-            let params = step(&format!("loading SRS (k={k})"), || srs::load(&source, k))?;
-            let msg = format!("generating keys (estimated peak memory {need} MB)");
-            let report = step(&msg, || runtime::keys::setup(&m, &dir, &params))?;
-            println!(
-                "setup done: k={}, {} rows, pk {}, vk {}, estimated peak memory {need} MB ({:.1?})",
-                report.k,
-                report.rows,
-                size(report.pk_bytes),
-                size(report.vk_bytes),
-                start.elapsed()
-            );
         }
         Command::GenWitness { art, input, params, out } => {
             let m = Model::load(&ArtifactDir::new(&art))?;
@@ -646,23 +650,14 @@ fn run(command: Command) -> Result<()> {
             if segment.is_some() {
                 anyhow::bail!("--segment: {} is not segmented; compile it with --segment-logrows", art.display());
             }
-            if let Some(seg) = &m.settings.segments {
-                let (params, need) = aggregation_srs(seg, srs, "proving")?;
-                let progress = |line: String| eprintln!("{line}");
-                let msg = format!(
-                    "proving {} segments, then the aggregate (estimated peak memory {need} MB)",
-                    seg.parts.len()
-                );
-                let p = step(&msg, || proof::prove_segmented(&m, &dir, &w, &params, &progress))?;
-                return write_aggregate(&out, &p, seg.parts.len(), start);
+            let proven = workflow::prove(&m, &dir, &w, &SrsSource::from_option(srs), &Stages::default())?;
+            match proven.segments {
+                Some(parts) => write_aggregate(&out, &proven.proof, parts, start)?,
+                None => {
+                    proof::write(&out, &proven.proof)?;
+                    println!("proof written to {}: {} ({:.1?})", out.display(), size(file_size(&out)), start.elapsed());
+                }
             }
-            let k = m.settings.circuit.k;
-            let need = runtime::keys::check_prove_memory(m.settings.circuit, "proving")? >> 20;
-            let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
-            let p =
-                step(&format!("proving (estimated peak memory {need} MB)"), || proof::prove(&m, &dir, &w, &params))?;
-            proof::write(&out, &p)?;
-            println!("proof written to {}: {} ({:.1?})", out.display(), size(file_size(&out)), start.elapsed());
         }
         Command::CreateEvmVerifier { art, out, no_size_limit } => {
             let start = Instant::now();

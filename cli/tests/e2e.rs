@@ -1115,6 +1115,20 @@ fn python_with_ray(test: &str) -> Option<String> {
 /// aggregation). A changed output or accumulator instance fails; segment proofs out of order or
 /// bound to another model are refused; valid segment proofs of two different inputs (their
 /// boundary commitments differ) do not aggregate. (Minutes: each node has 2^21 rows.)
+/// Issue 32: calibration (the README's next step after compile) keeps the segments the model was
+/// compiled with, cut again for the calibrated rows.
+#[test]
+fn calibration_keeps_a_segmented_models_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("segmented");
+    ok(zk(&[&"compile", &testdata("transformer", "model.onnx"), &"-o", &art, &"--segment-logrows", &"13"]));
+    ok(zk(&[&"calibrate", &art, &"--data", &testdata("transformer", "calib.json"), &"--max-error", &"0.05"]));
+    let settings = json(&art.join("settings.json"));
+    assert_eq!(settings["segments"]["logrows"], 13, "{settings}");
+    assert!(settings["segments"]["parts"].as_array().unwrap().len() >= 2, "{settings}");
+    assert!(ok(zk(&[&"inspect", &art])).contains("segment 1: nodes "));
+}
+
 #[test]
 fn a_segmented_model_proves_to_one_aggregate_proof_with_the_unsegmented_outputs() {
     let dir = tempfile::tempdir().unwrap();

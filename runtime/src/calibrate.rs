@@ -149,6 +149,11 @@ fn calibrate_model(
         layout: model.settings.layout_options(),
         ..opts.clone()
     };
+    // A segmented model is planned whole past one machine's rows; its segments must fit.
+    let opts = match model.settings.segments {
+        Some(_) => Options { max_logrows: crate::workflow::MAX_WHOLE_LOGROWS, ..opts },
+        None => opts,
+    };
     let (settings, plan, mut report) =
         calibrate::calibrate(&model.graph, &model.settings.model_sha256, &samples, &opts, progress)?;
     report.reference = Some(float.cross_check(&samples.inputs, &samples.float_outputs));
@@ -169,6 +174,11 @@ fn calibrate_model(
             })
         })?;
     }
+    // Calibration keeps the segments the model was compiled with (cut again: the rows changed).
+    let candidate = match &model.settings.segments {
+        Some(seg) => crate::model::segmented(candidate, seg.logrows, seg.arity, seg.layout)?,
+        None => candidate,
+    };
     Ok((candidate, report))
 }
 

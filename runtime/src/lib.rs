@@ -13,6 +13,7 @@ pub mod segmented;
 pub mod srs;
 pub mod transcript;
 pub mod witness;
+pub mod workflow;
 
 pub use error::{Result, RuntimeError};
 pub use model::{ArtifactDir, Model};

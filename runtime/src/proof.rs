@@ -106,10 +106,8 @@ pub fn mock(model: &Model, witness: &Witness) -> Result<()> {
     })
 }
 
+/// One circuit's proof (`workflow::prove` chooses it or `prove_segmented`).
 pub fn prove(model: &Model, art: &ArtifactDir, witness: &Witness, params: &Params) -> Result<ProofFile> {
-    if model.settings.segments.is_some() {
-        return prove_segmented(model, art, witness, params, &|_| {});
-    }
     let circuit = circuit_for(model, witness)?;
     keys::check_prover_srs(art, &model.binding, params)?;
     let pk = keys::load_proving_key(art, &model.binding, model.settings.circuit)?;

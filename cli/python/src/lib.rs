@@ -13,7 +13,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use runtime::srs::{self, SrsSource};
-use runtime::{evm, keys, proof, witness, ArtifactDir, Model, RuntimeError};
+use runtime::{evm, keys, proof, witness, workflow, ArtifactDir, Model, RuntimeError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -63,15 +63,16 @@ fn to_py<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<
     py.import("json")?.call_method1("loads", (text,))
 }
 
-fn size(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / (1u64 << 20) as f64)
-}
+/// A long step's stages and finished jobs, on the "zkonnx" logger.
+struct Logged;
 
-fn dev_srs_warning(k: u32) -> String {
-    format!(
-        "using a dev SRS ({}): its secret was known to this machine, so it is NOT safe for production; pass srs_path",
-        srs::dev_srs_path(k).display()
-    )
+impl workflow::Progress for Logged {
+    fn stage(&self, what: &str) {
+        log(what);
+    }
+    fn done(&self, line: String) {
+        log(&line);
+    }
 }
 
 /// What `gen_settings` compiles with: EZKL's `PyRunArgs` (the visibilities), and zkonnx's knobs.
@@ -95,12 +96,23 @@ struct PyRunArgs {
     /// Whether convolutions and batched MatMuls may be proven by a random check (fewer rows).
     #[pyo3(get, set)]
     random_checks: bool,
+    /// Cut the model into segments of at most 2^segment_logrows rows, proven apart and
+    /// aggregated into one proof (None: one circuit).
+    #[pyo3(get, set)]
+    segment_logrows: Option<u32>,
+    /// With segments: how many proofs each aggregation node verifies.
+    #[pyo3(get, set)]
+    aggregation_arity: usize,
+    /// With segments: "stacked" or "rows".
+    #[pyo3(get, set)]
+    segment_layout: String,
 }
 
 #[pymethods]
 impl PyRunArgs {
     #[new]
-    #[pyo3(signature = (input_visibility="private", output_visibility="public", param_visibility="fixed", logrows=22, layout="prover", random_checks=true))]
+    #[pyo3(signature = (input_visibility="private", output_visibility="public", param_visibility="fixed", logrows=22, layout="prover", random_checks=true, segment_logrows=None, aggregation_arity=compiler::settings::Segmentation::DEFAULT_ARITY, segment_layout="stacked"))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         input_visibility: &str,
         output_visibility: &str,
@@ -108,6 +120,9 @@ impl PyRunArgs {
         logrows: u32,
         layout: &str,
         random_checks: bool,
+        segment_logrows: Option<u32>,
+        aggregation_arity: usize,
+        segment_layout: &str,
     ) -> Self {
         PyRunArgs {
             input_visibility: input_visibility.into(),
@@ -116,18 +131,24 @@ impl PyRunArgs {
             logrows,
             layout: layout.into(),
             random_checks,
+            segment_logrows,
+            aggregation_arity,
+            segment_layout: segment_layout.into(),
         }
     }
 
     fn __repr__(&self) -> String {
         format!(
-            "PyRunArgs(input_visibility={:?}, output_visibility={:?}, param_visibility={:?}, logrows={}, layout={:?}, random_checks={})",
+            "PyRunArgs(input_visibility={:?}, output_visibility={:?}, param_visibility={:?}, logrows={}, layout={:?}, random_checks={}, segment_logrows={}, aggregation_arity={}, segment_layout={:?})",
             self.input_visibility,
             self.output_visibility,
             self.param_visibility,
             self.logrows,
             self.layout,
-            if self.random_checks { "True" } else { "False" }
+            if self.random_checks { "True" } else { "False" },
+            self.segment_logrows.map_or("None".to_string(), |k| k.to_string()),
+            self.aggregation_arity,
+            self.segment_layout
         )
     }
 }
@@ -141,11 +162,13 @@ fn gen_settings(
     output: PathBuf,
     py_run_args: Option<PyRef<'_, PyRunArgs>>,
 ) -> PyResult<bool> {
+    let default_arity = compiler::settings::Segmentation::DEFAULT_ARITY;
     let args = py_run_args.map_or_else(
-        || PyRunArgs::new("private", "public", "fixed", 22, "prover", true),
+        || PyRunArgs::new("private", "public", "fixed", 22, "prover", true, None, default_arity, "stacked"),
         |a| {
             let (i, o, p) = (&a.input_visibility, &a.output_visibility, &a.param_visibility);
-            PyRunArgs::new(i, o, p, a.logrows, &a.layout, a.random_checks)
+            let segments = (a.segment_logrows, a.aggregation_arity, a.segment_layout.as_str());
+            PyRunArgs::new(i, o, p, a.logrows, &a.layout, a.random_checks, segments.0, segments.1, segments.2)
         },
     );
     let mode = |s: &str| s.parse::<Mode>().map_err(msg_err);
@@ -155,7 +178,13 @@ fn gen_settings(
     let goal: LayoutGoal = args.layout.parse().map_err(msg_err)?;
     let layout = LayoutOptions::new(goal, args.random_checks);
     let start = Instant::now();
-    let (m, _) = detached(py, || runtime::model::translate(&model, visibility, layout, args.logrows))?;
+    let segment_layout: compiler::settings::SegmentLayout = args.segment_layout.parse().map_err(msg_err)?;
+    let segments = args.segment_logrows.map(|logrows| workflow::SegmentOptions {
+        logrows,
+        arity: args.aggregation_arity,
+        layout: segment_layout,
+    });
+    let (m, _) = detached(py, || workflow::translate(&model, visibility, layout, args.logrows, segments))?;
     runtime::model::write_settings(&output, &m.settings).map_err(py_err)?;
     log(&format!(
         "gen_settings: {} -> {}: {} nodes, k={}, {} rows ({:.1?})",
@@ -273,7 +302,7 @@ fn get_srs(
 ) -> PyResult<bool> {
     let k = match (logrows, settings_path) {
         (Some(k), _) => k,
-        (None, Some(path)) => runtime::model::read_settings(&path).map_err(py_err)?.circuit.k,
+        (None, Some(path)) => workflow::srs_k(&runtime::model::read_settings(&path).map_err(py_err)?),
         (None, None) => return Err(msg_err("give settings_path or logrows")),
     };
     match srs_path {
@@ -285,7 +314,9 @@ fn get_srs(
             detached(py, || srs::generate_file(&path, k))?;
         }
         None => {
-            warn(py, &dev_srs_warning(k))?;
+            if let Some(w) = workflow::dev_srs_warning(&SrsSource::Dev, k) {
+                warn(py, &format!("{w}; pass srs_path"))?;
+            }
             detached(py, || srs::load(&SrsSource::Dev, k))?;
         }
     }
@@ -305,20 +336,18 @@ fn setup(
     let start = Instant::now();
     let art = ArtifactDir::new(&model).with_proving_key(pk_path).with_verifying_key(vk_path);
     let m = Model::load(&art).map_err(py_err)?;
-    let k = m.settings.circuit.k;
     let source = SrsSource::from_option(srs_path);
-    if let SrsSource::Dev = source {
-        warn(py, &dev_srs_warning(k))?;
+    if let Some(w) = workflow::dev_srs_warning(&source, workflow::srs_k(&m.settings)) {
+        warn(py, &format!("{w}; pass srs_path"))?;
     }
-    let need = keys::check_keygen_memory(m.settings.circuit, "setup").map_err(py_err)? >> 20;
-    log(&format!("setup: generating keys for k={k} (estimated peak memory {need} MB)"));
-    let report = detached(py, || keys::setup(&m, &art, &srs::load(&source, k)?))?;
+    let done = detached(py, || workflow::setup(&m, &art, &source, &Logged))?;
     log(&format!(
-        "setup done: k={}, {} rows, pk {}, vk {} ({:.1?})",
-        report.k,
-        report.rows,
-        size(report.pk_bytes),
-        size(report.vk_bytes),
+        "setup done: k={}, {} rows, pk {}, vk {}, estimated peak memory {} ({:.1?})",
+        done.keys.k,
+        done.keys.rows,
+        workflow::size(done.keys.pk_bytes),
+        workflow::size(done.keys.vk_bytes),
+        workflow::size(done.estimated_peak),
         start.elapsed()
     ));
     Ok(true)
@@ -375,11 +404,8 @@ fn prove<'py>(
     let art = ArtifactDir::new(&model).with_proving_key(pk_path);
     let m = Model::load(&art).map_err(py_err)?;
     let w = witness::read(&witness, &m).map_err(py_err)?;
-    let k = m.settings.circuit.k;
-    let need = keys::check_prove_memory(m.settings.circuit, "proving").map_err(py_err)? >> 20;
-    log(&format!("prove: proving (k={k}, estimated peak memory {need} MB)"));
     let source = SrsSource::from_option(srs_path);
-    let p = detached(py, || proof::prove(&m, &art, &w, &srs::load(&source, k)?))?;
+    let p = detached(py, || workflow::prove(&m, &art, &w, &source, &Logged))?.proof;
     if let Some(path) = &proof_path {
         proof::write(path, &p).map_err(py_err)?;
     }

@@ -163,18 +163,6 @@ pub fn segmented(model: Model, logrows: u32, arity: usize, layout: SegmentLayout
     Ok(Model { settings, binding, ..model })
 }
 
-/// `zkonnx compile`: translate the ONNX file and write the compiled folder.
-pub fn compile(
-    model_path: &Path,
-    out: &ArtifactDir,
-    visibility: Visibility,
-    layout: LayoutOptions,
-    max_k: u32,
-) -> Result<Model> {
-    let (model, bytes) = translate(model_path, visibility, layout, max_k)?;
-    write_compiled(model, &bytes, out)
-}
-
 /// Write a compiled folder: a copy of the ONNX file (the float reference calibration runs),
 /// circuit.json and settings.json.
 pub fn write_compiled(model: Model, onnx: &[u8], out: &ArtifactDir) -> Result<Model> {

@@ -2,7 +2,7 @@
 //! a corrupted or hostile file would have it, go through the frontend and the planner. Each must
 //! give a graph and a plan, or one error line: never a panic, never an allocation past the
 //! bounds. Deterministic (seeded); `ZKONNX_FUZZ_CASES` runs more (the longer run is documented
-//! in docs/cli.md's reliability notes: `ZKONNX_FUZZ_CASES=20000 cargo test -p compiler fuzz`).
+//! in docs/cli.md, Reliability checks: `ZKONNX_FUZZ_CASES=20000 cargo test -p zkonnx-compiler fuzz`).
 
 use super::*;
 use crate::settings::{LayoutOptions, Visibility};

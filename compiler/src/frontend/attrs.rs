@@ -3,17 +3,33 @@
 use crate::error::{CompileError, Result};
 use tract_onnx::pb::{AttributeProto, NodeProto, TensorProto};
 
+/// A node's attributes. Each one the translation asks for is marked read: an attribute nobody
+/// read is one whose meaning the circuit would ignore, and `unread` lets the caller refuse it.
 pub struct Attrs<'a> {
     node: &'a NodeProto,
+    read: std::cell::RefCell<Vec<bool>>,
 }
 
 impl<'a> Attrs<'a> {
     pub fn new(node: &'a NodeProto) -> Self {
-        Attrs { node }
+        Attrs { node, read: std::cell::RefCell::new(vec![false; node.attribute.len()]) }
     }
 
     fn get(&self, name: &str) -> Option<&'a AttributeProto> {
-        self.node.attribute.iter().find(|a| a.name == name)
+        let i = self.node.attribute.iter().position(|a| a.name == name)?;
+        self.read.borrow_mut()[i] = true;
+        Some(&self.node.attribute[i])
+    }
+
+    /// Whether the node sets this attribute.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The attributes no translation step has read, each with its value as ONNX prints it.
+    pub fn unread(&self) -> Vec<&'a AttributeProto> {
+        let read = self.read.borrow();
+        self.node.attribute.iter().zip(read.iter()).filter(|(_, r)| !**r).map(|(a, _)| a).collect()
     }
 
     pub fn int(&self, name: &str, default: i64) -> i64 {

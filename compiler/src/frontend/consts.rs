@@ -144,7 +144,7 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
         }
         "Reshape" => {
             let (x, target) = (input(0)?, input(1)?);
-            Ok(Tensor::new(reshape_target(&x.shape, &target.data)?, x.data.clone()))
+            Ok(Tensor::new(reshape_target(&x.shape, &target.data, attrs.int("allowzero", 0) != 0)?, x.data.clone()))
         }
         "Flatten" => {
             let x = input(0)?;
@@ -179,7 +179,12 @@ pub(super) fn norm(axis: i64, rank: usize) -> Result<usize> {
 }
 
 /// The shape a Reshape produces: 0 keeps the input dimension, -1 takes what is left.
-pub fn reshape_target(input: &[usize], target: &[f64]) -> Result<Vec<usize>> {
+/// Reshape's output shape: 0 copies the input's dimension (unless `allowzero`, where it is an
+/// empty axis, which zkonnx refuses), -1 is inferred.
+pub fn reshape_target(input: &[usize], target: &[f64], allowzero: bool) -> Result<Vec<usize>> {
+    if allowzero && target.contains(&0.0) {
+        return Err("allowzero=1 with a 0 in the target shape makes an empty tensor".into());
+    }
     let total: usize = input.iter().product();
     let mut shape = vec![];
     let mut infer = None;

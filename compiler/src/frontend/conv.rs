@@ -28,6 +28,16 @@ impl Geometry {
 }
 
 /// Lift a 1-D attribute list to 2-D (height 1).
+/// kernel_shape is optional; given, it must be the weight's (onnxruntime refuses others).
+fn check_kernel_shape(ctx: &Ctx, attrs: &Attrs, w: &Tensor<f64>, spatial: usize) -> Result<()> {
+    match attrs.ints("kernel_shape") {
+        Some(k) if k.len() != spatial || two(&k, spatial, 1) != [w.shape[2] as i64, w.shape[3] as i64] => {
+            Err(ctx.err(format!("kernel_shape {k:?} is not the weight's {:?}", &w.shape[2..])))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn two(v: &[i64], spatial: usize, default: i64) -> Vec<i64> {
     if spatial == 1 {
         [vec![default], v.to_vec()].concat()
@@ -166,12 +176,7 @@ impl Translator {
             )));
         }
         let kernel = [w.shape[2], w.shape[3]];
-        // kernel_shape is optional; given, it must be the weight's (onnxruntime refuses others).
-        if let Some(k) = attrs.ints("kernel_shape") {
-            if two(&k, spatial, 1) != kernel.iter().map(|&d| d as i64).collect::<Vec<_>>() {
-                return Err(ctx.err(format!("kernel_shape {k:?} is not the weight's {:?}", &w.shape[2..])));
-            }
-        }
+        check_kernel_shape(ctx, attrs, &w, spatial)?;
         let g = geometry(ctx, attrs, [xs[2], xs[3]], kernel, spatial)?;
         let shape = vec![xs[0], w.shape[0], g.out[0], g.out[1]];
         let op = Op::Conv { weight: w, bias, strides: g.strides, pads: g.pads, dilations: g.dilations, group };
@@ -188,6 +193,7 @@ impl Translator {
         if attrs.ints("output_shape").is_some() || attrs.string("auto_pad").is_some_and(|a| a != "NOTSET") {
             return Err(ctx.err("output_shape and auto_pad are not supported; give pads"));
         }
+        check_kernel_shape(ctx, attrs, &w, spatial)?;
         let g = geometry(ctx, attrs, [1, 1], [1, 1], spatial)?;
         let extra = match attrs.ints("output_padding") {
             Some(p) if p.len() == spatial => two(&p, spatial, 0).iter().map(|&v| v as usize).collect(),

@@ -90,6 +90,9 @@ impl Translator {
         }
         let (n, c, o) = (xs[0], xs[1], w.shape[0]);
         let kernel = [w.shape[2], w.shape[3], w.shape[4]];
+        if attrs.ints("kernel_shape").is_some_and(|k| k.iter().map(|&d| d as usize).ne(kernel)) {
+            return Err(ctx.err(format!("kernel_shape is not the weight's {kernel:?}")));
+        }
         let [depth, height, width] = axes(ctx, attrs, [xs[2], xs[3], xs[4]], kernel)?;
         let kd = depth.kernel;
         let weight = Tensor::new(vec![o, w.shape[1] * kd, kernel[1], kernel[2]], w.data.clone());

@@ -91,6 +91,11 @@ impl Translator {
                     return Err(ctx.err(format!("{} coefficients for {features} features", coefficients.len())));
                 }
                 let rows = coefficients.len() / features;
+                // onnxruntime reads multi_class but computes the same scores either way.
+                let _ = attrs.has("multi_class");
+                if attrs.ints("targets").is_some() && attrs.int("targets", 1) as usize != rows {
+                    return Err(ctx.err(format!("targets is not the {rows} rows of its coefficients")));
+                }
                 let intercepts = floats("intercepts");
                 if !intercepts.is_empty() && intercepts.len() != rows {
                     return Err(ctx.err(format!("{} intercepts for {rows} score columns", intercepts.len())));

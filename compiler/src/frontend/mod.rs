@@ -233,6 +233,22 @@ fn check_supported(graph: &pb::GraphProto) -> Result<()> {
     }
 }
 
+/// Attributes that never change what a node computes at inference, so leaving them unread loses
+/// nothing: documentation, random seeds, training flags at their inference value, and old
+/// opsets' layout hints.
+fn ignorable(op: &str, a: &pb::AttributeProto) -> bool {
+    match (op, a.name.as_str()) {
+        (_, "doc_string") | (_, "consumed_inputs") | ("Dropout", "seed" | "is_test" | "ratio") => true,
+        ("BatchNormalization", "is_test") | ("BatchNormalization", "momentum") => true,
+        ("BatchNormalization", "training_mode") => a.i == 0,
+        ("BatchNormalization", "spatial") => a.i == 1,
+        // The float precision of the statistics, and the layout of MaxPool's Indices output
+        // (which zkonnx does not produce): neither changes the integer semantics.
+        ("LayerNormalization", "stash_type") | ("MaxPool", "storage_order") => true,
+        _ => false,
+    }
+}
+
 fn node_name(n: &NodeProto) -> String {
     if !n.name.is_empty() {
         n.name.clone()
@@ -253,13 +269,43 @@ struct Translator {
     booleans: std::collections::HashSet<NodeId>,
 }
 
-/// Errors about one ONNX node.
+/// One ONNX node being translated: its name for errors, and which of its inputs the translation
+/// read (an input nobody read is one the circuit would silently drop).
 struct Ctx<'a> {
     node: &'a NodeProto,
     name: String,
+    used: std::cell::RefCell<Vec<bool>>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(node: &'a NodeProto) -> Self {
+        Ctx { node, name: node_name(node), used: std::cell::RefCell::new(vec![false; node.input.len()]) }
+    }
+
+    /// Refuse, by name, an input or attribute the translation did not read: its meaning would be
+    /// lost (an op written with another op's attributes, or a feature zkonnx does not implement).
+    fn check_all_read(&self, attrs: &Attrs) -> Result<()> {
+        let used = self.used.borrow();
+        if let Some(i) = (0..self.node.input.len()).find(|&i| !self.node.input[i].is_empty() && !used[i]) {
+            return Err(self.err(format!(
+                "input {i} ({}) is not supported: zkonnx does not read it for this op",
+                self.node.input[i]
+            )));
+        }
+        let unread: Vec<String> =
+            attrs.unread().into_iter().filter(|a| !ignorable(&self.node.op_type, a)).map(|a| a.name.clone()).collect();
+        if !unread.is_empty() {
+            return Err(self.err(format!(
+                "attribute{} {} {} not supported for this op: zkonnx would ignore {}",
+                if unread.len() > 1 { "s" } else { "" },
+                unread.join(", "),
+                if unread.len() > 1 { "are" } else { "is" },
+                if unread.len() > 1 { "them" } else { "it" },
+            )));
+        }
+        Ok(())
+    }
+
     fn err(&self, reason: impl Into<String>) -> CompileError {
         CompileError::Node { node: self.name.clone(), op: self.node.op_type.clone(), reason: reason.into() }
     }
@@ -347,7 +393,15 @@ impl Translator {
         candidate
     }
 
+    /// Input i, marked read.
     fn input(&self, ctx: &Ctx, i: usize) -> Result<Value> {
+        let value = self.peek(ctx, i)?;
+        ctx.used.borrow_mut()[i] = true;
+        Ok(value)
+    }
+
+    /// Input i, without marking it read (to choose how to translate the node).
+    fn peek(&self, ctx: &Ctx, i: usize) -> Result<Value> {
         let name =
             ctx.node.input.get(i).filter(|n| !n.is_empty()).ok_or_else(|| ctx.err(format!("missing input {i}")))?;
         self.env.get(name).cloned().ok_or_else(|| ctx.err(format!("input {name} is not defined")))
@@ -372,9 +426,14 @@ impl Translator {
     }
 
     fn translate_node(&mut self, node: &NodeProto) -> Result<()> {
-        let ctx = Ctx { node, name: node_name(node) };
+        let (ctx, attrs) = (Ctx::new(node), Attrs::new(node));
+        self.dispatch(&ctx, &attrs)?;
+        ctx.check_all_read(&attrs)
+    }
+
+    fn dispatch(&mut self, ctx: &Ctx, attrs: &Attrs) -> Result<()> {
+        let node = ctx.node;
         let out = node.output.first().cloned().unwrap_or_default();
-        let attrs = Attrs::new(node);
         let op = node.op_type.as_str();
 
         if node.domain == "ai.onnx.ml" {
@@ -386,16 +445,18 @@ impl Translator {
         // Folding: every input constant, or an op that only ever works on constants.
         let inputs: Vec<Value> = (0..node.input.len())
             .filter(|&i| !node.input[i].is_empty())
-            .map(|i| self.input(&ctx, i))
+            .map(|i| self.peek(ctx, i))
             .collect::<Result<_>>()?;
         let all_const = inputs.iter().all(|v| matches!(v, Value::Const(_)));
         if op == "Shape" {
-            let shape = match &inputs.first() {
-                Some(Value::Act(id)) => self.shape(*id),
-                Some(Value::Const(t)) => t.shape.clone(),
-                None => return Err(ctx.err("missing input 0")),
+            let shape = match self.input(ctx, 0)? {
+                Value::Act(id) => self.shape(id),
+                Value::Const(t) => t.shape.clone(),
             };
-            let data: Vec<f64> = shape.iter().map(|&d| d as f64).collect();
+            // Opset 15's start and end slice the shape (negative from the end, clamped).
+            let clamp = |i: i64| (if i < 0 { i + shape.len() as i64 } else { i }).clamp(0, shape.len() as i64) as usize;
+            let (start, end) = (clamp(attrs.int("start", 0)), clamp(attrs.int("end", shape.len() as i64)));
+            let data: Vec<f64> = shape[start..end.max(start)].iter().map(|&d| d as f64).collect();
             self.env.insert(out, Value::Const(Tensor::new(vec![data.len()], data)));
             return Ok(());
         }
@@ -451,6 +512,13 @@ impl Translator {
 
         match op {
             "Identity" | "Dropout" => {
+                // Dropout's ratio does nothing at inference; training mode would drop values.
+                if self.optional_const(ctx, 1)?.is_some() && op == "Identity" {
+                    return Err(ctx.err("Identity takes one input"));
+                }
+                if self.optional_const(ctx, 2)?.is_some_and(|t| t.data.iter().any(|&v| v != 0.0)) {
+                    return Err(ctx.err("training_mode is on: dropout is random at training time"));
+                }
                 let v = self.input(&ctx, 0)?;
                 self.env.insert(out, v);
             }
@@ -527,7 +595,8 @@ impl Translator {
             "Reshape" => {
                 let x = self.act_input(&ctx, 0)?;
                 let target = self.const_input(&ctx, 1)?;
-                let shape = consts::reshape_target(&self.shape(x), &target.data).map_err(|r| ctx.err(r))?;
+                let shape = consts::reshape_target(&self.shape(x), &target.data, attrs.int("allowzero", 0) != 0)
+                    .map_err(|r| ctx.err(r))?;
                 self.push_named(&out, ctx.name.clone(), Op::Reshape, vec![x], shape);
             }
             "Transpose" => {
@@ -570,9 +639,10 @@ impl Translator {
                     match self.optional_const(&ctx, i)? {
                         Some(t) if t.len() == 1 => Ok(Some(t.data[0])),
                         Some(_) => Err(ctx.err("min and max must be scalars")),
-                        None => Ok(attrs.ints(attr).map(|_| attrs.float(attr, 0.0) as f64).or_else(|| {
-                            node.attribute.iter().any(|a| a.name == attr).then(|| attrs.float(attr, 0.0) as f64)
-                        })),
+                        None => Ok(attrs
+                            .ints(attr)
+                            .map(|_| attrs.float(attr, 0.0) as f64)
+                            .or_else(|| attrs.has(attr).then(|| attrs.float(attr, 0.0) as f64))),
                     }
                 };
                 let (lo, hi) = (bound(1, "min")?, bound(2, "max")?);

@@ -331,7 +331,7 @@ pub fn eval(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs, outputs: u
                         .copied()
                         .flatten()
                         .map(|t| t.data.clone())
-                        .or_else(|| attrs.ints("scales").map(|v| v.iter().map(|&s| s as f64).collect())),
+                        .or_else(|| attrs.floats("scales").map(|v| v.iter().map(|&s| s as f64).collect())),
                     None,
                 )
             } else {
@@ -362,6 +362,24 @@ pub fn eval(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs, outputs: u
                     "round_prefer_floor".into()
                 }
             });
+            if !matches!(ctm.as_str(), "asymmetric" | "align_corners" | "pytorch_half_pixel" | "half_pixel") {
+                return Err(format!("coordinate_transformation_mode {ctm} is not supported with nearest"));
+            }
+            if !matches!(nearest.as_str(), "floor" | "ceil" | "round_prefer_ceil" | "round_prefer_floor") {
+                return Err(format!("nearest_mode {nearest} is not an ONNX nearest mode"));
+            }
+            if attrs.ints("axes").is_some_and(|a| {
+                a.len() != rank || a.iter().enumerate().any(|(i, &v)| v != i as i64 && v != i as i64 - rank as i64)
+            }) {
+                return Err("axes other than all of them, in order, are not supported".into());
+            }
+            if attrs.string("keep_aspect_ratio_policy").is_some_and(|p| p != "stretch") {
+                return Err("keep_aspect_ratio_policy other than stretch is not supported".into());
+            }
+            // These shape only the linear and cubic modes' weights, or tf_crop_and_resize's.
+            for unused in ["cubic_coeff_a", "exclude_outside", "extrapolation_value", "antialias"] {
+                let _ = attrs.has(unused);
+            }
             let maps: Vec<Vec<usize>> = (0..rank)
                 .map(|a| {
                     let (din, dout, s) = (x.shape[a] as f64, shape[a] as f64, scales[a]);

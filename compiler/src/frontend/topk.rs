@@ -26,6 +26,8 @@ impl Translator {
         }
         let k = k as usize;
         let largest = attrs.int("largest", 1) != 0;
+        // sorted=0 leaves the order to the implementation: sorted order is one of them.
+        let _ = attrs.int("sorted", 1);
         let name = ctx.name.clone();
         let mut current = if largest { x } else { self.negate(&format!("{name}/negated"), x) };
         let (windows, _) = reduce_windows(&xs, &[axis]);

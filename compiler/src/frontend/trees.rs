@@ -84,6 +84,9 @@ fn read_ensemble(ctx: &Ctx, attrs: &Attrs, prefix: &str, features: usize) -> Res
         Some(v) if !v.is_empty() || tree_ids.is_empty() => v,
         _ => return Err(ctx.err("attribute nodes_values is missing (nodes_values_as_tensor is not supported)")),
     };
+    // Hit rates are profiling hints, and missing-value routing only matters for NaN inputs,
+    // which zkonnx never takes.
+    let _ = (attrs.has("nodes_hitrates"), attrs.has("nodes_missing_value_tracks_true"));
     let modes = attrs.strings("nodes_modes").ok_or_else(|| ctx.err("attribute nodes_modes is missing"))?;
     let n = tree_ids.len();
     if [node_ids.len(), feature_ids.len(), true_ids.len(), false_ids.len(), thresholds.len(), modes.len()]
@@ -189,6 +192,8 @@ impl Translator {
         let op = ctx.node.op_type.as_str();
         if op == "ZipMap" {
             // A list of dictionaries is not a tensor: the probabilities it wraps are what is proven.
+            // Its class labels only name the dictionaries' keys.
+            let _ = (attrs.has("classlabels_int64s"), attrs.has("classlabels_strings"));
             let v = self.input(ctx, 0)?;
             self.env.insert(ctx.node.output.first().cloned().unwrap_or_default(), v);
             return Ok(());

@@ -218,3 +218,32 @@ fn no_outputs_and_bad_input_dimensions_are_refused() {
         assert!(err.contains(says) && err.contains("model input"), "{dim}: {err}");
     }
 }
+
+/// Issue 26: a node given another op's inputs or attributes (the mutation harness swapped op types
+/// and got proofs of a model onnxruntime refuses), or an attribute zkonnx does not implement, is
+/// refused naming the input or attribute: nothing the translation does not read is dropped.
+#[test]
+fn inputs_and_attributes_the_translation_does_not_read_are_refused_by_name() {
+    // Conv -> Relu: Relu has one input and no attributes; Conv's weight, bias and geometry remain.
+    let err = edited_error("cnn", "Conv", |n| n.op_type = "Relu".into());
+    assert!(err.contains("(Relu)") && err.contains("input 1") && err.contains("does not read it"), "{err}");
+    // Sub -> Neg: the subtrahend would be dropped.
+    let err = edited_error("pooling", "Sub", |n| n.op_type = "Neg".into());
+    assert!(err.contains("(Neg)") && err.contains("input 1"), "{err}");
+    // An attribute the op does not define.
+    let err = edited_error("mlp", "Relu", |n| {
+        let mut a = n.attribute.first().cloned().unwrap_or_default();
+        a.name = "alpha".into();
+        a.f = 0.5;
+        n.attribute.push(a);
+    });
+    assert!(err.contains("(Relu)") && err.contains("attribute alpha is not supported"), "{err}");
+    // An attribute that does not change the integer semantics is read as harmless.
+    let path = format!("{}/../testdata/transformer/model.onnx", env!("CARGO_MANIFEST_DIR"));
+    let mut model = tract_onnx::onnx().proto_model_for_read(&mut &std::fs::read(&path).unwrap()[..]).unwrap();
+    let norm = model.graph.as_mut().unwrap().node.iter_mut().find(|n| n.op_type == "LayerNormalization").unwrap();
+    let mut stash = norm.attribute[0].clone();
+    stash.name = "stash_type".into();
+    norm.attribute.push(stash);
+    load_proto(&model, &path).unwrap();
+}

@@ -18,13 +18,14 @@ use halo2curves::bn256::Fr;
 
 /// floor(sqrt(k v + 1)) and its remainder; None when k v is negative.
 pub fn isqrt(v: i128, k: i128) -> Option<(i128, i128)> {
-    let x = v.checked_mul(k).filter(|x| *x >= 0)? + 1;
+    let x = v.checked_mul(k).filter(|x| *x >= 0)?.checked_add(1)?;
     let mut s = (x as f64).sqrt() as i128;
-    // The float root is within one of the integer root; settle it exactly.
-    while s * s > x {
+    // The float root is within one of the integer root; settle it exactly (near i128::MAX a
+    // square overflows: it is then above x).
+    while s.checked_mul(s).is_none_or(|q| q > x) {
         s -= 1;
     }
-    while (s + 1) * (s + 1) <= x {
+    while (s + 1).checked_mul(s + 1).is_some_and(|q| q <= x) {
         s += 1;
     }
     Some((s, x - s * s))

@@ -27,7 +27,7 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
             })
         }
         "Add" | "Sub" | "Mul" | "Div" | "Equal" | "Less" | "LessOrEqual" | "Greater" | "GreaterOrEqual" | "And"
-        | "Or" | "Xor" | "Mod" => {
+        | "Or" | "Xor" | "Mod" | "Pow" => {
             let (a, b) = (input(0)?, input(1)?);
             let shape = broadcast_shape(&a.shape, &b.shape).ok_or("shapes do not broadcast")?;
             let (ma, mb) = (broadcast_index_map(&a.shape, &shape), broadcast_index_map(&b.shape, &shape));
@@ -47,12 +47,40 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
                 // fmod=1: the sign of the dividend (C fmod); otherwise the sign of the divisor.
                 "Mod" if attrs.int("fmod", 0) != 0 => x % y,
                 "Mod" => x - y * (x / y).floor(),
+                "Pow" => x.powf(y),
                 _ => x / y,
             };
             let data = ma.iter().zip(&mb).map(|(&i, &j)| f(a.data[i], b.data[j])).collect();
             Ok(Tensor::new(shape, data))
         }
+        "Max" | "Min" if !inputs.is_empty() => {
+            let pick = |x: f64, y: f64| if (op == "Max") == (y > x) { y } else { x };
+            inputs[1..].iter().try_fold(inputs[0].clone(), |acc, t| {
+                let shape = broadcast_shape(&acc.shape, &t.shape).ok_or("shapes do not broadcast")?;
+                let (ma, mb) = (broadcast_index_map(&acc.shape, &shape), broadcast_index_map(&t.shape, &shape));
+                Ok(Tensor::new(shape, ma.iter().zip(&mb).map(|(&i, &j)| pick(acc.data[i], t.data[j])).collect()))
+            })
+        }
         "Relu" => Ok(input(0)?.map(|v| v.max(0.0))),
+        "Abs" => Ok(input(0)?.map(|v| v.abs())),
+        "Neg" => Ok(input(0)?.map(|v| -v)),
+        "Sqrt" => Ok(input(0)?.map(|v| v.sqrt())),
+        "Reciprocal" => Ok(input(0)?.map(|v| 1.0 / v)),
+        "IsNaN" => Ok(input(0)?.map(|v| if v.is_nan() { 1.0 } else { 0.0 })),
+        "IsInf" => {
+            let (neg, pos) = (attrs.int("detect_negative", 1) != 0, attrs.int("detect_positive", 1) != 0);
+            Ok(input(0)?.map(|&v| if (v == f64::INFINITY && pos) || (v == f64::NEG_INFINITY && neg) { 1.0 } else { 0.0 }))
+        }
+        // The indices of the nonzero elements, one row per axis, in row-major order.
+        "NonZero" => {
+            let x = input(0)?;
+            let strides = crate::tensor::strides(&x.shape);
+            let hits: Vec<usize> = (0..x.len()).filter(|&i| x.data[i] != 0.0).collect();
+            let data =
+                strides.iter().zip(&x.shape).flat_map(|(&s, &d)| hits.iter().map(move |&i| ((i / s) % d) as f64)).collect();
+            Ok(Tensor::new(vec![x.shape.len(), hits.len()], data))
+        }
+        op @ ("ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceProd") => reduce(op, inputs, attrs),
         "Not" => Ok(input(0)?.map(|&v| if v == 0.0 { 1.0 } else { 0.0 })),
         "Sign" => Ok(input(0)?.map(|&v| {
             if v > 0.0 {
@@ -164,6 +192,38 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
         }
         other => Err(format!("{other} on constants cannot be folded yet")),
     }
+}
+
+/// A reduction of a constant: axes from the attribute (before opset 18) or input 1.
+fn reduce(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f64>> {
+    let x = inputs.first().ok_or("missing input 0")?;
+    let rank = x.shape.len();
+    let axes = axes_of(attrs, inputs.get(1)).unwrap_or_default();
+    let axes: Vec<usize> = match axes.is_empty() {
+        true if attrs.int("noop_with_empty_axes", 0) != 0 => return Ok(x.clone()),
+        true => (0..rank).collect(),
+        false => axes.iter().map(|&a| norm(a, rank)).collect::<Result<_>>()?,
+    };
+    let keepdims = attrs.int("keepdims", 1) != 0;
+    let kept: Vec<usize> = (0..rank).map(|a| if axes.contains(&a) { 1 } else { x.shape[a] }).collect();
+    let (from, to) = (crate::tensor::strides(&x.shape), crate::tensor::strides(&kept));
+    let mut groups: Vec<Vec<f64>> = vec![vec![]; kept.iter().product()];
+    for (i, &v) in x.data.iter().enumerate() {
+        let o: usize = (0..rank).map(|a| if axes.contains(&a) { 0 } else { (i / from[a]) % x.shape[a] * to[a] }).sum();
+        groups[o].push(v);
+    }
+    let data = groups
+        .iter()
+        .map(|g| match op {
+            "ReduceSum" => g.iter().sum(),
+            "ReduceMean" => g.iter().sum::<f64>() / g.len().max(1) as f64,
+            "ReduceMax" => g.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            "ReduceMin" => g.iter().copied().fold(f64::INFINITY, f64::min),
+            _ => g.iter().product(),
+        })
+        .collect();
+    let shape = if keepdims { kept } else { (0..rank).filter(|a| !axes.contains(a)).map(|a| x.shape[a]).collect() };
+    Ok(Tensor::new(shape, data))
 }
 
 fn axes_of(attrs: &Attrs, input: Option<&Tensor<f64>>) -> Result<Vec<i64>> {

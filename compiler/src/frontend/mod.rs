@@ -73,6 +73,8 @@ pub const OPS: &[(&str, &str)] = &[
     ("GRU", "unrolled over the sequence: MatMuls, sigmoid and tanh lookups, products; linear_before_reset 0 and 1"),
     ("Greater", "comparison: 1 - (b >= a), a Step(-relu(difference))"),
     ("GreaterOrEqual", "comparison: Step(-relu(b - a)) tests a >= b exactly on the quantized values; a boolean"),
+    ("IsInf", "constant false on activations (quantized values are finite); folded on constants"),
+    ("IsNaN", "constant false on activations (quantized values are finite); folded on constants"),
     ("Hardmax", "decomposition: max, a 0/1 step per element, first-index selection (a boolean)"),
     ("HardSigmoid", "decomposition: affine, then clip"),
     ("HardSwish", "decomposition: x * hard_sigmoid(x)"),
@@ -162,7 +164,7 @@ pub fn ops_table() -> String {
 
 /// ONNX ops folded at compile time only (shape arithmetic); on an activation they are refused.
 // (Floor and Ceil fold on constants too, but they are in `OPS`: they also run on activations.)
-const CONSTANT_OPS: &[&str] = &["Constant", "Shape", "ConstantOfShape", "Range", "Mod"];
+const CONSTANT_OPS: &[&str] = &["Constant", "Shape", "ConstantOfShape", "Range", "Mod", "NonZero", "ReduceProd"];
 
 pub fn is_supported(op: &str) -> bool {
     OPS.iter().any(|(o, _)| *o == op) || CONSTANT_OPS.contains(&op)
@@ -470,6 +472,8 @@ impl Translator {
             let values = if structural::STRUCTURAL_OPS.contains(&op) {
                 let refs: Vec<Option<&Tensor<f64>>> = positional.iter().map(|t| t.as_ref()).collect();
                 structural::eval(op, &refs, &attrs, node.output.len())
+            } else if let (Some(f), Some(Some(x))) = (lookup_func(op, attrs), positional.first()) {
+                Ok(vec![x.map(|&v| f.eval(v))])
             } else {
                 consts::fold(op, &positional.into_iter().flatten().collect::<Vec<_>>(), &attrs).map(|t| vec![t])
             }
@@ -523,6 +527,14 @@ impl Translator {
                 self.env.insert(out, v);
             }
             "Cast" => self.cast(&ctx, &attrs, &out)?,
+            // Every value the circuit holds is a finite integer: the test is false everywhere.
+            "IsNaN" | "IsInf" => {
+                let x = self.act_input(ctx, 0)?;
+                let _ = (attrs.has("detect_negative"), attrs.has("detect_positive"));
+                let shape = self.shape(x);
+                let n = shape.iter().product();
+                self.env.insert(out, Value::Const(Tensor::new(shape, vec![0.0; n])));
+            }
             "Relu" => {
                 let x = self.act_input(&ctx, 0)?;
                 let shape = self.shape(x);

@@ -21,6 +21,10 @@ fn semantics_is_the_floor_of_the_root() {
     assert_eq!(isqrt(0, 5), Some((1, 0)));
     assert_eq!(isqrt(-1, 4), None);
     assert_eq!(isqrt(1 << 100, 1).map(|x| x.0), Some(1 << 50));
+    // Near i128::MAX the candidate's square overflows (a calibration candidate once panicked).
+    let (s, _) = isqrt(i128::MAX - 1, 1).unwrap();
+    assert!(s.checked_mul(s).is_some_and(|q| q <= i128::MAX) && (s + 1).checked_mul(s + 1).is_none());
+    assert_eq!(isqrt(i128::MAX, 1), None);
 }
 
 fn one(v: i128, k: i128) -> (Trace, usize, Wire) {

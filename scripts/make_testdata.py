@@ -782,6 +782,28 @@ def bool_input(rng):
     print(f"wrote {folder}")
 
 
+def integer(rng):
+    """ONNX's integer semantics on an int64 input: a Div of int64s truncates toward zero (-7 / 3 is
+    -2), and a Cast from float to int32 truncates (-2.59 is -2); both on negative values too."""
+    nodes = [
+        node("Div", ["x", "three"], ["q"], "/q/Div"),
+        node("Cast", ["q"], ["qf"], "/qf/Cast", to=TensorProto.FLOAT),
+        node("Cast", ["x"], ["xf"], "/xf/Cast", to=TensorProto.FLOAT),
+        node("Mul", ["xf", "scale"], ["h"], "/h/Mul"),
+        node("Cast", ["h"], ["hi"], "/hi/Cast", to=TensorProto.INT32),
+        node("Cast", ["hi"], ["hf"], "/hf/Cast", to=TensorProto.FLOAT),
+        node("Concat", ["qf", "hf"], ["output"], "/out/Concat", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "integer",
+        [helper.make_tensor_value_info("x", TensorProto.INT64, [1, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 16])],
+        [numpy_helper.from_array(np.array(3, dtype=np.int64), "three"), init("scale", 0.37)])
+    sample = lambda i: (np.array([[-7, -6, -5, -1, 0, 4, 5, 17]], dtype=np.int64) if i == 0
+                        else rng.integers(-20, 21, size=(1, 8)).astype(np.int64))
+    save("integer", graph, [1, 8], sample)
+
+
 def conv3d(rng):
     """3-D convolution and pooling on a [1, 2, 4, 5, 5] volume: a padded Conv (strides 1, 2, 2),
     a grouped Conv, ReLU, MaxPool 2x2x2 and AveragePool (with and without counted padding),
@@ -995,7 +1017,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input, "conv3d": conv3d, "recurrent": recurrent, "selection": selection, "refcnn": reference_cnn}
+                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input, "integer": integer, "conv3d": conv3d, "recurrent": recurrent, "selection": selection, "refcnn": reference_cnn}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

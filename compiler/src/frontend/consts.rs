@@ -69,15 +69,19 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
         "IsNaN" => Ok(input(0)?.map(|v| if v.is_nan() { 1.0 } else { 0.0 })),
         "IsInf" => {
             let (neg, pos) = (attrs.int("detect_negative", 1) != 0, attrs.int("detect_positive", 1) != 0);
-            Ok(input(0)?.map(|&v| if (v == f64::INFINITY && pos) || (v == f64::NEG_INFINITY && neg) { 1.0 } else { 0.0 }))
+            Ok(input(0)?
+                .map(|&v| if (v == f64::INFINITY && pos) || (v == f64::NEG_INFINITY && neg) { 1.0 } else { 0.0 }))
         }
         // The indices of the nonzero elements, one row per axis, in row-major order.
         "NonZero" => {
             let x = input(0)?;
             let strides = crate::tensor::strides(&x.shape);
             let hits: Vec<usize> = (0..x.len()).filter(|&i| x.data[i] != 0.0).collect();
-            let data =
-                strides.iter().zip(&x.shape).flat_map(|(&s, &d)| hits.iter().map(move |&i| ((i / s) % d) as f64)).collect();
+            let data = strides
+                .iter()
+                .zip(&x.shape)
+                .flat_map(|(&s, &d)| hits.iter().map(move |&i| ((i / s) % d) as f64))
+                .collect();
             Ok(Tensor::new(vec![x.shape.len(), hits.len()], data))
         }
         op @ ("ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceProd") => reduce(op, inputs, attrs),

@@ -17,6 +17,7 @@ mod reduce;
 mod structural;
 mod topk;
 mod trees;
+mod types;
 
 use crate::error::{CompileError, Result, UnsupportedOp};
 use crate::ir::{BinaryKind, Func, Graph, Node, NodeId, Op, RoundMode};
@@ -43,7 +44,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Atanh", "lookup (x clamped to [-(1 - 2^-12), 1 - 2^-12])"),
     ("AveragePool", "linear, 1-D, 2-D and 3-D, strides, pads, ceil_mode"),
     ("BatchNormalization", "linear, folded into the layer before"),
-    ("Cast", "copy (float types)"),
+    ("Cast", "copy; from a float type to an integer type, truncation toward zero: floor(relu(x)) - floor(relu(-x))"),
     ("Ceil", "rescale to scale 0 (remainder range checked), biased up"),
     ("Celu", "lookup"),
     ("Clip", "decomposition: relu-based max/min with the constant bounds"),
@@ -53,7 +54,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("Cos", "lookup"),
     ("Cosh", "lookup"),
     ("CumSum", "linear: a sum over each prefix (or suffix) along the axis; exclusive and reverse"),
-    ("Div", "division by an activation; linear by a constant"),
+    ("Div", "division by an activation; linear by a constant; of integer types, then truncated toward zero (as Cast)"),
     ("Dropout", "copy (inference)"),
     ("Elu", "lookup"),
     ("Equal", "comparison: (a >= b) + (b >= a) - 1, each a Step(-relu(difference))"),
@@ -269,6 +270,8 @@ struct Translator {
     opset: i64,
     /// Nodes whose values are booleans (0 or 1): comparisons' and logic ops' results.
     booleans: std::collections::HashSet<NodeId>,
+    /// The ONNX element types of the values, where known (integer results truncate).
+    types: types::ElemTypes,
 }
 
 /// One ONNX node being translated: its name for errors, and which of its inputs the translation
@@ -315,6 +318,7 @@ impl<'a> Ctx<'a> {
 
 impl Translator {
     fn translate(mut self, graph: &pb::GraphProto) -> Result<Graph> {
+        self.types = types::ElemTypes::of_graph(graph);
         for init in &graph.initializer {
             self.env.insert(init.name.clone(), Value::Const(load_tensor(init, &init.name)?));
         }
@@ -430,6 +434,7 @@ impl Translator {
     fn translate_node(&mut self, node: &NodeProto) -> Result<()> {
         let (ctx, attrs) = (Ctx::new(node), Attrs::new(node));
         self.dispatch(&ctx, &attrs)?;
+        self.integer_semantics(&ctx, &attrs);
         ctx.check_all_read(&attrs)
     }
 

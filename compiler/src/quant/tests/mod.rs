@@ -443,3 +443,26 @@ fn means_over_windows_of_different_lengths_divide_by_their_own() {
         assert!((*g as f64 / unit - want).abs() <= 1.0 / unit, "window {w:?}: {} vs {want}", *g as f64 / unit);
     }
 }
+
+/// ONNX's integer semantics (issue 27's integer_div, EZKL's bitshift): a Div of int64s and a Cast
+/// from float to int32 truncate toward zero, negative values included. The evaluator gives
+/// onnxruntime's outputs exactly, and the circuit equals the evaluator.
+#[test]
+fn integer_division_and_casts_truncate_as_onnx_does() {
+    let (graph, input, expected) = testdata("integer");
+    let scales = Scales { input: 4, param: 7, table_bits: 10 };
+    let ranges = [InputRange { min: -32.0, max: 32.0 }];
+    let plan = QuantPlan::build(&graph, &scales, &ranges, &RangeBits::new(), Weights::InKey).unwrap();
+    let x: Vec<i128> = input.iter().map(|&v| quantize(v, 4)).collect();
+    let spec = evaluate(&graph, &plan, std::slice::from_ref(&x)).unwrap();
+    let out = graph.outputs[0];
+    let unit = (plan.nodes[out].scale as f64).exp2();
+    let got: Vec<f64> = spec[out].iter().map(|&v| v as f64 / unit).collect();
+    assert_eq!(got, expected, "-7 / 3 is -2 and (int)(-2.59) is -2, as onnxruntime gives");
+    let layout = choose_layout(&graph, &plan, &Default::default(), 20).unwrap();
+    let (trace, wires) = crate::circuit::lower::lower_with_wires(&graph, &plan, layout.shape, &[x]).unwrap();
+    for (id, ws) in wires.iter().enumerate() {
+        let circuit: Vec<i128> = ws.iter().map(|&w| trace.value(w)).collect();
+        assert_eq!(spec[id], circuit, "node {} ({}) differs", id, graph.nodes[id].name);
+    }
+}

@@ -120,6 +120,14 @@ pub struct Model {
     pub binding: [u8; 32],
 }
 
+/// An ONNX file's bytes, with the weights it keeps in files beside it (external data) read in:
+/// what the artifact folder stores and what `model_sha256` names.
+fn read_onnx(path: &Path) -> Result<Vec<u8>> {
+    let bytes = read(path)?;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Ok(compiler::frontend::inline_external_data(&bytes, &path.display().to_string(), dir)?.unwrap_or(bytes))
+}
+
 /// An ONNX file translated and planned with the default scales: the model, and the file's bytes.
 /// Nothing is written.
 pub fn translate(
@@ -128,7 +136,7 @@ pub fn translate(
     layout: LayoutOptions,
     max_k: u32,
 ) -> Result<(Model, Vec<u8>)> {
-    let bytes = read(model_path)?;
+    let bytes = read_onnx(model_path)?;
     let graph = compiler::frontend::load_onnx(&bytes, &model_path.display().to_string())?;
     let model_sha256 = sha256_hex(&bytes);
     let ranges = graph.inputs().map(|_| compiler::DEFAULT_INPUT_RANGE).collect();
@@ -276,7 +284,7 @@ impl Model {
     /// model and the file's bytes.
     pub fn from_onnx(onnx: &Path, settings_path: &Path) -> Result<(Model, Vec<u8>)> {
         let settings = read_settings(settings_path)?;
-        let bytes = read(onnx)?;
+        let bytes = read_onnx(onnx)?;
         if sha256_hex(&bytes) != settings.model_sha256 {
             return Err(RuntimeError::Mismatch {
                 path: settings_path.display().to_string(),
@@ -352,7 +360,7 @@ impl Model {
                     .into(),
             ));
         }
-        let bytes = read(path)?;
+        let bytes = read_onnx(path)?;
         let graph = compiler::frontend::load_onnx(&bytes, &path.display().to_string())?;
         self.graph.check_same_architecture(&graph).map_err(|e| {
             RuntimeError::Input(format!("{} is not the compiled model's architecture: {e}", path.display()))

@@ -7,6 +7,7 @@ mod compare;
 mod consts;
 mod conv;
 mod conv3d;
+mod external;
 mod fold;
 mod indexing;
 mod logic;
@@ -170,6 +171,8 @@ const CONSTANT_OPS: &[&str] = &["Constant", "Shape", "ConstantOfShape", "Range",
 pub fn is_supported(op: &str) -> bool {
     OPS.iter().any(|(o, _)| *o == op) || CONSTANT_OPS.contains(&op)
 }
+
+pub use external::inline_external_data;
 
 /// A value flowing through the ONNX graph while translating: a folded constant or an IR node.
 #[derive(Clone)]

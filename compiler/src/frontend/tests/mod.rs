@@ -247,3 +247,51 @@ fn inputs_and_attributes_the_translation_does_not_read_are_refused_by_name() {
     norm.attribute.push(stash);
     load_proto(&model, &path).unwrap();
 }
+
+/// Issue 31: weights in a file beside the model (torch's dynamo exporter writes `model.onnx.data`)
+/// are read in; the translation equals the self-contained model's. A location outside the model's
+/// folder, a missing file and a range past its end are refused in one line.
+#[test]
+fn external_weights_are_read_from_beside_the_model() {
+    use prost::Message;
+    let path = format!("{}/../testdata/mlp/model.onnx", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap();
+    let dir = std::env::temp_dir().join(format!("zkonnx-external-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let split = |location: &str| -> Vec<u8> {
+        let mut model = pb::ModelProto::decode(&bytes[..]).unwrap();
+        let mut data = vec![];
+        for t in &mut model.graph.as_mut().unwrap().initializer {
+            if t.raw_data.is_empty() {
+                t.raw_data = t.float_data.iter().flat_map(|f| f.to_le_bytes()).collect();
+                t.float_data.clear();
+            }
+            let entry = |k: &str, v: String| pb::StringStringEntryProto { key: k.into(), value: v };
+            t.external_data = vec![
+                entry("location", location.into()),
+                entry("offset", data.len().to_string()),
+                entry("length", t.raw_data.len().to_string()),
+            ];
+            t.data_location = Some(pb::tensor_proto::DataLocation::External as i32);
+            data.append(&mut t.raw_data);
+        }
+        std::fs::write(dir.join("model.onnx.data"), &data).unwrap();
+        model.encode_to_vec()
+    };
+    let external = split("model.onnx.data");
+    assert!(load_onnx(&external, "model.onnx").is_err(), "the weights are not in the file itself");
+    let inlined = inline_external_data(&external, "model.onnx", &dir).unwrap().expect("it had external data");
+    let (a, b) = (load_onnx(&inlined, "model.onnx").unwrap(), load_onnx(&bytes, &path).unwrap());
+    assert_eq!(a.to_string(), b.to_string());
+    assert!(inline_external_data(&bytes, &path, &dir).unwrap().is_none(), "a self-contained model is kept as it is");
+    for (location, says) in [("../model.onnx.data", "relative path inside"), ("missing.data", "missing.data")] {
+        let err = inline_external_data(&split(location), "model.onnx", &dir).unwrap_err().to_string();
+        assert!(err.contains(says) && !err.contains('\n'), "{location}: {err}");
+    }
+    std::fs::write(dir.join("model.onnx.data"), [0u8; 8]).unwrap();
+    let mut short = pb::ModelProto::decode(&external[..]).unwrap();
+    short.graph.as_mut().unwrap().initializer.truncate(1);
+    let err = inline_external_data(&short.encode_to_vec(), "model.onnx", &dir).unwrap_err().to_string();
+    assert!(err.contains("past the end"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -14,6 +14,12 @@ pub enum CompileError {
     Node { node: String, op: String, reason: String },
     #[error("{0}")]
     Plan(String),
+    /// A value's static bound passes what the field holds without wrapping: lower scales or
+    /// narrower input ranges (what calibration measures) shrink it.
+    #[error(
+        "node {node} could overflow the field (values up to 2^{bits}); lower the scales or narrow the input range"
+    )]
+    Overflow { node: String, bits: u32 },
 }
 
 #[derive(Debug, Clone)]

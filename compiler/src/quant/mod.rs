@@ -762,11 +762,7 @@ fn check_no_overflow(node: &Node, q: &QNode, done: &[QNode]) -> Result<()> {
         _ => q.bound,
     };
     if !(0..1i128 << MAX_ACCUMULATOR_BITS).contains(&acc) {
-        return Err(CompileError::Plan(format!(
-            "node {} could overflow the field (values up to 2^{}); lower the scales or narrow the input range",
-            node.name,
-            bit_len(acc.unsigned_abs())
-        )));
+        return Err(CompileError::Overflow { node: node.name.clone(), bits: bit_len(acc.unsigned_abs()) });
     }
     Ok(())
 }

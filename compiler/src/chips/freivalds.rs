@@ -212,7 +212,7 @@ pub(crate) fn phase2_values(t: &Trace, d: Fr, cell: impl Fn(usize, usize) -> Fr)
                 continue;
             }
         };
-        let acc = acc + t.phase2_tamper.get(&row).copied().unwrap_or(Fr::zero());
+        let acc = acc + t.phase2_delta(row);
         if let Some(w) = t.phase2_cell(row, 0) {
             values[w as usize] = acc;
         }

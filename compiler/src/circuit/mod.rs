@@ -10,7 +10,7 @@ pub mod trace;
 mod tests;
 
 use crate::chips::{
-    affine::AffineConfig, div::DivConfig, dot::DotConfig, fe, freivalds::FreivaldsConfig, input::InputConfig,
+    affine::AffineConfig, div::DivConfig, dot::DotConfig, freivalds::FreivaldsConfig, input::InputConfig,
     lookup::LookupConfig, max::MaxConfig, mul::MulConfig, param_dot::ParamDotConfig, poseidon::PoseidonConfig,
     range::RangeConfig, requant::RequantConfig, sqrt::SqrtConfig, Columns,
 };
@@ -149,8 +149,6 @@ impl Circuit<Fr> for ZkCircuit {
             || "model",
             |mut region| {
                 let mut homes: Vec<Option<Cell>> = vec![None; t.wires()];
-                let overrides: std::collections::HashMap<(usize, usize), i128> =
-                    t.cell_overrides.iter().map(|&(r, c, v)| ((r, c), v)).collect();
                 region.assign_fixed(config.digest, 0, self.digest.0);
                 let cols = &config.cols;
                 let stride = cols.stride();
@@ -183,11 +181,7 @@ impl Circuit<Fr> for ZkCircuit {
                     }
                     for col in 0..t.shape.advice {
                         let wire = t.cell(row, col);
-                        let value = match (overrides.get(&(row, col)), wire) {
-                            (Some(&v), _) => fe(v),
-                            (None, Some(w)) => t.field_value(w),
-                            (None, None) => Fr::zero(),
-                        };
+                        let value = t.assigned_value(row, col);
                         let (column, offset) = cols.advice_column(col);
                         let cell = region.assign_advice(column, base + offset, known(value)).cell();
                         if let Some(w) = wire {
@@ -219,14 +213,9 @@ impl Circuit<Fr> for ZkCircuit {
                     region.next_phase();
                     let mut d = None;
                     region.get_challenge(freivalds.challenge).map(|v| d = Some(v));
-                    let values = d.filter(|_| self.witness).map(|d| {
-                        let cell = |row: usize, col: usize| match (overrides.get(&(row, col)), t.cell(row, col)) {
-                            (Some(&v), _) => fe(v),
-                            (None, Some(w)) => t.field_value(w),
-                            (None, None) => Fr::zero(),
-                        };
-                        crate::chips::freivalds::phase2_values(t, d, cell)
-                    });
+                    let values = d
+                        .filter(|_| self.witness)
+                        .map(|d| crate::chips::freivalds::phase2_values(t, d, |row, col| t.assigned_value(row, col)));
                     let mut homes2: Vec<Option<Cell>> = vec![None; t.phase2_wires as usize];
                     for row in 0..t.rows() {
                         for (col, &column) in freivalds.columns.iter().enumerate() {

@@ -63,6 +63,15 @@ impl Gate {
 
 /// Wires and limbs whose value is a field element no i128 holds: packed values and hash states,
 /// and (test support) fractions a malicious prover might try.
+/// Test support: cells assigned another value than their wire's, and field elements added to a
+/// row's second-phase accumulator. Compiled only for tests: production code cannot tamper.
+#[cfg(test)]
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Tampering {
+    cells: HashMap<(usize, usize), i128>,
+    phase2: HashMap<usize, Fr>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub(crate) struct FieldValues {
     pub(crate) wires: HashMap<Wire, Fr>,
@@ -97,8 +106,9 @@ pub struct Trace {
     pub tables: Vec<FuncTable>,
     /// Rows of packed gates (several independent ops per row) with a free slot.
     pub(crate) open: [Option<(usize, usize)>; 2],
-    /// Test support: cells assigned another value than their wire's.
-    pub(crate) cell_overrides: Vec<(usize, usize, i128)>,
+    /// Values tamper tests force into the witness; the field exists only in test builds.
+    #[cfg(test)]
+    pub(crate) tampering: Tampering,
     /// Wires and limbs whose value is a field element (their i128 value is a placeholder 0).
     pub(crate) field_values: FieldValues,
     /// Second-phase cells (random checks), `rows * PHASE2_COLUMNS` second-phase wire ids; empty
@@ -106,8 +116,6 @@ pub struct Trace {
     /// so synthesis computes them (`freivalds::phase2_values`).
     pub(crate) phase2: Vec<Wire>,
     pub(crate) phase2_wires: u32,
-    /// Test support: field elements added to the second-phase accumulator of a row.
-    pub(crate) phase2_tamper: HashMap<usize, Fr>,
     /// False for a keygen trace: only its rows matter, so an instruction whose values leave the
     /// allowed ranges (zero inputs can, after a normalisation) still lays out its rows.
     pub(crate) checked: bool,
@@ -129,11 +137,11 @@ impl Trace {
             one: None,
             tables: vec![],
             open: [None, None],
-            cell_overrides: vec![],
+            #[cfg(test)]
+            tampering: Tampering::default(),
             field_values: FieldValues::default(),
             phase2: vec![],
             phase2_wires: 0,
-            phase2_tamper: HashMap::new(),
             checked: true,
         }
     }
@@ -207,9 +215,28 @@ impl Trace {
     }
 
     /// Test support: add `delta` to the second-phase accumulator assigned at `row`.
-    #[doc(hidden)]
+    #[cfg(test)]
     pub fn tamper_phase2(&mut self, row: usize, delta: Fr) {
-        self.phase2_tamper.insert(row, delta);
+        self.tampering.phase2.insert(row, delta);
+    }
+
+    /// What a tamper test adds to the second-phase accumulator at `row` (zero outside tests).
+    pub(crate) fn phase2_delta(&self, _row: usize) -> Fr {
+        #[cfg(test)]
+        if let Some(d) = self.tampering.phase2.get(&_row) {
+            return *d;
+        }
+        Fr::zero()
+    }
+
+    /// The field element assigned at advice cell (row, col): its wire's value, zero if empty
+    /// (or, in tests, what a tamper test put there instead).
+    pub(crate) fn assigned_value(&self, row: usize, col: usize) -> Fr {
+        #[cfg(test)]
+        if let Some(&v) = self.tampering.cells.get(&(row, col)) {
+            return fe(v);
+        }
+        self.cell(row, col).map_or(Fr::zero(), |w| self.field_value(w))
     }
 
     pub fn cell(&self, row: usize, col: usize) -> Option<Wire> {
@@ -274,25 +301,25 @@ impl Trace {
     }
 
     /// Test support: overwrite a wire's value (every placement of it follows).
-    #[doc(hidden)]
+    #[cfg(test)]
     pub fn tamper_wire(&mut self, w: Wire, value: i128) {
         self.values[w as usize] = value;
     }
 
     /// Test support: assign one cell another value than its wire's (breaks a copy).
-    #[doc(hidden)]
+    #[cfg(test)]
     pub fn tamper_cell(&mut self, row: usize, col: usize, value: i128) {
-        self.cell_overrides.push((row, col, value));
+        self.tampering.cells.insert((row, col), value);
     }
 
     /// Test support: give a wire any field element (every placement of it follows).
-    #[doc(hidden)]
+    #[cfg(test)]
     pub fn tamper_wire_field(&mut self, w: Wire, value: Fr) {
         self.field_values.wires.insert(w, value);
     }
 
     /// Test support: give a limb any field element.
-    #[doc(hidden)]
+    #[cfg(test)]
     pub fn tamper_limb_field(&mut self, row: usize, lane: usize, value: Fr) {
         self.field_values.limbs.insert((row, lane), value);
     }
@@ -322,7 +349,7 @@ impl Trace {
     }
 
     /// Test support: overwrite a limb.
-    #[doc(hidden)]
+    #[cfg(test)]
     pub fn tamper_limb(&mut self, row: usize, lane: usize, value: u64) {
         let i = row * self.shape.lanes() + lane;
         self.limbs[i] = value;

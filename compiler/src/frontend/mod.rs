@@ -448,8 +448,8 @@ impl Translator {
 
         if node.domain == "ai.onnx.ml" {
             return match ml::LINEAR_ML_OPS.contains(&op) {
-                true => self.linear_ml_op(&ctx, &attrs),
-                false => self.tree_op(&ctx, &attrs),
+                true => self.linear_ml_op(ctx, attrs),
+                false => self.tree_op(ctx, attrs),
             };
         }
         // Folding: every input constant, or an op that only ever works on constants.
@@ -472,18 +472,18 @@ impl Translator {
         }
         if op == "Constant" || (all_const && op != "Identity" && op != "Dropout") {
             let positional: Vec<Option<Tensor<f64>>> = (0..node.input.len())
-                .map(|i| match self.input(&ctx, i) {
+                .map(|i| match self.input(ctx, i) {
                     Ok(Value::Const(t)) => Some(t),
                     _ => None,
                 })
                 .collect();
             let values = if structural::STRUCTURAL_OPS.contains(&op) {
                 let refs: Vec<Option<&Tensor<f64>>> = positional.iter().map(|t| t.as_ref()).collect();
-                structural::eval(op, &refs, &attrs, node.output.len())
+                structural::eval(op, &refs, attrs, node.output.len())
             } else if let (Some(f), Some(Some(x))) = (lookup_func(op, attrs), positional.first()) {
                 Ok(vec![x.map(|&v| f.eval(v))])
             } else {
-                consts::fold(op, &positional.into_iter().flatten().collect::<Vec<_>>(), &attrs).map(|t| vec![t])
+                consts::fold(op, &positional.into_iter().flatten().collect::<Vec<_>>(), attrs).map(|t| vec![t])
             }
             .map_err(|reason| ctx.err(reason))?;
             for (name, value) in node.output.iter().zip(values) {
@@ -493,25 +493,25 @@ impl Translator {
         }
         // Gather and GatherElements by computed indices (embeddings, lookups in activations).
         if matches!(op, "Gather" | "GatherElements") && matches!(inputs.get(1), Some(Value::Act(_))) {
-            return self.gather_by_value(&ctx, &attrs, &out);
+            return self.gather_by_value(ctx, attrs, &out);
         }
         if recurrent::RECURRENT_OPS.contains(&op) {
-            return self.recurrent(&ctx, &attrs);
+            return self.recurrent(ctx, attrs);
         }
         if reduce::REDUCE_OPS.contains(&op) {
-            return self.reduction(&ctx, &attrs, &out);
+            return self.reduction(ctx, attrs, &out);
         }
         // Comparisons and logic on activations; Where with a computed condition.
         if logic::LOGIC_OPS.contains(&op) && (op != "Where" || matches!(inputs.first(), Some(Value::Act(_)))) {
-            return self.logic(&ctx, &out);
+            return self.logic(ctx, &out);
         }
         if CONSTANT_OPS.contains(&op) {
             return Err(
                 ctx.err("this op is supported only on constants (shape arithmetic), but it reads an activation")
             );
         }
-        if let Some(f) = lookup_func(op, &attrs) {
-            let x = self.act_input(&ctx, 0)?;
+        if let Some(f) = lookup_func(op, attrs) {
+            let x = self.act_input(ctx, 0)?;
             let shape = self.shape(x);
             self.push_named(&out, ctx.name.clone(), Op::Func { f }, vec![x], shape);
             return Ok(());
@@ -519,7 +519,7 @@ impl Translator {
         if structural::STRUCTURAL_OPS.contains(&op)
             && !matches!(op, "Identity" | "Dropout" | "Cast" | "Reshape" | "Flatten" | "Transpose")
         {
-            return self.structural(&ctx, &attrs);
+            return self.structural(ctx, attrs);
         }
 
         match op {
@@ -531,10 +531,10 @@ impl Translator {
                 if self.optional_const(ctx, 2)?.is_some_and(|t| t.data.iter().any(|&v| v != 0.0)) {
                     return Err(ctx.err("training_mode is on: dropout is random at training time"));
                 }
-                let v = self.input(&ctx, 0)?;
+                let v = self.input(ctx, 0)?;
                 self.env.insert(out, v);
             }
-            "Cast" => self.cast(&ctx, &attrs, &out)?,
+            "Cast" => self.cast(ctx, attrs, &out)?,
             // Every value the circuit holds is a finite integer: the test is false everywhere.
             "IsNaN" | "IsInf" => {
                 let x = self.act_input(ctx, 0)?;
@@ -544,12 +544,12 @@ impl Translator {
                 self.env.insert(out, Value::Const(Tensor::new(shape, vec![0.0; n])));
             }
             "Relu" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let shape = self.shape(x);
                 self.push_named(&out, ctx.name.clone(), Op::Relu, vec![x], shape);
             }
             "Floor" | "Ceil" | "Round" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let shape = self.shape(x);
                 let mode = match op {
                     "Floor" => RoundMode::Floor,
@@ -558,19 +558,19 @@ impl Translator {
                 };
                 self.push_named(&out, ctx.name.clone(), Op::Round { mode }, vec![x], shape);
             }
-            "Gemm" => self.gemm(&ctx, &attrs, &out)?,
-            "CumSum" => self.cumsum(&ctx, &attrs, &out)?,
-            "TopK" => self.top_k(&ctx, &attrs)?,
-            "OneHot" => self.one_hot(&ctx, &attrs, &out)?,
-            "LpPool" | "GlobalLpPool" => self.lp_pool(&ctx, &attrs, &out)?,
+            "Gemm" => self.gemm(ctx, attrs, &out)?,
+            "CumSum" => self.cumsum(ctx, attrs, &out)?,
+            "TopK" => self.top_k(ctx, attrs)?,
+            "OneHot" => self.one_hot(ctx, attrs, &out)?,
+            "LpPool" | "GlobalLpPool" => self.lp_pool(ctx, attrs, &out)?,
             "MatMul" => {
-                let x = self.act_input(&ctx, 0)?;
-                if let Value::Act(b) = self.input(&ctx, 1)? {
-                    let y = self.matmul_acts(&ctx, x, b)?;
+                let x = self.act_input(ctx, 0)?;
+                if let Value::Act(b) = self.input(ctx, 1)? {
+                    let y = self.matmul_acts(ctx, x, b)?;
                     self.env.insert(out, Value::Act(y));
                     return Ok(());
                 }
-                let w = self.const_input(&ctx, 1)?;
+                let w = self.const_input(ctx, 1)?;
                 let xs = self.shape(x);
                 if w.shape.len() != 2 || xs.last() != Some(&w.shape[0]) {
                     return Err(
@@ -583,10 +583,10 @@ impl Translator {
                 }
                 self.push_named(&out, ctx.name.clone(), Op::MatMul { weight: w, bias: None }, vec![x], shape);
             }
-            "Conv" => self.conv(&ctx, &attrs, &out)?,
+            "Conv" => self.conv(ctx, attrs, &out)?,
             "BatchNormalization" => {
-                let x = self.act_input(&ctx, 0)?;
-                let [scale, bias, mean, var] = [1, 2, 3, 4].map(|i| self.const_input(&ctx, i));
+                let x = self.act_input(ctx, 0)?;
+                let [scale, bias, mean, var] = [1, 2, 3, 4].map(|i| self.const_input(ctx, i));
                 let (scale, bias, mean, var) = (scale?, bias?, mean?, var?);
                 let eps = attrs.float("epsilon", 1e-5) as f64;
                 let shape = self.shape(x);
@@ -602,10 +602,10 @@ impl Translator {
                     Op::Affine { mul: Some(Tensor::new(cshape.clone(), mul)), add: Some(Tensor::new(cshape, add)) };
                 self.push_named(&out, ctx.name.clone(), op, vec![x], shape);
             }
-            "Add" | "Sub" | "Mul" | "Div" => self.binary(&ctx, &out)?,
-            "AveragePool" | "GlobalAveragePool" => self.avg_pool(&ctx, &attrs, &out)?,
+            "Add" | "Sub" | "Mul" | "Div" => self.binary(ctx, &out)?,
+            "AveragePool" | "GlobalAveragePool" => self.avg_pool(ctx, attrs, &out)?,
             "Flatten" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let shape = self.shape(x);
                 let axis = normalize_axis(attrs.int("axis", 1), shape.len() + 1)
                     .ok_or_else(|| ctx.err("axis out of range"))?;
@@ -613,14 +613,14 @@ impl Translator {
                 self.push_named(&out, ctx.name.clone(), Op::Reshape, vec![x], new);
             }
             "Reshape" => {
-                let x = self.act_input(&ctx, 0)?;
-                let target = self.const_input(&ctx, 1)?;
+                let x = self.act_input(ctx, 0)?;
+                let target = self.const_input(ctx, 1)?;
                 let shape = consts::reshape_target(&self.shape(x), &target.data, attrs.int("allowzero", 0) != 0)
                     .map_err(|r| ctx.err(r))?;
                 self.push_named(&out, ctx.name.clone(), Op::Reshape, vec![x], shape);
             }
             "Transpose" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let shape = self.shape(x);
                 let perm: Vec<usize> = match attrs.ints("perm") {
                     Some(p) => p.iter().map(|&i| i as usize).collect(),
@@ -637,7 +637,7 @@ impl Translator {
             "Max" | "Min" => {
                 let (mut acts, mut consts) = (vec![], vec![]);
                 for i in 0..node.input.len() {
-                    match self.input(&ctx, i)? {
+                    match self.input(ctx, i)? {
                         Value::Act(id) => acts.push(id),
                         Value::Const(t) if t.len() == 1 => consts.push(t.data[0]),
                         Value::Const(_) => return Err(ctx.err("only scalar constants are supported as operands")),
@@ -654,9 +654,9 @@ impl Translator {
                 self.env.insert(out, Value::Act(acc));
             }
             "Clip" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let bound = |i: usize, attr: &str| -> Result<Option<f64>> {
-                    match self.optional_const(&ctx, i)? {
+                    match self.optional_const(ctx, i)? {
                         Some(t) if t.len() == 1 => Ok(Some(t.data[0])),
                         Some(_) => Err(ctx.err("min and max must be scalars")),
                         None => Ok(attrs
@@ -676,22 +676,22 @@ impl Translator {
                 self.env.insert(out, Value::Act(acc));
             }
             "Neg" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let y = self.negate(&ctx.name, x);
                 self.env.insert(out, Value::Act(y));
             }
             "Abs" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let y = self.abs(&ctx.name, x);
                 self.env.insert(out, Value::Act(y));
             }
-            "MaxPool" | "GlobalMaxPool" => self.max_pool(&ctx, &attrs, &out)?,
+            "MaxPool" | "GlobalMaxPool" => self.max_pool(ctx, attrs, &out)?,
             "LeakyRelu" | "PRelu" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let xs = self.shape(x);
                 let mut slope = match op {
                     "LeakyRelu" => Tensor::new(vec![], vec![attrs.float("alpha", 0.01) as f64]),
-                    _ => self.const_input(&ctx, 1)?,
+                    _ => self.const_input(ctx, 1)?,
                 };
                 // Old exporters give one slope per channel as a 1-D tensor of length C.
                 if slope.shape.len() == 1 && xs.len() > 2 && slope.len() == xs[1] && slope.len() > 1 {
@@ -705,7 +705,7 @@ impl Translator {
                 self.env.insert(out, Value::Act(y));
             }
             "HardSigmoid" | "HardSwish" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let y = if op == "HardSigmoid" {
                     let (alpha, beta) = (attrs.float("alpha", 0.2) as f64, attrs.float("beta", 0.5) as f64);
                     self.hard_sigmoid(&ctx.name, x, alpha, beta)
@@ -716,13 +716,13 @@ impl Translator {
                 self.env.insert(out, Value::Act(y));
             }
             "Reciprocal" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let y = self.divide(&ctx.name, None, x);
                 self.env.insert(out, Value::Act(y));
             }
             "Pow" => {
-                let x = self.act_input(&ctx, 0)?;
-                let e = self.const_input(&ctx, 1)?;
+                let x = self.act_input(ctx, 0)?;
+                let e = self.const_input(ctx, 1)?;
                 if e.len() != 1 {
                     return Err(ctx.err("only a scalar constant exponent is supported"));
                 }
@@ -760,7 +760,7 @@ impl Translator {
                 self.env.insert(out, Value::Act(y));
             }
             "Softmax" | "LogSoftmax" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let rank = self.shape(x).len();
                 let default = if self.opset >= 13 { -1 } else { 1 };
                 let axis =
@@ -774,7 +774,7 @@ impl Translator {
                 let mut acc: Option<NodeId> = None;
                 let mut consts: Vec<Tensor<f64>> = vec![];
                 for i in 0..node.input.len() {
-                    match self.input(&ctx, i)? {
+                    match self.input(ctx, i)? {
                         Value::Act(id) => {
                             acc = Some(match acc {
                                 None => id,
@@ -802,26 +802,26 @@ impl Translator {
                 self.env.insert(out, Value::Act(y));
             }
             "LayerNormalization" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let rank = self.shape(x).len();
                 let axis = normalize_axis(attrs.int("axis", -1), rank).ok_or_else(|| ctx.err("axis out of range"))?;
                 let eps = attrs.float("epsilon", 1e-5) as f64;
-                let (scale, bias) = (self.optional_const(&ctx, 1)?, self.optional_const(&ctx, 2)?);
+                let (scale, bias) = (self.optional_const(ctx, 1)?, self.optional_const(ctx, 2)?);
                 if node.output.iter().skip(1).any(|o| !o.is_empty()) {
                     return Err(ctx.err("the Mean and InvStdDev outputs are not supported"));
                 }
                 let y = self.layer_norm(&ctx.name, x, axis, eps, scale, bias);
                 self.env.insert(out, Value::Act(y));
             }
-            "ConvTranspose" => self.conv_transpose(&ctx, &attrs, &out)?,
+            "ConvTranspose" => self.conv_transpose(ctx, attrs, &out)?,
             "Sqrt" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let y = self.sqrt(&ctx.name, x);
                 self.env.insert(out, Value::Act(y));
             }
-            "LpNormalization" => self.lp_normalization(&ctx, &attrs, &out)?,
+            "LpNormalization" => self.lp_normalization(ctx, attrs, &out)?,
             "Hardmax" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let rank = self.shape(x).len();
                 let default = if self.opset >= 13 { -1 } else { 1 };
                 let axis =
@@ -836,7 +836,7 @@ impl Translator {
                 self.env.insert(out, Value::Act(y));
             }
             "ArgMax" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let rank = self.shape(x).len();
                 let axis = normalize_axis(attrs.int("axis", 0), rank).ok_or_else(|| ctx.err("axis out of range"))?;
                 let (keepdims, last) = (attrs.int("keepdims", 1) != 0, attrs.int("select_last_index", 0) != 0);
@@ -844,9 +844,9 @@ impl Translator {
                 self.env.insert(out, Value::Act(y));
             }
             "InstanceNormalization" => {
-                let x = self.act_input(&ctx, 0)?;
+                let x = self.act_input(ctx, 0)?;
                 let xs = self.shape(x);
-                let (scale, bias) = (self.const_input(&ctx, 1)?, self.const_input(&ctx, 2)?);
+                let (scale, bias) = (self.const_input(ctx, 1)?, self.const_input(ctx, 2)?);
                 if xs.len() < 3 || scale.len() != xs[1] || bias.len() != xs[1] {
                     return Err(ctx.err("expects input [N, C, ...] and per-channel scale and bias of length C"));
                 }

@@ -5,6 +5,7 @@ pub mod chips;
 pub mod circuit;
 pub mod commit;
 pub mod error;
+pub mod field;
 pub mod frontend;
 pub mod ir;
 pub mod panics;

@@ -6,6 +6,8 @@
 //! a truncated or corrupted file.
 
 use crate::error::{read_err, Result, RuntimeError};
+use halo2curves::bn256::Fr;
+use halo2curves::ff::PrimeField;
 use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -279,5 +281,26 @@ mod tests {
         let tmp = temp_file_with(&dir.path().join("pk.bin"), b"x").unwrap();
         let name = tmp.path().file_name().unwrap().to_str().unwrap().to_string();
         assert!(name.starts_with(&format!("{TEMP_PREFIX}{}-", std::process::id())), "{name}");
+    }
+}
+
+/// A field element as the proof file writes it: 32 bytes little-endian, hex.
+pub fn fr_to_hex(f: &Fr) -> String {
+    hex::encode(f.to_repr())
+}
+
+/// The field element `fr_to_hex` wrote (None: not 32 bytes of hex, or not in the field).
+pub fn fr_from_hex(h: &str) -> Option<Fr> {
+    let bytes: [u8; 32] = hex::decode(h).ok()?.try_into().ok()?;
+    Option::<Fr>::from(Fr::from_repr(bytes))
+}
+
+/// Halo2's readers panic on malformed bytes; ours have passed a checksum, but never let a panic out.
+pub(crate) fn guarded<T>(path: &Path, what: &'static str, f: impl FnOnce() -> std::io::Result<T>) -> Result<T> {
+    let corrupt = |reason: String| RuntimeError::Corrupt { path: path.display().to_string(), what, reason };
+    match compiler::panics::caught(f) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(corrupt(e.to_string())),
+        Err(_) => Err(corrupt("it could not be parsed".into())),
     }
 }

@@ -1,7 +1,7 @@
 //! Key generation and key files.
 
 use crate::error::{Result, RuntimeError};
-use crate::files::{open_binary, read_binary, write_binary, write_binary_streamed, Kind};
+use crate::files::{guarded, open_binary, read_binary, write_binary, write_binary_streamed, Kind};
 use crate::memory;
 use crate::model::{ArtifactDir, Model};
 use crate::srs::{self, Params, SrsSource};
@@ -92,16 +92,6 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params) -> Result<SetupR
         pk_bytes,
         vk_bytes: vk_bytes.len() as u64,
     })
-}
-
-/// Halo2's readers panic on malformed bytes; ours have passed a checksum, but never let a panic out.
-pub(crate) fn guarded<T>(path: &Path, what: &'static str, f: impl FnOnce() -> std::io::Result<T>) -> Result<T> {
-    let corrupt = |reason: String| RuntimeError::Corrupt { path: path.display().to_string(), what, reason };
-    match compiler::panics::caught(f) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(corrupt(e.to_string())),
-        Err(_) => Err(corrupt("it could not be parsed".into())),
-    }
 }
 
 fn missing_keys(art: &ArtifactDir, path: &Path) -> RuntimeError {

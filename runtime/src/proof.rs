@@ -1,7 +1,7 @@
 //! Proving, verifying and proof files.
 
 use crate::error::{Result, RuntimeError};
-use crate::files::{read_json, write_json};
+use crate::files::{fr_from_hex, fr_to_hex, read_json, write_json};
 use crate::keys;
 use crate::model::{binding_of, ArtifactDir, Model};
 use crate::srs::{Params, SrsSource};
@@ -203,17 +203,6 @@ fn proof_file(model: &Model, instances: &[Fr], proof: Vec<u8>, model_values: usi
         instances: instances.iter().map(fr_to_hex).collect(),
         public: PublicValues::decode(&model.settings, &instances[model_values..]),
     }
-}
-
-/// A field element as the proof file writes it: 32 bytes little-endian, hex.
-pub fn fr_to_hex(f: &Fr) -> String {
-    hex::encode(f.to_repr())
-}
-
-/// The field element `fr_to_hex` wrote (None: not 32 bytes of hex, or not in the field).
-pub fn fr_from_hex(h: &str) -> Option<Fr> {
-    let bytes: [u8; 32] = hex::decode(h).ok()?.try_into().ok()?;
-    Option::<Fr>::from(Fr::from_repr(bytes))
 }
 
 pub fn write(path: &Path, p: &ProofFile) -> Result<()> {

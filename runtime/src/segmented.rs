@@ -211,7 +211,7 @@ pub fn setup(model: &Model, art: &ArtifactDir, params: &Params, progress: &dyn F
         let layout = AggregateLayout {
             config: key.config,
             break_points: key.break_points.clone(),
-            children: key.children.iter().map(|d| d.as_ref().map(crate::proof::fr_to_hex)).collect(),
+            children: key.children.iter().map(|d| d.as_ref().map(crate::files::fr_to_hex)).collect(),
         };
         write_json(&node_file(art, &tree, j, "json"), &layout)?;
         progress(format!(
@@ -344,7 +344,7 @@ impl SegmentProofFile {
             format: SEGMENT_PROOF_FORMAT.into(),
             binding: hex::encode(model.binding),
             segment,
-            instances: snark.instances.concat().iter().map(crate::proof::fr_to_hex).collect(),
+            instances: snark.instances.concat().iter().map(crate::files::fr_to_hex).collect(),
             proof: hex::encode(&snark.proof),
         }
     }
@@ -378,7 +378,7 @@ pub fn read_segment_proofs(model: &Model, art: &ArtifactDir, params: &Params, pa
         let instances = file
             .instances
             .iter()
-            .map(|h| crate::proof::fr_from_hex(h).ok_or_else(|| bad("an instance is not a field element".into())))
+            .map(|h| crate::files::fr_from_hex(h).ok_or_else(|| bad("an instance is not a field element".into())))
             .collect::<Result<Vec<Fr>>>()?;
         let proof = hex::decode(&file.proof).map_err(|_| bad("the proof is not hex".into()))?;
         let part = &seg.parts[i];
@@ -467,7 +467,7 @@ fn load_node_key(model: &Model, art: &ArtifactDir, tree: &AggregationTree, j: us
         .map(|d| {
             d.as_ref()
                 .map(|h| {
-                    crate::proof::fr_from_hex(h).ok_or_else(|| RuntimeError::Corrupt {
+                    crate::files::fr_from_hex(h).ok_or_else(|| RuntimeError::Corrupt {
                         path: node_file(art, tree, j, "json").display().to_string(),
                         what: "aggregation layout",
                         reason: "a child's digest is not a field element".into(),
@@ -513,7 +513,7 @@ pub fn load_aggregate_vk(
     };
     let config: AggregationConfigParams =
         serde_json::from_slice(config).map_err(|e| corrupt(format!("its aggregation configuration: {e}")))?;
-    crate::keys::guarded(&path, "verifying key", || {
+    crate::files::guarded(&path, "verifying key", || {
         VerifyingKey::read::<_, AggregationCircuit>(&mut &vk[..], SerdeFormat::RawBytes, config)
     })
 }

@@ -199,7 +199,7 @@ fn read_params(path: &Path) -> Result<Params> {
     if expected != Some(bytes.len()) {
         return Err(corrupt(format!("its size does not match an SRS for k = {k}")));
     }
-    crate::keys::guarded(path, "SRS file", || Params::read_custom(&mut &bytes[..], SerdeFormat::RawBytes))
+    crate::files::guarded(path, "SRS file", || Params::read_custom(&mut &bytes[..], SerdeFormat::RawBytes))
 }
 
 /// The verifier's part of an SRS: k, the first G1 point and the two G2 points.

@@ -5,13 +5,10 @@
 
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
+/// The integer semantics this chip constrains (defined with the specification).
+pub use crate::quant::native::affine;
 use halo2_proofs::plonk::{ConstraintSystem, Selector};
 use halo2curves::bn256::Fr;
-
-/// The integer semantics.
-pub fn affine(x: i128, w: i64, b: i128) -> i128 {
-    x * w as i128 + b
-}
 
 #[derive(Clone, Debug)]
 pub struct AffineConfig {

@@ -13,23 +13,10 @@
 
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
+/// The integer semantics this chip constrains (defined with the specification).
+pub use crate::quant::native::{divide, DivValues};
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
 use halo2curves::bn256::Fr;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DivValues {
-    pub q: i128,
-    pub r: i128,
-}
-
-/// The integer semantics; None when b is not positive.
-pub fn divide(a: i128, b: i128, k: i128, c: i128) -> Option<DivValues> {
-    if b <= 0 {
-        return None;
-    }
-    let n = 2 * (k * a + c) + b;
-    Some(DivValues { q: n.div_euclid(2 * b), r: n.rem_euclid(2 * b) })
-}
 
 #[derive(Clone, Debug)]
 pub struct DivConfig {

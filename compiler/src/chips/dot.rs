@@ -7,13 +7,10 @@
 
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
+/// The integer semantics this chip constrains (defined with the specification).
+pub use crate::quant::native::dot;
 use halo2_proofs::plonk::{ConstraintSystem, Selector};
 use halo2curves::bn256::Fr;
-
-/// The integer semantics.
-pub fn dot(terms: impl IntoIterator<Item = (i128, i64)>, bias: i128) -> i128 {
-    terms.into_iter().fold(bias, |acc, (x, w)| acc + x * w as i128)
-}
 
 #[derive(Clone, Debug)]
 pub struct DotConfig {

@@ -25,11 +25,7 @@ use crate::quant::product::Product;
 use halo2_proofs::plonk::{Advice, Challenge, Column, ConstraintSystem, Expression, FirstPhase, SecondPhase, Selector};
 use halo2curves::bn256::Fr;
 
-/// Second-phase lanes of a check row.
-pub const CHECK_LANES: usize = 3;
-
-/// The second-phase columns: the accumulator, then the check lanes.
-pub const PHASE2_COLUMNS: usize = 1 + CHECK_LANES;
+pub use crate::circuit::shape::{CHECK_LANES, PHASE2_COLUMNS};
 
 #[derive(Clone, Debug)]
 pub struct FreivaldsConfig {

@@ -9,13 +9,10 @@
 
 use super::{limbs, Columns};
 use crate::circuit::trace::{Gate, Trace, Wire};
+/// The integer semantics this chip constrains (defined with the specification).
+pub use crate::quant::native::in_range;
 use halo2_proofs::plonk::{ConstraintSystem, Selector};
 use halo2curves::bn256::Fr;
-
-/// The integer semantics: whether `x` is an allowed input.
-pub fn in_range(x: i128, lo: i128, hi: i128) -> bool {
-    (lo..=hi).contains(&x)
-}
 
 #[derive(Clone, Debug)]
 pub struct InputConfig {

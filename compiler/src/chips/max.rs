@@ -8,17 +8,10 @@
 
 use super::{limbs, Columns};
 use crate::circuit::trace::{Gate, Trace, Wire};
+/// The integer semantics this chip constrains (defined with the specification).
+pub use crate::quant::native::max_or_min;
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
 use halo2curves::bn256::Fr;
-
-/// The integer semantics.
-pub fn max_or_min(a: i128, b: i128, min: bool) -> i128 {
-    if min {
-        a.min(b)
-    } else {
-        a.max(b)
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct MaxConfig {

@@ -21,6 +21,8 @@ pub mod sqrt;
 pub(crate) mod tests;
 
 use crate::circuit::shape::CircuitShape;
+pub use crate::field::fe;
+pub(crate) use crate::field::limbs;
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Expression, Fixed, Instance, VirtualCells};
 use halo2_proofs::poly::Rotation;
 use halo2curves::bn256::Fr;
@@ -148,18 +150,6 @@ impl Columns {
     }
 }
 
-/// The field element of a signed integer.
-pub fn fe(v: i128) -> Fr {
-    use halo2_proofs::arithmetic::Field;
-    use halo2curves::ff::PrimeField;
-    let m = Fr::from_u128(v.unsigned_abs());
-    if v < 0 {
-        -m
-    } else {
-        m + Fr::ZERO
-    }
-}
-
 impl Columns {
     /// The number the limbs of `lanes` write `rotation` trace rows away: sum of limb_j * 2^(j * bits).
     pub fn compose_limbs(
@@ -205,9 +195,4 @@ impl crate::circuit::trace::Trace {
         }
         row
     }
-}
-
-/// Split `value` into `lanes` limbs of `bits` bits, least significant first.
-pub(crate) fn limbs(value: u128, bits: u32, lanes: usize) -> impl Iterator<Item = u64> {
-    (0..lanes).map(move |j| value.checked_shr(j as u32 * bits).map_or(0, |v| (v & ((1u128 << bits) - 1)) as u64))
 }

@@ -4,13 +4,10 @@
 
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
+/// The integer semantics this chip constrains (defined with the specification).
+pub use crate::quant::native::mul;
 use halo2_proofs::plonk::{ConstraintSystem, Selector};
 use halo2curves::bn256::Fr;
-
-/// The integer semantics.
-pub fn mul(a: i128, b: i128) -> i128 {
-    a * b
-}
 
 #[derive(Clone, Debug)]
 pub struct MulConfig {

@@ -16,43 +16,12 @@
 use super::Columns;
 use crate::circuit::shape::CircuitShape;
 use crate::circuit::trace::{Gate, Trace, Wire};
+use crate::quant::native::rescale;
+/// The integer semantics this chip constrains (defined with the specification).
+pub use crate::quant::native::{requant, OutOfRange, RequantValues};
 use crate::quant::Requant;
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector, VirtualCells};
 use halo2curves::bn256::Fr;
-
-/// The values one requant computes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RequantValues {
-    pub y: i128,
-    pub rem: u128,
-    pub non_negative: bool,
-    pub out: i128,
-}
-
-/// |y| did not fit in the range the plan allows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OutOfRange {
-    pub value: i128,
-    pub bits: u32,
-}
-
-/// The integer semantics.
-pub fn requant(v: i128, r: Requant) -> Result<RequantValues, OutOfRange> {
-    let x = rescale(v, r);
-    if x.y.unsigned_abs() >= 1u128 << r.bits.min(127) {
-        return Err(OutOfRange { value: x.y, bits: r.bits });
-    }
-    Ok(x)
-}
-
-/// The rescale and ReLU without the range check.
-fn rescale(v: i128, r: Requant) -> RequantValues {
-    let half = if r.shift > 0 { 1i128 << (r.shift - 1) } else { 0 };
-    let y = (v + half).div_euclid(1i128 << r.shift);
-    let rem = (v + half).rem_euclid(1i128 << r.shift) as u128;
-    let out = if r.relu { y.max(0) } else { y };
-    RequantValues { y, rem, non_negative: y >= 0, out }
-}
 
 #[derive(Clone, Debug)]
 pub struct RequantConfig {

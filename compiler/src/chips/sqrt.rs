@@ -13,23 +13,10 @@
 
 use super::Columns;
 use crate::circuit::trace::{Gate, Trace, Wire};
+/// The integer semantics this chip constrains (defined with the specification).
+pub use crate::quant::native::isqrt;
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
 use halo2curves::bn256::Fr;
-
-/// floor(sqrt(k v + 1)) and its remainder; None when k v is negative.
-pub fn isqrt(v: i128, k: i128) -> Option<(i128, i128)> {
-    let x = v.checked_mul(k).filter(|x| *x >= 0)?.checked_add(1)?;
-    let mut s = (x as f64).sqrt() as i128;
-    // The float root is within one of the integer root; settle it exactly (near i128::MAX a
-    // square overflows: it is then above x).
-    while s.checked_mul(s).is_none_or(|q| q > x) {
-        s -= 1;
-    }
-    while (s + 1).checked_mul(s + 1).is_some_and(|q| q <= x) {
-        s += 1;
-    }
-    Some((s, x - s * s))
-}
 
 #[derive(Clone, Debug)]
 pub struct SqrtConfig {

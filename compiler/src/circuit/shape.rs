@@ -2,6 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Second-phase lanes of a random check's row (`chips::freivalds`).
+pub const CHECK_LANES: usize = 3;
+
+/// The second-phase columns: the accumulator, then the check lanes.
+pub const PHASE2_COLUMNS: usize = 1 + CHECK_LANES;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CircuitShape {
     /// log2 of the number of rows.
@@ -139,7 +145,7 @@ impl CircuitShape {
     /// Advice columns committed in the second phase.
     pub fn phase2_columns(&self) -> usize {
         if self.has_phase2() {
-            crate::chips::freivalds::PHASE2_COLUMNS
+            PHASE2_COLUMNS
         } else {
             0
         }

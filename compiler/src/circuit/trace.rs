@@ -5,9 +5,8 @@
 //! placement is copy-constrained to the home. Every wire is created as the output cell of a gate
 //! row (never as a free-standing cell), so each value the prover supplies is pinned by a gate.
 
-use super::shape::CircuitShape;
-use crate::chips::fe;
-use crate::chips::freivalds::PHASE2_COLUMNS;
+use super::shape::{CircuitShape, PHASE2_COLUMNS};
+use crate::field::fe;
 use crate::quant::table::FuncTable;
 use halo2curves::bn256::Fr;
 use std::collections::HashMap;
@@ -279,7 +278,7 @@ impl Trace {
     /// widths follow (full, partial, then 0), so the lookups check `value < 2^width` exactly.
     pub(crate) fn set_bounded(&mut self, row: usize, first: usize, lanes: usize, value: u128, width: u32) {
         let s = self.shape;
-        for (j, (l, w)) in crate::chips::limbs(value, s.lookup_bits, lanes).zip(s.lane_widths(width, lanes)).enumerate()
+        for (j, (l, w)) in crate::field::limbs(value, s.lookup_bits, lanes).zip(s.lane_widths(width, lanes)).enumerate()
         {
             self.set_limb(row, first + j, l);
             self.widths[row * s.lanes() + first + j] = w as u8;

@@ -1,55 +1,13 @@
 //! The integer evaluator: the quantized model run on integers. It is the specification: witness
 //! generation uses it, the circuit constrains exactly it, calibration measures its error.
 
+use super::native::{affine, divide, dot, in_range, isqrt, max_or_min, mul, requant, OutOfRange};
 use super::table::FuncTable;
+pub use super::walk::RangeError;
 use super::walk::{walk, Backend, RowForm};
 use super::{DivSpec, Linear, QuantPlan, Requant};
-use crate::chips::requant::OutOfRange;
-use crate::chips::{
-    affine::affine, div::divide, dot::dot, input::in_range, max::max_or_min, mul::mul, requant::requant, sqrt::isqrt,
-};
 use crate::ir::Graph;
 use rayon::prelude::*;
-use thiserror::Error;
-
-/// A value the settings or the circuit cannot take.
-#[derive(Debug, Clone, Error, PartialEq)]
-pub enum RangeError {
-    /// A value left the range the settings allow.
-    #[error(
-        "node {node}: element {element} is {value:.4} after rescaling, outside the range ±{limit:.4} the settings \
-         allow; re-calibrate with data like this input (zkonnx calibrate) or use a wider input range"
-    )]
-    OutOfRange { node: String, element: usize, value: f64, limit: f64 },
-    /// A model input outside its declared range.
-    #[error(
-        "input {node}: element {element} is {value:.4}, outside the declared range [{min:.4}, {max:.4}] in \
-         settings.json; re-calibrate with data like this input (zkonnx calibrate)"
-    )]
-    Input { node: String, element: usize, value: f64, min: f64, max: f64 },
-    /// A divisor that is not positive.
-    #[error(
-        "node {node}: divisor element {element} is {value:.4}; zkonnx divides only by positive values (in the \
-         quantized model), so the model must keep this divisor above 0 for every input"
-    )]
-    Divisor { node: String, element: usize, value: f64 },
-    /// The square root of a negative value.
-    #[error("node {node}: element {element} is {value:.4}; a square root needs a value >= 0")]
-    Negative { node: String, element: usize, value: f64 },
-}
-
-impl RangeError {
-    /// `value` out of `|v| < 2^bits` at scale 2^scale.
-    pub fn new(node: &str, element: usize, value: i128, bits: u32, scale: i32) -> Self {
-        let unit = (scale as f64).exp2();
-        RangeError::OutOfRange {
-            node: node.to_string(),
-            element,
-            value: value as f64 / unit,
-            limit: (bits as f64).exp2() / unit,
-        }
-    }
-}
 
 /// Every node's output values, flat, at the node's scale.
 pub fn evaluate(graph: &Graph, plan: &QuantPlan, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, RangeError> {

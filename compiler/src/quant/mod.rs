@@ -3,6 +3,7 @@
 //! statically, so that nothing can wrap around the field.
 
 pub mod eval;
+pub mod native;
 pub mod params;
 pub mod product;
 pub mod table;
@@ -637,7 +638,7 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
                 CompileError::Plan(format!("node {}: the input's scale is too large for a square root", node.name))
             })?;
             let k = 1i128 << e;
-            let bound = crate::chips::sqrt::isqrt(x.bound, k).map_or(1, |(s, _)| s + 1);
+            let bound = native::isqrt(x.bound, k).map_or(1, |(s, _)| s + 1);
             let requant = Requant { shift: 0, relu: false, bits: bit_len(bound as u128) };
             QNode { op: QOp::Sqrt { k }, requant: Some(requant), scale: sa, bound }
         }

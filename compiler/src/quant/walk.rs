@@ -1,11 +1,50 @@
 //! The one traversal of a plan. The integer evaluator (values) and the lowering (trace wires) are
 //! two backends of it, so the circuit is built from exactly the steps the specification runs.
 
-use super::eval::RangeError;
+use super::native::OutOfRange;
 use super::table::FuncTable;
 use super::{DivSpec, ExpSplit, Linear, QOp, QuantPlan, Requant, Term};
-use crate::chips::requant::OutOfRange;
 use crate::ir::Graph;
+use thiserror::Error;
+
+/// A value the settings or the circuit cannot take.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum RangeError {
+    /// A value left the range the settings allow.
+    #[error(
+        "node {node}: element {element} is {value:.4} after rescaling, outside the range ±{limit:.4} the settings \
+         allow; re-calibrate with data like this input (zkonnx calibrate) or use a wider input range"
+    )]
+    OutOfRange { node: String, element: usize, value: f64, limit: f64 },
+    /// A model input outside its declared range.
+    #[error(
+        "input {node}: element {element} is {value:.4}, outside the declared range [{min:.4}, {max:.4}] in \
+         settings.json; re-calibrate with data like this input (zkonnx calibrate)"
+    )]
+    Input { node: String, element: usize, value: f64, min: f64, max: f64 },
+    /// A divisor that is not positive.
+    #[error(
+        "node {node}: divisor element {element} is {value:.4}; zkonnx divides only by positive values (in the \
+         quantized model), so the model must keep this divisor above 0 for every input"
+    )]
+    Divisor { node: String, element: usize, value: f64 },
+    /// The square root of a negative value.
+    #[error("node {node}: element {element} is {value:.4}; a square root needs a value >= 0")]
+    Negative { node: String, element: usize, value: f64 },
+}
+
+impl RangeError {
+    /// `value` out of `|v| < 2^bits` at scale 2^scale.
+    pub fn new(node: &str, element: usize, value: i128, bits: u32, scale: i32) -> Self {
+        let unit = (scale as f64).exp2();
+        RangeError::OutOfRange {
+            node: node.to_string(),
+            element,
+            value: value as f64 / unit,
+            limit: (bits as f64).exp2() / unit,
+        }
+    }
+}
 
 /// How one output of a `Linear` is computed: a single weighted term is an affine op (packed
 /// several to a row), anything else a dot product.

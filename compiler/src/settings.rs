@@ -61,13 +61,6 @@ impl Segmentation {
     fn default_arity() -> usize {
         Self::DEFAULT_ARITY
     }
-
-    /// The tree its segment proofs are aggregated by: a row-layout segment's proof has a node
-    /// of its own.
-    pub fn tree(&self) -> crate::segment::tree::AggregationTree {
-        let alone: Vec<bool> = self.parts.iter().map(|p| !p.circuit.stacked).collect();
-        crate::segment::tree::AggregationTree::new(&alone, self.arity)
-    }
 }
 
 /// How segments are laid out: the trade between segments and aggregation nodes.
@@ -105,10 +98,22 @@ impl std::fmt::Display for SegmentLayout {
     }
 }
 
+/// One segment: nodes `start..end` of the model's graph.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    pub start: crate::ir::NodeId,
+    pub end: crate::ir::NodeId,
+    /// The model's tensors this segment reads from earlier segments (the model inputs for the
+    /// first), in node order: the inputs of its circuit.
+    pub inputs: Vec<crate::ir::NodeId>,
+    /// The tensors it hands on (the model outputs for the last), in node order.
+    pub outputs: Vec<crate::ir::NodeId>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SegmentRecord {
     #[serde(flatten)]
-    pub segment: crate::segment::Segment,
+    pub segment: Segment,
     pub circuit: CircuitShape,
     pub rows: usize,
 }

@@ -20,21 +20,10 @@ use crate::quant::{QNode, QOp, QuantPlan};
 use crate::settings::{
     LayoutGoal, LayoutOptions, Mode, SegmentLayout, SegmentRecord, Segmentation, Stacking, Visibility,
 };
-use serde::{Deserialize, Serialize};
 
 pub mod tree;
 
-/// One segment: nodes `start..end` of the model's graph.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Segment {
-    pub start: NodeId,
-    pub end: NodeId,
-    /// The model's tensors this segment reads from earlier segments (the model inputs for the
-    /// first), in node order: the inputs of its circuit.
-    pub inputs: Vec<NodeId>,
-    /// The tensors it hands on (the model outputs for the last), in node order.
-    pub outputs: Vec<NodeId>,
-}
+pub use crate::settings::Segment;
 
 /// The tensors crossing the cut before node `cut`: made before it and read at or after it, or
 /// model outputs (which every later segment carries to the last).

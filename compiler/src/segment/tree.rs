@@ -107,3 +107,12 @@ fn groups(items: &[Item], arity: usize) -> Vec<Vec<Item>> {
     groups.extend((!open.is_empty()).then_some(open));
     groups
 }
+
+impl crate::settings::Segmentation {
+    /// The tree its segment proofs are aggregated by: a row-layout segment's proof has a node
+    /// of its own.
+    pub fn tree(&self) -> AggregationTree {
+        let alone: Vec<bool> = self.parts.iter().map(|p| !p.circuit.stacked).collect();
+        AggregationTree::new(&alone, self.arity)
+    }
+}

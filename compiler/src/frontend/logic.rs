@@ -15,10 +15,6 @@ fn scalar(v: f64) -> Tensor<f64> {
     Tensor::new(vec![], vec![v])
 }
 
-/// The ONNX ops this module translates when an operand is an activation.
-pub const LOGIC_OPS: &[&str] =
-    &["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And", "Or", "Xor", "Sign", "Where"];
-
 impl Translator {
     pub(super) fn logic(&mut self, ctx: &Ctx, out: &str) -> Result<()> {
         let op = ctx.node.op_type.as_str();

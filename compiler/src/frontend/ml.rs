@@ -8,9 +8,6 @@ use crate::error::Result;
 use crate::ir::{Func, NodeId, Op};
 use crate::tensor::Tensor;
 
-/// The `ai.onnx.ml` ops this module translates.
-pub const LINEAR_ML_OPS: &[&str] = &["Scaler", "Normalizer", "LinearClassifier", "LinearRegressor"];
-
 /// A post transform of scores [N, C]: NONE, SOFTMAX or LOGISTIC (tree ensembles use it too).
 pub(super) fn post_transform(t: &mut Translator, ctx: &Ctx, attrs: &Attrs, scores: NodeId) -> Result<NodeId> {
     let shape = t.shape(scores);

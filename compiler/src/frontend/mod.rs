@@ -13,6 +13,7 @@ mod indexing;
 mod logic;
 mod math;
 mod ml;
+mod ops;
 mod recurrent;
 mod reduce;
 mod structural;
@@ -21,144 +22,18 @@ mod trees;
 mod types;
 
 use crate::error::{CompileError, Result, UnsupportedOp};
-use crate::ir::{BinaryKind, Func, Graph, Node, NodeId, Op, RoundMode};
+use crate::ir::{BinaryKind, Func, Graph, Node, NodeId, Op};
 use crate::tensor::{broadcast_shape, Tensor};
 use attrs::{load_tensor, Attrs};
+use ops::Domain;
 use std::collections::HashMap;
 use tract_onnx::pb::{self, NodeProto};
-
-/// Every supported ONNX op and how it is proven: `linear` (weighted sums with constant weights,
-/// one dot-product row per output), `decomposition` (built from proven chips: rescale, ReLU sign
-/// decomposition, products), `lookup` (function table on a range-reduced input), `division`
-/// (quotient and remainder), `copy` (moves cells, no constraints), `constant` (folded at compile
-/// time). `zkonnx ops` prints this table.
-pub const OPS: &[(&str, &str)] = &[
-    ("Abs", "max chip: max(x, -x)"),
-    ("Acos", "lookup (x clamped to [-1, 1])"),
-    ("Acosh", "lookup (x clamped to [1, inf))"),
-    ("Add", "linear (constant operand: affine)"),
-    ("And", "product of booleans"),
-    ("ArgMax", "decomposition: max, a 0/1 step per element, first-index selection, weighted sum"),
-    ("Asin", "lookup (x clamped to [-1, 1])"),
-    ("Asinh", "lookup"),
-    ("Atan", "lookup"),
-    ("Atanh", "lookup (x clamped to [-(1 - 2^-12), 1 - 2^-12])"),
-    ("AveragePool", "linear, 1-D, 2-D and 3-D, strides, pads, ceil_mode"),
-    ("BatchNormalization", "linear, folded into the layer before"),
-    ("Cast", "copy; from a float type to an integer type, truncation toward zero: floor(relu(x)) - floor(relu(-x))"),
-    ("Ceil", "rescale to scale 0 (remainder range checked), biased up"),
-    ("Celu", "lookup"),
-    ("Clip", "decomposition: relu-based max/min with the constant bounds"),
-    ("Concat", "copy"),
-    ("Conv", "linear, 1-D, 2-D and 3-D (3-D: per output depth, the depth slices as channels of one 2-D conv), groups, strides, dilations, pads"),
-    ("ConvTranspose", "linear, 2-D, group 1"),
-    ("Cos", "lookup"),
-    ("Cosh", "lookup"),
-    ("CumSum", "linear: a sum over each prefix (or suffix) along the axis; exclusive and reverse"),
-    ("Div", "division by an activation; linear by a constant; of integer types, then truncated toward zero (as Cast)"),
-    ("Dropout", "copy (inference)"),
-    ("Elu", "lookup"),
-    ("Equal", "comparison: (a >= b) + (b >= a) - 1, each a Step(-relu(difference))"),
-    ("Erf", "lookup"),
-    ("Exp", "lookup; past the table, exp(h 2^d) exp(l): two lookups and a product"),
-    ("Expand", "copy"),
-    ("Flatten", "copy"),
-    ("Floor", "rescale to scale 0 (remainder range checked), biased down"),
-    ("Gather", "copy (constant indices); computed indices, any axis, of a constant or an activation: one-hot selection by proven equality tests, then a MatMul with a constant table (axis 0) or products and sums"),
-    ("GatherElements", "copy (constant indices); computed indices: as Gather, one equality test per position along the axis"),
-    ("GatherND", "copy (constant indices), batch_dims"),
-    ("Gelu", "lookup (exact and tanh forms)"),
-    ("Gemm", "linear"),
-    ("GlobalAveragePool", "linear"),
-    ("GlobalLpPool", "as LpPool"),
-    ("GlobalMaxPool", "max chip, pairwise"),
-    ("GRU", "unrolled over the sequence: MatMuls, sigmoid and tanh lookups, products; linear_before_reset 0 and 1"),
-    ("Greater", "comparison: 1 - (b >= a), a Step(-relu(difference))"),
-    ("GreaterOrEqual", "comparison: Step(-relu(b - a)) tests a >= b exactly on the quantized values; a boolean"),
-    ("IsInf", "constant false on activations (quantized values are finite); folded on constants"),
-    ("IsNaN", "constant false on activations (quantized values are finite); folded on constants"),
-    ("Hardmax", "decomposition: max, a 0/1 step per element, first-index selection (a boolean)"),
-    ("HardSigmoid", "decomposition: affine, then clip"),
-    ("HardSwish", "decomposition: x * hard_sigmoid(x)"),
-    ("Identity", "copy"),
-    ("InstanceNormalization", "decomposition: as LayerNormalization over the spatial axes"),
-    ("LayerNormalization", "decomposition: mean, product, square root, division"),
-    ("LeakyRelu", "max chip: max(x, a x)"),
-    ("Less", "comparison: 1 - (a >= b), a Step(-relu(difference))"),
-    ("LinearClassifier", "ai.onnx.ml: linear (MatMul with the coefficients), post_transform NONE, SOFTMAX, LOGISTIC; integer labels by first argmax"),
-    ("LinearRegressor", "ai.onnx.ml: linear (MatMul with the coefficients)"),
-    ("LessOrEqual", "comparison: b >= a, a Step(-relu(difference))"),
-    ("Log", "lookup"),
-    ("LSTM", "unrolled over the sequence: MatMuls, sigmoid and tanh lookups, products; peepholes, initial states, forward, reverse and bidirectional, both layouts"),
-    ("LpPool", "p = 1: max chip (|x|) and window sums; p = 2: products, window sums, square root; 1-D and 2-D (and GlobalLpPool)"),
-    ("LogSoftmax", "decomposition: max, exp and log lookups, sum"),
-    ("LpNormalization", "p = 1: max chip and sum; p = 2: products, sum, square root; then division"),
-    ("MatMul", "linear (constant B); products and sums (two activations)"),
-    ("Max", "max chip: sign of a - b by range decomposition, one row (constants: relu)"),
-    ("MaxPool", "max chip, pairwise; 1-D, 2-D and 3-D, strides, pads, dilations, ceil_mode"),
-    ("Mean", "linear"),
-    ("Min", "max chip (as min), one row (constants: relu)"),
-    ("Mish", "lookup"),
-    ("Mul", "product (two activations); linear (constant)"),
-    ("Neg", "linear"),
-    ("Normalizer", "ai.onnx.ml: division by the row's MAX (max chip), L1 or L2 norm"),
-    ("Not", "1 - x of a boolean"),
-    ("OneHot", "computed indices, last axis: one proven equality test per class, then off + (on - off) x"),
-    ("Or", "x + y - x y of booleans"),
-    ("Pad", "copy (constant, reflect, edge, wrap)"),
-    ("Pow", "products (whole exponents to 16), square root (0.5), division (-1, -0.5), lookup (other p > 0)"),
-    ("PRelu", "max chip: max(x, slope x) (slopes in [0, 1]; else x + (1 - slope) relu(-x))"),
-    ("Reciprocal", "division"),
-    ("RNN", "unrolled over the sequence: MatMuls and a tanh (or sigmoid, relu) per step"),
-    ("ReduceL1", "max chip (|x|), then linear"),
-    ("ReduceL2", "products, linear, square root"),
-    ("ReduceLogSumExp", "max m, exp lookup of x - m, sum, log lookup, plus m"),
-    ("ReduceMax", "max chip, pairwise"),
-    ("ReduceMean", "linear"),
-    ("ReduceMin", "max chip, pairwise, of the negations"),
-    ("ReduceSum", "linear"),
-    ("ReduceSumSquare", "products, then linear"),
-    ("Relu", "decomposition: sign bit of the rescale"),
-    ("Reshape", "copy"),
-    ("Resize", "copy (nearest)"),
-    ("Round", "rescale to scale 0 (remainder range checked); ties round up, where ONNX rounds them to even"),
-    ("Scaler", "ai.onnx.ml: linear ((x - offset) * scale)"),
-    ("ScatterElements", "copy (constant indices, no reduction)"),
-    ("ScatterND", "copy (constant indices, no reduction)"),
-    ("Selu", "lookup"),
-    ("Sigmoid", "lookup"),
-    ("Sign", "(x >= 0) - (x <= 0), two steps"),
-    ("Sin", "lookup"),
-    ("Sinh", "lookup"),
-    ("Slice", "copy"),
-    ("Softmax", "decomposition: max, exp lookup, sum, division"),
-    ("Softplus", "lookup"),
-    ("Softsign", "lookup"),
-    ("Split", "copy"),
-    ("Sqrt", "decomposition: s^2 <= k x < (s + 1)^2, remainder and slack range checked"),
-    ("Squeeze", "copy"),
-    ("Sub", "linear"),
-    ("Sum", "linear"),
-    ("Tan", "lookup (inputs past +-pi/2 are the calibrated range's business)"),
-    ("Tanh", "lookup"),
-    ("Tile", "copy"),
-    ("TopK", "K rounds of the first maximum (as ArgMax), the chosen element set below the minimum after each; largest and smallest; values and indices"),
-    ("Transpose", "copy"),
-    ("Trilu", "copy (the other triangle: constant zeros)"),
-    ("TreeEnsembleClassifier", "ai.onnx.ml: each split a proven comparison, exact at the input scale (Step(-relu(margin))); the reached leaf Step(agreeing tests - depth); leaf weights a MatMul; post_transform NONE, SOFTMAX, LOGISTIC; integer labels by first argmax"),
-    ("TreeEnsembleRegressor", "ai.onnx.ml: as TreeEnsembleClassifier; SUM or AVERAGE"),
-    ("Unsqueeze", "copy"),
-    ("Upsample", "copy (nearest)"),
-    ("Where", "copy (constant condition); y + c (x - y) (a computed boolean condition c)"),
-    ("Xor", "x + y - 2 x y of booleans"),
-    ("ZipMap", "ai.onnx.ml: copy; the probabilities it wraps in dictionaries are proven as a tensor"),
-];
 
 /// The supported ops as a Markdown table (`zkonnx ops`, and docs/ops.md).
 pub fn ops_table() -> String {
     let mut out = String::from("| ONNX op | how it is proven |\n| --- | --- |\n");
-    for (op, how) in OPS {
-        out.push_str(&format!("| {op} | {how} |\n"));
+    for spec in ops::OPS {
+        out.push_str(&format!("| {} | {} |\n", spec.name, spec.proven));
     }
     out.push_str(&format!("\nFolded at compile time, on constants only: {}.\n", CONSTANT_OPS.join(", ")));
     out
@@ -169,7 +44,7 @@ pub fn ops_table() -> String {
 const CONSTANT_OPS: &[&str] = &["Constant", "Shape", "ConstantOfShape", "Range", "Mod", "NonZero", "ReduceProd"];
 
 pub fn is_supported(op: &str) -> bool {
-    OPS.iter().any(|(o, _)| *o == op) || CONSTANT_OPS.contains(&op)
+    ops::find(op, Domain::Onnx).is_some() || CONSTANT_OPS.contains(&op)
 }
 
 pub use external::inline_external_data;
@@ -225,10 +100,10 @@ fn check_supported(graph: &pb::GraphProto) -> Result<()> {
     let unsupported: Vec<UnsupportedOp> = graph
         .node
         .iter()
-        .filter(|n| match n.domain.as_str() {
-            "" | "ai.onnx" => !is_supported(&n.op_type),
-            "ai.onnx.ml" => ![trees::TREE_OPS, ml::LINEAR_ML_OPS].concat().contains(&n.op_type.as_str()),
-            _ => true,
+        .filter(|n| match Domain::of(&n.domain) {
+            Some(Domain::Onnx) => !is_supported(&n.op_type),
+            Some(domain) => ops::find(&n.op_type, domain).is_none(),
+            None => true,
         })
         .map(|n| UnsupportedOp { op: n.op_type.clone(), node: node_name(n) })
         .collect();
@@ -447,10 +322,8 @@ impl Translator {
         let op = node.op_type.as_str();
 
         if node.domain == "ai.onnx.ml" {
-            return match ml::LINEAR_ML_OPS.contains(&op) {
-                true => self.linear_ml_op(ctx, attrs),
-                false => self.tree_op(ctx, attrs),
-            };
+            let spec = ops::find(op, Domain::Ml).ok_or_else(|| ctx.err("not an ai.onnx.ml op zkonnx reads"))?;
+            return (spec.translate)(self, ctx, attrs, &out);
         }
         // Folding: every input constant, or an op that only ever works on constants.
         let inputs: Vec<Value> = (0..node.input.len())
@@ -491,373 +364,15 @@ impl Translator {
             }
             return Ok(());
         }
-        // Gather and GatherElements by computed indices (embeddings, lookups in activations).
-        if matches!(op, "Gather" | "GatherElements") && matches!(inputs.get(1), Some(Value::Act(_))) {
-            return self.gather_by_value(ctx, attrs, &out);
-        }
-        if recurrent::RECURRENT_OPS.contains(&op) {
-            return self.recurrent(ctx, attrs);
-        }
-        if reduce::REDUCE_OPS.contains(&op) {
-            return self.reduction(ctx, attrs, &out);
-        }
-        // Comparisons and logic on activations; Where with a computed condition.
-        if logic::LOGIC_OPS.contains(&op) && (op != "Where" || matches!(inputs.first(), Some(Value::Act(_)))) {
-            return self.logic(ctx, &out);
-        }
         if CONSTANT_OPS.contains(&op) {
             return Err(
                 ctx.err("this op is supported only on constants (shape arithmetic), but it reads an activation")
             );
         }
-        if let Some(f) = lookup_func(op, attrs) {
-            let x = self.act_input(ctx, 0)?;
-            let shape = self.shape(x);
-            self.push_named(&out, ctx.name.clone(), Op::Func { f }, vec![x], shape);
-            return Ok(());
+        match Domain::of(&node.domain).and_then(|d| ops::find(op, d)) {
+            Some(spec) => (spec.translate)(self, ctx, attrs, &out),
+            None => Err(ctx.err(format!("{op} is not supported here"))),
         }
-        if structural::STRUCTURAL_OPS.contains(&op)
-            && !matches!(op, "Identity" | "Dropout" | "Cast" | "Reshape" | "Flatten" | "Transpose")
-        {
-            return self.structural(ctx, attrs);
-        }
-
-        match op {
-            "Identity" | "Dropout" => {
-                // Dropout's ratio does nothing at inference; training mode would drop values.
-                if self.optional_const(ctx, 1)?.is_some() && op == "Identity" {
-                    return Err(ctx.err("Identity takes one input"));
-                }
-                if self.optional_const(ctx, 2)?.is_some_and(|t| t.data.iter().any(|&v| v != 0.0)) {
-                    return Err(ctx.err("training_mode is on: dropout is random at training time"));
-                }
-                let v = self.input(ctx, 0)?;
-                self.env.insert(out, v);
-            }
-            "Cast" => self.cast(ctx, attrs, &out)?,
-            // Every value the circuit holds is a finite integer: the test is false everywhere.
-            "IsNaN" | "IsInf" => {
-                let x = self.act_input(ctx, 0)?;
-                let _ = (attrs.has("detect_negative"), attrs.has("detect_positive"));
-                let shape = self.shape(x);
-                let n = shape.iter().product();
-                self.env.insert(out, Value::Const(Tensor::new(shape, vec![0.0; n])));
-            }
-            "Relu" => {
-                let x = self.act_input(ctx, 0)?;
-                let shape = self.shape(x);
-                self.push_named(&out, ctx.name.clone(), Op::Relu, vec![x], shape);
-            }
-            "Floor" | "Ceil" | "Round" => {
-                let x = self.act_input(ctx, 0)?;
-                let shape = self.shape(x);
-                let mode = match op {
-                    "Floor" => RoundMode::Floor,
-                    "Ceil" => RoundMode::Ceil,
-                    _ => RoundMode::Nearest,
-                };
-                self.push_named(&out, ctx.name.clone(), Op::Round { mode }, vec![x], shape);
-            }
-            "Gemm" => self.gemm(ctx, attrs, &out)?,
-            "CumSum" => self.cumsum(ctx, attrs, &out)?,
-            "TopK" => self.top_k(ctx, attrs)?,
-            "OneHot" => self.one_hot(ctx, attrs, &out)?,
-            "LpPool" | "GlobalLpPool" => self.lp_pool(ctx, attrs, &out)?,
-            "MatMul" => {
-                let x = self.act_input(ctx, 0)?;
-                if let Value::Act(b) = self.input(ctx, 1)? {
-                    let y = self.matmul_acts(ctx, x, b)?;
-                    self.env.insert(out, Value::Act(y));
-                    return Ok(());
-                }
-                let w = self.const_input(ctx, 1)?;
-                let xs = self.shape(x);
-                if w.shape.len() != 2 || xs.last() != Some(&w.shape[0]) {
-                    return Err(
-                        ctx.err(format!("only x @ W with a 2-D constant W is supported; got {xs:?} @ {:?}", w.shape))
-                    );
-                }
-                let mut shape = xs.clone();
-                if let Some(last) = shape.last_mut() {
-                    *last = w.shape[1];
-                }
-                self.push_named(&out, ctx.name.clone(), Op::MatMul { weight: w, bias: None }, vec![x], shape);
-            }
-            "Conv" => self.conv(ctx, attrs, &out)?,
-            "BatchNormalization" => {
-                let x = self.act_input(ctx, 0)?;
-                let [scale, bias, mean, var] = [1, 2, 3, 4].map(|i| self.const_input(ctx, i));
-                let (scale, bias, mean, var) = (scale?, bias?, mean?, var?);
-                let eps = attrs.float("epsilon", 1e-5) as f64;
-                let shape = self.shape(x);
-                if shape.len() < 2 || scale.len() != shape[1] {
-                    return Err(ctx.err("expects input [N, C, ...] and per-channel constants of length C"));
-                }
-                let c = shape[1];
-                let mut cshape = vec![c];
-                cshape.extend(std::iter::repeat_n(1, shape.len() - 2));
-                let mul: Vec<f64> = (0..c).map(|i| scale.data[i] / (var.data[i] + eps).sqrt()).collect();
-                let add: Vec<f64> = (0..c).map(|i| bias.data[i] - mean.data[i] * mul[i]).collect();
-                let op =
-                    Op::Affine { mul: Some(Tensor::new(cshape.clone(), mul)), add: Some(Tensor::new(cshape, add)) };
-                self.push_named(&out, ctx.name.clone(), op, vec![x], shape);
-            }
-            "Add" | "Sub" | "Mul" | "Div" => self.binary(ctx, &out)?,
-            "AveragePool" | "GlobalAveragePool" => self.avg_pool(ctx, attrs, &out)?,
-            "Flatten" => {
-                let x = self.act_input(ctx, 0)?;
-                let shape = self.shape(x);
-                let axis = normalize_axis(attrs.int("axis", 1), shape.len() + 1)
-                    .ok_or_else(|| ctx.err("axis out of range"))?;
-                let new = vec![shape[..axis].iter().product(), shape[axis..].iter().product()];
-                self.push_named(&out, ctx.name.clone(), Op::Reshape, vec![x], new);
-            }
-            "Reshape" => {
-                let x = self.act_input(ctx, 0)?;
-                let target = self.const_input(ctx, 1)?;
-                let shape = consts::reshape_target(&self.shape(x), &target.data, attrs.int("allowzero", 0) != 0)
-                    .map_err(|r| ctx.err(r))?;
-                self.push_named(&out, ctx.name.clone(), Op::Reshape, vec![x], shape);
-            }
-            "Transpose" => {
-                let x = self.act_input(ctx, 0)?;
-                let shape = self.shape(x);
-                let perm: Vec<usize> = match attrs.ints("perm") {
-                    Some(p) => p.iter().map(|&i| i as usize).collect(),
-                    None => (0..shape.len()).rev().collect(),
-                };
-                let mut sorted = perm.clone();
-                sorted.sort_unstable();
-                if sorted != (0..shape.len()).collect::<Vec<_>>() {
-                    return Err(ctx.err(format!("perm {perm:?} is not a permutation of the {} axes", shape.len())));
-                }
-                let new = perm.iter().map(|&p| shape[p]).collect();
-                self.push_named(&out, ctx.name.clone(), Op::Transpose { perm }, vec![x], new);
-            }
-            "Max" | "Min" => {
-                let (mut acts, mut consts) = (vec![], vec![]);
-                for i in 0..node.input.len() {
-                    match self.input(ctx, i)? {
-                        Value::Act(id) => acts.push(id),
-                        Value::Const(t) if t.len() == 1 => consts.push(t.data[0]),
-                        Value::Const(_) => return Err(ctx.err("only scalar constants are supported as operands")),
-                    }
-                }
-                let mut acc = acts[0];
-                for &b in &acts[1..] {
-                    acc = if op == "Max" { self.max2(&ctx.name, acc, b) } else { self.min2(&ctx.name, acc, b) };
-                }
-                for c in consts {
-                    acc =
-                        if op == "Max" { self.max_const(&ctx.name, acc, c) } else { self.min_const(&ctx.name, acc, c) };
-                }
-                self.env.insert(out, Value::Act(acc));
-            }
-            "Clip" => {
-                let x = self.act_input(ctx, 0)?;
-                let bound = |i: usize, attr: &str| -> Result<Option<f64>> {
-                    match self.optional_const(ctx, i)? {
-                        Some(t) if t.len() == 1 => Ok(Some(t.data[0])),
-                        Some(_) => Err(ctx.err("min and max must be scalars")),
-                        None => Ok(attrs
-                            .ints(attr)
-                            .map(|_| attrs.float(attr, 0.0) as f64)
-                            .or_else(|| attrs.has(attr).then(|| attrs.float(attr, 0.0) as f64))),
-                    }
-                };
-                let (lo, hi) = (bound(1, "min")?, bound(2, "max")?);
-                let mut acc = x;
-                if let Some(lo) = lo {
-                    acc = self.max_const(&format!("{}/lo", ctx.name), acc, lo);
-                }
-                if let Some(hi) = hi {
-                    acc = self.min_const(&format!("{}/hi", ctx.name), acc, hi);
-                }
-                self.env.insert(out, Value::Act(acc));
-            }
-            "Neg" => {
-                let x = self.act_input(ctx, 0)?;
-                let y = self.negate(&ctx.name, x);
-                self.env.insert(out, Value::Act(y));
-            }
-            "Abs" => {
-                let x = self.act_input(ctx, 0)?;
-                let y = self.abs(&ctx.name, x);
-                self.env.insert(out, Value::Act(y));
-            }
-            "MaxPool" | "GlobalMaxPool" => self.max_pool(ctx, attrs, &out)?,
-            "LeakyRelu" | "PRelu" => {
-                let x = self.act_input(ctx, 0)?;
-                let xs = self.shape(x);
-                let mut slope = match op {
-                    "LeakyRelu" => Tensor::new(vec![], vec![attrs.float("alpha", 0.01) as f64]),
-                    _ => self.const_input(ctx, 1)?,
-                };
-                // Old exporters give one slope per channel as a 1-D tensor of length C.
-                if slope.shape.len() == 1 && xs.len() > 2 && slope.len() == xs[1] && slope.len() > 1 {
-                    let shape = [vec![xs[1]], vec![1; xs.len() - 2]].concat();
-                    slope = Tensor::new(shape, slope.data);
-                }
-                if broadcast_shape(&xs, &slope.shape).as_deref() != Some(&xs[..]) {
-                    return Err(ctx.err(format!("slope of shape {:?} does not broadcast to {xs:?}", slope.shape)));
-                }
-                let y = self.leaky(&ctx.name, x, slope);
-                self.env.insert(out, Value::Act(y));
-            }
-            "HardSigmoid" | "HardSwish" => {
-                let x = self.act_input(ctx, 0)?;
-                let y = if op == "HardSigmoid" {
-                    let (alpha, beta) = (attrs.float("alpha", 0.2) as f64, attrs.float("beta", 0.5) as f64);
-                    self.hard_sigmoid(&ctx.name, x, alpha, beta)
-                } else {
-                    let h = self.hard_sigmoid(&format!("{}/gate", ctx.name), x, 1.0 / 6.0, 0.5);
-                    self.binary_node(&ctx.name, BinaryKind::Mul, x, h)
-                };
-                self.env.insert(out, Value::Act(y));
-            }
-            "Reciprocal" => {
-                let x = self.act_input(ctx, 0)?;
-                let y = self.divide(&ctx.name, None, x);
-                self.env.insert(out, Value::Act(y));
-            }
-            "Pow" => {
-                let x = self.act_input(ctx, 0)?;
-                let e = self.const_input(ctx, 1)?;
-                if e.len() != 1 {
-                    return Err(ctx.err("only a scalar constant exponent is supported"));
-                }
-                let name = ctx.name.clone();
-                // Exponents as halves, so the match is on integers.
-                let p = e.data[0];
-                let integer = p.fract() == 0.0 && (0.0..=16.0).contains(&p);
-                let y = match (2.0 * p).round() as i64 {
-                    // x^0 = 1.
-                    0 if integer => self.affine(&name, x, Some(Tensor::new(vec![], vec![0.0])), Some(1.0)),
-                    2 => x,
-                    4 => self.binary_node(&name, BinaryKind::Mul, x, x),
-                    6 => {
-                        let sq = self.binary_node(&format!("{name}/square"), BinaryKind::Mul, x, x);
-                        self.binary_node(&name, BinaryKind::Mul, sq, x)
-                    }
-                    // Whole exponents up to 16: products by repeated squaring, exact.
-                    _ if integer => self.power(&name, x, p as u32),
-                    1 if (2.0 * p).fract() == 0.0 => self.sqrt(&name, x),
-                    -2 if (2.0 * p).fract() == 0.0 => self.divide(&name, None, x),
-                    -1 if (2.0 * p).fract() == 0.0 => {
-                        let r = self.sqrt(&format!("{name}/sqrt"), x);
-                        self.divide(&name, None, r)
-                    }
-                    _ if p > 0.0 && p.is_finite() => {
-                        let shape = self.shape(x);
-                        self.add_node(&name, Op::Func { f: Func::Pow { exponent: p } }, vec![x], shape)
-                    }
-                    _ => {
-                        return Err(ctx.err(format!(
-                            "exponent {p} is not supported: x^p is infinite at 0 for p < 0 (-1 and -0.5 are divisions)"
-                        )))
-                    }
-                };
-                self.env.insert(out, Value::Act(y));
-            }
-            "Softmax" | "LogSoftmax" => {
-                let x = self.act_input(ctx, 0)?;
-                let rank = self.shape(x).len();
-                let default = if self.opset >= 13 { -1 } else { 1 };
-                let axis =
-                    normalize_axis(attrs.int("axis", default), rank).ok_or_else(|| ctx.err("axis out of range"))?;
-                // Before opset 13 the input is flattened to 2-D at `axis`: softmax over every axis after it.
-                let axes: Vec<usize> = if self.opset >= 13 { vec![axis] } else { (axis..rank).collect() };
-                let y = self.softmax(&ctx.name, x, &axes, op == "LogSoftmax");
-                self.env.insert(out, Value::Act(y));
-            }
-            "Sum" | "Mean" => {
-                let mut acc: Option<NodeId> = None;
-                let mut consts: Vec<Tensor<f64>> = vec![];
-                for i in 0..node.input.len() {
-                    match self.input(ctx, i)? {
-                        Value::Act(id) => {
-                            acc = Some(match acc {
-                                None => id,
-                                Some(a) => self.binary_node(&format!("{}/{i}", ctx.name), BinaryKind::Add, a, id),
-                            })
-                        }
-                        Value::Const(t) => consts.push(t),
-                    }
-                }
-                let mut y = acc.ok_or_else(|| ctx.err("no activation operand"))?;
-                for (j, c) in consts.into_iter().enumerate() {
-                    let shape = broadcast_shape(&self.shape(y), &c.shape)
-                        .ok_or_else(|| ctx.err("operands do not broadcast"))?;
-                    y = self.add_node(
-                        &format!("{}/const{j}", ctx.name),
-                        Op::Affine { mul: None, add: Some(c) },
-                        vec![y],
-                        shape,
-                    );
-                }
-                if op == "Mean" {
-                    let n = node.input.len() as f64;
-                    y = self.affine(&format!("{}/mean", ctx.name), y, Some(Tensor::new(vec![], vec![1.0 / n])), None);
-                }
-                self.env.insert(out, Value::Act(y));
-            }
-            "LayerNormalization" => {
-                let x = self.act_input(ctx, 0)?;
-                let rank = self.shape(x).len();
-                let axis = normalize_axis(attrs.int("axis", -1), rank).ok_or_else(|| ctx.err("axis out of range"))?;
-                let eps = attrs.float("epsilon", 1e-5) as f64;
-                let (scale, bias) = (self.optional_const(ctx, 1)?, self.optional_const(ctx, 2)?);
-                if node.output.iter().skip(1).any(|o| !o.is_empty()) {
-                    return Err(ctx.err("the Mean and InvStdDev outputs are not supported"));
-                }
-                let y = self.layer_norm(&ctx.name, x, axis, eps, scale, bias);
-                self.env.insert(out, Value::Act(y));
-            }
-            "ConvTranspose" => self.conv_transpose(ctx, attrs, &out)?,
-            "Sqrt" => {
-                let x = self.act_input(ctx, 0)?;
-                let y = self.sqrt(&ctx.name, x);
-                self.env.insert(out, Value::Act(y));
-            }
-            "LpNormalization" => self.lp_normalization(ctx, attrs, &out)?,
-            "Hardmax" => {
-                let x = self.act_input(ctx, 0)?;
-                let rank = self.shape(x).len();
-                let default = if self.opset >= 13 { -1 } else { 1 };
-                let axis =
-                    normalize_axis(attrs.int("axis", default), rank).ok_or_else(|| ctx.err("axis out of range"))?;
-                if self.opset < 13 && axis + 1 != rank {
-                    return Err(
-                        ctx.err("before opset 13 Hardmax flattens from its axis on; only the last axis is supported")
-                    );
-                }
-                let y = self.one_hot_of_max(&ctx.name, x, axis, false);
-                self.booleans.insert(y);
-                self.env.insert(out, Value::Act(y));
-            }
-            "ArgMax" => {
-                let x = self.act_input(ctx, 0)?;
-                let rank = self.shape(x).len();
-                let axis = normalize_axis(attrs.int("axis", 0), rank).ok_or_else(|| ctx.err("axis out of range"))?;
-                let (keepdims, last) = (attrs.int("keepdims", 1) != 0, attrs.int("select_last_index", 0) != 0);
-                let y = self.arg_max(&ctx.name, x, axis, keepdims, last);
-                self.env.insert(out, Value::Act(y));
-            }
-            "InstanceNormalization" => {
-                let x = self.act_input(ctx, 0)?;
-                let xs = self.shape(x);
-                let (scale, bias) = (self.const_input(ctx, 1)?, self.const_input(ctx, 2)?);
-                if xs.len() < 3 || scale.len() != xs[1] || bias.len() != xs[1] {
-                    return Err(ctx.err("expects input [N, C, ...] and per-channel scale and bias of length C"));
-                }
-                let per_channel = |t: Tensor<f64>| Tensor::new([vec![xs[1]], vec![1; xs.len() - 2]].concat(), t.data);
-                let eps = attrs.float("epsilon", 1e-5) as f64;
-                let y = self.layer_norm(&ctx.name, x, 2, eps, Some(per_channel(scale)), Some(per_channel(bias)));
-                self.env.insert(out, Value::Act(y));
-            }
-            other => return Err(ctx.err(format!("{other} is not supported here"))),
-        }
-        Ok(())
     }
 
     /// A structural op on activations: evaluated on a tensor of element indices (activations'

@@ -10,8 +10,6 @@ use crate::error::Result;
 use crate::ir::{BinaryKind, Func, NodeId, Op};
 use crate::tensor::Tensor;
 
-pub const RECURRENT_OPS: &[&str] = &["RNN", "GRU", "LSTM"];
-
 #[derive(Clone, Copy, PartialEq)]
 enum Cell {
     Rnn,

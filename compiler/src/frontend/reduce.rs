@@ -8,18 +8,6 @@ use super::{compare, normalize_axis, Attrs, Ctx, Translator, Value};
 use crate::error::Result;
 use crate::ir::{BinaryKind, Func, NodeId, Op};
 
-/// The reductions this module translates.
-pub const REDUCE_OPS: &[&str] = &[
-    "ReduceSum",
-    "ReduceMean",
-    "ReduceMax",
-    "ReduceMin",
-    "ReduceSumSquare",
-    "ReduceL1",
-    "ReduceL2",
-    "ReduceLogSumExp",
-];
-
 impl Translator {
     pub(super) fn reduction(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
         let x = self.act_input(ctx, 0)?;

@@ -19,9 +19,6 @@ use crate::ir::{NodeId, Op};
 use crate::tensor::Tensor;
 use std::collections::HashMap;
 
-/// The `ai.onnx.ml` ops this module translates.
-pub const TREE_OPS: &[&str] = &["TreeEnsembleClassifier", "TreeEnsembleRegressor", "ZipMap"];
-
 /// A split's test on the feature x against the threshold t.
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {

@@ -243,6 +243,13 @@ enum TargetArg {
 }
 
 fn main() {
+    // Output piped into a reader that stops early (`zkonnx inspect art | head`): end quietly, as
+    // Unix tools do, instead of panicking on the broken pipe (Rust ignores SIGPIPE by default).
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition at startup, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     if let Err(e) = run(cli.command) {
         // One line: the outermost context, then its cause.

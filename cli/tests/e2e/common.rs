@@ -65,11 +65,17 @@ pub(crate) fn calibrate_and_prove(model: &str, dir: &Path, max_error: &str) -> P
     let art = dir.join(model);
     ok(zk(&[&"compile", &testdata(model, "model.onnx"), &"-o", &art]));
     ok(zk(&[&"calibrate", &art, &"--data", &testdata(model, "calib.json"), &"--max-error", &max_error]));
+    setup_and_prove(&art, model);
+    art
+}
+
+/// setup, gen-witness on the model's input.json and prove in `art`; returns the proof's path.
+pub(crate) fn setup_and_prove(art: &Path, model: &str) -> PathBuf {
     ok(zk(&[&"setup", &art]));
     let (witness, proof) = (art.join("witness.json"), art.join("proof.json"));
     ok(zk(&[&"gen-witness", &art, &"-i", &testdata(model, "input.json"), &"-o", &witness]));
     ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof]));
-    art
+    proof
 }
 
 pub(crate) fn json(path: &Path) -> serde_json::Value {

@@ -167,11 +167,7 @@ fn leaky_relu_without_lookups_proves_compiled_and_calibrated() {
     let out = ok(zk(&[&"verify", &art, &"-p", &art.join("proof.json")]));
     assert!(out.contains("outputs"), "{out}");
     ok(zk(&[&"calibrate", &art, &"--data", &testdata("leaky", "calib.json")]));
-    ok(zk(&[&"setup", &art]));
-    let witness = art.join("witness.json");
-    ok(zk(&[&"gen-witness", &art, &"-i", &testdata("leaky", "input.json"), &"-o", &witness]));
-    let proof = art.join("proof.json");
-    ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof]));
+    let proof = setup_and_prove(&art, "leaky");
     let printed: serde_json::Value =
         serde_json::from_str(&ok(zk(&[&"verify", &art, &"-p", &proof, &"--json"]))).unwrap();
     let expected = floats(&json(&testdata("leaky", "expected.json"))["input"][0]);

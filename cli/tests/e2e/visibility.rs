@@ -19,11 +19,7 @@ fn public_inputs_and_private_outputs_prove_and_bind() {
     ]));
     assert!(out.contains("input public, output private, params fixed"), "{out}");
     assert!(ok(zk(&[&"inspect", &art])).contains("visibility: input public, output private"));
-    ok(zk(&[&"setup", &art]));
-    let witness = art.join("witness.json");
-    ok(zk(&[&"gen-witness", &art, &"-i", &testdata("mlp", "input.json"), &"-o", &witness]));
-    let proof_path = art.join("proof.json");
-    ok(zk(&[&"prove", &art, &"-w", &witness, &"-o", &proof_path]));
+    let proof_path = setup_and_prove(&art, "mlp");
 
     // verify --json: the inputs, decoded from the instances; no outputs.
     let printed: serde_json::Value =

@@ -221,6 +221,14 @@ impl Translator {
 
 /// The ops whose translation is their own.
 impl Translator {
+    /// An op of one activation built by `f` (name, input): its result bound to the output.
+    fn unary(&mut self, ctx: &Ctx, out: &str, f: fn(&mut Self, &str, NodeId) -> NodeId) -> Result<()> {
+        let x = self.act_input(ctx, 0)?;
+        let y = f(self, &ctx.name, x);
+        self.env.insert(out.to_string(), Value::Act(y));
+        Ok(())
+    }
+
     /// Identity and Dropout.
     fn op_identity(&mut self, ctx: &Ctx, _attrs: &Attrs, out: &str) -> Result<()> {
         let op = ctx.node.op_type.as_str();
@@ -406,18 +414,12 @@ impl Translator {
 
     /// Neg.
     fn op_neg(&mut self, ctx: &Ctx, _attrs: &Attrs, out: &str) -> Result<()> {
-        let x = self.act_input(ctx, 0)?;
-        let y = self.negate(&ctx.name, x);
-        self.env.insert(out.to_string(), Value::Act(y));
-        Ok(())
+        self.unary(ctx, out, Self::negate)
     }
 
     /// Abs.
     fn op_abs(&mut self, ctx: &Ctx, _attrs: &Attrs, out: &str) -> Result<()> {
-        let x = self.act_input(ctx, 0)?;
-        let y = self.abs(&ctx.name, x);
-        self.env.insert(out.to_string(), Value::Act(y));
-        Ok(())
+        self.unary(ctx, out, Self::abs)
     }
 
     /// LeakyRelu and PRelu.
@@ -575,10 +577,7 @@ impl Translator {
 
     /// Sqrt.
     fn op_sqrt(&mut self, ctx: &Ctx, _attrs: &Attrs, out: &str) -> Result<()> {
-        let x = self.act_input(ctx, 0)?;
-        let y = self.sqrt(&ctx.name, x);
-        self.env.insert(out.to_string(), Value::Act(y));
-        Ok(())
+        self.unary(ctx, out, Self::sqrt)
     }
 
     /// Hardmax.

@@ -137,7 +137,7 @@ pub(super) const OPS: &[OpSpec] = &[
     OpSpec { name: "Relu", domain: Domain::Onnx, proven: "decomposition: sign bit of the rescale", translate: Translator::op_relu },
     OpSpec { name: "Reshape", domain: Domain::Onnx, proven: "copy", translate: Translator::op_reshape },
     OpSpec { name: "Resize", domain: Domain::Onnx, proven: "copy (nearest)", translate: Translator::op_structural },
-    OpSpec { name: "Round", domain: Domain::Onnx, proven: "rescale to scale 0 (remainder range checked); ties round up, where ONNX rounds them to even", translate: Translator::op_round },
+    OpSpec { name: "Round", domain: Domain::Onnx, proven: "rescale to scale 0 (remainder range checked), ties up; then halves to even: minus 1 where x + 1/2 is whole (proven equality) and the result odd", translate: Translator::op_round },
     OpSpec { name: "Scaler", domain: Domain::Ml, proven: "ai.onnx.ml: linear ((x - offset) * scale)", translate: Translator::op_linear_ml },
     OpSpec { name: "ScatterElements", domain: Domain::Onnx, proven: "copy (constant indices, no reduction)", translate: Translator::op_structural },
     OpSpec { name: "ScatterND", domain: Domain::Onnx, proven: "copy (constant indices, no reduction)", translate: Translator::op_structural },
@@ -271,9 +271,31 @@ impl Translator {
         let mode = match op {
             "Floor" => RoundMode::Floor,
             "Ceil" => RoundMode::Ceil,
-            _ => RoundMode::Nearest,
+            _ => return self.round_half_to_even(ctx, x, out),
         };
         self.push_named(out, ctx.name.clone(), Op::Round { mode }, vec![x], shape);
+        Ok(())
+    }
+
+    /// ONNX's Round sends halves to the even neighbour (2.5 -> 2, -1.5 -> -2). The rescale rounds
+    /// them up: r = floor(x + 1/2); where x + 1/2 is whole (a proven equality) and r is odd,
+    /// subtract one. r's parity is r - 2 floor((x + 1/2) / 2) (= r - 2 floor(r / 2)), computed
+    /// from x so that the halving stays exact at x's scale.
+    fn round_half_to_even(&mut self, ctx: &Ctx, x: NodeId, out: &str) -> Result<()> {
+        let (name, shape) = (ctx.name.clone(), self.shape(x));
+        let round = |t: &mut Self, part: &str, mode, v: NodeId| {
+            t.add_node(&format!("{name}/{part}"), Op::Round { mode }, vec![v], shape.clone())
+        };
+        let up = round(self, "up", RoundMode::Nearest, x);
+        let shifted = self.affine(&format!("{name}/shifted"), x, None, Some(0.5));
+        let tie = self.equal(&format!("{name}/tie"), Value::Act(shifted), Value::Act(up));
+        let half = self.affine(&format!("{name}/half"), x, Some(Tensor::new(vec![], vec![0.5])), Some(0.25));
+        let floor_half = round(self, "floor_half", RoundMode::Floor, half);
+        let twice = self.affine(&format!("{name}/twice"), floor_half, Some(Tensor::new(vec![], vec![2.0])), None);
+        let odd = self.binary_node(&format!("{name}/odd"), BinaryKind::Sub, up, twice);
+        let fix = self.binary_node(&format!("{name}/fix"), BinaryKind::Mul, tie, odd);
+        let y = self.binary_node(&name, BinaryKind::Sub, up, fix);
+        self.env.insert(out.to_string(), Value::Act(y));
         Ok(())
     }
 

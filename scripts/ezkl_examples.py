@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""EZKL's example models through zkonnx, as a new user would run them (issue 27's sweep).
+
+    git clone https://github.com/zkonduit/ezkl /tmp/ezkl   # or any checkout of it
+    cargo build --release -p zkonnx-cli
+    python3 scripts/ezkl_examples.py /tmp/ezkl/examples/onnx [NAME ...] [--prove] [--timeout 300]
+
+For each example folder holding network.onnx and input.json: compile, `calibrate --target
+resources` on the example's own input, gen-witness, and (with --prove, where k <= 17) setup, prove
+and verify; the witness's outputs are compared with onnxruntime's on the same input (error relative
+to max(1, |expected|)). Prints one line per example and a summary: proven/witnessed right, wrong
+(over --rel, 1%), refused (by which step), timed out. Exits non-zero if any command panicked.
+Needs numpy and onnxruntime (target/venv has them).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64,
+         "tensor(int32)": np.int32, "tensor(bool)": np.bool_, "tensor(int8)": np.int8}
+
+
+def onnxruntime_outputs(model, data):
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    feeds = {}
+    for i, inp in enumerate(session.get_inputs()):
+        shape = [d if isinstance(d, int) and d > 0 else 1 for d in inp.shape]
+        feeds[inp.name] = np.array(data[i], dtype=np.float64).astype(TYPES[inp.type]).reshape(shape)
+    return [np.asarray(o, dtype=np.float64).ravel() for o in session.run(None, feeds)]
+
+
+def run_one(zkonnx, folder, work, args):
+    """(verdict, detail) for one example."""
+    model, data = os.path.join(folder, "network.onnx"), os.path.join(folder, "input.json")
+    art = os.path.join(work, os.path.basename(folder))
+
+    def step(name, *cmd):
+        try:
+            r = subprocess.run([zkonnx, *cmd], capture_output=True, text=True, timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            return ("timeout", f"{name} ran past {args.timeout:.0f} s")
+        if "panicked" in r.stderr:
+            return ("panic", f"{name}: {r.stderr.strip().splitlines()[0]}")
+        if r.returncode:
+            lines = [l for l in r.stderr.strip().splitlines() if l.startswith("error:")] or [r.stderr.strip()]
+            return ("refused", f"{name}: {lines[-1][:240]}")
+        return None
+
+    started = time.time()
+    for name, cmd in [("compile", ["compile", model, "-o", art]),
+                      ("calibrate", ["calibrate", art, "--data", data, "--target", "resources"]),
+                      ("gen-witness", ["gen-witness", art, "-i", data, "-o", os.path.join(art, "witness.json")])]:
+        failed = step(name, *cmd)
+        if failed:
+            return failed
+    calibrate_s = time.time() - started
+    outputs = json.load(open(os.path.join(art, "witness.json")))["outputs"]
+    try:
+        expected = onnxruntime_outputs(model, json.load(open(data))["input_data"])
+    except Exception as e:  # noqa: BLE001 - onnxruntime's own refusal is a finding, not a crash
+        return ("no reference", f"onnxruntime cannot run it: {str(e)[:160]}")
+    err = 0.0
+    for got, want in zip(outputs, expected):
+        got = np.asarray(got, dtype=np.float64).ravel()
+        if got.size != want.size:
+            return ("wrong", f"output sizes differ: {got.size} vs {want.size}")
+        if want.size:
+            err = max(err, float(np.max(np.abs(got - want)) / max(1.0, float(np.max(np.abs(want))))))
+    settings = json.load(open(os.path.join(art, "settings.json")))
+    k = settings.get("circuit", {}).get("k") or settings.get("run_args", {}).get("logrows")
+    detail = f"k={k}, error {err:.4f}, compile+calibrate+witness {calibrate_s:.1f} s"
+    if err > args.rel:
+        return ("wrong", detail)
+    if args.prove and k is not None and k <= 17:
+        proof = os.path.join(art, "proof.json")
+        for name, cmd in [("setup", ["setup", art]),
+                          ("prove", ["prove", art, "-w", os.path.join(art, "witness.json"), "-o", proof]),
+                          ("verify", ["verify", art, "-p", proof])]:
+            failed = step(name, *cmd)
+            if failed:
+                return failed
+        return ("proven", detail)
+    return ("right", detail)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("examples", help="EZKL's examples/onnx folder")
+    ap.add_argument("names", nargs="*", help="only these examples")
+    ap.add_argument("--zkonnx", default=os.path.join(ROOT, "target", "release", "zkonnx"))
+    ap.add_argument("--prove", action="store_true", help="also setup, prove and verify where k <= 17")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds per command")
+    ap.add_argument("--rel", type=float, default=0.01, help="bound on the error, relative to max(1, |expected|)")
+    args = ap.parse_args()
+    names = args.names or sorted(os.listdir(args.examples))
+    counts = {}
+    with tempfile.TemporaryDirectory() as work:
+        for name in names:
+            folder = os.path.join(args.examples, name)
+            if not (os.path.isfile(os.path.join(folder, "network.onnx")) and os.path.isfile(os.path.join(folder, "input.json"))):
+                continue
+            verdict, detail = run_one(args.zkonnx, folder, work, args)
+            counts[verdict] = counts.get(verdict, 0) + 1
+            print(f"{name:32} {verdict:12} {detail}", flush=True)
+    print("summary: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())))
+    sys.exit(1 if counts.get("panic") else 0)
+
+
+if __name__ == "__main__":
+    main()

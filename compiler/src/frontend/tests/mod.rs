@@ -295,3 +295,46 @@ fn external_weights_are_read_from_beside_the_model() {
     assert!(err.contains("past the end"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The constant folds issue 27's examples needed (NonZero, reductions, Pow, n-ary Max/Min), on a
+/// small tensor: each expected value is what onnxruntime gives for the same one-op model (opset 18).
+#[test]
+fn constants_fold_as_onnx_defines_the_ops() {
+    let node = |op: &str, attrs: Vec<pb::AttributeProto>| pb::NodeProto {
+        op_type: op.into(),
+        attribute: attrs,
+        ..Default::default()
+    };
+    let ints = |name: &str, v: &[i64]| pb::AttributeProto { name: name.into(), ints: v.to_vec(), ..Default::default() };
+    let int = |name: &str, v: i64| pb::AttributeProto { name: name.into(), i: v, ..Default::default() };
+    let fold = |n: &pb::NodeProto, inputs: &[Tensor<f64>]| consts::fold(&n.op_type, inputs, &Attrs::new(n)).unwrap();
+    // x = [[0, 2, 0], [-1, 0, 3]]
+    let x = Tensor::new(vec![2, 3], vec![0.0, 2.0, 0.0, -1.0, 0.0, 3.0]);
+    // NonZero: row indices [0, 1, 1], column indices [1, 0, 2], row-major.
+    let nz = fold(&node("NonZero", vec![]), std::slice::from_ref(&x));
+    assert_eq!((nz.shape.clone(), nz.data.clone()), (vec![2, 3], vec![0.0, 1.0, 1.0, 1.0, 0.0, 2.0]));
+    // ReduceSum over axis 1, keepdims: [[2], [2]]; over all axes without keepdims: 4.
+    let s = fold(&node("ReduceSum", vec![ints("axes", &[1])]), std::slice::from_ref(&x));
+    assert_eq!((s.shape.clone(), s.data.clone()), (vec![2, 1], vec![2.0, 2.0]));
+    let all = fold(&node("ReduceSum", vec![int("keepdims", 0)]), std::slice::from_ref(&x));
+    assert_eq!((all.shape.clone(), all.data.clone()), (vec![], vec![4.0]));
+    // Opset 18: axes as input 1; ReduceMax over axis 0: [0, 2, 3]; ReduceProd over -1: [0, 0].
+    let axes = Tensor::new(vec![1], vec![0.0]);
+    let m = fold(&node("ReduceMax", vec![int("keepdims", 0)]), &[x.clone(), axes]);
+    assert_eq!(m.data, vec![0.0, 2.0, 3.0]);
+    let p = fold(&node("ReduceProd", vec![ints("axes", &[-1])]), std::slice::from_ref(&x));
+    assert_eq!(p.data, vec![0.0, 0.0]);
+    // Empty axes with noop_with_empty_axes: x itself.
+    let noop = fold(&node("ReduceSum", vec![int("noop_with_empty_axes", 1)]), std::slice::from_ref(&x));
+    assert_eq!(noop.data, x.data);
+    // Pow broadcasts: 2^[0, 1, 3] = [1, 2, 8]; Max of three, broadcast: max(x, 1, [[0], [5]]).
+    let pw = fold(&node("Pow", vec![]), &[Tensor::new(vec![], vec![2.0]), Tensor::new(vec![3], vec![0.0, 1.0, 3.0])]);
+    assert_eq!(pw.data, vec![1.0, 2.0, 8.0]);
+    let mx = fold(
+        &node("Max", vec![]),
+        &[x.clone(), Tensor::new(vec![], vec![1.0]), Tensor::new(vec![2, 1], vec![0.0, 5.0])],
+    );
+    assert_eq!((mx.shape.clone(), mx.data.clone()), (vec![2, 3], vec![1.0, 2.0, 1.0, 5.0, 5.0, 5.0]));
+    let mn = fold(&node("Min", vec![]), &[x.clone(), Tensor::new(vec![], vec![1.0])]);
+    assert_eq!(mn.data, vec![0.0, 1.0, 0.0, -1.0, 0.0, 1.0]);
+}

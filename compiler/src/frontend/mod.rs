@@ -29,23 +29,7 @@ use ops::Domain;
 use std::collections::HashMap;
 use tract_onnx::pb::{self, NodeProto};
 
-/// The supported ops as a Markdown table (`zkonnx ops`, and docs/ops.md).
-pub fn ops_table() -> String {
-    let mut out = String::from("| ONNX op | how it is proven |\n| --- | --- |\n");
-    for spec in ops::OPS {
-        out.push_str(&format!("| {} | {} |\n", spec.name, spec.proven));
-    }
-    out.push_str(&format!("\nFolded at compile time, on constants only: {}.\n", CONSTANT_OPS.join(", ")));
-    out
-}
-
-/// ONNX ops folded at compile time only (shape arithmetic); on an activation they are refused.
-// (Floor and Ceil fold on constants too, but they are in `OPS`: they also run on activations.)
-const CONSTANT_OPS: &[&str] = &["Constant", "Shape", "ConstantOfShape", "Range", "Mod", "NonZero", "ReduceProd"];
-
-pub fn is_supported(op: &str) -> bool {
-    ops::find(op, Domain::Onnx).is_some() || CONSTANT_OPS.contains(&op)
-}
+pub use ops::ops_table;
 
 pub use external::inline_external_data;
 
@@ -101,8 +85,7 @@ fn check_supported(graph: &pb::GraphProto) -> Result<()> {
         .node
         .iter()
         .filter(|n| match Domain::of(&n.domain) {
-            Some(Domain::Onnx) => !is_supported(&n.op_type),
-            Some(domain) => ops::find(&n.op_type, domain).is_none(),
+            Some(domain) => !ops::supported(&n.op_type, domain),
             None => true,
         })
         .map(|n| UnsupportedOp { op: n.op_type.clone(), node: node_name(n) })
@@ -364,7 +347,7 @@ impl Translator {
             }
             return Ok(());
         }
-        if CONSTANT_OPS.contains(&op) {
+        if ops::FOLDED_ONLY.contains(&op) {
             return Err(
                 ctx.err("this op is supported only on constants (shape arithmetic), but it reads an activation")
             );

@@ -43,6 +43,26 @@ pub(super) struct OpSpec {
     pub translate: Translate,
 }
 
+/// The supported ops as a Markdown table (`zkonnx ops`, and docs/ops.md).
+pub fn ops_table() -> String {
+    let mut out = String::from("| ONNX op | how it is proven |\n| --- | --- |\n");
+    for spec in OPS {
+        out.push_str(&format!("| {} | {} |\n", spec.name, spec.proven));
+    }
+    out.push_str(&format!("\nFolded at compile time, on constants only: {}.\n", FOLDED_ONLY.join(", ")));
+    out
+}
+
+/// ONNX ops folded at compile time only (shape arithmetic); on an activation they are refused.
+// (Floor and Ceil fold on constants too, but they are in `OPS`: they also run on activations.)
+pub(super) const FOLDED_ONLY: &[&str] =
+    &["Constant", "Shape", "ConstantOfShape", "Range", "Mod", "NonZero", "ReduceProd"];
+
+/// Whether zkonnx translates this op of this domain (on activations, or folded on constants).
+pub(super) fn supported(name: &str, domain: Domain) -> bool {
+    find(name, domain).is_some() || (domain == Domain::Onnx && FOLDED_ONLY.contains(&name))
+}
+
 /// The op of this name in this domain.
 pub(super) fn find(name: &str, domain: Domain) -> Option<&'static OpSpec> {
     OPS.iter().find(|s| s.name == name && s.domain == domain)
@@ -231,13 +251,13 @@ impl Translator {
 
     /// Identity and Dropout.
     fn op_identity(&mut self, ctx: &Ctx, _attrs: &Attrs, out: &str) -> Result<()> {
-        let op = ctx.node.op_type.as_str();
-        // Dropout's ratio does nothing at inference; training mode would drop values.
-        if self.optional_const(ctx, 1)?.is_some() && op == "Identity" {
-            return Err(ctx.err("Identity takes one input"));
-        }
-        if self.optional_const(ctx, 2)?.is_some_and(|t| t.data.iter().any(|&v| v != 0.0)) {
-            return Err(ctx.err("training_mode is on: dropout is random at training time"));
+        // Dropout's ratio does nothing at inference; training mode would drop values. (Identity
+        // reads input 0 only: a second input is refused as unread.)
+        if ctx.node.op_type == "Dropout" {
+            let _ratio = self.optional_const(ctx, 1)?;
+            if self.optional_const(ctx, 2)?.is_some_and(|t| t.data.iter().any(|&v| v != 0.0)) {
+                return Err(ctx.err("training_mode is on: dropout is random at training time"));
+            }
         }
         let v = self.input(ctx, 0)?;
         self.env.insert(out.to_string(), v);

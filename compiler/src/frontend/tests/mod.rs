@@ -338,3 +338,50 @@ fn constants_fold_as_onnx_defines_the_ops() {
     let mn = fold(&node("Min", vec![]), &[x.clone(), Tensor::new(vec![], vec![1.0])]);
     assert_eq!(mn.data, vec![0.0, 1.0, 0.0, -1.0, 0.0, 1.0]);
 }
+
+/// Opset 15's Shape start and end (negative from the end): Shape(start=1, end=-1) of a [1, 6, 1]
+/// tensor is [6], as onnxruntime gives; a Reshape to it proves the slice was taken.
+#[test]
+fn shape_start_and_end_slice_the_shape() {
+    use pb::tensor_shape_proto::{dimension::Value as Dim, Dimension};
+    let tensor = |name: &str, dims: &[i64]| pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: 1,
+                shape: Some(pb::TensorShapeProto {
+                    dim: dims
+                        .iter()
+                        .map(|&d| Dimension { value: Some(Dim::DimValue(d)), ..Default::default() })
+                        .collect(),
+                }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let attr = |name: &str, i: i64| pb::AttributeProto { name: name.into(), i, ..Default::default() };
+    let node = |op: &str, inputs: &[&str], output: &str, attribute: Vec<pb::AttributeProto>| pb::NodeProto {
+        op_type: op.into(),
+        name: format!("/{op}"),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        attribute,
+        ..Default::default()
+    };
+    let model = pb::ModelProto {
+        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 15 }],
+        graph: Some(pb::GraphProto {
+            node: vec![
+                node("Shape", &["x"], "s", vec![attr("start", 1), attr("end", -1)]),
+                node("Reshape", &["x", "s"], "y", vec![]),
+            ],
+            input: vec![tensor("x", &[1, 6, 1])],
+            output: vec![tensor("y", &[6])],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let graph = load_proto(&model, "shape.onnx").unwrap();
+    assert_eq!(graph.nodes[graph.outputs[0]].shape, vec![6]);
+}

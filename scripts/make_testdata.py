@@ -785,7 +785,8 @@ def bool_input(rng):
 def integer(rng):
     """ONNX's integer semantics on an int64 input: a Div of int64s truncates toward zero (-7 / 3 is
     -2), and a Cast from float to int32 truncates (-2.59 is -2); both on negative values too. And
-    Round's halves go to the even neighbour (x / 2: -2.5 is -2, -3.5 is -4)."""
+    Round's halves go to the even neighbour (x / 2: -2.5 is -2, -3.5 is -4). IsNaN of an
+    activation is false everywhere (transformers' masks: Where(IsNaN(x), 0, x) is x)."""
     nodes = [
         node("Div", ["x", "three"], ["q"], "/q/Div"),
         node("Cast", ["q"], ["qf"], "/qf/Cast", to=TensorProto.FLOAT),
@@ -795,13 +796,16 @@ def integer(rng):
         node("Cast", ["hi"], ["hf"], "/hf/Cast", to=TensorProto.FLOAT),
         node("Mul", ["xf", "half"], ["halves"], "/halves/Mul"),
         node("Round", ["halves"], ["rounded"], "/rounded/Round"),
-        node("Concat", ["qf", "hf", "rounded"], ["output"], "/out/Concat", axis=1),
+        node("IsNaN", ["halves"], ["nan"], "/nan/IsNaN"),
+        node("Where", ["nan", "zero", "halves"], ["cleaned"], "/cleaned/Where"),
+        node("Concat", ["qf", "hf", "rounded", "cleaned"], ["output"], "/out/Concat", axis=1),
     ]
     graph = helper.make_graph(
         nodes, "integer",
         [helper.make_tensor_value_info("x", TensorProto.INT64, [1, 8])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 24])],
-        [numpy_helper.from_array(np.array(3, dtype=np.int64), "three"), init("scale", 0.37), init("half", 0.5)])
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 32])],
+        [numpy_helper.from_array(np.array(3, dtype=np.int64), "three"), init("scale", 0.37), init("half", 0.5),
+         init("zero", 0.0)])
     sample = lambda i: (np.array([[-7, -6, -5, -1, 0, 4, 5, 17]], dtype=np.int64) if i == 0
                         else rng.integers(-20, 21, size=(1, 8)).astype(np.int64))
     save("integer", graph, [1, 8], sample)

@@ -811,6 +811,27 @@ def integer(rng):
     save("integer", graph, [1, 8], sample)
 
 
+def tokens(rng):
+    """Token ids as a language model takes them: an int64 input indexing a 10 x 4 embedding, plus
+    a position embedding, then a Gemm. The compiler takes the ids' range from the table (0..9),
+    not the float default, and gen-witness refuses an id outside it or a fraction."""
+    table = rng.normal(0, 1, (10, 4)).astype(np.float32)
+    positions = rng.normal(0, 0.5, (6, 4)).astype(np.float32)
+    w = kaiming(rng, (3, 24), 24)
+    nodes = [
+        node("Gather", ["table", "ids"], ["e"], "/wte/Gather", axis=0),
+        node("Add", ["e", "positions"], ["h"], "/wpe/Add"),
+        node("Flatten", ["h"], ["flat"], "/flat", axis=1),
+        node("Gemm", ["flat", "w"], ["output"], "/head", transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "tokens",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 6])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3])],
+        [init("table", table), init("positions", positions), init("w", w)])
+    save("tokens", graph, [1, 6], lambda i: rng.integers(0, 10, (1, 6)).astype(np.int64))
+
+
 def conv3d(rng):
     """3-D convolution and pooling on a [1, 2, 4, 5, 5] volume: a padded Conv (strides 1, 2, 2),
     a grouped Conv, ReLU, MaxPool 2x2x2 and AveragePool (with and without counted padding),
@@ -1024,7 +1045,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input, "integer": integer, "conv3d": conv3d, "recurrent": recurrent, "selection": selection, "refcnn": reference_cnn}
+                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input, "integer": integer, "tokens": tokens, "conv3d": conv3d, "recurrent": recurrent, "selection": selection, "refcnn": reference_cnn}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

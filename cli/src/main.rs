@@ -445,7 +445,7 @@ fn run(command: Command) -> Result<()> {
                 margin,
                 ..Default::default()
             };
-            let bar = ProgressBar::new(opts.scales.clone().count().pow(2) as u64);
+            let bar = ProgressBar::new(0);
             bar.set_style(
                 ProgressStyle::with_template("calibrating {bar:30} {pos}/{len} candidates {elapsed}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -461,7 +461,7 @@ fn run(command: Command) -> Result<()> {
             let accepted = report
                 .candidates
                 .iter()
-                .filter(|c| matches!(c.outcome, compiler::calibrate::Outcome::Accepted(_)))
+                .filter(|c| matches!(c.outcome, compiler::calibrate::Outcome::Accepted { .. }))
                 .count();
             let err = report.error.as_ref().map_or(0.0, |e| e.max_abs);
             let top1 = report.error.as_ref().map_or(1.0, |e| e.top1_agreement());

@@ -33,6 +33,24 @@ pub const MAX_INPUT_ABS: f64 = 1e9;
 /// Default input range until calibration measures one.
 pub const DEFAULT_INPUT_RANGE: InputRange = InputRange { min: -8.0, max: 8.0 };
 
+/// The kind of a model input node (`Real` for anything that is not an input).
+pub fn input_kind(node: &ir::Node) -> ir::InputKind {
+    match node.op {
+        ir::Op::Input { kind, .. } => kind,
+        _ => ir::InputKind::Real,
+    }
+}
+
+/// An input's range fixed by the model itself: an index input's [0, V - 1].
+pub fn fixed_input_range(node: &ir::Node) -> Option<InputRange> {
+    input_kind(node).index_range().map(|(min, max)| InputRange { min, max })
+}
+
+/// The input ranges until calibration measures them: an index input's own, ±8 for the others.
+pub fn default_input_ranges(graph: &Graph) -> Vec<InputRange> {
+    graph.inputs().map(|(_, n)| fixed_input_range(n).unwrap_or(DEFAULT_INPUT_RANGE)).collect()
+}
+
 /// Build the plan and layout for `graph` with the given scales and input ranges, and the settings
 /// that record them.
 pub fn plan_settings(
@@ -53,7 +71,12 @@ pub fn plan_settings(
     let inputs = graph
         .inputs()
         .zip(ranges)
-        .map(|((_, n), range)| InputSpec { name: n.name.clone(), shape: n.shape.clone(), range })
+        .map(|((_, n), range)| InputSpec {
+            name: n.name.clone(),
+            shape: n.shape.clone(),
+            range,
+            kind: input_kind(n),
+        })
         .collect();
     let outputs = graph
         .outputs

@@ -117,7 +117,10 @@ impl FloatModel {
     /// The reference for `graph`, translated from the ONNX file `bytes` whose inputs have these
     /// shapes (batch fixed to 1). tract failing to load it is recorded, not an error.
     pub fn new(graph: Graph, bytes: &[u8], input_shapes: &[Vec<usize>]) -> FloatModel {
-        let tract = without_panics(|| TractModel::load(bytes, input_shapes)).and_then(|r| r.map_err(|e| e.to_string()));
+        let integer: Vec<bool> =
+            graph.inputs().map(|(_, n)| matches!(crate::input_kind(n), crate::ir::InputKind::Integer { .. })).collect();
+        let tract = without_panics(|| TractModel::load(bytes, input_shapes, &integer))
+            .and_then(|r| r.map_err(|e| e.to_string()));
         FloatModel { graph, tract }
     }
 
@@ -156,7 +159,8 @@ fn without_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
 }
 
 impl TractModel {
-    fn load(bytes: &[u8], input_shapes: &[Vec<usize>]) -> Result<TractModel> {
+    /// `integer[i]`: input i keeps the integer type the model declares (fed as that type).
+    fn load(bytes: &[u8], input_shapes: &[Vec<usize>], integer: &[bool]) -> Result<TractModel> {
         let onnx = tract_onnx::onnx();
         let mut proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(tract_err)?;
         unwrap_zipmaps(&mut proto);
@@ -164,7 +168,12 @@ impl TractModel {
         expand_scalers(&mut proto);
         let mut model = onnx.model_for_proto_model(&proto).map_err(tract_err)?;
         for (i, shape) in input_shapes.iter().enumerate() {
-            model = model.with_input_fact(i, f32::fact(shape).into()).map_err(tract_err)?;
+            let fact = if integer.get(i).copied().unwrap_or(false) {
+                InferenceFact::dt_shape(i64::datum_type(), shape)
+            } else {
+                f32::fact(shape).into()
+            };
+            model = model.with_input_fact(i, fact).map_err(tract_err)?;
         }
         let plan = model.into_optimized().map_err(tract_err)?.into_runnable().map_err(tract_err)?;
         Ok(TractModel { plan, input_shapes: input_shapes.to_vec() })
@@ -176,7 +185,13 @@ impl TractModel {
             .zip(&self.input_shapes)
             .map(|(data, shape)| {
                 let data: Vec<f32> = data.iter().map(|&v| v as f32).collect();
-                Ok(Tensor::from_shape(shape, &data).map_err(tract_err)?.into_tvalue())
+                Ok(Tensor::from_shape(shape, &data).map_err(tract_err)?)
+            })
+            .enumerate()
+            .map(|(i, t)| {
+                // Fed as the type the plan's input takes (an integer input's i64).
+                let dt = self.plan.model().input_fact(i).map_err(tract_err)?.datum_type;
+                Ok(t?.cast_to_dt(dt).map_err(tract_err)?.into_owned().into_tvalue())
             })
             .collect::<Result<TVec<TValue>>>()?;
         let outputs = self.plan.run(tensors).map_err(tract_err)?;

@@ -1,5 +1,6 @@
 //! settings.json: everything that decides the circuit besides the model itself.
 
+use crate::ir::InputKind;
 use crate::circuit::shape::CircuitShape;
 use crate::quant::params::Weights;
 use crate::quant::{InputRange, Requant, Scales};
@@ -156,6 +157,48 @@ pub struct InputSpec {
     pub shape: Vec<usize>,
     /// Float range the input may take; gen-witness refuses values outside it.
     pub range: InputRange,
+    /// An ONNX integer input (token ids, positions) is whole numbers only, and an index input
+    /// (`selects` V) within [0, V).
+    #[serde(default, skip_serializing_if = "is_real")]
+    pub kind: InputKind,
+}
+
+fn is_real(kind: &InputKind) -> bool {
+    *kind == InputKind::Real
+}
+
+impl InputSpec {
+    /// Why `x` cannot be element `j` of this input (model input `i`) whatever the calibration:
+    /// a fraction where the model declares an integer type, an index outside its axis.
+    pub fn refuse_by_kind(&self, i: usize, j: usize, x: f64) -> Option<String> {
+        let name = &self.name;
+        match self.kind {
+            InputKind::Integer { .. } if x.fract() != 0.0 => {
+                Some(format!("input {i} ({name}) element {j} is {x}, but the model declares this input an integer type"))
+            }
+            InputKind::Integer { selects: Some(v) } if !(0.0..v as f64).contains(&x) => Some(format!(
+                "input {i} ({name}) element {j} is {x}, but it indexes an axis of {v} (a token id, say): it must \
+                 lie in [0, {}]",
+                v - 1
+            )),
+            _ => None,
+        }
+    }
+
+    /// Why `x` cannot be element `j` of this input (model input `i`) with these settings:
+    /// `refuse_by_kind`, or outside the range.
+    pub fn refuse(&self, i: usize, j: usize, x: f64) -> Option<String> {
+        if let Some(why) = self.refuse_by_kind(i, j, x) {
+            return Some(why);
+        }
+        (x < self.range.min || x > self.range.max).then(|| {
+            format!(
+                "input {i} ({}) element {j} is {x}, outside the range [{}, {}] in settings.json; \
+                 calibrate with data like this (zkonnx calibrate) to widen it",
+                self.name, self.range.min, self.range.max
+            )
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 use crate::error::{Result, RuntimeError};
 use crate::files::{read, read_json, sha256_hex, write_json};
 use crate::model::{binding_of, save_settings, write_settings, ArtifactDir, Model};
-use crate::proof::mock;
+use crate::proof::check_lowers;
 use crate::witness::{generate, Witness};
 use compiler::calibrate::{self, ErrorStats, Options, Report, Samples};
 use compiler::quant::Scales;
@@ -61,6 +61,9 @@ pub fn read_samples(path: &Path, settings: &Settings) -> Result<Vec<Vec<Vec<f64>
             .map(|(j, v)| {
                 let x = crate::witness::number(v)
                     .ok_or_else(|| RuntimeError::Input(format!("input {i} value {j} is {v}, not a finite number")))?;
+                if let Some(why) = spec.refuse_by_kind(i, j, x) {
+                    return Err(RuntimeError::Input(why));
+                }
                 if x.abs() > compiler::MAX_INPUT_ABS {
                     return Err(RuntimeError::Input(format!(
                         "input {i} value {j} is {x:e}, too large for fixed point (|x| <= {:e}); check the data",
@@ -143,10 +146,14 @@ fn calibrate_model(
 ) -> Result<(Model, Report)> {
     let inputs = read_samples(data, &model.settings)?;
     let samples = Samples { float_outputs: float_outputs(float, &inputs)?, inputs };
-    // Calibration keeps the visibility and layout goal the model was compiled with.
+    // Calibration keeps the visibility and layout goal the model was compiled with, and builds
+    // as many candidates at once as memory holds (one at least: refused if even that cannot fit).
+    let each = calibrate::candidate_bytes(&model.graph, &samples);
+    crate::keys::check_bytes(each, "calibrate (one candidate's plan and values)")?;
     let opts = Options {
         visibility: model.settings.visibility.clone(),
         layout: model.settings.layout_options(),
+        parallel: crate::keys::runs_that_fit(each).min(rayon::current_num_threads()),
         ..opts.clone()
     };
     // A segmented model is planned whole past one machine's rows; its segments must fit.
@@ -159,9 +166,9 @@ fn calibrate_model(
     report.reference = Some(float.cross_check(&samples.inputs, &samples.float_outputs));
     let binding = binding_of(&settings);
     let candidate = Model { graph: model.graph.clone(), settings, plan, binding };
-    // The guarantee: every calibration sample proves with the chosen settings. A mock run holds
-    // the whole circuit: refuse when one cannot fit, and run only as many at once as fit.
-    let need = crate::keys::check_mock_memory(candidate.settings.circuit, "calibrate's check (mock on every sample)")?;
+    // The guarantee: every calibration sample lowers to a complete trace with the chosen
+    // settings (every value within its range check). Run as many at once as fit in memory.
+    let need = crate::keys::check_trace_memory(candidate.settings.circuit, "calibrate's check (every sample's trace)")?;
     let at_once = crate::keys::runs_that_fit(need);
     let indexed: Vec<(usize, &Vec<Vec<f64>>)> = samples.inputs.iter().enumerate().collect();
     for batch in indexed.chunks(at_once) {
@@ -169,8 +176,8 @@ fn calibrate_model(
             let witness = generate(&candidate, sample, None).map_err(|e| {
                 RuntimeError::Other(format!("calibration sample {i} fails with the chosen settings: {e}"))
             })?;
-            mock(&candidate, &witness).map_err(|e| {
-                RuntimeError::Other(format!("calibration sample {i} fails mock with the chosen settings: {e}"))
+            check_lowers(&candidate, &witness).map_err(|e| {
+                RuntimeError::Other(format!("calibration sample {i} does not lower with the chosen settings: {e}"))
             })
         })?;
     }

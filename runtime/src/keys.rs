@@ -27,6 +27,11 @@ pub fn check_mock_memory(shape: CircuitShape, what: &str) -> Result<u64> {
     check_fits(compiler::circuit::plan::estimate_mock_memory(&shape), shape, what)
 }
 
+/// Estimate the peak memory of lowering a witness to the trace and refuse early when one cannot fit.
+pub fn check_trace_memory(shape: CircuitShape, what: &str) -> Result<u64> {
+    check_fits(compiler::circuit::plan::estimate_trace_memory(&shape), shape, what)
+}
+
 /// Refuse early when `need` bytes cannot fit in the memory free now.
 pub fn check_bytes(need: u64, what: &str) -> Result<u64> {
     match memory::available() {

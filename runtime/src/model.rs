@@ -139,7 +139,7 @@ pub fn translate(
     let bytes = read_onnx(model_path)?;
     let graph = compiler::frontend::load_onnx(&bytes, &model_path.display().to_string())?;
     let model_sha256 = sha256_hex(&bytes);
-    let ranges = graph.inputs().map(|_| compiler::DEFAULT_INPUT_RANGE).collect();
+    let ranges = compiler::default_input_ranges(&graph);
     let (settings, plan) = compiler::plan_settings(
         &graph,
         &model_sha256,

@@ -76,12 +76,8 @@ fn parse_inputs(data: Vec<Vec<serde_json::Value>>, settings: &Settings) -> Resul
                     "input {i} element {j} is {v}, not a finite number (NaN and inf are refused)"
                 ))
             })?;
-            if x < spec.range.min || x > spec.range.max {
-                return Err(RuntimeError::Input(format!(
-                    "input {i} element {j} is {x}, outside the range [{}, {}] in settings.json; \
-                     calibrate with data like this (zkonnx calibrate) to widen it",
-                    spec.range.min, spec.range.max
-                )));
+            if let Some(why) = spec.refuse(i, j, x) {
+                return Err(RuntimeError::Input(why));
             }
             floats.push(x);
         }

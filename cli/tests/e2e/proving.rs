@@ -7,7 +7,7 @@ use std::path::Path;
 #[test]
 fn every_testdata_model_proves_and_verifies_close_to_onnxruntime() {
     let dir = tempfile::tempdir().unwrap();
-    for model in ["mlp", "lenet", "mixed", "pooling", "logic", "embedding"] {
+    for model in ["mlp", "lenet", "mixed", "pooling", "logic", "embedding", "tokens"] {
         let art = prove_model(model, dir.path());
         let stdout = ok(zk(&[&"verify", &art, &"-p", &art.join("proof.json")]));
         let printed = stdout.split("outputs: ").nth(1).unwrap();

@@ -124,6 +124,37 @@ fn bad_inputs_are_refused_with_one_line() {
     assert_eq!(json(&w)["outputs"], json(&w2)["outputs"]);
 }
 
+/// Issue 31: an int64 input used as token ids takes its range from the table it indexes, and a
+/// fraction or an id outside the vocabulary is one line (gen-witness and calibrate), nothing written.
+#[test]
+fn integer_inputs_refuse_fractions_and_ids_outside_the_vocabulary() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("tokens");
+    ok(zk(&[&"compile", &testdata("tokens", "model.onnx"), &"-o", &art]));
+    let input = &json(&art.join("settings.json"))["inputs"][0];
+    assert_eq!((input["range"]["min"].as_f64(), input["range"]["max"].as_f64()), (Some(0.0), Some(9.0)), "{input}");
+    let w = dir.path().join("w.json");
+    let file = |name: &str, ids: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, format!(r#"{{"input_data": [[{ids}]]}}"#)).unwrap();
+        p
+    };
+    for (name, ids, says) in [
+        ("fraction.json", "1, 2, 2.5, 3, 4, 5", "element 2 is 2.5, but the model declares this input an integer type"),
+        ("past.json", "1, 2, 3, 10, 4, 5", "element 3 is 10, but it indexes an axis of 10"),
+        ("negative.json", "-1, 2, 3, 4, 4, 5", "element 0 is -1, but it indexes an axis of 10"),
+    ] {
+        let line = refused(zk(&[&"gen-witness", &art, &"-i", &file(name, ids), &"-o", &w]));
+        assert!(line.contains(says), "{name}: {line}");
+        assert!(!w.exists(), "{name}: no witness is written for a refused input");
+        let settings = std::fs::read(art.join("settings.json")).unwrap();
+        let line = refused(zk(&[&"calibrate", &art, &"--data", &file(name, ids)]));
+        assert!(line.contains(says), "calibrate {name}: {line}");
+        assert_eq!(std::fs::read(art.join("settings.json")).unwrap(), settings, "{name}: settings unchanged");
+    }
+    ok(zk(&[&"gen-witness", &art, &"-i", &file("ok.json", "0, 9, 3, 3, 4, 5"), &"-o", &w]));
+}
+
 #[test]
 fn corrupt_or_foreign_artifacts_are_refused() {
     let dir = tempfile::tempdir().unwrap();

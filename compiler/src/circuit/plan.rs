@@ -362,6 +362,11 @@ impl RowBytes {
     }
 }
 
+/// Estimated peak memory of lowering one witness to our trace (no halo2 structures), in bytes.
+pub fn estimate_trace_memory(shape: &CircuitShape) -> u64 {
+    (64 << 20) + (1u64 << shape.k) * RowBytes::of(shape).trace * 5 / 4
+}
+
 /// Estimated peak memory of keygen, in bytes: per row what halo2-axiom and the trace hold
 /// (`RowBytes`), with a quarter's margin for the model's own plan; measured 110 MB for the
 /// reduced reference CNN (k = 13, estimated 117), 13.9 GB for the full one (k = 21, 14.5) and

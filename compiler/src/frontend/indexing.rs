@@ -7,7 +7,7 @@
 
 use super::{Attrs, Ctx, Translator, Value};
 use crate::error::Result;
-use crate::ir::{NodeId, Op};
+use crate::ir::{InputKind, NodeId, Op};
 use crate::tensor::{strides, Tensor};
 
 /// The longest axis a computed index selects from: each position costs one equality test (about
@@ -51,6 +51,7 @@ impl Translator {
             return Err(ctx.err(format!("indices {index_shape:?} reach outside data {data_shape:?}")));
         }
         let n: usize = index_shape.iter().product();
+        self.note_index_input(idx, v);
         let one_hot = self.one_hot_of(&name, idx, v);
         let y = match data {
             Value::Const(table) if axis == 0 && !elements => {
@@ -104,6 +105,18 @@ impl Translator {
         };
         self.env.insert(out.to_string(), Value::Act(y));
         Ok(())
+    }
+
+    /// An integer model input used (through reshapes) as an index into an axis of `v`: its
+    /// range is [0, v) (the narrowest, if it indexes several axes).
+    fn note_index_input(&mut self, idx: NodeId, v: usize) {
+        let mut id = idx;
+        while matches!(self.nodes[id].op, Op::Reshape) && self.nodes[id].inputs.len() == 1 {
+            id = self.nodes[id].inputs[0];
+        }
+        if let Op::Input { kind: InputKind::Integer { selects }, .. } = &mut self.nodes[id].op {
+            *selects = Some(selects.map_or(v, |s| s.min(v)));
+        }
     }
 
     /// The one-hot matrix [n, V] of the n values of `idx`: element (i, j) is idx_i == j; all zero

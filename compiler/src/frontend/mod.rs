@@ -22,7 +22,7 @@ mod trees;
 mod types;
 
 use crate::error::{CompileError, Result, UnsupportedOp};
-use crate::ir::{BinaryKind, Func, Graph, Node, NodeId, Op};
+use crate::ir::{BinaryKind, Func, Graph, InputKind, Node, NodeId, Op};
 use crate::tensor::{broadcast_shape, Tensor};
 use attrs::{load_tensor, Attrs};
 use ops::Domain;
@@ -189,7 +189,11 @@ impl Translator {
                 continue; // an initializer listed as input (older exporters)
             }
             let shape = input_shape(input)?;
-            self.push_named(&input.name, input.name.clone(), Op::Input { index }, vec![], shape);
+            let kind = match self.types.get(&input.name) {
+                Some(t) if types::is_integer(t) => InputKind::Integer { selects: None },
+                _ => InputKind::Real,
+            };
+            self.push_named(&input.name, input.name.clone(), Op::Input { index, kind }, vec![], shape);
             if is_bool(input) {
                 let b = self.boolean_model_input(&input.name, self.nodes.len() - 1);
                 self.env.insert(input.name.clone(), Value::Act(b));

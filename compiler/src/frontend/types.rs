@@ -11,7 +11,7 @@ use tract_onnx::pb::{self, NodeProto};
 const BOOL: i32 = 9;
 
 /// Whether an ONNX data type is an integer type (not bool, not a float).
-fn is_integer(t: i32) -> bool {
+pub(super) fn is_integer(t: i32) -> bool {
     matches!(t, 2..=7 | 12 | 13)
 }
 

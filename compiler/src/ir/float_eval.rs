@@ -14,7 +14,7 @@ pub fn evaluate_float(graph: &Graph, inputs: &[Vec<f64>]) -> Result<Vec<Vec<f64>
         let total: usize = node.shape.iter().product();
         let map = |i: usize| broadcast_index_map(in_shape(i), &node.shape);
         let y: Vec<f64> = match &node.op {
-            Op::Input { index } => {
+            Op::Input { index, .. } => {
                 let x = inputs.get(*index).ok_or_else(|| format!("no value for model input {index}"))?;
                 if x.len() != total {
                     return Err(format!("model input {index} has {} values, not {total}", x.len()));

@@ -34,11 +34,34 @@ pub struct Node {
     pub shape: Vec<usize>,
 }
 
+/// What values a model input takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InputKind {
+    /// A real number (an ONNX float type), quantized at the input scale.
+    #[default]
+    Real,
+    /// An ONNX integer type: whole numbers only. `selects` is the length of the axis it indexes
+    /// when it is used as a computed index (a token id into an embedding): ONNX fails outside
+    /// [0, selects) or wraps negatives, so the input's range is exactly that.
+    Integer { selects: Option<usize> },
+}
+
+impl InputKind {
+    /// The range an index input's values must lie in, [0, selects - 1]; None for any other.
+    pub fn index_range(&self) -> Option<(f64, f64)> {
+        match *self {
+            InputKind::Integer { selects: Some(v) } => Some((0.0, v.saturating_sub(1) as f64)),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Op {
     /// The model input with this index.
     Input {
         index: usize,
+        kind: InputKind,
     },
     /// `y[.., n] = sum_k x[.., k] * weight[k, n] + bias[n]` (Gemm, MatMul with a constant).
     MatMul {
@@ -240,7 +263,7 @@ impl Graph {
         }
         let mut indices: Vec<usize> = self
             .inputs()
-            .filter_map(|(_, n)| if let Op::Input { index } = n.op { Some(index) } else { None })
+            .filter_map(|(_, n)| if let Op::Input { index, .. } = n.op { Some(index) } else { None })
             .collect();
         indices.sort_unstable();
         if indices.iter().enumerate().any(|(i, &j)| i != j) {

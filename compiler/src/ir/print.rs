@@ -35,7 +35,7 @@ impl fmt::Display for Graph {
                 Op::Products { a, .. } => write!(f, " n={}", a.len())?,
                 Op::Reduce { windows, .. } => write!(f, " window={}", windows.first().map_or(0, |w| w.len()))?,
                 Op::Func { f: func } => write!(f, " {func:?}")?,
-                Op::Input { index } => write!(f, " index={index}")?,
+                Op::Input { index, kind } => write!(f, " index={index} {kind:?}")?,
                 Op::SplitMargin { thresholds, .. } => write!(f, " n={}", thresholds.len())?,
                 Op::Div { max } => {
                     if let Some(m) = max {

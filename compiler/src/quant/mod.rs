@@ -431,7 +431,7 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
         QNode { op: QOp::Linear(lin), requant, scale: acc_scale - shift, bound }
     };
     Ok(match &node.op {
-        Op::Input { index } => {
+        Op::Input { index, .. } => {
             let r = ranges
                 .get(*index)
                 .ok_or_else(|| CompileError::Plan(format!("no range given for model input {index}")))?;

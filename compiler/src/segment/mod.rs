@@ -69,7 +69,7 @@ pub fn extract(graph: &Graph, plan: &QuantPlan, seg: &Segment) -> (Graph, QuantP
             map.insert(b, nodes.len());
             nodes.push(Node {
                 name: node.name.clone(),
-                op: Op::Input { index },
+                op: Op::Input { index, kind: Default::default() },
                 inputs: vec![],
                 shape: node.shape.clone(),
             });

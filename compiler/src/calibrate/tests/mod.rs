@@ -1,6 +1,7 @@
 use super::*;
 use crate::frontend::load_onnx;
 use crate::quant::params::Weights;
+use crate::quant::{quantize, RangeBits};
 
 /// A testdata model with its calibration samples and onnxruntime's outputs for them.
 fn calibration_data(name: &str) -> (Graph, Samples) {
@@ -63,7 +64,7 @@ fn every_calibration_sample_evaluates_within_the_chosen_ranges() {
 fn calibrated_ranges_are_tighter_than_static_bounds() {
     let (graph, samples) = calibration_data("lenet");
     let (settings, _, _) = run(&graph, &samples, Target::Resources);
-    let ranges = input_ranges(&samples, 0.5);
+    let ranges = input_ranges(&graph, &samples, 0.5);
     let static_plan = QuantPlan::build(&graph, &settings.scales, &ranges, &RangeBits::new(), Weights::InKey).unwrap();
     let static_bits: Vec<u32> = static_plan.nodes.iter().filter_map(|q| q.requant.map(|r| r.bits)).collect();
     let calibrated: Vec<u32> = settings.rescales.iter().map(|r| r.requant.bits).collect();

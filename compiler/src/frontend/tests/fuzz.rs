@@ -132,7 +132,7 @@ fn mutated_models_compile_or_are_refused_in_one_line_never_panic() {
         }
         let run = crate::panics::caught(|| {
             let graph = load_proto(&proto, models[m])?;
-            let ranges = graph.inputs().map(|_| crate::DEFAULT_INPUT_RANGE).collect();
+            let ranges = crate::default_input_ranges(&graph);
             crate::plan_settings(
                 &graph,
                 "fuzz",

@@ -156,7 +156,7 @@ fn relu_of_a_model_input_is_kept() {
     use crate::ir::{Node, Op};
     let node = |name: &str, op, inputs| Node { name: name.into(), op, inputs, shape: vec![1, 4] };
     let graph = Graph {
-        nodes: vec![node("x", Op::Input { index: 0 }, vec![]), node("r", Op::Relu, vec![0])],
+        nodes: vec![node("x", Op::Input { index: 0, kind: Default::default() }, vec![]), node("r", Op::Relu, vec![0])],
         outputs: vec![1],
     };
     let plan = plan_for(&graph);
@@ -292,7 +292,7 @@ fn a_mean_over_many_elements_keeps_its_precision() {
     let n = 300;
     let graph = Graph {
         nodes: vec![
-            Node { name: "x".into(), op: Op::Input { index: 0 }, inputs: vec![], shape: vec![1, n] },
+            Node { name: "x".into(), op: Op::Input { index: 0, kind: Default::default() }, inputs: vec![], shape: vec![1, n] },
             Node {
                 name: "mean".into(),
                 op: Op::Reduce { windows: vec![(0..n).collect()], mean: true },
@@ -383,7 +383,7 @@ fn floor_ceil_and_round_are_exact_on_the_quantized_values() {
     for mode in [RoundMode::Floor, RoundMode::Ceil, RoundMode::Nearest] {
         let graph = Graph {
             nodes: vec![
-                Node { name: "x".into(), op: Op::Input { index: 0 }, inputs: vec![], shape: vec![1, n] },
+                Node { name: "x".into(), op: Op::Input { index: 0, kind: Default::default() }, inputs: vec![], shape: vec![1, n] },
                 Node { name: "r".into(), op: Op::Round { mode }, inputs: vec![0], shape: vec![1, n] },
             ],
             outputs: vec![1],
@@ -420,7 +420,7 @@ fn means_over_windows_of_different_lengths_divide_by_their_own() {
     let windows = vec![vec![0], vec![1, 2], vec![3, 4, 5], vec![0, 1, 2, 3, 4]];
     let graph = Graph {
         nodes: vec![
-            Node { name: "x".into(), op: Op::Input { index: 0 }, inputs: vec![], shape: vec![1, 6] },
+            Node { name: "x".into(), op: Op::Input { index: 0, kind: Default::default() }, inputs: vec![], shape: vec![1, 6] },
             Node {
                 name: "mean".into(),
                 op: Op::Reduce { windows: windows.clone(), mean: true },

@@ -121,30 +121,57 @@ pub(super) fn search(
 }
 
 /// The staircase walk for table size `t`: from the coarsest input and finest weight scale, step
-/// as each candidate says until either axis runs out.
+/// as each candidate says until either axis runs out. Down a column of good candidates (for
+/// `resources`: within the bound) the walk bisects instead of stepping: the lowest good weight
+/// scale of the column in about log2(13) candidates, not one per scale.
 ///
-/// A row that stops improving ends the walk: when finer input scales no longer lower the error
-/// at this weight scale (twice in a row, by less than `STALE`), the weights limit it, and the
-/// rest of the row costs more for nothing.
+/// A row below the finest weights that stops improving ends the walk: when finer input scales no
+/// longer lower the error at this weight scale (twice in a row, by less than `STALE`), the weights
+/// limit it, and the rest of the row costs more for nothing.
 fn staircase(axis: &[u32], t: u32, target: Target, probe: &Probe) -> Tried {
     const STALE: f64 = 0.95;
-    let mut tried = vec![];
+    let mut tried: Tried = vec![];
+    let at = |i: usize, p: usize| Scales { input: axis[i], param: axis[p], table_bits: t };
+    let good = |v: &Verdict| matches!(v, Verdict::Good(_));
+    // `p` is one past the weight scale to try next.
     let (mut i, mut p) = (0usize, axis.len());
     let (mut row_error, mut stale) = (None::<f64>, 0);
     while i < axis.len() && p > 0 {
-        let (candidate, verdict) = probe(Scales { input: axis[i], param: axis[p - 1], table_bits: t });
-        match step(target, &verdict) {
+        let (candidate, verdict) = probe(at(i, p - 1));
+        let step = step(target, &verdict);
+        let bisect = target == Target::Resources && good(&verdict);
+        // At the finest weight scale the weights limit nothing: only rows below it go stale.
+        if let (Outcome::Rejected { error, .. }, true) = (&candidate.outcome, p < axis.len()) {
+            stale = if row_error.is_some_and(|e| error.max_abs > STALE * e) { stale + 1 } else { 0 };
+            row_error = Some(error.max_abs);
+        }
+        tried.push((candidate, verdict));
+        if bisect {
+            // Good at p - 1; find the lowest good weight scale below it (lo: known not good, or
+            // none). The walk goes on one finer, one scale below the lowest good.
+            let (mut lo, mut hi) = (None::<usize>, p - 1);
+            while hi > lo.map_or(0, |l| l + 1) {
+                let mid = lo.map_or(0, |l| l + 1) + (hi - lo.map_or(0, |l| l + 1)) / 2;
+                let (candidate, verdict) = probe(at(i, mid));
+                let ok = good(&verdict);
+                tried.push((candidate, verdict));
+                if ok {
+                    hi = mid;
+                } else {
+                    lo = Some(mid);
+                }
+            }
+            (i, p) = (i + 1, hi);
+            (row_error, stale) = (None, 0);
+            continue;
+        }
+        match step {
             Step::Finer => i += 1,
             Step::Cheaper => {
                 p -= 1;
                 (row_error, stale) = (None, 0);
             }
         }
-        if let Outcome::Rejected { error, .. } = &candidate.outcome {
-            stale = if row_error.is_some_and(|e| error.max_abs > STALE * e) { stale + 1 } else { 0 };
-            row_error = Some(error.max_abs);
-        }
-        tried.push((candidate, verdict));
         if stale >= 2 {
             break;
         }

@@ -57,7 +57,7 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize, freivalds: boo
                 rows += p.tensors().map(|t| t.values.len()).sum::<usize>();
                 let bias = p.bias.is_some() as usize;
                 one |= bias == 1;
-                rows += (0..lin.outputs()).map(|i| param_dot::rows(lin.row(i).len() + bias, advice)).sum::<usize>();
+                rows += lin.row_lengths().iter().map(|&(len, n)| n * param_dot::rows(len + bias, advice)).sum::<usize>();
             }
             QOp::Linear(lin @ Linear { product: Some(p), .. }) if freivalds && freivalds::prefers(lin, advice) => {
                 rows += freivalds::rows(p, advice);
@@ -118,7 +118,7 @@ pub fn chips_used(plan: &QuantPlan, visibility: &Visibility, advice: usize, frei
                     set
                 }
             }
-            QOp::Linear(lin) => (0..lin.outputs()).fold(set, |s, i| match lin.row(i).len() {
+            QOp::Linear(lin) => lin.row_lengths().iter().fold(set, |s, &(len, _)| match len {
                 1 => s.with(Chip::Affine),
                 _ => s.with(Chip::Dot),
             }),

@@ -61,6 +61,8 @@ pub enum Op {
     /// The model input with this index.
     Input {
         index: usize,
+        /// Absent in circuits compiled before integer inputs: real.
+        #[serde(default)]
         kind: InputKind,
     },
     /// `y[.., n] = sum_k x[.., k] * weight[k, n] + bias[n]` (Gemm, MatMul with a constant).

@@ -9,6 +9,9 @@ use super::{DivSpec, Linear, QuantPlan, Requant};
 use crate::ir::Graph;
 use rayon::prelude::*;
 
+/// Layers with fewer terms are evaluated on one thread.
+const PARALLEL_TERMS: usize = 1 << 14;
+
 /// Every node's output values, flat, at the node's scale.
 pub fn evaluate(graph: &Graph, plan: &QuantPlan, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, RangeError> {
     walk(graph, plan, inputs, &mut Evaluator { observe: &mut |_, _| {} })
@@ -42,16 +45,17 @@ impl Backend for Evaluator<'_> {
     }
 
     fn linear(&mut self, lin: &Linear, inputs: &[&[i128]]) -> Vec<i128> {
-        // Outputs of a layer are independent: compute them in parallel.
-        (0..lin.outputs())
-            .into_par_iter()
-            .map(|i| match lin.form(i) {
-                RowForm::Affine(t, b) => affine(inputs[t.input as usize][t.index as usize], t.weight, b),
-                RowForm::Dot(terms, b) => {
-                    dot(terms.iter().map(|t| (inputs[t.input as usize][t.index as usize], t.weight)), b)
-                }
-            })
-            .collect()
+        let output = |i: usize| match lin.form(i) {
+            RowForm::Affine(t, b) => affine(inputs[t.input as usize][t.index as usize], t.weight, b),
+            RowForm::Dot(terms, b) => dot(terms.iter().map(|t| (inputs[t.input as usize][t.index as usize], t.weight)), b),
+        };
+        // Outputs of a layer are independent: compute a large layer's in parallel (a small
+        // one's costs less than handing it to other threads).
+        if lin.terms.len() < PARALLEL_TERMS {
+            (0..lin.outputs()).map(output).collect()
+        } else {
+            (0..lin.outputs()).into_par_iter().map(output).collect()
+        }
     }
 
     fn mul(&mut self, a: i128, b: i128) -> i128 {

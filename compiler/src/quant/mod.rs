@@ -156,6 +156,9 @@ pub struct Linear {
     /// With weights in the key, a convolution or batched MatMul as one matrix product (the same
     /// sums as the rows), which the circuit may prove by a random check instead of dot rows.
     pub product: Option<Box<Product>>,
+    /// How many rows have each number of terms, computed once: the layout search asks for every
+    /// width it tries, and a large model's layers hold millions of rows.
+    lengths: std::sync::OnceLock<Vec<(usize, usize)>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -173,6 +176,17 @@ impl Linear {
 
     pub fn row(&self, i: usize) -> &[Term] {
         &self.terms[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    /// (terms in a row, rows with that many), by increasing length.
+    pub fn row_lengths(&self) -> &[(usize, usize)] {
+        self.lengths.get_or_init(|| {
+            let mut counts = std::collections::BTreeMap::new();
+            for w in self.offsets.windows(2) {
+                *counts.entry((w[1] - w[0]) as usize).or_insert(0) += 1;
+            }
+            counts.into_iter().collect()
+        })
     }
 
     pub(crate) fn push_row(&mut self, terms: impl IntoIterator<Item = Term>, bias: i128) {
@@ -825,7 +839,7 @@ impl LayerRows {
                 bias_of_row: self.bias_of_row.clone(),
             })
         });
-        Linear { offsets: self.offsets, terms: terms.collect(), bias: bias_values, params, product: None }
+        Linear { offsets: self.offsets, terms: terms.collect(), bias: bias_values, params, ..Default::default() }
     }
 }
 

@@ -57,9 +57,9 @@ impl Linear {
     /// How the lowering lays this layer out as dot rows with `advice` columns: the rows its dot
     /// products take (ceil(n / (advice - 1)) each) and its affine ops (packed elsewhere).
     pub fn dot_layout(&self, advice: usize) -> (usize, usize) {
-        (0..self.outputs()).fold((0, 0), |(rows, affines), i| match self.form(i) {
-            RowForm::Affine(..) => (rows, affines + 1),
-            RowForm::Dot(terms, _) => (rows + terms.len().max(1).div_ceil(advice - 1), affines),
+        self.row_lengths().iter().fold((0, 0), |(rows, affines), &(len, count)| match len {
+            1 => (rows, affines + count),
+            _ => (rows + count * len.max(1).div_ceil(advice - 1), affines),
         })
     }
 

@@ -742,6 +742,46 @@ def onehot_lppool(rng):
     save("onehot_lppool", graph, (1, 16), lambda i: rng.normal(0, 1.5, (1, 16)).astype(np.float32), opset=11)
 
 
+def wrapping(rng):
+    """Computed indices that ONNX counts from the end when negative: floor(x) in [-4, 3] selects
+    rows of a 4 x 2 table (Gather) and classes of a OneHot whose class axis is 1, not the last."""
+    table = rng.normal(0, 1, (4, 2)).astype(np.float32)
+    nodes = [
+        node("Floor", ["input"], ["f"], "/floor/Floor"),
+        node("Cast", ["f"], ["idx"], "/idx/Cast", to=TensorProto.INT64),
+        node("Gather", ["table", "idx"], ["rows"], "/rows/Gather", axis=0),
+        node("OneHot", ["idx", "depth", "values"], ["hot"], "/hot/OneHot", axis=1),
+        node("Reshape", ["rows", "flat"], ["rowsf"], "/rowsf/Reshape"),
+        node("Reshape", ["hot", "flat"], ["hotf"], "/hotf/Reshape"),
+        node("Concat", ["rowsf", "hotf"], ["output"], "/out/Concat", axis=1),
+    ]
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+    graph = helper.make_graph(
+        nodes, "wrapping",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 6])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 12 + 24])],
+        [init("table", table), i64("depth", 4), init("values", [0.0, 1.0]), i64("flat", [1, -1])])
+    sample = lambda i: (np.array([[-4.0, -3.5, -1.2, 0.0, 2.5, 3.9]], dtype=np.float32) if i == 0
+                        else rng.uniform(-4.0, 3.99, (1, 6)).astype(np.float32))
+    save("wrapping", graph, (1, 6), sample)
+
+
+def powers(rng):
+    """Pow with a negative fractional exponent (x^-0.1, a lookup over the calibrated range) and
+    with a constant base (2^x = exp(x ln 2)), as EZKL's 1l_powf and general_exp examples."""
+    nodes = [
+        node("Pow", ["input", "minus_tenth"], ["root"], "/root/Pow"),
+        node("Pow", ["two", "input"], ["growth"], "/growth/Pow"),
+        node("Concat", ["root", "growth"], ["output"], "/out/Concat", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "powers",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 6])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 12])],
+        [init("minus_tenth", -0.1), init("two", 2.0)])
+    save("powers", graph, (1, 6), lambda i: rng.uniform(0.25, 3.0, (1, 6)).astype(np.float32))
+
+
 def bool_input(rng):
     """A boolean model input used as a condition and in logic (Where, And, Not), beside a float
     input; the input files hold true/false."""
@@ -1045,7 +1085,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "bool_input": bool_input, "integer": integer, "tokens": tokens, "conv3d": conv3d, "recurrent": recurrent, "selection": selection, "refcnn": reference_cnn}
+                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "wrapping": wrapping, "powers": powers, "bool_input": bool_input, "integer": integer, "tokens": tokens, "conv3d": conv3d, "recurrent": recurrent, "selection": selection, "refcnn": reference_cnn}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

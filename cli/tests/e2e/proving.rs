@@ -36,6 +36,10 @@ fn nonlinear_and_structural_models_calibrate_prove_and_verify() {
         ("structure", "0.05", 0.02, 0.0),
         ("indexing", "0.05", 0.02, 0.0),
         ("onehot_lppool", "0.05", 0.02, 0.0),
+        // Negative indices count from the end; a OneHot whose classes are axis 1.
+        ("wrapping", "0.05", 0.02, 0.0),
+        // x^-0.1 by lookup, 2^x as exp(x ln 2).
+        ("powers", "0.05", 0.02, 0.0),
         ("conv3d", "0.02", 0.03, 0.0),
         ("recurrent", "0.02", 0.02, 0.0),
         // TopK and ND indexing move the inputs' values (multiples of 1/4): exact.

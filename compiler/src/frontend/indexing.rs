@@ -7,7 +7,7 @@
 
 use super::{Attrs, Ctx, Translator, Value};
 use crate::error::Result;
-use crate::ir::{InputKind, NodeId, Op};
+use crate::ir::{BinaryKind, InputKind, NodeId, Op};
 use crate::tensor::{strides, Tensor};
 
 /// The longest axis a computed index selects from: each position costs one equality test (about
@@ -107,6 +107,23 @@ impl Translator {
         Ok(())
     }
 
+    /// idx + V where idx < 0 (one comparison per index), as ONNX reads a negative index; `idx`
+    /// itself when it is an index input, whose range is [0, V) already.
+    fn wrapped(&mut self, name: &str, idx: NodeId, v: usize) -> NodeId {
+        let mut source = idx;
+        while matches!(self.nodes[source].op, Op::Reshape) && self.nodes[source].inputs.len() == 1 {
+            source = self.nodes[source].inputs[0];
+        }
+        if crate::input_kind(&self.nodes[source]).index_range().is_some() {
+            return idx;
+        }
+        // idx + 1 <= 0 exactly when a whole idx is negative.
+        let up = self.affine(&format!("{name}/idx_plus_1"), idx, None, Some(1.0));
+        let negative = self.step_of(&format!("{name}/negative"), up);
+        let shift = self.affine(&format!("{name}/wrap"), negative, Some(scalar(v as f64)), None);
+        self.binary_node(&format!("{name}/wrapped"), BinaryKind::Add, idx, shift)
+    }
+
     /// An integer model input used (through reshapes) as an index into an axis of `v`: its
     /// range is [0, v) (the narrowest, if it indexes several axes).
     fn note_index_input(&mut self, idx: NodeId, v: usize) {
@@ -119,10 +136,12 @@ impl Translator {
         }
     }
 
-    /// The one-hot matrix [n, V] of the n values of `idx`: element (i, j) is idx_i == j; all zero
-    /// for a value outside [0, V) or between whole numbers.
+    /// The one-hot matrix [n, V] of the n values of `idx`: element (i, j) is idx_i == j, or
+    /// idx_i == j - V (ONNX counts a negative index from the end); all zero for a value outside
+    /// [-V, V) or between whole numbers.
     fn one_hot_of(&mut self, name: &str, idx: NodeId, v: usize) -> NodeId {
         let n: usize = self.shape(idx).iter().product();
+        let idx = self.wrapped(name, idx, v);
         let selects: Vec<NodeId> = (0..v)
             .map(|j| self.equal(&format!("{name}/is{j}"), Value::Act(idx), Value::Const(scalar(j as f64))))
             .collect();
@@ -133,8 +152,8 @@ impl Translator {
         one_hot
     }
 
-    /// OneHot of computed indices (depth and values constant), on the last axis: off + (on - off)
-    /// one_hot. ONNX wraps negative indices; here they select nothing (all off).
+    /// OneHot of computed indices (depth and values constant): off + (on - off) one_hot, its
+    /// class axis moved to `axis`. A negative index counts from the end, as in ONNX.
     pub(super) fn one_hot(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
         let idx = self.act_input(ctx, 0)?;
         let index_shape = self.shape(idx);
@@ -142,9 +161,8 @@ impl Translator {
         let values = self.const_input(ctx, 2)?;
         let [off, on] = values.data[..] else { return Err(ctx.err("values must hold [off, on]")) };
         let rank = index_shape.len();
-        if super::normalize_axis(attrs.int("axis", -1), rank + 1) != Some(rank) {
-            return Err(ctx.err("only the last axis is supported"));
-        }
+        let axis = super::normalize_axis(attrs.int("axis", -1), rank + 1)
+            .ok_or_else(|| ctx.err(format!("axis out of range for indices of rank {rank}")))?;
         let v = depth as usize;
         if depth < 1.0 || v > MAX_SELECTED {
             return Err(ctx.err(format!("depth {depth}; 1 to {MAX_SELECTED} are supported (one equality test each)")));
@@ -153,7 +171,15 @@ impl Translator {
         let one_hot = self.one_hot_of(&name, idx, v);
         let scaled = self.affine(&format!("{name}/values"), one_hot, Some(scalar(on - off)), Some(off));
         let shape: Vec<usize> = index_shape.iter().copied().chain([v]).collect();
-        let y = self.add_node(&name, Op::Reshape, vec![scaled], shape);
+        let y = if axis == rank {
+            self.add_node(&name, Op::Reshape, vec![scaled], shape)
+        } else {
+            // The classes (last) go to `axis`: output dim d reads input dim perm[d].
+            let last = self.add_node(&format!("{name}/last_axis"), Op::Reshape, vec![scaled], shape.clone());
+            let perm: Vec<usize> = (0..axis).chain([rank]).chain(axis..rank).collect();
+            let moved: Vec<usize> = perm.iter().map(|&d| shape[d]).collect();
+            self.add_node(&name, Op::Transpose { perm }, vec![last], moved)
+        };
         if off == 0.0 && on == 1.0 {
             self.booleans.insert(y);
         }

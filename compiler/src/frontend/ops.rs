@@ -100,7 +100,7 @@ pub(super) const OPS: &[OpSpec] = &[
     OpSpec { name: "Expand", domain: Domain::Onnx, proven: "copy", translate: Translator::op_structural },
     OpSpec { name: "Flatten", domain: Domain::Onnx, proven: "copy", translate: Translator::op_flatten },
     OpSpec { name: "Floor", domain: Domain::Onnx, proven: "rescale to scale 0 (remainder range checked), biased down", translate: Translator::op_round },
-    OpSpec { name: "Gather", domain: Domain::Onnx, proven: "copy (constant indices); computed indices, any axis, of a constant or an activation: one-hot selection by proven equality tests, then a MatMul with a constant table (axis 0) or products and sums", translate: Translator::op_gather },
+    OpSpec { name: "Gather", domain: Domain::Onnx, proven: "copy (constant indices); computed indices, any axis, of a constant or an activation: one-hot selection by proven equality tests (a negative index counts from the end; an int input used as an index is range-checked to the axis), then a MatMul with a constant table (axis 0) or products and sums", translate: Translator::op_gather },
     OpSpec { name: "GatherElements", domain: Domain::Onnx, proven: "copy (constant indices); computed indices: as Gather, one equality test per position along the axis", translate: Translator::op_gather },
     OpSpec { name: "GatherND", domain: Domain::Onnx, proven: "copy (constant indices), batch_dims", translate: Translator::op_structural },
     OpSpec { name: "Gelu", domain: Domain::Onnx, proven: "lookup (exact and tanh forms)", translate: Translator::op_lookup },
@@ -139,10 +139,10 @@ pub(super) const OPS: &[OpSpec] = &[
     OpSpec { name: "Neg", domain: Domain::Onnx, proven: "linear", translate: Translator::op_neg },
     OpSpec { name: "Normalizer", domain: Domain::Ml, proven: "ai.onnx.ml: division by the row's MAX (max chip), L1 or L2 norm", translate: Translator::op_linear_ml },
     OpSpec { name: "Not", domain: Domain::Onnx, proven: "1 - x of a boolean", translate: Translator::op_logic },
-    OpSpec { name: "OneHot", domain: Domain::Onnx, proven: "computed indices, last axis: one proven equality test per class, then off + (on - off) x", translate: Translator::one_hot },
+    OpSpec { name: "OneHot", domain: Domain::Onnx, proven: "computed indices, any axis: one proven equality test per class (a negative index counts from the end), then off + (on - off) x", translate: Translator::one_hot },
     OpSpec { name: "Or", domain: Domain::Onnx, proven: "x + y - x y of booleans", translate: Translator::op_logic },
     OpSpec { name: "Pad", domain: Domain::Onnx, proven: "copy (constant, reflect, edge, wrap)", translate: Translator::op_structural },
-    OpSpec { name: "Pow", domain: Domain::Onnx, proven: "products (whole exponents to 16), square root (0.5), division (-1, -0.5), lookup (other p > 0)", translate: Translator::op_pow },
+    OpSpec { name: "Pow", domain: Domain::Onnx, proven: "a constant base a > 0: exp(x ln a); a constant exponent: products (whole exponents to 16), square root (0.5), division (-1, -0.5), lookup (other exponents; below 0 a negative power takes its value at a quarter table step)", translate: Translator::op_pow },
     OpSpec { name: "PRelu", domain: Domain::Onnx, proven: "max chip: max(x, slope x) (slopes in [0, 1]; else x + (1 - slope) relu(-x))", translate: Translator::op_leaky_relu },
     OpSpec { name: "Reciprocal", domain: Domain::Onnx, proven: "division", translate: Translator::op_reciprocal },
     OpSpec { name: "RNN", domain: Domain::Onnx, proven: "unrolled over the sequence: MatMuls and a tanh (or sigmoid, relu) per step", translate: Translator::op_recurrent },
@@ -511,6 +511,9 @@ impl Translator {
 
     /// Pow.
     fn op_pow(&mut self, ctx: &Ctx, _attrs: &Attrs, out: &str) -> Result<()> {
+        if let Value::Const(_) = self.peek(ctx, 0)? {
+            return self.constant_to_the_power(ctx, out);
+        }
         let x = self.act_input(ctx, 0)?;
         let e = self.const_input(ctx, 1)?;
         if e.len() != 1 {
@@ -537,16 +540,28 @@ impl Translator {
                 let r = self.sqrt(&format!("{name}/sqrt"), x);
                 self.divide(&name, None, r)
             }
-            _ if p > 0.0 && p.is_finite() => {
+            // Other exponents (x^-0.1): a lookup over the calibrated range.
+            _ if p.is_finite() => {
                 let shape = self.shape(x);
                 self.add_node(&name, Op::Func { f: Func::Pow { exponent: p } }, vec![x], shape)
             }
-            _ => {
-                return Err(ctx.err(format!(
-                    "exponent {p} is not supported: x^p is infinite at 0 for p < 0 (-1 and -0.5 are divisions)"
-                )))
-            }
+            _ => return Err(ctx.err(format!("exponent {p} is not a finite number"))),
         };
+        self.env.insert(out.to_string(), Value::Act(y));
+        Ok(())
+    }
+
+    /// a^x for a constant base a > 0 and an activation x: exp(x ln a), one affine op and the
+    /// exp table.
+    fn constant_to_the_power(&mut self, ctx: &Ctx, out: &str) -> Result<()> {
+        let base = self.const_input(ctx, 0)?;
+        let x = self.act_input(ctx, 1)?;
+        if let Some(&a) = base.data.iter().find(|&&a| !(a > 0.0 && a.is_finite())) {
+            return Err(ctx.err(format!("a base of {a} is not supported: a^x is proven as exp(x ln a), for a > 0")));
+        }
+        let name = ctx.name.clone();
+        let scaled = self.affine_tensor(&format!("{name}/x_ln_a"), x, Some(base.map(|a| a.ln())), None);
+        let y = self.func(&name, Func::Exp, scaled);
         self.env.insert(out.to_string(), Value::Act(y));
         Ok(())
     }

@@ -42,8 +42,9 @@ pub enum Func {
     Atanh,
     /// x tanh(softplus(x)).
     Mish,
-    /// x^p for a constant p > 0 that is not a whole number or a half (those are products and
-    /// roots); for x < 0 the table holds 0, where ONNX gives NaN.
+    /// x^p for a constant p that is not a whole number or a half (those are products, roots and
+    /// divisions); for x < 0 the table holds 0 (p > 0) or, like Log, the value at a quarter step
+    /// (p < 0), where ONNX gives NaN.
     Pow {
         exponent: f64,
     },

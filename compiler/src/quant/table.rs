@@ -27,10 +27,11 @@ impl FuncTable {
             return None;
         }
         let step = crate::quant::pow2(self.in_exp);
-        // Entry 0 stands for [-step/2, step/2): for Log (not defined below 0) entries <= 0 take
-        // the value at a quarter step, inside that interval.
+        // Entry 0 stands for [-step/2, step/2): for Log and negative powers (not finite at 0)
+        // entries <= 0 take the value at a quarter step, inside that interval.
         let xf = match self.func {
             Func::Log if x <= 0 => 0.25 * step,
+            Func::Pow { exponent } if exponent < 0.0 && x <= 0 => 0.25 * step,
             _ => x as f64 * step,
         };
         let limit = crate::quant::pow2((self.out_scale + OUTPUT_HEADROOM_BITS) as i32);

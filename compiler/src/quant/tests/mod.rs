@@ -39,6 +39,8 @@ pub(crate) const MODELS: &[&str] = &[
     "embedding",
     "indexing",
     "onehot_lppool",
+    "wrapping",
+    "powers",
     "conv3d",
     "recurrent",
     "selection",
@@ -68,7 +70,7 @@ fn circuit_values_equal_the_evaluator_node_by_node() {
 
 #[test]
 fn quantized_outputs_track_onnxruntime() {
-    for name in ["mlp", "lenet", "mixed", "pooling", "functions", "reductions", "embedding"] {
+    for name in ["mlp", "lenet", "mixed", "pooling", "functions", "reductions", "embedding", "wrapping", "tokens", "powers"] {
         let (graph, input, expected) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();

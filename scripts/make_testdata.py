@@ -782,6 +782,29 @@ def powers(rng):
     save("powers", graph, (1, 6), lambda i: rng.uniform(0.25, 3.0, (1, 6)).astype(np.float32))
 
 
+def fractions(rng):
+    """Fractional constants on whole numbers: the remainder x - floor(x / 0.5) * 0.5 (EZKL's
+    remainder example) and a comparison scaled and offset by fractions, (x > 0) * 0.25 + 0.125.
+    A whole number sits at scale 2^0; its product with 0.5 must not be rounded back to whole."""
+    nodes = [
+        node("Div", ["input", "half"], ["q"], "/q/Div"),
+        node("Floor", ["q"], ["f"], "/f/Floor"),
+        node("Mul", ["f", "half"], ["m"], "/m/Mul"),
+        node("Sub", ["input", "m"], ["rem"], "/rem/Sub"),
+        node("Greater", ["input", "zero"], ["pos"], "/pos/Greater"),
+        node("Cast", ["pos"], ["posf"], "/posf/Cast", to=TensorProto.FLOAT),
+        node("Mul", ["posf", "quarter"], ["pq"], "/pq/Mul"),
+        node("Add", ["pq", "eighth"], ["flag"], "/flag/Add"),
+        node("Concat", ["rem", "flag"], ["output"], "/out/Concat", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "fractions",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 16])],
+        [init("half", 0.5), init("zero", 0.0), init("quarter", 0.25), init("eighth", 0.125)])
+    save("fractions", graph, (1, 8), lambda i: rng.uniform(-2.0, 2.0, (1, 8)).astype(np.float32))
+
+
 def bool_input(rng):
     """A boolean model input used as a condition and in logic (Where, And, Not), beside a float
     input; the input files hold true/false."""
@@ -1085,7 +1108,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "wrapping": wrapping, "powers": powers, "bool_input": bool_input, "integer": integer, "tokens": tokens, "conv3d": conv3d, "recurrent": recurrent, "selection": selection, "refcnn": reference_cnn}
+                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "wrapping": wrapping, "powers": powers, "fractions": fractions, "bool_input": bool_input, "integer": integer, "tokens": tokens, "conv3d": conv3d, "recurrent": recurrent, "selection": selection, "refcnn": reference_cnn}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

@@ -40,6 +40,8 @@ fn nonlinear_and_structural_models_calibrate_prove_and_verify() {
         ("wrapping", "0.05", 0.02, 0.0),
         // x^-0.1 by lookup, 2^x as exp(x ln 2).
         ("powers", "0.05", 0.02, 0.0),
+        // floor(x / 0.5) * 0.5 and a comparison times 0.25: fractions of whole numbers.
+        ("fractions", "0.02", 0.02, 0.0),
         ("conv3d", "0.02", 0.03, 0.0),
         ("recurrent", "0.02", 0.02, 0.0),
         // TopK and ND indexing move the inputs' values (multiples of 1/4): exact.

@@ -510,10 +510,16 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             linear_node(lin, sx + shift, shift)
         }
         Op::Affine { mul, add } => {
+            // A value below the activations' scale (a whole number from Floor, Round or a
+            // comparison, at scale 0) is lifted to it by an exact factor 2^lift, so a fractional
+            // factor or offset keeps its fraction (floor(x) * 0.5 is not rounded back to whole).
+            // Whole factors and offsets are exact at any scale: no lift, no extra cost.
             let sx = input(0).scale;
+            let whole = |t: Option<&Tensor<f64>>| t.is_none_or(|t| t.data.iter().all(|v| v.fract() == 0.0));
+            let lift = if whole(mul.as_ref()) && whole(add.as_ref()) { 0 } else { sa.saturating_sub(sx) };
             let shift = if mul.is_some() { sp } else { 0 };
-            let lin = affine(&node.shape, in_shapes[0], mul.as_ref(), add.as_ref(), sp, sx + shift);
-            linear_node(lin, sx + shift, shift)
+            let lin = affine(&node.shape, in_shapes[0], mul.as_ref(), add.as_ref(), shift + lift, sx + lift + shift);
+            linear_node(lin, sx + lift + shift, shift)
         }
         Op::Binary { kind: kind @ (BinaryKind::Add | BinaryKind::Sub) } => {
             let (a, b) = (input(0), input(1));
@@ -1043,7 +1049,7 @@ fn affine(
     in_shape: &[usize],
     mul: Option<&Tensor<f64>>,
     add: Option<&Tensor<f64>>,
-    sp: u32,
+    s_mul: u32,
     s_add: u32,
 ) -> Linear {
     let total: usize = out_shape.iter().product();
@@ -1053,8 +1059,9 @@ fn affine(
     let mut lin = Linear::default();
     for i in 0..total {
         let weight = match (mul, &mmap) {
-            (Some(m), Some(map)) => quantize(m.data[map[i]], sp) as i64,
-            _ => 1,
+            (Some(m), Some(map)) => quantize(m.data[map[i]], s_mul) as i64,
+            // No factor: x at scale s_mul higher, exactly.
+            _ => 1i64 << s_mul,
         };
         let bias = match (add, &amap) {
             (Some(a), Some(map)) => quantize(a.data[map[i]], s_add),

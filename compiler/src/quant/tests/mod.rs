@@ -41,6 +41,7 @@ pub(crate) const MODELS: &[&str] = &[
     "onehot_lppool",
     "wrapping",
     "powers",
+    "fractions",
     "conv3d",
     "recurrent",
     "selection",
@@ -70,7 +71,7 @@ fn circuit_values_equal_the_evaluator_node_by_node() {
 
 #[test]
 fn quantized_outputs_track_onnxruntime() {
-    for name in ["mlp", "lenet", "mixed", "pooling", "functions", "reductions", "embedding", "wrapping", "tokens", "powers"] {
+    for name in ["mlp", "lenet", "mixed", "pooling", "functions", "reductions", "embedding", "wrapping", "tokens", "powers", "fractions"] {
         let (graph, input, expected) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();

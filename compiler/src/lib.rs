@@ -71,12 +71,7 @@ pub fn plan_settings(
     let inputs = graph
         .inputs()
         .zip(ranges)
-        .map(|((_, n), range)| InputSpec {
-            name: n.name.clone(),
-            shape: n.shape.clone(),
-            range,
-            kind: input_kind(n),
-        })
+        .map(|((_, n), range)| InputSpec { name: n.name.clone(), shape: n.shape.clone(), range, kind: input_kind(n) })
         .collect();
     let outputs = graph
         .outputs

@@ -1,7 +1,7 @@
 //! settings.json: everything that decides the circuit besides the model itself.
 
-use crate::ir::InputKind;
 use crate::circuit::shape::CircuitShape;
+use crate::ir::InputKind;
 use crate::quant::params::Weights;
 use crate::quant::{InputRange, Requant, Scales};
 use serde::{Deserialize, Serialize};
@@ -173,9 +173,9 @@ impl InputSpec {
     pub fn refuse_by_kind(&self, i: usize, j: usize, x: f64) -> Option<String> {
         let name = &self.name;
         match self.kind {
-            InputKind::Integer { .. } if x.fract() != 0.0 => {
-                Some(format!("input {i} ({name}) element {j} is {x}, but the model declares this input an integer type"))
-            }
+            InputKind::Integer { .. } if x.fract() != 0.0 => Some(format!(
+                "input {i} ({name}) element {j} is {x}, but the model declares this input an integer type"
+            )),
             InputKind::Integer { selects: Some(v) } if !(0.0..v as f64).contains(&x) => Some(format!(
                 "input {i} ({name}) element {j} is {x}, but it indexes an axis of {v} (a token id, say): it must \
                  lie in [0, {}]",

@@ -80,9 +80,13 @@ pub(super) fn search(
     };
     let mut tried: Tried = walks.into_iter().flatten().collect();
     let best_of = |tried: &Tried| {
-        (0..tried.len())
-            .filter(|&i| matches!(tried[i].1, Verdict::Good(_)))
-            .reduce(|a, b| if better(opts.target, &tried[b].0.outcome, &tried[a].0.outcome) { b } else { a })
+        (0..tried.len()).filter(|&i| matches!(tried[i].1, Verdict::Good(_))).reduce(|a, b| {
+            if better(opts.target, &tried[b].0.outcome, &tried[a].0.outcome) {
+                b
+            } else {
+                a
+            }
+        })
     };
     if opts.target == Target::Resources {
         // Climb from the best while a finer neighbour costs no more.
@@ -121,51 +125,72 @@ pub(super) fn search(
 }
 
 /// The staircase walk for table size `t`: from the coarsest input and finest weight scale, step
-/// as each candidate says until either axis runs out. Down a column of good candidates (for
-/// `resources`: within the bound) the walk bisects instead of stepping: the lowest good weight
-/// scale of the column in about log2(13) candidates, not one per scale.
+/// as each candidate says until either axis runs out. Where the walk would take many single
+/// steps it bisects instead (for `resources`): along the first row, at the finest weights, for
+/// the coarsest input scale that is not too coarse; and down a column of good candidates for the
+/// lowest good weight scale: about log2(13) candidates each, not one per scale.
 ///
 /// A row below the finest weights that stops improving ends the walk: when finer input scales no
 /// longer lower the error at this weight scale (twice in a row, by less than `STALE`), the weights
 /// limit it, and the rest of the row costs more for nothing.
 fn staircase(axis: &[u32], t: u32, target: Target, probe: &Probe) -> Tried {
     const STALE: f64 = 0.95;
+    let n = axis.len();
     let mut tried: Tried = vec![];
-    let at = |i: usize, p: usize| Scales { input: axis[i], param: axis[p], table_bits: t };
+    // The candidate at input index i and weight index p, tried once: its index in `tried`.
+    let fetch = |tried: &mut Tried, i: usize, p: usize| {
+        let scales = Scales { input: axis[i], param: axis[p], table_bits: t };
+        match tried.iter().position(|(c, _)| c.scales == scales) {
+            Some(k) => k,
+            None => {
+                tried.push(probe(scales));
+                tried.len() - 1
+            }
+        }
+    };
     let good = |v: &Verdict| matches!(v, Verdict::Good(_));
+    // Bisect for the first index in lo..hi where `ok` holds (hi if none), assuming it holds
+    // from some index on.
+    let bisect = |tried: &mut Tried,
+                  (mut lo, mut hi): (usize, usize),
+                  at: &dyn Fn(usize) -> (usize, usize),
+                  ok: &dyn Fn(&Verdict) -> bool| {
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (i, p) = at(mid);
+            let k = fetch(tried, i, p);
+            if ok(&tried[k].1) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        hi
+    };
     // `p` is one past the weight scale to try next.
-    let (mut i, mut p) = (0usize, axis.len());
+    let (mut i, mut p) = (0usize, n);
+    if target == Target::Resources {
+        i = bisect(&mut tried, (0, n), &|i| (i, n - 1), &|v| !matches!(v, Verdict::TooCoarse));
+    }
     let (mut row_error, mut stale) = (None::<f64>, 0);
-    while i < axis.len() && p > 0 {
-        let (candidate, verdict) = probe(at(i, p - 1));
-        let step = step(target, &verdict);
-        let bisect = target == Target::Resources && good(&verdict);
+    while i < n && p > 0 {
+        let k = fetch(&mut tried, i, p - 1);
+        let (candidate, verdict) = &tried[k];
         // At the finest weight scale the weights limit nothing: only rows below it go stale.
-        if let (Outcome::Rejected { error, .. }, true) = (&candidate.outcome, p < axis.len()) {
+        if let (Outcome::Rejected { error, .. }, true) = (&candidate.outcome, p < n) {
             stale = if row_error.is_some_and(|e| error.max_abs > STALE * e) { stale + 1 } else { 0 };
             row_error = Some(error.max_abs);
         }
-        tried.push((candidate, verdict));
-        if bisect {
-            // Good at p - 1; find the lowest good weight scale below it (lo: known not good, or
-            // none). The walk goes on one finer, one scale below the lowest good.
-            let (mut lo, mut hi) = (None::<usize>, p - 1);
-            while hi > lo.map_or(0, |l| l + 1) {
-                let mid = lo.map_or(0, |l| l + 1) + (hi - lo.map_or(0, |l| l + 1)) / 2;
-                let (candidate, verdict) = probe(at(i, mid));
-                let ok = good(&verdict);
-                tried.push((candidate, verdict));
-                if ok {
-                    hi = mid;
-                } else {
-                    lo = Some(mid);
-                }
-            }
-            (i, p) = (i + 1, hi);
+        if target == Target::Resources && good(verdict) {
+            // Good at p - 1: the lowest good weight scale of this column, then one finer input,
+            // one weight scale below it.
+            let column = i;
+            let lowest = bisect(&mut tried, (0, p - 1), &|p| (column, p), &good);
+            (i, p) = (i + 1, lowest);
             (row_error, stale) = (None, 0);
             continue;
         }
-        match step {
+        match step(target, verdict) {
             Step::Finer => i += 1,
             Step::Cheaper => {
                 p -= 1;

@@ -57,7 +57,8 @@ pub fn count_rows(graph: &Graph, plan: &QuantPlan, advice: usize, freivalds: boo
                 rows += p.tensors().map(|t| t.values.len()).sum::<usize>();
                 let bias = p.bias.is_some() as usize;
                 one |= bias == 1;
-                rows += lin.row_lengths().iter().map(|&(len, n)| n * param_dot::rows(len + bias, advice)).sum::<usize>();
+                rows +=
+                    lin.row_lengths().iter().map(|&(len, n)| n * param_dot::rows(len + bias, advice)).sum::<usize>();
             }
             QOp::Linear(lin @ Linear { product: Some(p), .. }) if freivalds && freivalds::prefers(lin, advice) => {
                 rows += freivalds::rows(p, advice);

@@ -47,7 +47,9 @@ impl Backend for Evaluator<'_> {
     fn linear(&mut self, lin: &Linear, inputs: &[&[i128]]) -> Vec<i128> {
         let output = |i: usize| match lin.form(i) {
             RowForm::Affine(t, b) => affine(inputs[t.input as usize][t.index as usize], t.weight, b),
-            RowForm::Dot(terms, b) => dot(terms.iter().map(|t| (inputs[t.input as usize][t.index as usize], t.weight)), b),
+            RowForm::Dot(terms, b) => {
+                dot(terms.iter().map(|t| (inputs[t.input as usize][t.index as usize], t.weight)), b)
+            }
         };
         // Outputs of a layer are independent: compute a large layer's in parallel (a small
         // one's costs less than handing it to other threads).

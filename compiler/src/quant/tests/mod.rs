@@ -71,7 +71,19 @@ fn circuit_values_equal_the_evaluator_node_by_node() {
 
 #[test]
 fn quantized_outputs_track_onnxruntime() {
-    for name in ["mlp", "lenet", "mixed", "pooling", "functions", "reductions", "embedding", "wrapping", "tokens", "powers", "fractions"] {
+    for name in [
+        "mlp",
+        "lenet",
+        "mixed",
+        "pooling",
+        "functions",
+        "reductions",
+        "embedding",
+        "wrapping",
+        "tokens",
+        "powers",
+        "fractions",
+    ] {
         let (graph, input, expected) = testdata(name);
         let plan = plan_for(&graph);
         let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
@@ -295,7 +307,12 @@ fn a_mean_over_many_elements_keeps_its_precision() {
     let n = 300;
     let graph = Graph {
         nodes: vec![
-            Node { name: "x".into(), op: Op::Input { index: 0, kind: Default::default() }, inputs: vec![], shape: vec![1, n] },
+            Node {
+                name: "x".into(),
+                op: Op::Input { index: 0, kind: Default::default() },
+                inputs: vec![],
+                shape: vec![1, n],
+            },
             Node {
                 name: "mean".into(),
                 op: Op::Reduce { windows: vec![(0..n).collect()], mean: true },
@@ -386,7 +403,12 @@ fn floor_ceil_and_round_are_exact_on_the_quantized_values() {
     for mode in [RoundMode::Floor, RoundMode::Ceil, RoundMode::Nearest] {
         let graph = Graph {
             nodes: vec![
-                Node { name: "x".into(), op: Op::Input { index: 0, kind: Default::default() }, inputs: vec![], shape: vec![1, n] },
+                Node {
+                    name: "x".into(),
+                    op: Op::Input { index: 0, kind: Default::default() },
+                    inputs: vec![],
+                    shape: vec![1, n],
+                },
                 Node { name: "r".into(), op: Op::Round { mode }, inputs: vec![0], shape: vec![1, n] },
             ],
             outputs: vec![1],
@@ -423,7 +445,12 @@ fn means_over_windows_of_different_lengths_divide_by_their_own() {
     let windows = vec![vec![0], vec![1, 2], vec![3, 4, 5], vec![0, 1, 2, 3, 4]];
     let graph = Graph {
         nodes: vec![
-            Node { name: "x".into(), op: Op::Input { index: 0, kind: Default::default() }, inputs: vec![], shape: vec![1, 6] },
+            Node {
+                name: "x".into(),
+                op: Op::Input { index: 0, kind: Default::default() },
+                inputs: vec![],
+                shape: vec![1, 6],
+            },
             Node {
                 name: "mean".into(),
                 op: Op::Reduce { windows: windows.clone(), mean: true },

@@ -41,7 +41,12 @@ fn split_margins_decide_exactly_as_the_float_test_on_quantized_values() {
     for at_most in [true, false] {
         let graph = Graph {
             nodes: vec![
-                Node { name: "x".into(), op: Op::Input { index: 0, kind: Default::default() }, inputs: vec![], shape: vec![1, k] },
+                Node {
+                    name: "x".into(),
+                    op: Op::Input { index: 0, kind: Default::default() },
+                    inputs: vec![],
+                    shape: vec![1, k],
+                },
                 Node {
                     name: "margin".into(),
                     op: Op::SplitMargin { thresholds: thresholds.clone(), at_most: vec![at_most; k] },

@@ -165,7 +165,7 @@ pub(super) fn try_candidate(
             return (Outcome::Infeasible { reason }, verdict);
         }
     };
-    let plan = match QuantPlan::build(graph, scales, ranges, &bits, opts.visibility.weights()) {
+    let plan = match QuantPlan::build_candidate(graph, scales, ranges, &bits, opts.visibility.weights()) {
         Ok(plan) => plan,
         Err(e) => return infeasible(e, Verdict::TooLarge),
     };

@@ -234,7 +234,19 @@ impl QuantPlan {
         bits: &RangeBits,
         weights: Weights,
     ) -> Result<QuantPlan> {
-        Self::build_caught(graph, scales, ranges, bits, weights, true)
+        Self::build_caught(graph, scales, ranges, bits, weights, true, Products::Check)
+    }
+
+    /// `build` for calibration's candidates: each layer's matrix product is built but not
+    /// checked against its rows (the chosen candidate is built again with `build`, which checks).
+    pub fn build_candidate(
+        graph: &Graph,
+        scales: &Scales,
+        ranges: &[InputRange],
+        bits: &RangeBits,
+        weights: Weights,
+    ) -> Result<QuantPlan> {
+        Self::build_caught(graph, scales, ranges, bits, weights, true, Products::Trust)
     }
 
     /// `build_inner`, with an internal check that fails (a graph whose constants and shapes
@@ -246,8 +258,9 @@ impl QuantPlan {
         bits: &RangeBits,
         weights: Weights,
         check: bool,
+        products: Products,
     ) -> Result<QuantPlan> {
-        crate::panics::caught(|| Self::build_inner(graph, scales, ranges, bits, weights, check)).map_err(|why| {
+        crate::panics::caught(|| Self::build_inner(graph, scales, ranges, bits, weights, check, products)).map_err(|why| {
             CompileError::Plan(format!("the model's shapes and constants disagree; it cannot be planned ({why})"))
         })?
     }
@@ -255,7 +268,8 @@ impl QuantPlan {
     /// The same plan with no overflow check and ranges as wide as an i128 allows: for observing
     /// the values real data take before choosing ranges.
     pub fn build_unbounded(graph: &Graph, scales: &Scales, ranges: &[InputRange]) -> Result<QuantPlan> {
-        let mut plan = Self::build_caught(graph, scales, ranges, &RangeBits::new(), Weights::InKey, false)?;
+        let mut plan =
+            Self::build_caught(graph, scales, ranges, &RangeBits::new(), Weights::InKey, false, Products::Skip)?;
         for r in plan.nodes.iter_mut().filter_map(|q| q.requant.as_mut()) {
             r.bits = 100;
         }
@@ -293,6 +307,7 @@ impl QuantPlan {
         bits: &RangeBits,
         weights: Weights,
         check: bool,
+        products: Products,
     ) -> Result<QuantPlan> {
         // Constants are at most 2^40 (`ir::MAX_CONSTANT_ABS`): at these scales each quantizes
         // to an exact 64-bit integer.
@@ -314,7 +329,7 @@ impl QuantPlan {
         let mut tables: Vec<FuncTable> = vec![];
         for node in &graph.nodes {
             let in_shapes: Vec<&[usize]> = node.inputs.iter().map(|&i| graph.nodes[i].shape.as_slice()).collect();
-            let ctx = NodeCtx { node, in_shapes: &in_shapes, done: &nodes, scales, ranges, weights };
+            let ctx = NodeCtx { node, in_shapes: &in_shapes, done: &nodes, scales, ranges, weights, products };
             let mut q = match &node.op {
                 Op::Func { f } => plan_lookup(&ctx, *f, bits.get(&node.name).copied(), !check, &mut tables),
                 _ => plan_node(&ctx)?,
@@ -348,6 +363,17 @@ impl QuantPlan {
     }
 }
 
+/// What the plan builder does with a layer's matrix product (the shape a random check proves).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Products {
+    /// Not built: a plan that only observes values.
+    Skip,
+    /// Built and checked to hold exactly the layer's rows: the plans settings are made from.
+    Check,
+    /// Built unchecked: calibration's candidates (only their layout cost reads it).
+    Trust,
+}
+
 /// What planning one node needs: the node, its input shapes, the nodes planned so far.
 struct NodeCtx<'a> {
     node: &'a Node,
@@ -356,6 +382,7 @@ struct NodeCtx<'a> {
     scales: &'a Scales,
     ranges: &'a [InputRange],
     weights: Weights,
+    products: Products,
 }
 
 /// A lookup: reduce the input until its range fits a table of 2^table_bits rows, then look up.
@@ -429,7 +456,7 @@ fn intern(tables: &mut Vec<FuncTable>, table: FuncTable) -> usize {
 }
 
 fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
-    let NodeCtx { node, in_shapes, done, scales, ranges, weights } = *ctx;
+    let NodeCtx { node, in_shapes, done, scales, ranges, weights, products } = *ctx;
     let keep_zeros = weights == Weights::Witness;
     let input = |i: usize| &done[node.inputs[i]];
     let (sp, sa) = (scales.param, scales.input);
@@ -464,9 +491,9 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             let mut lin = rows.into_linear(weights, weight, bias.as_deref(), sp, sx + sp);
             let (n, m) = (weight.shape[0], weight.shape[1]);
             let batch = node.shape.iter().product::<usize>() / m.max(1);
-            if weights == Weights::InKey && batch > 1 {
+            if weights == Weights::InKey && batch > 1 && products != Products::Skip {
                 let product = Product::of_matmul(batch, n, m, &quantized(weight, sp), row_biases(&lin, m, |i| i));
-                lin.product = product.matches(&lin).then(|| Box::new(product));
+                lin.product = (products == Products::Trust || product.matches(&lin)).then(|| Box::new(product));
             }
             linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
         }
@@ -475,7 +502,12 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             let geo = ConvGeometry { strides: *strides, pads: *pads, dilations: *dilations, group: *group };
             let rows = conv(in_shapes[0], &node.shape, weight, &geo, keep_zeros, sp);
             let mut lin = rows.into_linear(weights, weight, bias.as_deref(), sp, sx + sp);
-            if weights == Weights::InKey && *group == 1 && in_shapes[0].len() == 4 && weight.shape.len() == 4 {
+            if weights == Weights::InKey
+                && *group == 1
+                && in_shapes[0].len() == 4
+                && weight.shape.len() == 4
+                && products != Products::Skip
+            {
                 let kernel = [weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]];
                 let positions = node.shape[2] * node.shape[3];
                 let bias = row_biases(&lin, kernel[0], |i| i * positions);
@@ -489,7 +521,7 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
                     quantized(weight, sp),
                     bias,
                 );
-                lin.product = product.matches(&lin).then(|| Box::new(product));
+                lin.product = (products == Products::Trust || product.matches(&lin)).then(|| Box::new(product));
             }
             linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
         }

@@ -11,14 +11,17 @@ use std::path::Path;
 fn scikit_learn_exports_prove_and_agree_with_the_float_model_on_the_test_split() {
     let dir = tempfile::tempdir().unwrap();
     // boosted and pipeline_binary: a test sample's probability is 0.4974 (0.5062), so its class
-    // needs an error below 0.0026 (0.0062); the default 1% bound allows 0.0086.
-    for (model, max_error, classifier) in [
-        ("tree", "0.01", true),
-        ("forest", "0.01", true),
-        ("boosted", "0.002", true),
-        ("pipeline", "0.01", true),
-        ("pipeline_binary", "0.005", true),
-        ("linear_regression", "3", false),
+    // needs an error below 0.0026 (0.0062); the default 1% bound allows 0.0086. `on_threshold`:
+    // test samples whose feature equals a split threshold (forest's samples 17 and 40, at
+    // distance 0 and 6e-8): the quantized input lands on either side whatever the scale, so
+    // their class may differ (docs/ops.md, tree ensembles); every other sample must agree.
+    for (model, max_error, classifier, on_threshold) in [
+        ("tree", "0.01", true, 0),
+        ("forest", "0.01", true, 2),
+        ("boosted", "0.002", true, 0),
+        ("pipeline", "0.01", true, 0),
+        ("pipeline_binary", "0.005", true, 0),
+        ("linear_regression", "3", false, 0),
     ] {
         let art = calibrate_and_prove(model, dir.path(), max_error);
         let proof = art.join("proof.json");
@@ -38,8 +41,12 @@ fn scikit_learn_exports_prove_and_agree_with_the_float_model_on_the_test_split()
         let report = json(&report);
         assert_eq!(report["out_of_range"], 0, "{model}: {report}");
         for (o, output) in report["error"]["outputs"].as_array().unwrap().iter().enumerate().filter(|_| classifier) {
+            let samples = report["samples"].as_f64().unwrap();
             match output["top1_agreement"].as_f64() {
-                Some(agree) => assert_eq!(agree, 1.0, "{model}: output {o} top-1 on the test split"),
+                Some(agree) => assert!(
+                    agree * samples >= samples - on_threshold as f64 - 1e-9,
+                    "{model}: output {o} top-1 on the test split agrees on {agree}"
+                ),
                 // The label: exactly the float model's.
                 None => assert_eq!(output["max_abs"].as_f64(), Some(0.0), "{model}: label on the test split"),
             }

@@ -260,9 +260,11 @@ impl QuantPlan {
         check: bool,
         products: Products,
     ) -> Result<QuantPlan> {
-        crate::panics::caught(|| Self::build_inner(graph, scales, ranges, bits, weights, check, products)).map_err(|why| {
-            CompileError::Plan(format!("the model's shapes and constants disagree; it cannot be planned ({why})"))
-        })?
+        crate::panics::caught(|| Self::build_inner(graph, scales, ranges, bits, weights, check, products)).map_err(
+            |why| {
+                CompileError::Plan(format!("the model's shapes and constants disagree; it cannot be planned ({why})"))
+            },
+        )?
     }
 
     /// The same plan with no overflow check and ranges as wide as an i128 allows: for observing

@@ -108,7 +108,15 @@ impl QuantPlan {
         scales: &super::Scales,
         ranges: &[super::InputRange],
     ) -> crate::error::Result<Vec<i128>> {
-        let plan = Self::build_inner(graph, scales, ranges, &super::RangeBits::new(), Weights::Witness, false, super::Products::Skip)?;
+        let plan = Self::build_inner(
+            graph,
+            scales,
+            ranges,
+            &super::RangeBits::new(),
+            Weights::Witness,
+            false,
+            super::Products::Skip,
+        )?;
         Ok(plan.param_values())
     }
 

@@ -168,6 +168,11 @@ fn is_real(kind: &InputKind) -> bool {
 }
 
 impl InputSpec {
+    /// The scale exponent this input is quantized at (`InputKind::scale`).
+    pub fn scale(&self, scales: &Scales) -> u32 {
+        self.kind.scale(scales.input)
+    }
+
     /// Why `x` cannot be element `j` of this input (model input `i`) whatever the calibration:
     /// a fraction where the model declares an integer type, an index outside its axis.
     pub fn refuse_by_kind(&self, i: usize, j: usize, x: f64) -> Option<String> {

@@ -73,7 +73,7 @@ impl PublicValues {
             params_hash: hash(Public::ParamsHash),
             inputs: floats(
                 Public::Inputs,
-                settings.inputs.iter().map(|i| (numel(&i.shape), settings.scales.input)).collect(),
+                settings.inputs.iter().map(|i| (numel(&i.shape), i.scale(&settings.scales))).collect(),
             ),
             outputs: floats(Public::Outputs, settings.outputs.iter().map(|o| (numel(&o.shape), o.scale)).collect()),
         }

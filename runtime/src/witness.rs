@@ -139,10 +139,14 @@ pub fn output_hash(model: &Model, outputs: &[Vec<i128>]) -> Result<String> {
     Ok(to_hex(&h))
 }
 
-/// Quantize float inputs at the settings' input scale.
+/// Quantize float inputs, each at its input's scale.
 pub fn quantize_inputs(model: &Model, inputs: &[Vec<f64>]) -> Vec<Vec<i128>> {
-    let scale = model.settings.scales.input;
-    inputs.iter().map(|x| x.iter().map(|&v| quantize(v, scale)).collect()).collect()
+    let s = &model.settings;
+    inputs
+        .iter()
+        .zip(&s.inputs)
+        .map(|(x, spec)| x.iter().map(|&v| quantize(v, spec.scale(&s.scales))).collect())
+        .collect()
 }
 
 pub fn dequantize(v: &[i128], scale: u32) -> Vec<f64> {

@@ -41,8 +41,16 @@ pub fn input_ranges(graph: &Graph, samples: &Samples, margin: f64) -> Vec<InputR
         .collect()
 }
 
-fn quantize_inputs(sample: &[Vec<f64>], scale: u32) -> Vec<Vec<i128>> {
-    sample.iter().map(|x| x.iter().map(|&v| quantize(v, scale)).collect()).collect()
+/// A sample quantized, each input at its kind's scale.
+fn quantize_inputs(graph: &Graph, sample: &[Vec<f64>], scales: &Scales) -> Vec<Vec<i128>> {
+    sample
+        .iter()
+        .zip(graph.inputs())
+        .map(|(x, (_, node))| {
+            let s = crate::input_kind(node).scale(scales.input);
+            x.iter().map(|&v| quantize(v, s)).collect()
+        })
+        .collect()
 }
 
 /// Per sample, per model output, the dequantized values.
@@ -66,7 +74,7 @@ fn observe(
         .map(|sample| {
             let mut max = vec![0i128; graph.nodes.len()];
             let mut record = |node: usize, y: i128| max[node] = max[node].max(y.abs());
-            let values = evaluate_observed(graph, &unbounded, &quantize_inputs(sample, scales.input), &mut record)
+            let values = evaluate_observed(graph, &unbounded, &quantize_inputs(graph, sample, scales), &mut record)
                 .map_err(|_| Verdict::TooCoarse)?;
             Ok((max, dequantized_outputs(graph, &unbounded, &values)))
         })
@@ -159,7 +167,7 @@ pub(super) fn try_candidate(
                 Ok(p) => samples
                     .inputs
                     .iter()
-                    .find_map(|s| evaluate(graph, &p, &quantize_inputs(s, scales.input)).err())
+                    .find_map(|s| evaluate(graph, &p, &quantize_inputs(graph, s, scales)).err())
                     .map_or_else(String::new, |e| e.to_string()),
             };
             return (Outcome::Infeasible { reason }, verdict);
@@ -178,7 +186,7 @@ pub(super) fn try_candidate(
             .inputs
             .par_iter()
             .map(|sample| {
-                let values = evaluate(graph, &plan, &quantize_inputs(sample, scales.input))
+                let values = evaluate(graph, &plan, &quantize_inputs(graph, sample, scales))
                     .map_err(|e| CompileError::Plan(e.to_string()))?;
                 Ok(dequantized_outputs(graph, &plan, &values))
             })

@@ -47,6 +47,16 @@ pub enum InputKind {
 }
 
 impl InputKind {
+    /// The scale exponent an input of this kind is quantized at: an integer input at 2^0, so
+    /// its range check alone proves it whole (at 2^s the prover could give a multiple of 2^-s);
+    /// a real input at the activations' scale.
+    pub fn scale(&self, activations: u32) -> u32 {
+        match self {
+            InputKind::Real => activations,
+            InputKind::Integer { .. } => 0,
+        }
+    }
+
     /// The range an index input's values must lie in, [0, selects - 1]; None for any other.
     pub fn index_range(&self) -> Option<(f64, f64)> {
         match *self {

@@ -10,7 +10,7 @@ pub mod table;
 pub mod walk;
 
 use crate::error::{CompileError, Result};
-use crate::ir::{BinaryKind, Graph, Node, Op, RoundMode};
+use crate::ir::{BinaryKind, Graph, InputKind, Node, Op, RoundMode};
 use crate::tensor::{self, broadcast_index_map, transpose_index_map, Tensor};
 use params::{LinearParams, ParamTensor, Weights};
 use product::Product;
@@ -474,18 +474,23 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
         QNode { op: QOp::Linear(lin), requant, scale: acc_scale - shift, bound }
     };
     Ok(match &node.op {
-        Op::Input { index, .. } => {
+        Op::Input { index, kind } => {
             let r = ranges
                 .get(*index)
                 .ok_or_else(|| CompileError::Plan(format!("no range given for model input {index}")))?;
-            let (lo, hi) = (quantize(r.min, sa), quantize(r.max, sa));
+            let s = kind.scale(sa);
+            // An integer input's range is whole numbers: inward, so every value in it is one.
+            let (lo, hi) = match kind {
+                InputKind::Real => (quantize(r.min, s), quantize(r.max, s)),
+                InputKind::Integer { .. } => (r.min.ceil() as i128, r.max.floor() as i128),
+            };
             if lo > hi {
                 return Err(CompileError::Plan(format!(
                     "the range of model input {index} is empty ([{}, {}])",
                     r.min, r.max
                 )));
             }
-            QNode { op: QOp::Input { index: *index, lo, hi }, requant: None, scale: sa, bound: lo.abs().max(hi.abs()) }
+            QNode { op: QOp::Input { index: *index, lo, hi }, requant: None, scale: s, bound: lo.abs().max(hi.abs()) }
         }
         Op::MatMul { weight, bias } => {
             let sx = input(0).scale;

@@ -86,7 +86,9 @@ fn quantized_outputs_track_onnxruntime() {
     ] {
         let (graph, input, expected) = testdata(name);
         let plan = plan_for(&graph);
-        let x: Vec<i128> = input.iter().map(|&v| quantize(v, 7)).collect();
+        // Each input at its kind's scale (tokens' int64 ids at 2^0).
+        let s = crate::input_kind(&graph.nodes[graph.input_ids()[0]]).scale(7);
+        let x: Vec<i128> = input.iter().map(|&v| quantize(v, s)).collect();
         let values = evaluate(&graph, &plan, &[x]).unwrap();
         let out = graph.outputs[0];
         let unit = (plan.nodes[out].scale as f64).exp2();
@@ -483,7 +485,9 @@ fn integer_division_and_casts_truncate_as_onnx_does() {
     let scales = Scales { input: 4, param: 7, table_bits: 10 };
     let ranges = [InputRange { min: -32.0, max: 32.0 }];
     let plan = QuantPlan::build(&graph, &scales, &ranges, &RangeBits::new(), Weights::InKey).unwrap();
-    let x: Vec<i128> = input.iter().map(|&v| quantize(v, 4)).collect();
+    // The int64 input sits at 2^0 (`InputKind::scale`).
+    let s = crate::input_kind(&graph.nodes[graph.input_ids()[0]]).scale(4);
+    let x: Vec<i128> = input.iter().map(|&v| quantize(v, s)).collect();
     let spec = evaluate(&graph, &plan, std::slice::from_ref(&x)).unwrap();
     let out = graph.outputs[0];
     let unit = (plan.nodes[out].scale as f64).exp2();
@@ -495,4 +499,30 @@ fn integer_division_and_casts_truncate_as_onnx_does() {
         let circuit: Vec<i128> = ws.iter().map(|&w| trace.value(w)).collect();
         assert_eq!(spec[id], circuit, "node {} ({}) differs", id, graph.nodes[id].name);
     }
+}
+
+/// An integer input (token ids) is planned at 2^0 with its index range [0, 9] as whole numbers:
+/// the input chip's range check then proves each id whole (a field fraction fails it:
+/// `chips::tests::input::a_fractional_input_fails`), where at 2^s a prover could give a
+/// multiple of 2^-s, an id ONNX cannot take, whose one-hot selects nothing.
+#[test]
+fn an_integer_input_is_planned_whole_at_scale_one() {
+    let (graph, _, _) = testdata("tokens");
+    let ranges = crate::default_input_ranges(&graph);
+    let plan = QuantPlan::build(
+        &graph,
+        &Scales { input: 8, param: 8, table_bits: 10 },
+        &ranges,
+        &RangeBits::new(),
+        Weights::InKey,
+    )
+    .unwrap();
+    let id = graph.input_ids()[0];
+    match plan.nodes[id].op {
+        QOp::Input { lo, hi, .. } => assert_eq!((lo, hi, plan.nodes[id].scale), (0, 9, 0)),
+        ref other => panic!("{other:?}"),
+    }
+    // 2.5 quantized at the input's scale is not in the evaluator's domain: refused, not zeros.
+    let half_id: Vec<i128> = vec![quantize(2.5, 8); 6];
+    assert!(evaluate(&graph, &plan, &[half_id]).is_err());
 }

@@ -110,11 +110,7 @@ impl Translator {
     /// idx + V where idx < 0 (one comparison per index), as ONNX reads a negative index; `idx`
     /// itself when it is an index input, whose range is [0, V) already.
     fn wrapped(&mut self, name: &str, idx: NodeId, v: usize) -> NodeId {
-        let mut source = idx;
-        while matches!(self.nodes[source].op, Op::Reshape) && self.nodes[source].inputs.len() == 1 {
-            source = self.nodes[source].inputs[0];
-        }
-        if crate::input_kind(&self.nodes[source]).index_range().is_some() {
+        if crate::input_kind(&self.nodes[self.reshaped_from(idx)]).index_range().is_some() {
             return idx;
         }
         // idx + 1 <= 0 exactly when a whole idx is negative.
@@ -124,13 +120,18 @@ impl Translator {
         self.binary_node(&format!("{name}/wrapped"), BinaryKind::Add, idx, shift)
     }
 
-    /// An integer model input used (through reshapes) as an index into an axis of `v`: its
-    /// range is [0, v) (the narrowest, if it indexes several axes).
-    fn note_index_input(&mut self, idx: NodeId, v: usize) {
-        let mut id = idx;
+    /// The node `id` reshapes (through any chain of reshapes), or `id` itself.
+    fn reshaped_from(&self, mut id: NodeId) -> NodeId {
         while matches!(self.nodes[id].op, Op::Reshape) && self.nodes[id].inputs.len() == 1 {
             id = self.nodes[id].inputs[0];
         }
+        id
+    }
+
+    /// An integer model input used (through reshapes) as an index into an axis of `v`: its
+    /// range is [0, v) (the narrowest, if it indexes several axes).
+    fn note_index_input(&mut self, idx: NodeId, v: usize) {
+        let id = self.reshaped_from(idx);
         if let Op::Input { kind: InputKind::Integer { selects }, .. } = &mut self.nodes[id].op {
             *selects = Some(selects.map_or(v, |s| s.min(v)));
         }

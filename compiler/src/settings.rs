@@ -181,11 +181,14 @@ impl InputSpec {
             InputKind::Integer { .. } if x.fract() != 0.0 => Some(format!(
                 "input {i} ({name}) element {j} is {x}, but the model declares this input an integer type"
             )),
-            InputKind::Integer { selects: Some(v) } if !(0.0..v as f64).contains(&x) => Some(format!(
-                "input {i} ({name}) element {j} is {x}, but it indexes an axis of {v} (a token id, say): it must \
-                 lie in [0, {}]",
-                v - 1
-            )),
+            InputKind::Integer { selects: Some(v) } => {
+                self.kind.index_range().filter(|&(lo, hi)| x < lo || x > hi).map(|(lo, hi)| {
+                    format!(
+                        "input {i} ({name}) element {j} is {x}, but it indexes an axis of {v} (a token id, say): it \
+                         must lie in [{lo}, {hi}]"
+                    )
+                })
+            }
             _ => None,
         }
     }

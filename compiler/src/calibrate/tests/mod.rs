@@ -112,6 +112,17 @@ fn an_output_without_signal_is_never_accepted() {
 }
 
 #[test]
+fn a_tie_in_the_reference_is_not_a_top_1_disagreement() {
+    // Copies of one value (classes 0 and 2) that float rounding left 1 ulp apart.
+    let float = vec![vec![vec![0.7, 0.1, 0.7 + 1e-16]]];
+    let tied = vec![vec![vec![0.703125, 0.09375, 0.703125]]];
+    assert_eq!(ErrorStats::compare(&tied, &float).top1_agreement(), 1.0);
+    let other = vec![vec![vec![0.6, 0.1, 0.703125]], vec![vec![0.703125, 0.1, 0.6]]];
+    let float2 = vec![vec![vec![0.7, 0.1, 0.69]], vec![vec![0.7, 0.1, 0.69]]];
+    assert_eq!(ErrorStats::compare(&other, &float2).top1_agreement(), 0.5, "0.69 is not a top class");
+}
+
+#[test]
 fn calibration_report_snapshots() {
     for name in ["mlp", "lenet", "mixed", "pooling"] {
         let (graph, samples) = calibration_data(name);

@@ -117,10 +117,7 @@ impl FloatModel {
     /// The reference for `graph`, translated from the ONNX file `bytes` whose inputs have these
     /// shapes (batch fixed to 1). tract failing to load it is recorded, not an error.
     pub fn new(graph: Graph, bytes: &[u8], input_shapes: &[Vec<usize>]) -> FloatModel {
-        let integer: Vec<bool> =
-            graph.inputs().map(|(_, n)| matches!(crate::input_kind(n), crate::ir::InputKind::Integer { .. })).collect();
-        let tract = without_panics(|| TractModel::load(bytes, input_shapes, &integer))
-            .and_then(|r| r.map_err(|e| e.to_string()));
+        let tract = without_panics(|| TractModel::load(bytes, input_shapes)).and_then(|r| r.map_err(|e| e.to_string()));
         FloatModel { graph, tract }
     }
 
@@ -158,21 +155,44 @@ fn without_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
     crate::panics::caught(f).map_err(|why| format!("tract panicked: {why}"))
 }
 
+/// The element type each model input declares (graph inputs that are not initializers, in
+/// order), where it is one the samples can be cast to.
+fn declared_types(proto: &tract_onnx::pb::ModelProto) -> Vec<Option<DatumType>> {
+    use tract_onnx::pb::type_proto::Value as Type;
+    let Some(graph) = &proto.graph else { return vec![] };
+    let weights: std::collections::HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let datum = |elem_type: i32| match elem_type {
+        1 => Some(f32::datum_type()),
+        6 => Some(i32::datum_type()),
+        7 => Some(i64::datum_type()),
+        9 => Some(bool::datum_type()),
+        11 => Some(f64::datum_type()),
+        _ => None,
+    };
+    graph
+        .input
+        .iter()
+        .filter(|i| !weights.contains(i.name.as_str()))
+        .map(|i| match i.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+            Some(Type::TensorType(t)) => datum(t.elem_type),
+            _ => None,
+        })
+        .collect()
+}
+
 impl TractModel {
-    /// `integer[i]`: input i keeps the integer type the model declares (fed as that type).
-    fn load(bytes: &[u8], input_shapes: &[Vec<usize>], integer: &[bool]) -> Result<TractModel> {
+    /// Each input takes the element type the model declares (an int64 id, a bool mask).
+    fn load(bytes: &[u8], input_shapes: &[Vec<usize>]) -> Result<TractModel> {
         let onnx = tract_onnx::onnx();
         let mut proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(tract_err)?;
         unwrap_zipmaps(&mut proto);
         widen_binary_base_values(&mut proto);
         expand_scalers(&mut proto);
+        let declared = declared_types(&proto);
         let mut model = onnx.model_for_proto_model(&proto).map_err(tract_err)?;
         for (i, shape) in input_shapes.iter().enumerate() {
-            let fact = if integer.get(i).copied().unwrap_or(false) {
-                InferenceFact::dt_shape(i64::datum_type(), shape)
-            } else {
-                f32::fact(shape).into()
-            };
+            let dt = declared.get(i).copied().flatten().unwrap_or(f32::datum_type());
+            let fact = InferenceFact::dt_shape(dt, shape);
             model = model.with_input_fact(i, fact).map_err(tract_err)?;
         }
         let plan = model.into_optimized().map_err(tract_err)?.into_runnable().map_err(tract_err)?;
@@ -185,7 +205,7 @@ impl TractModel {
             .zip(&self.input_shapes)
             .map(|(data, shape)| {
                 let data: Vec<f32> = data.iter().map(|&v| v as f32).collect();
-                Ok(Tensor::from_shape(shape, &data).map_err(tract_err)?)
+                Tensor::from_shape(shape, &data).map_err(tract_err)
             })
             .enumerate()
             .map(|(i, t)| {

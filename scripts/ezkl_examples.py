@@ -8,11 +8,12 @@
 For each example folder holding network.onnx and input.json: compile, `calibrate --target
 resources` on the example's own input, gen-witness, and (with --prove, where k <= --max-prove-k,
 20) setup, prove and verify; the witness's outputs are compared with onnxruntime's on the same
-input (error relative to max(1, |expected|)). Prints a markdown table, one row per example (k,
+input (error relative to max(1, |expected|)); where onnxruntime cannot run a model (an int8
+MatMul, a type it rejects), tract's Python package is the reference, and the row says so. Prints a markdown table, one row per example (k,
 rows, seconds per step, peak memory of any step, error, or the one-line reason), and a summary:
 proven/witnessed right, wrong (over --rel, 2%), refused (by which step), timed out. Exits
 non-zero if any command panicked.
-Needs numpy and onnxruntime (target/venv has them).
+Needs numpy, onnx, onnxruntime and tract (pip install tract; target/venv has them).
 """
 import argparse
 import json
@@ -23,6 +24,7 @@ import tempfile
 import time
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -37,6 +39,39 @@ def onnxruntime_outputs(model, data):
         shape = [d if isinstance(d, int) and d > 0 else 1 for d in inp.shape]
         feeds[inp.name] = np.array(data[i], dtype=np.float64).astype(TYPES[inp.type]).reshape(shape)
     return [np.asarray(o, dtype=np.float64).ravel() for o in session.run(None, feeds)]
+
+
+TRACT_TYPES = {1: (np.float32, "f32"), 11: (np.float64, "f64"), 7: (np.int64, "i64"), 6: (np.int32, "i32"),
+               9: (np.bool_, "bool"), 3: (np.int8, "i8")}
+
+
+def tract_outputs(model, data):
+    """The same run on tract (an independent ONNX runtime), for what onnxruntime refuses."""
+    import tract  # only needed for the few onnxruntime cannot run
+    graph = onnx.load(model).graph
+    weights = {i.name for i in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in weights]
+    net = tract.onnx().load(model)
+    feeds = []
+    for k, inp in enumerate(inputs):
+        shape = [d.dim_value if d.dim_value > 0 else 1 for d in inp.type.tensor_type.shape.dim]
+        dtype, mnemonic = TRACT_TYPES[inp.type.tensor_type.elem_type]
+        net.set_input_fact(k, ",".join([str(s) for s in shape] + [mnemonic]))
+        feeds.append(np.array(data[k], dtype=np.float64).astype(dtype).reshape(shape))
+    outs = net.into_model().into_runnable().run(feeds)
+    return [np.asarray(o.to_numpy(), dtype=np.float64).ravel() for o in outs]
+
+
+def reference_outputs(model, data):
+    """(outputs, note): onnxruntime's, or tract's with a note saying why."""
+    try:
+        return onnxruntime_outputs(model, data), ""
+    except Exception as e:  # noqa: BLE001 - onnxruntime's own refusal is a finding, not a crash
+        why = str(e).splitlines()[0].split("failed:")[-1][:100]
+    try:
+        return tract_outputs(model, data), f"reference: tract (onnxruntime: {why})"
+    except Exception as e:  # noqa: BLE001
+        raise RuntimeError(f"onnxruntime: {why}; tract: {str(e)[:100]}") from e
 
 
 def run_one(zkonnx, folder, work, args):
@@ -73,9 +108,9 @@ def run_one(zkonnx, folder, work, args):
             return (*failed[:1], figures, failed[1])
     outputs = json.load(open(os.path.join(art, "witness.json")))["outputs"]
     try:
-        expected = onnxruntime_outputs(model, json.load(open(data))["input_data"])
-    except Exception as e:  # noqa: BLE001 - onnxruntime's own refusal is a finding, not a crash
-        return ("no reference", figures, f"onnxruntime cannot run it: {str(e)[:160]}")
+        expected, note = reference_outputs(model, json.load(open(data))["input_data"])
+    except RuntimeError as e:
+        return ("no reference", figures, f"neither runtime runs it: {e}")
     err = 0.0
     for got, want in zip(outputs, expected):
         got = np.asarray(got, dtype=np.float64).ravel()
@@ -86,7 +121,7 @@ def run_one(zkonnx, folder, work, args):
     settings = json.load(open(os.path.join(art, "settings.json")))
     figures.update(k=settings["circuit"]["k"], rows=settings.get("rows"), error=err)
     if err > args.rel:
-        return ("wrong", figures, f"error {err:.4f} over {args.rel}")
+        return ("wrong", figures, f"error {err:.4f} over {args.rel}" + (f"; {note}" if note else ""))
     if args.prove and figures["k"] <= args.max_prove_k:
         proof = os.path.join(art, "proof.json")
         for name, cmd in [("setup", ["setup", art]),
@@ -99,8 +134,8 @@ def run_one(zkonnx, folder, work, args):
         for f in os.listdir(art):
             if f.endswith((".pk", ".vk", ".srs")) or f.startswith("kzg"):
                 os.remove(os.path.join(art, f))
-        return ("proven", figures, "")
-    return ("right", figures, "")
+        return ("proven", figures, note)
+    return ("right", figures, note)
 
 
 def cell(figures, key, fmt):

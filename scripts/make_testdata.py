@@ -809,6 +809,82 @@ def fractions(rng):
     save("fractions", graph, (1, 8), sample)
 
 
+def scatter(rng):
+    """Computed indices (floor(x) in [-3, 2], counted from the end when negative) into
+    activations: GatherND of (row, column) pairs of a 3 x 4 matrix, ScatterElements of two
+    updates per row along its columns, and ScatterND of whole rows. Two updates may hit the same
+    place: the later one wins, as in onnxruntime."""
+    w = kaiming(rng, (12, 12), 12)
+    nodes = [
+        node("MatMul", ["input", "w"], ["h"], "/fc/MatMul"),
+        node("Reshape", ["h", "matrix"], ["m"], "/m/Reshape"),
+        node("Slice", ["input", "zero", "six", "one"], ["first"], "/first/Slice"),
+        node("Floor", ["first"], ["f"], "/floor/Floor"),
+        node("Cast", ["f"], ["idx"], "/idx/Cast", to=TensorProto.INT64),
+        node("Slice", ["idx", "zero", "four", "one"], ["idx4"], "/idx4/Slice"),
+        node("Reshape", ["idx4", "pairs"], ["pairs_idx"], "/pairs/Reshape"),
+        node("GatherND", ["m", "pairs_idx"], ["picked"], "/picked/GatherND"),
+        node("Reshape", ["idx", "per_row"], ["cols"], "/cols/Reshape"),
+        node("Slice", ["h", "zero", "six", "one"], ["u6"], "/u6/Slice"),
+        node("Reshape", ["u6", "per_row"], ["updates"], "/updates/Reshape"),
+        node("ScatterElements", ["m", "cols", "updates"], ["scattered"], "/scattered/ScatterElements", axis=1),
+        node("Slice", ["idx", "four", "six", "one"], ["idx2"], "/idx2/Slice"),
+        node("Reshape", ["idx2", "rows_shape"], ["rows_idx"], "/rows/Reshape"),
+        node("Slice", ["h", "four", "twelve", "one"], ["u8"], "/u8/Slice"),
+        node("Reshape", ["u8", "row_updates"], ["rows"], "/row_updates/Reshape"),
+        node("ScatterND", ["m", "rows_idx", "rows"], ["written"], "/written/ScatterND"),
+        node("Reshape", ["picked", "flat"], ["pf"], "/pf/Reshape"),
+        node("Reshape", ["scattered", "flat"], ["sf"], "/sf/Reshape"),
+        node("Reshape", ["written", "flat"], ["wf"], "/wf/Reshape"),
+        node("Concat", ["pf", "sf", "wf"], ["output"], "/out/Concat", axis=1),
+    ]
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+    graph = helper.make_graph(
+        nodes, "scatter",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 12])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 2 + 12 + 12])],
+        [init("w", w), i64("matrix", [3, 4]), i64("zero", [0]), i64("one", [1]), i64("four", [4]),
+         i64("six", [6]), i64("twelve", [12]), i64("pairs", [2, 2]), i64("per_row", [3, 2]),
+         i64("rows_shape", [2, 1]), i64("row_updates", [2, 4]), i64("flat", [1, -1])])
+
+    # The first six inputs are indices after floor: each stays 0.2 from a whole number, so the
+    # input quantized at 2^-3 or finer floors as the float does. The proven sample repeats an
+    # index (two updates to one place).
+    def sample(i):
+        x = rng.normal(0, 1, (1, 12))
+        x[0, :6] = rng.integers(-3, 3, 6) + rng.uniform(0.2, 0.8, 6)
+        if i == 0:
+            x[0, :6] = [-2.5, 1.3, 1.7, 1.4, 0.5, 0.6]
+        return x.astype(np.float32)
+    save("scatter", graph, (1, 12), sample)
+
+
+def no_inputs(rng):
+    """A model without inputs (EZKL's arange: torch.arange(0, 10, 2) exports a constant): Range
+    folds at compile time, and the proof says the outputs are the compiled model's. The input
+    file holds one empty list, as EZKL writes it."""
+    nodes = [
+        node("Range", ["start", "limit", "delta"], ["r"], "/range/Range"),
+        node("Cast", ["r"], ["rf"], "/rf/Cast", to=TensorProto.FLOAT),
+        node("Mul", ["rf", "half"], ["output"], "/half/Mul"),
+    ]
+    graph = helper.make_graph(
+        nodes, "no_inputs", [], [helper.make_tensor_value_info("output", TensorProto.FLOAT, [5])],
+        [numpy_helper.from_array(np.array(v, dtype=np.int64), n) for n, v in [("start", 0), ("limit", 10), ("delta", 2)]]
+        + [init("half", 0.5)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)], producer_name="zkonnx-testdata")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    folder = os.path.join(ROOT, "no_inputs")
+    os.makedirs(folder, exist_ok=True)
+    onnx.save(model, os.path.join(folder, "model.onnx"))
+    out = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {})[0]
+    with open(os.path.join(folder, "input.json"), "w") as f:
+        json.dump({"input_data": [[]]}, f)
+    write_json(os.path.join(folder, "expected.json"), {"input": [out.reshape(-1).astype(float).tolist()]})
+    print(f"wrote {folder}")
+
+
 def bool_input(rng):
     """A boolean model input used as a condition and in logic (Where, And, Not), beside a float
     input; the input files hold true/false."""
@@ -1112,7 +1188,7 @@ def main():
                 "cnn": cnn, "activations": activations, "structure": structure, "unsupported": unsupported,
                 "lenet_weights": lenet_weights, "leaky": leaky,
                 "logic": logic, "functions": functions,
-                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "wrapping": wrapping, "powers": powers, "fractions": fractions, "bool_input": bool_input, "integer": integer, "tokens": tokens, "conv3d": conv3d, "recurrent": recurrent, "selection": selection, "refcnn": reference_cnn}
+                "reductions": reductions, "embedding": embedding, "trees": trees, "indexing": indexing, "onehot_lppool": onehot_lppool, "wrapping": wrapping, "powers": powers, "fractions": fractions, "scatter": scatter, "no_inputs": no_inputs, "bool_input": bool_input, "integer": integer, "tokens": tokens, "conv3d": conv3d, "recurrent": recurrent, "selection": selection, "refcnn": reference_cnn}
     wanted = sys.argv[1:] or list(builders)
     for name in wanted:
         # One generator per model, so adding a model never changes the others.

@@ -26,16 +26,10 @@ pub const MAX_SAMPLES: usize = 10_000;
 /// sample, per input, the values.
 pub fn read_samples(path: &Path, settings: &Settings) -> Result<Vec<Vec<Vec<f64>>>> {
     let file: DataFile = read_json(path, "data file (expected {\"input_data\": [[...]]})")?;
-    if file.input_data.len() != settings.inputs.len() {
-        return Err(RuntimeError::Input(format!(
-            "input_data has {} lists but the model has {} input(s)",
-            file.input_data.len(),
-            settings.inputs.len()
-        )));
-    }
+    let lists = crate::witness::model_lists(file.input_data, settings)?;
     let mut per_input = vec![];
     let mut count = None;
-    for (i, (values, spec)) in file.input_data.iter().zip(&settings.inputs).enumerate() {
+    for (i, (values, spec)) in lists.iter().zip(&settings.inputs).enumerate() {
         let size: usize = spec.shape.iter().product();
         if values.is_empty() || values.len() % size != 0 {
             return Err(RuntimeError::Input(format!(
@@ -75,7 +69,8 @@ pub fn read_samples(path: &Path, settings: &Settings) -> Result<Vec<Vec<Vec<f64>
             .collect::<Result<_>>()?;
         per_input.push(floats.chunks(size).map(|c| c.to_vec()).collect::<Vec<_>>());
     }
-    let n = count.unwrap_or(0);
+    // A model without inputs has one run.
+    let n = count.unwrap_or(1);
     Ok((0..n).map(|s| per_input.iter().map(|inp| inp[s].clone()).collect()).collect())
 }
 

@@ -50,14 +50,29 @@ pub fn read_inputs(path: &Path, settings: &Settings) -> Result<Vec<Vec<f64>>> {
     parse_inputs(file.input_data, settings)
 }
 
-fn parse_inputs(data: Vec<Vec<serde_json::Value>>, settings: &Settings) -> Result<Vec<Vec<f64>>> {
-    if data.len() != settings.inputs.len() {
-        return Err(RuntimeError::Input(format!(
-            "input_data has {} lists but the model has {} input(s)",
-            data.len(),
-            settings.inputs.len()
-        )));
+/// The lists of an input file the model reads: one per model input, in order. Lists past the
+/// model's inputs (an exporter dropped inputs the graph never reads) are ignored, as EZKL does,
+/// with a warning; fewer lists are an error.
+pub fn model_lists<T>(mut data: Vec<Vec<T>>, settings: &Settings) -> Result<Vec<Vec<T>>> {
+    let n = settings.inputs.len();
+    if data.len() < n {
+        return Err(RuntimeError::Input(format!("input_data has {} lists but the model has {n} input(s)", data.len())));
     }
+    let extra = data.split_off(n);
+    if extra.iter().any(|list| !list.is_empty()) {
+        let names: Vec<&str> = settings.inputs.iter().map(|i| i.name.as_str()).collect();
+        eprintln!(
+            "warning: input_data has {} lists but the model reads {n} input(s) ({}): the first {n} are read, the \
+             rest ignored (as EZKL does)",
+            n + extra.len(),
+            names.join(", ")
+        );
+    }
+    Ok(data)
+}
+
+fn parse_inputs(data: Vec<Vec<serde_json::Value>>, settings: &Settings) -> Result<Vec<Vec<f64>>> {
+    let data = model_lists(data, settings)?;
     let mut out = vec![];
     for (i, (values, spec)) in data.into_iter().zip(&settings.inputs).enumerate() {
         let want: usize = spec.shape.iter().product();

@@ -42,6 +42,8 @@ fn nonlinear_and_structural_models_calibrate_prove_and_verify() {
         ("powers", "0.05", 0.02, 0.0),
         // floor(x / 0.5) * 0.5 and a comparison times 0.25: fractions of whole numbers.
         ("fractions", "0.02", 0.02, 0.0),
+        // GatherND, ScatterElements and ScatterND by computed indices, duplicates included.
+        ("scatter", "0.02", 0.02, 0.0),
         ("conv3d", "0.02", 0.03, 0.0),
         ("recurrent", "0.02", 0.02, 0.0),
         // TopK and ND indexing move the inputs' values (multiples of 1/4): exact.

@@ -313,3 +313,49 @@ fn a_verifying_key_commits_to_the_settings_that_decode_it() {
         }
     }
 }
+
+/// EZKL's bitwise_ops: the exporter dropped inputs the graph never reads, the input file still
+/// holds a list for each. The first lists are read, as EZKL reads them, and a warning says so;
+/// too few lists are refused.
+#[test]
+fn an_input_file_with_more_lists_than_inputs_reads_the_first_and_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = prove_model("mlp", dir.path());
+    let mut input = json(&testdata("mlp", "input.json"));
+    let first = input["input_data"][0].clone();
+    input["input_data"] = serde_json::json!([first, [1.0, 2.0]]);
+    let extra = dir.path().join("extra.json");
+    std::fs::write(&extra, serde_json::to_vec(&input).unwrap()).unwrap();
+    let w = dir.path().join("w.json");
+    let out = zk(&[&"gen-witness", &art, &"-i", &extra, &"-o", &w]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out);
+    assert!(stderr.contains("warning: input_data has 2 lists but the model reads 1 input(s)"), "{stderr}");
+    assert_eq!(json(&w)["outputs"], json(&art.join("witness.json"))["outputs"], "the first list is the input");
+    input["input_data"] = serde_json::json!([]);
+    std::fs::write(&extra, serde_json::to_vec(&input).unwrap()).unwrap();
+    let line = refused(zk(&[&"gen-witness", &art, &"-i", &extra, &"-o", &dir.path().join("none.json")]));
+    assert!(line.contains("input_data has 0 lists but the model has 1 input(s)"), "{line}");
+}
+
+/// A model without inputs (EZKL's arange) proves its constant outputs; a changed output is
+/// refused like any other.
+#[test]
+fn a_model_without_inputs_proves_its_constants() {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("no_inputs");
+    ok(zk(&[&"compile", &testdata("no_inputs", "model.onnx"), &"-o", &art]));
+    ok(zk(&[&"calibrate", &art, &"--data", &testdata("no_inputs", "input.json")]));
+    let proof = setup_and_prove(&art, "no_inputs");
+    let stdout = ok(zk(&[&"verify", &art, &"-p", &proof]));
+    let verified: Vec<Vec<f64>> = serde_json::from_str(stdout.split("outputs: ").nth(1).unwrap().trim()).unwrap();
+    assert_eq!(verified[0], floats(&json(&testdata("no_inputs", "expected.json"))["input"][0]));
+    let mut p = json(&proof);
+    let n = p["instances"].as_array().unwrap().len();
+    let mut inst = hex::decode(p["instances"][n - 1].as_str().unwrap()).unwrap();
+    inst[0] ^= 1;
+    p["instances"][n - 1] = hex::encode(inst).into();
+    let changed = dir.path().join("changed.json");
+    std::fs::write(&changed, serde_json::to_vec(&p).unwrap()).unwrap();
+    refused(zk(&[&"verify", &art, &"-p", &changed]));
+}

@@ -1,5 +1,5 @@
-//! Indexing by computed values: Gather and GatherElements whose indices are activations, and
-//! OneHot. Position j along the indexed axis is selected by the boolean idx == j, proven like
+//! Indexing by computed values: Gather, GatherElements and GatherND whose indices are
+//! activations, and OneHot. Position j along the indexed axis is selected by the boolean idx == j, proven like
 //! every comparison, so a selection is one-hot for an index in [0, V) and never trusted. The
 //! selected values are then a product with the one-hot vector: a MatMul when the data is a
 //! constant table indexed on axis 0 (embeddings), products of activations otherwise. An index
@@ -13,6 +13,16 @@ use crate::tensor::{strides, Tensor};
 /// The longest axis a computed index selects from: each position costs one equality test (about
 /// 12 rows per index).
 const MAX_SELECTED: usize = 4096;
+
+/// GatherND / ScatterND index tuples: `m` coordinates each, `tuples` of them (`per_batch` per
+/// batch), selecting among `v` slices of `post` elements.
+pub(super) struct NdIndices {
+    pub m: usize,
+    pub v: usize,
+    pub tuples: usize,
+    pub per_batch: usize,
+    pub post: usize,
+}
 
 fn scalar(v: f64) -> Tensor<f64> {
     Tensor::new(vec![], vec![v])
@@ -64,7 +74,6 @@ impl Translator {
                 self.add_node(&name, Op::Reshape, vec![picked], shape)
             }
             data => {
-                let data = self.activation(&format!("{name}/data"), data);
                 let ds = strides(&data_shape);
                 // For each output element: the data position at index 0 along the axis, and the
                 // index element selecting it.
@@ -89,22 +98,157 @@ impl Translator {
                     let shape = data_shape[..axis].iter().chain(&index_shape).chain(&data_shape[axis + 1..]).copied();
                     (shape.collect(), t)
                 };
-                // Products one_hot[i, j] * data[base + j * stride], summed over j.
-                let (mut a, mut b) = (vec![], vec![]);
-                for &(base, i) in &targets {
-                    for j in 0..v {
-                        a.push(i * v + j);
-                        b.push(base + j * ds[axis]);
-                    }
-                }
-                let pshape = vec![targets.len(), v];
-                let p = self.add_node(&format!("{name}/products"), Op::Products { a, b }, vec![one_hot, data], pshape);
-                let windows = (0..targets.len()).map(|o| (o * v..(o + 1) * v).collect()).collect();
-                self.add_node(&name, Op::Reduce { windows, mean: false }, vec![p], shape)
+                self.select(&name, one_hot, data, &targets, v, ds[axis], shape)
             }
         };
         self.env.insert(out.to_string(), Value::Act(y));
         Ok(())
+    }
+
+    /// GatherND with computed indices: each index tuple (its last axis, m long) picks a slice of
+    /// the data after `batch_dims`, by the joint one-hot of its m coordinates.
+    pub(super) fn gather_nd_by_value(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        let data = self.input(ctx, 0)?;
+        let idx = self.act_input(ctx, 1)?;
+        let data_shape = match &data {
+            Value::Const(t) => t.shape.clone(),
+            Value::Act(id) => self.shape(*id),
+        };
+        let index_shape = self.shape(idx);
+        let b = attrs.int("batch_dims", 0).max(0) as usize;
+        let nd = self.nd_indices(ctx, &data_shape, &index_shape, b)?;
+        let name = ctx.name.clone();
+        let one_hot = self.joint_one_hot(&name, idx, nd.tuples, &data_shape[b..b + nd.m]);
+        let mut shape = index_shape[..index_shape.len() - 1].to_vec();
+        shape.extend(&data_shape[b + nd.m..]);
+        let y = match data {
+            Value::Const(table) if b == 0 => {
+                let weight = Tensor::new(vec![nd.v, nd.post], table.data.clone());
+                let op = Op::MatMul { weight, bias: None };
+                let picked = self.add_node(&format!("{name}/rows"), op, vec![one_hot], vec![nd.tuples, nd.post]);
+                self.add_node(&name, Op::Reshape, vec![picked], shape)
+            }
+            data => {
+                // Tuple t of batch t / per_batch reads that batch's block of v x post.
+                let targets: Vec<(usize, usize)> = (0..nd.tuples)
+                    .flat_map(|t| (0..nd.post).map(move |q| ((t / nd.per_batch) * nd.v * nd.post + q, t)))
+                    .collect();
+                self.select(&name, one_hot, data, &targets, nd.v, nd.post, shape)
+            }
+        };
+        self.env.insert(out.to_string(), Value::Act(y));
+        Ok(())
+    }
+
+    /// The geometry of GatherND / ScatterND indices over data (ONNX's checks, at compile time).
+    pub(super) fn nd_indices(
+        &self,
+        ctx: &Ctx,
+        data_shape: &[usize],
+        index_shape: &[usize],
+        b: usize,
+    ) -> Result<NdIndices> {
+        let (rank, q) = (data_shape.len(), index_shape.len());
+        let m = index_shape.last().copied().unwrap_or(0);
+        if q == 0 || m == 0 || b + m > rank || b >= q || data_shape[..b] != index_shape[..b] {
+            return Err(ctx.err(format!("indices {index_shape:?} (batch_dims {b}) do not index data {data_shape:?}")));
+        }
+        let v: usize = data_shape[b..b + m].iter().product();
+        if v == 0 || v > MAX_SELECTED {
+            return Err(ctx.err(format!(
+                "index tuples select among {v} slices; up to {MAX_SELECTED} are supported (one product per slice)"
+            )));
+        }
+        Ok(NdIndices {
+            m,
+            v,
+            tuples: index_shape[..q - 1].iter().product(),
+            per_batch: index_shape[b..q - 1].iter().product::<usize>().max(1),
+            post: data_shape[b + m..].iter().product(),
+        })
+    }
+
+    /// The one-hot matrix [tuples, prod(dims)] of index tuples (idx flat, `dims.len()` values per
+    /// tuple): the product of each coordinate's one-hot, so a tuple with any coordinate out of
+    /// range selects nothing (a flat index could alias another slice).
+    pub(super) fn joint_one_hot(&mut self, name: &str, idx: NodeId, tuples: usize, dims: &[usize]) -> NodeId {
+        let m = dims.len();
+        let mut joint: Option<(NodeId, usize)> = None;
+        for (k, &d) in dims.iter().enumerate() {
+            let coordinate = if m == 1 {
+                self.note_index_input(idx, d);
+                idx
+            } else {
+                let indices = (0..tuples).map(|t| t * m + k).collect();
+                self.add_node(
+                    &format!("{name}/coordinate{k}"),
+                    Op::Gather { indices, consts: vec![] },
+                    vec![idx],
+                    vec![tuples],
+                )
+            };
+            let hot = self.one_hot_of(&format!("{name}/c{k}"), coordinate, d);
+            joint = Some(match joint {
+                None => (hot, d),
+                Some((j, w)) => {
+                    // joint'[t, u d + x] = joint[t, u] * hot[t, x]
+                    let cells = |f: &dyn Fn(usize, usize, usize) -> usize| -> Vec<usize> {
+                        (0..tuples)
+                            .flat_map(|t| (0..w).flat_map(move |u| (0..d).map(move |x| (t, u, x))))
+                            .map(|(t, u, x)| f(t, u, x))
+                            .collect()
+                    };
+                    let shape = vec![tuples, w * d];
+                    let left = Op::Gather { indices: cells(&|t, u, _| t * w + u), consts: vec![] };
+                    let left = self.add_node(&format!("{name}/joint{k}/left"), left, vec![j], shape.clone());
+                    let right = Op::Gather { indices: cells(&|t, _, x| t * d + x), consts: vec![] };
+                    let right = self.add_node(&format!("{name}/joint{k}/right"), right, vec![hot], shape);
+                    let p = self.binary_node(&format!("{name}/joint{k}"), BinaryKind::Mul, left, right);
+                    self.booleans.insert(p);
+                    (p, w * d)
+                }
+            });
+        }
+        joint.expect("index tuples have at least one coordinate").0
+    }
+
+    /// The one-hot [n, v] of the n values of `idx`, each selecting a position along an axis of v.
+    pub(super) fn one_hot_by_axis(&mut self, name: &str, idx: NodeId, v: usize) -> std::result::Result<NodeId, String> {
+        if v == 0 || v > MAX_SELECTED {
+            return Err(format!(
+                "an axis of {v} selected by computed indices; up to {MAX_SELECTED} are supported (one equality \
+                 test per position)"
+            ));
+        }
+        self.note_index_input(idx, v);
+        Ok(self.one_hot_of(name, idx, v))
+    }
+
+    /// Output element o is sum_j one_hot[i_o, j] * data[base_o + j * stride] for `targets[o]` =
+    /// (base_o, i_o): products of activations, then sums of `v`.
+    #[allow(clippy::too_many_arguments)]
+    fn select(
+        &mut self,
+        name: &str,
+        one_hot: NodeId,
+        data: Value,
+        targets: &[(usize, usize)],
+        v: usize,
+        stride: usize,
+        shape: Vec<usize>,
+    ) -> NodeId {
+        let data = self.activation(&format!("{name}/data"), data);
+        let (mut a, mut b) = (vec![], vec![]);
+        for &(base, i) in targets {
+            for j in 0..v {
+                a.push(i * v + j);
+                b.push(base + j * stride);
+            }
+        }
+        let pshape = vec![targets.len(), v];
+        let p = self.add_node(&format!("{name}/products"), Op::Products { a, b }, vec![one_hot, data], pshape);
+        let windows = (0..targets.len()).map(|o| (o * v..(o + 1) * v).collect()).collect();
+        self.add_node(name, Op::Reduce { windows, mean: false }, vec![p], shape)
     }
 
     /// idx + V where idx < 0 (one comparison per index), as ONNX reads a negative index; `idx`

@@ -16,6 +16,7 @@ mod ml;
 mod ops;
 mod recurrent;
 mod reduce;
+mod scatter;
 mod structural;
 mod topk;
 mod trees;
@@ -226,14 +227,11 @@ impl Translator {
         }
         let mut outputs = vec![];
         for out in &graph.output {
-            match self.env.get(&out.name) {
-                Some(Value::Act(id)) => outputs.push(*id),
-                Some(Value::Const(_)) => {
-                    return Err(CompileError::Plan(format!(
-                        "model output {} is a constant; there is nothing to prove",
-                        out.name
-                    )))
-                }
+            match self.env.get(&out.name).cloned() {
+                Some(Value::Act(id)) => outputs.push(id),
+                // A constant output (a model without inputs, such as Range's) is proven as fixed
+                // cells: the verifier learns it is the compiled model's.
+                Some(constant @ Value::Const(_)) => outputs.push(self.activation(&out.name, constant)),
                 None => {
                     return Err(CompileError::Plan(format!("model output {} is not produced by any node", out.name)))
                 }

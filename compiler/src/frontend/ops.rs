@@ -102,7 +102,7 @@ pub(super) const OPS: &[OpSpec] = &[
     OpSpec { name: "Floor", domain: Domain::Onnx, proven: "rescale to scale 0 (remainder range checked), biased down", translate: Translator::op_round },
     OpSpec { name: "Gather", domain: Domain::Onnx, proven: "copy (constant indices); computed indices, any axis, of a constant or an activation: one-hot selection by proven equality tests (a negative index counts from the end; an int input used as an index is range-checked to the axis), then a MatMul with a constant table (axis 0) or products and sums", translate: Translator::op_gather },
     OpSpec { name: "GatherElements", domain: Domain::Onnx, proven: "copy (constant indices); computed indices: as Gather, one equality test per position along the axis", translate: Translator::op_gather },
-    OpSpec { name: "GatherND", domain: Domain::Onnx, proven: "copy (constant indices), batch_dims", translate: Translator::op_structural },
+    OpSpec { name: "GatherND", domain: Domain::Onnx, proven: "copy (constant indices), batch_dims; computed indices: the product of each coordinate's one-hot (proven equality tests), then products and sums (a MatMul for a constant table)", translate: Translator::op_gather },
     OpSpec { name: "Gelu", domain: Domain::Onnx, proven: "lookup (exact and tanh forms)", translate: Translator::op_lookup },
     OpSpec { name: "Gemm", domain: Domain::Onnx, proven: "linear", translate: Translator::gemm },
     OpSpec { name: "GlobalAveragePool", domain: Domain::Onnx, proven: "linear", translate: Translator::avg_pool },
@@ -159,8 +159,8 @@ pub(super) const OPS: &[OpSpec] = &[
     OpSpec { name: "Resize", domain: Domain::Onnx, proven: "copy (nearest)", translate: Translator::op_structural },
     OpSpec { name: "Round", domain: Domain::Onnx, proven: "rescale to scale 0 (remainder range checked), ties up; then halves to even: minus 1 where x + 1/2 is whole (proven equality) and the result odd", translate: Translator::op_round },
     OpSpec { name: "Scaler", domain: Domain::Ml, proven: "ai.onnx.ml: linear ((x - offset) * scale)", translate: Translator::op_linear_ml },
-    OpSpec { name: "ScatterElements", domain: Domain::Onnx, proven: "copy (constant indices, no reduction)", translate: Translator::op_structural },
-    OpSpec { name: "ScatterND", domain: Domain::Onnx, proven: "copy (constant indices, no reduction)", translate: Translator::op_structural },
+    OpSpec { name: "ScatterElements", domain: Domain::Onnx, proven: "copy (constant indices, no reduction); computed indices: each update in order, out + hit (update - out) with hit a one-hot of proven equality tests (a later duplicate wins, as in onnxruntime)", translate: Translator::op_scatter },
+    OpSpec { name: "ScatterND", domain: Domain::Onnx, proven: "copy (constant indices, no reduction); computed indices: as ScatterElements, hit the product of each coordinate's one-hot", translate: Translator::op_scatter },
     OpSpec { name: "Selu", domain: Domain::Onnx, proven: "lookup", translate: Translator::op_lookup },
     OpSpec { name: "Sigmoid", domain: Domain::Onnx, proven: "lookup", translate: Translator::op_lookup },
     OpSpec { name: "Sign", domain: Domain::Onnx, proven: "(x >= 0) - (x <= 0), two steps", translate: Translator::op_logic },
@@ -212,11 +212,20 @@ impl Translator {
         self.structural(ctx, attrs)
     }
 
-    /// Gather and GatherElements: by computed indices (embeddings, lookups in activations), or
-    /// by constant indices (a copy).
+    /// Gather, GatherElements and GatherND: by computed indices (embeddings, lookups in
+    /// activations), or by constant indices (a copy).
     fn op_gather(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
         match self.peek(ctx, 1)? {
+            Value::Act(_) if ctx.node.op_type == "GatherND" => self.gather_nd_by_value(ctx, attrs, out),
             Value::Act(_) => self.gather_by_value(ctx, attrs, out),
+            Value::Const(_) => self.structural(ctx, attrs),
+        }
+    }
+
+    /// ScatterElements and ScatterND: by computed indices, or by constant ones (a copy).
+    fn op_scatter(&mut self, ctx: &Ctx, attrs: &Attrs, out: &str) -> Result<()> {
+        match self.peek(ctx, 1)? {
+            Value::Act(_) => self.scatter_by_value(ctx, attrs, out),
             Value::Const(_) => self.structural(ctx, attrs),
         }
     }

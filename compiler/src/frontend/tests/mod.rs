@@ -148,12 +148,11 @@ fn top_k_and_nd_indexing_outside_what_is_supported_are_refused() {
         n.attribute.push(pb::AttributeProto { name: "reduction".into(), s: b"add".to_vec(), ..Default::default() })
     });
     assert!(err.contains("/scatter/ScatterND") && err.contains("only reduction none"), "{err}");
-    // Computed indices into GatherND.
-    let err = edited_error("selection", "GatherND", |n| n.input[1] = "low_i".into());
-    assert!(
-        err.contains("input 1 must be a constant") && err.contains("Gather and GatherElements take computed"),
-        "{err}"
-    );
+    // Computed indices into ScatterElements: only reduction none (ONNX's order of updates).
+    let err = edited_error("scatter", "ScatterElements", |n| {
+        n.attribute.push(pb::AttributeProto { name: "reduction".into(), s: b"max".to_vec(), ..Default::default() })
+    });
+    assert!(err.contains("/scattered/ScatterElements") && err.contains("only reduction none"), "{err}");
     let err = edited_error("conv3d", "Conv", |n| n.op_type = "ConvTranspose".into());
     assert!(err.contains("3-D ConvTranspose is not supported, only 1-D and 2-D"), "{err}");
     // Row 3 of a [2, 6] input.

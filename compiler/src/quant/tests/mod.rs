@@ -42,6 +42,7 @@ pub(crate) const MODELS: &[&str] = &[
     "wrapping",
     "powers",
     "fractions",
+    "scatter",
     "conv3d",
     "recurrent",
     "selection",
@@ -83,6 +84,7 @@ fn quantized_outputs_track_onnxruntime() {
         "tokens",
         "powers",
         "fractions",
+        "scatter",
     ] {
         let (graph, input, expected) = testdata(name);
         let plan = plan_for(&graph);

@@ -7,7 +7,7 @@ use compiler::settings::{LayoutGoal, LayoutOptions, Mode, SegmentLayout, Visibil
 use indicatif::{ProgressBar, ProgressStyle};
 use runtime::srs::{self, SrsSource};
 use runtime::{evm, proof, witness, workflow, ArtifactDir, Model};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -24,72 +24,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Translate an ONNX model into a circuit and default settings in an artifact folder.
-    Compile {
-        model: PathBuf,
-        /// Artifact folder to write (created if missing).
-        #[arg(short, long)]
-        out: PathBuf,
-        /// Largest log2 of the row count the planner may choose.
-        #[arg(long, default_value_t = 22)]
-        max_logrows: u32,
-        /// Who sees the model inputs: private, public (in the proof's instances) or hashed
-        /// (EZKL's names accepted where they mean the same).
-        #[arg(long, default_value = "private")]
-        input_visibility: String,
-        /// Who sees the model outputs: public, private or hashed.
-        #[arg(long, default_value = "public")]
-        output_visibility: String,
-        /// The weights: fixed (in the verifying key) or hashed.
-        #[arg(long, default_value = "fixed")]
-        param_visibility: String,
-        /// What the layout minimises: prover (prove time, key size) or evm (the verifier
-        /// contract's gas and size: fewest columns, more rows). Calibration keeps it.
-        #[arg(long, default_value = "prover")]
-        layout: LayoutGoal,
-        /// Prove every convolution and batched MatMul by dot rows, never by a random check
-        /// (the check is the default wherever it takes fewer rows).
-        #[arg(long)]
-        no_random_checks: bool,
-        /// Cut the model into segments of at most 2^K rows each, proven apart and aggregated
-        /// into one proof (for models too large for one circuit on one machine).
-        #[arg(long, value_name = "K")]
-        segment_logrows: Option<u32>,
-        /// With --segment-logrows: how many proofs each aggregation job verifies (a tree of
-        /// aggregations; 2 keeps every job near 8 GB, more means fewer, larger jobs).
-        #[arg(long, value_name = "N", default_value_t = compiler::settings::Segmentation::DEFAULT_ARITY)]
-        aggregation_arity: usize,
-        /// With --segment-logrows: stacked segments (cheap to aggregate, ~arity to a node) or the
-        /// row layout (~5x the rows a segment, a node each; fewer jobs for large models).
-        #[arg(long, default_value = "stacked")]
-        segment_layout: SegmentLayout,
-    },
+    Compile(CompileArgs),
     /// Choose scales, ranges, lookup bits and k from data; rewrite settings.json; report the error.
-    Calibrate {
-        art: PathBuf,
-        /// Samples in EZKL's layout: per input, N samples' flattened values concatenated.
-        #[arg(long)]
-        data: PathBuf,
-        /// resources: cheapest proof within --max-error and with top-1 agreement;
-        /// accuracy: smallest error within --max-logrows.
-        #[arg(long, value_enum, default_value_t = TargetArg::Resources)]
-        target: TargetArg,
-        /// Largest log2 of the row count.
-        #[arg(long, default_value_t = 22)]
-        max_logrows: u32,
-        /// The `resources` target's bound on each output's max error, as a fraction of the
-        /// output's largest |value| on the data.
-        #[arg(long, default_value_t = 0.01)]
-        max_rel_error: f64,
-        /// An absolute bound on every output's max error instead.
-        #[arg(long, conflicts_with = "max_rel_error")]
-        max_error: Option<f64>,
-        /// Widen every calibrated range by this fraction, so inputs a bit beyond the data still prove.
-        #[arg(long, default_value_t = 0.5)]
-        margin: f64,
-        /// Where to write the report (default: ART/calibration.json).
-        #[arg(long)]
-        json: Option<PathBuf>,
-    },
+    Calibrate(CalibrateArgs),
     /// The quantization error of the current settings on a data set.
     Report {
         art: PathBuf,
@@ -177,28 +114,7 @@ enum Command {
         srs: Option<PathBuf>,
     },
     /// Verify a proof; prints the verified public values, exits non-zero if the proof is invalid.
-    Verify {
-        art: PathBuf,
-        #[arg(short, long)]
-        proof: PathBuf,
-        /// Check the proof against this SRS (must be the one setup used).
-        #[arg(long)]
-        srs: Option<PathBuf>,
-        /// Print one JSON object on stdout: the verified public values (outputs, inputs).
-        #[arg(long)]
-        json: bool,
-        /// Refuse the proof unless its input commitment is this one (0x hex, from `zkonnx hash
-        /// --input`): without it, a hashed input proves only that *some* input was used.
-        #[arg(long, value_name = "0xHASH")]
-        expect_input_hash: Option<String>,
-        /// Refuse the proof unless its output commitment is this one (`zkonnx hash --witness`).
-        #[arg(long, value_name = "0xHASH")]
-        expect_output_hash: Option<String>,
-        /// Refuse the proof unless it used the weights of this commitment (hashed params; `zkonnx
-        /// hash --params MODEL.onnx`): without it, any weights of the compiled architecture pass.
-        #[arg(long, value_name = "0xHASH")]
-        expect_params_hash: Option<String>,
-    },
+    Verify(VerifyArgs),
     /// Write the Solidity verifier of the model: Verifier.sol, Verifier.bin (deployment bytecode,
     /// hex) and abi.json. Needs solc 0.8.19 (`npm install -g solc@0.8.19`, or ZKONNX_SOLC).
     CreateEvmVerifier {
@@ -242,6 +158,99 @@ enum TargetArg {
     Accuracy,
 }
 
+#[derive(clap::Args)]
+struct CompileArgs {
+    model: PathBuf,
+    /// Artifact folder to write (created if missing).
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Largest log2 of the row count the planner may choose.
+    #[arg(long, default_value_t = 22)]
+    max_logrows: u32,
+    /// Who sees the model inputs: private, public (in the proof's instances) or hashed
+    /// (EZKL's names accepted where they mean the same).
+    #[arg(long, default_value = "private")]
+    input_visibility: String,
+    /// Who sees the model outputs: public, private or hashed.
+    #[arg(long, default_value = "public")]
+    output_visibility: String,
+    /// The weights: fixed (in the verifying key) or hashed.
+    #[arg(long, default_value = "fixed")]
+    param_visibility: String,
+    /// What the layout minimises: prover (prove time, key size) or evm (the verifier
+    /// contract's gas and size: fewest columns, more rows). Calibration keeps it.
+    #[arg(long, default_value = "prover")]
+    layout: LayoutGoal,
+    /// Prove every convolution and batched MatMul by dot rows, never by a random check
+    /// (the check is the default wherever it takes fewer rows).
+    #[arg(long)]
+    no_random_checks: bool,
+    /// Cut the model into segments of at most 2^K rows each, proven apart and aggregated
+    /// into one proof (for models too large for one circuit on one machine).
+    #[arg(long, value_name = "K")]
+    segment_logrows: Option<u32>,
+    /// With --segment-logrows: how many proofs each aggregation job verifies (a tree of
+    /// aggregations; 2 keeps every job near 8 GB, more means fewer, larger jobs).
+    #[arg(long, value_name = "N", default_value_t = compiler::settings::Segmentation::DEFAULT_ARITY)]
+    aggregation_arity: usize,
+    /// With --segment-logrows: stacked segments (cheap to aggregate, ~arity to a node) or the
+    /// row layout (~5x the rows a segment, a node each; fewer jobs for large models).
+    #[arg(long, default_value = "stacked")]
+    segment_layout: SegmentLayout,
+}
+
+#[derive(clap::Args)]
+struct CalibrateArgs {
+    art: PathBuf,
+    /// Samples in EZKL's layout: per input, N samples' flattened values concatenated.
+    #[arg(long)]
+    data: PathBuf,
+    /// resources: cheapest proof within --max-error and with top-1 agreement;
+    /// accuracy: smallest error within --max-logrows.
+    #[arg(long, value_enum, default_value_t = TargetArg::Resources)]
+    target: TargetArg,
+    /// Largest log2 of the row count.
+    #[arg(long, default_value_t = 22)]
+    max_logrows: u32,
+    /// The `resources` target's bound on each output's max error, as a fraction of the
+    /// output's largest |value| on the data.
+    #[arg(long, default_value_t = 0.01)]
+    max_rel_error: f64,
+    /// An absolute bound on every output's max error instead.
+    #[arg(long, conflicts_with = "max_rel_error")]
+    max_error: Option<f64>,
+    /// Widen every calibrated range by this fraction, so inputs a bit beyond the data still prove.
+    #[arg(long, default_value_t = 0.5)]
+    margin: f64,
+    /// Where to write the report (default: ART/calibration.json).
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    art: PathBuf,
+    #[arg(short, long)]
+    proof: PathBuf,
+    /// Check the proof against this SRS (must be the one setup used).
+    #[arg(long)]
+    srs: Option<PathBuf>,
+    /// Print one JSON object on stdout: the verified public values (outputs, inputs).
+    #[arg(long)]
+    json: bool,
+    /// Refuse the proof unless its input commitment is this one (0x hex, from `zkonnx hash
+    /// --input`): without it, a hashed input proves only that *some* input was used.
+    #[arg(long, value_name = "0xHASH")]
+    expect_input_hash: Option<String>,
+    /// Refuse the proof unless its output commitment is this one (`zkonnx hash --witness`).
+    #[arg(long, value_name = "0xHASH")]
+    expect_output_hash: Option<String>,
+    /// Refuse the proof unless it used the weights of this commitment (hashed params; `zkonnx
+    /// hash --params MODEL.onnx`): without it, any weights of the compiled architecture pass.
+    #[arg(long, value_name = "0xHASH")]
+    expect_params_hash: Option<String>,
+}
+
 fn main() {
     // Output piped into a reader that stops early (`zkonnx inspect art | head`): end quietly, as
     // Unix tools do, instead of panicking on the broken pipe (Rust ignores SIGPIPE by default).
@@ -277,19 +286,6 @@ fn step<T>(msg: &str, f: impl FnOnce() -> runtime::Result<T>) -> Result<T> {
     Ok(out?)
 }
 
-/// A segmented model's SRS (for its aggregation's 2^k rows), after the aggregation's memory
-/// check: the SRS and the estimate in MB.
-fn aggregation_srs(
-    seg: &compiler::settings::Segmentation,
-    srs_file: Option<PathBuf>,
-    what: &str,
-) -> Result<(runtime::srs::Params, u64)> {
-    let k = seg.aggregate_k;
-    let need = runtime::segmented::check_aggregate_memory(seg, what)? >> 20;
-    let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs_file), k))?;
-    Ok((params, need))
-}
-
 /// "aggregation: 2 nodes of 2 proofs, 2 levels, k=21".
 fn tree_summary(seg: &compiler::settings::Segmentation) -> String {
     let tree = seg.tree();
@@ -306,7 +302,7 @@ fn tree_summary(seg: &compiler::settings::Segmentation) -> String {
 }
 
 /// Write an aggregate proof and its one-line summary.
-fn write_aggregate(out: &std::path::Path, p: &proof::ProofFile, segments: usize, start: Instant) -> Result<()> {
+fn write_aggregate(out: &Path, p: &proof::ProofFile, segments: usize, start: Instant) -> Result<()> {
     proof::write(out, p)?;
     println!(
         "proof written to {}: {}; {segments} segments aggregated{} ({:.1?})",
@@ -369,7 +365,7 @@ fn size_limit(no_size_limit: bool) -> evm::SizeLimit {
     }
 }
 
-fn file_size(path: &std::path::Path) -> u64 {
+fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
@@ -377,111 +373,239 @@ fn visibility_summary(v: &Visibility) -> String {
     format!("input {}, output {}, params {}", v.input, v.output, v.params)
 }
 
-fn run(command: Command) -> Result<()> {
-    match command {
-        Command::Compile {
-            model,
-            out,
-            max_logrows,
-            input_visibility,
-            output_visibility,
-            param_visibility,
-            layout,
-            no_random_checks,
-            segment_logrows,
-            aggregation_arity,
-            segment_layout,
-        } => {
-            let start = Instant::now();
-            let layout = LayoutOptions::new(layout, !no_random_checks);
-            let mode = |s: &str| s.parse::<Mode>().map_err(anyhow::Error::msg);
-            let visibility =
-                Visibility::new(mode(&input_visibility)?, mode(&output_visibility)?, mode(&param_visibility)?)
-                    .map_err(anyhow::Error::msg)?;
-            let art = ArtifactDir::new(&out);
-            let segments = segment_logrows.map(|logrows| workflow::SegmentOptions {
-                logrows,
-                arity: aggregation_arity,
-                layout: segment_layout,
-            });
-            let m = workflow::compile(&model, &art, visibility, layout, max_logrows, segments)?;
-            let s = &m.settings;
-            println!(
-                "compiled {} -> {}: {} nodes, {}, k={}, {} rows, {}, scales 2^{}/2^{} ({:.1?})",
-                model.display(),
-                out.display(),
-                m.graph.nodes.len(),
-                visibility_summary(&s.visibility),
-                s.circuit.k,
-                s.rows,
-                s.circuit.columns(),
-                s.scales.input,
-                s.scales.param,
-                start.elapsed()
-            );
-            if let Some(seg) = &m.settings.segments {
-                let max = seg.parts.iter().map(|p| p.rows).max().unwrap_or(0);
-                println!(
-                    "{} segments of at most 2^{} rows (largest {max} rows); {}",
-                    seg.parts.len(),
-                    seg.logrows,
-                    tree_summary(seg)
-                );
+fn compile(args: CompileArgs) -> Result<()> {
+    let CompileArgs {
+        model,
+        out,
+        max_logrows,
+        input_visibility,
+        output_visibility,
+        param_visibility,
+        layout,
+        no_random_checks,
+        segment_logrows,
+        aggregation_arity,
+        segment_layout,
+    } = args;
+    let start = Instant::now();
+    let layout = LayoutOptions::new(layout, !no_random_checks);
+    let mode = |s: &str| s.parse::<Mode>().map_err(anyhow::Error::msg);
+    let visibility = Visibility::new(mode(&input_visibility)?, mode(&output_visibility)?, mode(&param_visibility)?)
+        .map_err(anyhow::Error::msg)?;
+    let art = ArtifactDir::new(&out);
+    let segments = segment_logrows.map(|logrows| workflow::SegmentOptions {
+        logrows,
+        arity: aggregation_arity,
+        layout: segment_layout,
+    });
+    let m = workflow::compile(&model, &art, visibility, layout, max_logrows, segments)?;
+    let s = &m.settings;
+    println!(
+        "compiled {} -> {}: {} nodes, {}, k={}, {} rows, {}, scales 2^{}/2^{} ({:.1?})",
+        model.display(),
+        out.display(),
+        m.graph.nodes.len(),
+        visibility_summary(&s.visibility),
+        s.circuit.k,
+        s.rows,
+        s.circuit.columns(),
+        s.scales.input,
+        s.scales.param,
+        start.elapsed()
+    );
+    if let Some(seg) = &m.settings.segments {
+        let max = seg.parts.iter().map(|p| p.rows).max().unwrap_or(0);
+        println!(
+            "{} segments of at most 2^{} rows (largest {max} rows); {}",
+            seg.parts.len(),
+            seg.logrows,
+            tree_summary(seg)
+        );
+    }
+    Ok(())
+}
+
+fn calibrate(args: CalibrateArgs) -> Result<()> {
+    let CalibrateArgs { art, data, target, max_logrows, max_rel_error, max_error, margin, json } = args;
+    let start = Instant::now();
+    let dir = ArtifactDir::new(&art);
+    let opts = compiler::calibrate::Options {
+        target: match target {
+            TargetArg::Resources => compiler::calibrate::Target::Resources,
+            TargetArg::Accuracy => compiler::calibrate::Target::Accuracy,
+        },
+        max_logrows,
+        max_error: match max_error {
+            Some(e) => compiler::calibrate::ErrorBound::Absolute(e),
+            None => compiler::calibrate::ErrorBound::Relative(max_rel_error),
+        },
+        margin,
+        ..Default::default()
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("calibrating {bar:30} {pos}/{len} candidates {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report_path = json.unwrap_or_else(|| dir.calibration_report());
+    let result = runtime::calibrate::calibrate(&dir, &data, &opts, &report_path, &|total| {
+        bar.set_length(total);
+        bar.inc(1)
+    });
+    bar.finish_and_clear();
+    let (model, report) = result?;
+    let s = &model.settings;
+    let accepted =
+        report.candidates.iter().filter(|c| matches!(c.outcome, compiler::calibrate::Outcome::Accepted { .. })).count();
+    let err = report.error.as_ref().map_or(0.0, |e| e.max_abs);
+    let top1 = report.error.as_ref().map_or(1.0, |e| e.top1_agreement());
+    let reference = report.reference.as_ref().map_or(String::new(), |r| format!("; float reference the IR, {r}"));
+    println!(
+        "calibrated on {} samples: scales 2^{}/2^{}, k={}, {} rows, {}; \
+         max error {err:.4}, top-1 agreement {:.0}%; {accepted}/{} candidates met the target{reference}; report {} ({:.1?})",
+        report.samples,
+        s.scales.input,
+        s.scales.param,
+        s.circuit.k,
+        s.rows,
+        s.circuit.columns(),
+        100.0 * top1,
+        report.candidates.len(),
+        report_path.display(),
+        start.elapsed()
+    );
+    Ok(())
+}
+
+fn verify(args: VerifyArgs) -> Result<()> {
+    let VerifyArgs { art, proof: ppath, srs, json, expect_input_hash, expect_output_hash, expect_params_hash } = args;
+    let start = Instant::now();
+    let source = srs.map(SrsSource::File);
+    let expected = proof::Expected {
+        input_hash: expect_input_hash,
+        output_hash: expect_output_hash,
+        params_hash: expect_params_hash,
+    };
+    let public = proof::verify(&ArtifactDir::new(&art), &ppath, source.as_ref(), &expected)
+        .with_context(|| format!("verify {}", ppath.display()))?;
+    if json {
+        println!("{}", serde_json::to_string(&public)?);
+    } else {
+        let mut parts = vec![];
+        if let Some(outputs) = &public.outputs {
+            parts.push(format!("outputs: {}", serde_json::to_string(outputs)?));
+        }
+        if let Some(inputs) = &public.inputs {
+            parts.push(format!("inputs: {}", serde_json::to_string(inputs)?));
+        }
+        let hashes = [
+            ("input_hash", &public.input_hash),
+            ("output_hash", &public.output_hash),
+            ("params_hash", &public.params_hash),
+        ];
+        for (name, hash) in hashes {
+            if let Some(h) = hash {
+                parts.push(format!("{name}: {h}"));
             }
         }
-        Command::Calibrate { art, data, target, max_logrows, max_rel_error, max_error, margin, json } => {
-            let start = Instant::now();
-            let dir = ArtifactDir::new(&art);
-            let opts = compiler::calibrate::Options {
-                target: match target {
-                    TargetArg::Resources => compiler::calibrate::Target::Resources,
-                    TargetArg::Accuracy => compiler::calibrate::Target::Accuracy,
-                },
-                max_logrows,
-                max_error: match max_error {
-                    Some(e) => compiler::calibrate::ErrorBound::Absolute(e),
-                    None => compiler::calibrate::ErrorBound::Relative(max_rel_error),
-                },
-                margin,
-                ..Default::default()
-            };
-            let bar = ProgressBar::new(0);
-            bar.set_style(
-                ProgressStyle::with_template("calibrating {bar:30} {pos}/{len} candidates {elapsed}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            let report_path = json.unwrap_or_else(|| dir.calibration_report());
-            let result = runtime::calibrate::calibrate(&dir, &data, &opts, &report_path, &|total| {
-                bar.set_length(total);
-                bar.inc(1)
-            });
-            bar.finish_and_clear();
-            let (model, report) = result?;
-            let s = &model.settings;
-            let accepted = report
-                .candidates
+        if parts.is_empty() {
+            parts.push("no public values (private input and output, weights in the key)".into());
+        }
+        println!("verified ({:.1?}); {}", start.elapsed(), parts.join("; "));
+    }
+    Ok(())
+}
+
+/// The graph, visibility, layout, circuit and any segments of a compiled folder.
+fn inspect(art: &Path) -> Result<()> {
+    let m = Model::load(&ArtifactDir::new(&art))?;
+    print!("{}", m.graph);
+    println!("visibility: {}", visibility_summary(&m.settings.visibility));
+    println!("layout: for the {}", if m.settings.layout == LayoutGoal::Evm { "EVM verifier" } else { "prover" });
+    println!("circuit: {}", serde_json::to_string(&m.settings.circuit)?);
+    for (i, p) in m.settings.segments.iter().flat_map(|s| s.parts.iter()).enumerate() {
+        let crossing = |ids: &[usize]| -> String {
+            let named: Vec<String> = ids
                 .iter()
-                .filter(|c| matches!(c.outcome, compiler::calibrate::Outcome::Accepted { .. }))
-                .count();
-            let err = report.error.as_ref().map_or(0.0, |e| e.max_abs);
-            let top1 = report.error.as_ref().map_or(1.0, |e| e.top1_agreement());
-            let reference =
-                report.reference.as_ref().map_or(String::new(), |r| format!("; float reference the IR, {r}"));
+                .map(|&id| {
+                    let n = &m.graph.nodes[id];
+                    format!("{} ({})", n.name, n.shape.iter().product::<usize>())
+                })
+                .collect();
+            named.join(", ")
+        };
+        println!(
+            "segment {i}: nodes {}..{}, k={}, {}, {} rows; in: {}; out: {}",
+            p.segment.start,
+            p.segment.end,
+            p.circuit.k,
+            if p.circuit.stacked { "stacked" } else { "row layout" },
+            p.rows,
+            crossing(&p.segment.inputs),
+            crossing(&p.segment.outputs)
+        );
+    }
+    if let Some(seg) = &m.settings.segments {
+        let tree = seg.tree();
+        for (j, node) in tree.nodes.iter().enumerate() {
+            let children: Vec<String> = node
+                .children
+                .iter()
+                .map(|c| match c {
+                    Child::Segment(i) => format!("segment {i}"),
+                    Child::Node(n) => format!("node {n}"),
+                })
+                .collect();
             println!(
-                "calibrated on {} samples: scales 2^{}/2^{}, k={}, {} rows, {}; \
-                 max error {err:.4}, top-1 agreement {:.0}%; {accepted}/{} candidates met the target{reference}; report {} ({:.1?})",
-                report.samples,
-                s.scales.input,
-                s.scales.param,
-                s.circuit.k,
-                s.rows,
-                s.circuit.columns(),
-                100.0 * top1,
-                report.candidates.len(),
-                report_path.display(),
-                start.elapsed()
+                "aggregation node {j}{}: level {}, segments {}..{}; verifies {}",
+                if j == tree.root() { " (root)" } else { "" },
+                node.level,
+                node.span.start,
+                node.span.end,
+                children.join(", ")
             );
         }
+    }
+    Ok(())
+}
+
+/// `prove`: the model's proof (one circuit's, or its segments' aggregate), or with `--segment`
+/// one segment's.
+fn prove(art: &Path, wpath: &Path, out: &Path, srs: Option<PathBuf>, segment: Option<usize>) -> Result<()> {
+    let start = Instant::now();
+    let dir = ArtifactDir::new(art);
+    let m = Model::load(&dir)?;
+    let w = witness::read(wpath, &m)?;
+    let source = SrsSource::from_option(srs);
+    if let Some(i) = segment {
+        let proven = workflow::prove_segment(&m, &dir, &w, &source, i, &Stages::default())?;
+        runtime::files::write_json(out, &proven.proof)?;
+        println!(
+            "segment {i} proof written to {}: {}, k={}, {} rows{} ({:.1?})",
+            out.display(),
+            size(file_size(out)),
+            proven.k,
+            proven.rows,
+            measured_peak(),
+            start.elapsed()
+        );
+        return Ok(());
+    }
+    let proven = workflow::prove(&m, &dir, &w, &source, &Stages::default())?;
+    match proven.segments {
+        Some(parts) => write_aggregate(out, &proven.proof, parts, start),
+        None => {
+            proof::write(out, &proven.proof)?;
+            println!("proof written to {}: {} ({:.1?})", out.display(), size(file_size(out)), start.elapsed());
+            Ok(())
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Compile(args) => compile(args)?,
+        Command::Calibrate(args) => calibrate(args)?,
         Command::Report { art, data, json } => {
             let r = runtime::calibrate::report(&ArtifactDir::new(&art), &data)?;
             if let Some(path) = json {
@@ -490,59 +614,7 @@ fn run(command: Command) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
         Command::Ops => print!("{}", compiler::frontend::ops_table()),
-        Command::Inspect { art } => {
-            let m = Model::load(&ArtifactDir::new(&art))?;
-            print!("{}", m.graph);
-            println!("visibility: {}", visibility_summary(&m.settings.visibility));
-            println!(
-                "layout: for the {}",
-                if m.settings.layout == LayoutGoal::Evm { "EVM verifier" } else { "prover" }
-            );
-            println!("circuit: {}", serde_json::to_string(&m.settings.circuit)?);
-            for (i, p) in m.settings.segments.iter().flat_map(|s| s.parts.iter()).enumerate() {
-                let crossing = |ids: &[usize]| -> String {
-                    let named: Vec<String> = ids
-                        .iter()
-                        .map(|&id| {
-                            let n = &m.graph.nodes[id];
-                            format!("{} ({})", n.name, n.shape.iter().product::<usize>())
-                        })
-                        .collect();
-                    named.join(", ")
-                };
-                println!(
-                    "segment {i}: nodes {}..{}, k={}, {}, {} rows; in: {}; out: {}",
-                    p.segment.start,
-                    p.segment.end,
-                    p.circuit.k,
-                    if p.circuit.stacked { "stacked" } else { "row layout" },
-                    p.rows,
-                    crossing(&p.segment.inputs),
-                    crossing(&p.segment.outputs)
-                );
-            }
-            if let Some(seg) = &m.settings.segments {
-                let tree = seg.tree();
-                for (j, node) in tree.nodes.iter().enumerate() {
-                    let children: Vec<String> = node
-                        .children
-                        .iter()
-                        .map(|c| match c {
-                            Child::Segment(i) => format!("segment {i}"),
-                            Child::Node(n) => format!("node {n}"),
-                        })
-                        .collect();
-                    println!(
-                        "aggregation node {j}{}: level {}, segments {}..{}; verifies {}",
-                        if j == tree.root() { " (root)" } else { "" },
-                        node.level,
-                        node.span.start,
-                        node.span.end,
-                        children.join(", ")
-                    );
-                }
-            }
-        }
+        Command::Inspect { art } => inspect(&art)?,
         Command::GenSrs { k, out } => {
             eprintln!("warning: a generated SRS is NOT safe for production; use one from a ceremony");
             step(&format!("generating an SRS for 2^{k} rows"), || srs::generate_file(&out, k))?;
@@ -615,57 +687,11 @@ fn run(command: Command) -> Result<()> {
             let start = Instant::now();
             let dir = ArtifactDir::new(&art);
             let m = Model::load(&dir)?;
-            let Some(seg) = &m.settings.segments else {
-                anyhow::bail!("{} is not segmented; compile it with --segment-logrows", art.display());
-            };
-            let (params, need) = aggregation_srs(seg, srs, "aggregation")?;
-            let progress = |line: String| eprintln!("{line}");
-            let msg = format!("aggregating {} segment proofs (estimated peak memory {need} MB)", seg.parts.len());
-            let p = step(&msg, || proof::aggregate_files(&m, &dir, &params, &segment_proofs, &progress))?;
-            write_aggregate(&out, &p, seg.parts.len(), start)?;
+            let source = SrsSource::from_option(srs);
+            let proven = workflow::aggregate(&m, &dir, &segment_proofs, &source, &Stages::default())?;
+            write_aggregate(&out, &proven.proof, proven.segments.unwrap_or(0), start)?;
         }
-        Command::Prove { art, witness: wpath, out, srs, segment } => {
-            let start = Instant::now();
-            let dir = ArtifactDir::new(&art);
-            let m = Model::load(&dir)?;
-            let w = witness::read(&wpath, &m)?;
-            if let (Some(i), Some(seg)) = (segment, &m.settings.segments) {
-                let k = seg.aggregate_k;
-                let part = seg.parts.get(i).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "--segment {i}: this model has {} segments (0 to {})",
-                        seg.parts.len(),
-                        seg.parts.len() - 1
-                    )
-                })?;
-                let need = runtime::keys::check_prove_memory(part.circuit, &format!("proving segment {i}"))? >> 20;
-                let params = step(&format!("loading SRS (k={k})"), || srs::load(&SrsSource::from_option(srs), k))?;
-                let msg = format!("proving segment {i} (k={}, estimated peak memory {need} MB)", part.circuit.k);
-                let p = step(&msg, || proof::prove_one_segment(&m, &dir, &w, &params, i))?;
-                runtime::files::write_json(&out, &p)?;
-                println!(
-                    "segment {i} proof written to {}: {}, k={}, {} rows{} ({:.1?})",
-                    out.display(),
-                    size(file_size(&out)),
-                    part.circuit.k,
-                    part.rows,
-                    measured_peak(),
-                    start.elapsed()
-                );
-                return Ok(());
-            }
-            if segment.is_some() {
-                anyhow::bail!("--segment: {} is not segmented; compile it with --segment-logrows", art.display());
-            }
-            let proven = workflow::prove(&m, &dir, &w, &SrsSource::from_option(srs), &Stages::default())?;
-            match proven.segments {
-                Some(parts) => write_aggregate(&out, &proven.proof, parts, start)?,
-                None => {
-                    proof::write(&out, &proven.proof)?;
-                    println!("proof written to {}: {} ({:.1?})", out.display(), size(file_size(&out)), start.elapsed());
-                }
-            }
-        }
+        Command::Prove { art, witness: wpath, out, srs, segment } => prove(&art, &wpath, &out, srs, segment)?,
         Command::CreateEvmVerifier { art, out, no_size_limit } => {
             let start = Instant::now();
             let limit = size_limit(no_size_limit);
@@ -710,42 +736,7 @@ fn run(command: Command) -> Result<()> {
                 start.elapsed()
             );
         }
-        Command::Verify { art, proof: ppath, srs, json, expect_input_hash, expect_output_hash, expect_params_hash } => {
-            let start = Instant::now();
-            let source = srs.map(SrsSource::File);
-            let expected = proof::Expected {
-                input_hash: expect_input_hash,
-                output_hash: expect_output_hash,
-                params_hash: expect_params_hash,
-            };
-            let public = proof::verify(&ArtifactDir::new(&art), &ppath, source.as_ref(), &expected)
-                .with_context(|| format!("verify {}", ppath.display()))?;
-            if json {
-                println!("{}", serde_json::to_string(&public)?);
-            } else {
-                let mut parts = vec![];
-                if let Some(outputs) = &public.outputs {
-                    parts.push(format!("outputs: {}", serde_json::to_string(outputs)?));
-                }
-                if let Some(inputs) = &public.inputs {
-                    parts.push(format!("inputs: {}", serde_json::to_string(inputs)?));
-                }
-                let hashes = [
-                    ("input_hash", &public.input_hash),
-                    ("output_hash", &public.output_hash),
-                    ("params_hash", &public.params_hash),
-                ];
-                for (name, hash) in hashes {
-                    if let Some(h) = hash {
-                        parts.push(format!("{name}: {h}"));
-                    }
-                }
-                if parts.is_empty() {
-                    parts.push("no public values (private input and output, weights in the key)".into());
-                }
-                println!("verified ({:.1?}); {}", start.elapsed(), parts.join("; "));
-            }
-        }
+        Command::Verify(args) => verify(args)?,
     }
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! The user's long steps, once for every shell (the CLI and the Python package): each checks the
 //! memory it needs, loads the SRS, runs the path of one circuit or of a segmented model, and
 //! returns a report the shell prints. Whether a model is segmented is decided here, not in the
-//! shells (setup and prove so far; `prove --segment` and `aggregate` are segmented-only steps).
+//! shells.
 
-use crate::error::Result;
+use crate::error::{Result, RuntimeError};
 use crate::keys::{self, SetupReport};
 use crate::model::{self, ArtifactDir, Model};
 use crate::proof::{self, ProofFile};
@@ -124,6 +124,64 @@ pub fn prove(
         }
     };
     Ok(Proven { proof, estimated_peak: need, segments })
+}
+
+/// The segments of a model a segmented-only step (`--segment`, `aggregate`) needs.
+fn segments_of<'m>(model: &'m Model, what: &str) -> Result<&'m compiler::settings::Segmentation> {
+    model.settings.segments.as_ref().ok_or_else(|| {
+        RuntimeError::Input(format!("{what}: this model is not segmented; compile it with --segment-logrows"))
+    })
+}
+
+/// What `prove --segment i` made.
+pub struct SegmentProven {
+    pub proof: segmented::SegmentProofFile,
+    pub k: u32,
+    pub rows: usize,
+    pub estimated_peak: u64,
+}
+
+/// `zkonnx prove --segment i`: one segment's proof, for a scheduler (Ray) that proves segments
+/// apart; it uses the aggregation's SRS, downsized.
+pub fn prove_segment(
+    model: &Model,
+    art: &ArtifactDir,
+    witness: &Witness,
+    source: &SrsSource,
+    i: usize,
+    progress: &dyn Progress,
+) -> Result<SegmentProven> {
+    let seg = segments_of(model, "--segment")?;
+    let part = seg.parts.get(i).ok_or_else(|| {
+        RuntimeError::Input(format!(
+            "--segment {i}: this model has {} segments (0 to {})",
+            seg.parts.len(),
+            seg.parts.len() - 1
+        ))
+    })?;
+    let need = keys::check_prove_memory(part.circuit, &format!("proving segment {i}"))?;
+    progress.stage(&format!("loading SRS (k={})", seg.aggregate_k));
+    let params = srs::load(source, seg.aggregate_k)?;
+    progress.stage(&format!("proving segment {i} (k={}, estimated peak memory {})", part.circuit.k, size(need)));
+    let proof = proof::prove_one_segment(model, art, witness, &params, i)?;
+    Ok(SegmentProven { proof, k: part.circuit.k, rows: part.rows, estimated_peak: need })
+}
+
+/// `zkonnx aggregate`: segment proofs made apart, aggregated into the model's proof.
+pub fn aggregate(
+    model: &Model,
+    art: &ArtifactDir,
+    segment_proofs: &[std::path::PathBuf],
+    source: &SrsSource,
+    progress: &dyn Progress,
+) -> Result<Proven> {
+    let seg = segments_of(model, "aggregate")?;
+    let need = segmented::check_aggregate_memory(seg, "aggregation")?;
+    progress.stage(&format!("loading SRS (k={})", seg.aggregate_k));
+    let params = srs::load(source, seg.aggregate_k)?;
+    progress.stage(&format!("aggregating {} segment proofs (estimated peak memory {})", seg.parts.len(), size(need)));
+    let proof = proof::aggregate_files(model, art, &params, segment_proofs, &|line| progress.done(line))?;
+    Ok(Proven { proof, estimated_peak: need, segments: Some(seg.parts.len()) })
 }
 
 /// A size as the shells print it: B, kB, MB, or GB of 2^30 bytes.

@@ -115,58 +115,7 @@ pub fn eval(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs, outputs: u
             }
             Ok(parts)
         }
-        "Pad" => {
-            let x = input(0)?;
-            let rank = x.shape.len();
-            let pads = ints(1).or_else(|| attrs.ints("pads")).ok_or("pads missing")?;
-            let axes: Vec<usize> = match ints(3) {
-                Some(a) => a.iter().map(|&a| norm(a, rank)).collect::<Result<_>>()?,
-                None => (0..rank).collect(),
-            };
-            if pads.len() != 2 * axes.len() {
-                return Err(format!("pads {pads:?} must hold two numbers per padded axis"));
-            }
-            let mut begin = vec![0i64; rank];
-            let mut end = vec![0i64; rank];
-            for (j, &a) in axes.iter().enumerate() {
-                begin[a] = pads[j];
-                end[a] = pads[j + axes.len()];
-            }
-            let mode = attrs.string("mode").unwrap_or_else(|| "constant".into());
-            let shape =
-                crate::tensor::dims((0..rank).map(|a| (x.shape[a] as f64 + begin[a] as f64 + end[a] as f64).max(0.0)))?;
-            let value = inputs.get(2).copied().flatten().map(|t| t.data.first().copied().unwrap_or(0.0));
-            let value = value.unwrap_or(attrs.float("value", 0.0) as f64);
-            let mut out = pick(x, &shape, |idx| {
-                let mut src = Vec::with_capacity(rank);
-                for a in 0..rank {
-                    let dim = x.shape[a] as i64;
-                    let i = idx[a] as i64 - begin[a];
-                    let i = match mode.as_str() {
-                        _ if (0..dim).contains(&i) => i,
-                        "reflect" if dim > 1 => {
-                            let period = 2 * (dim - 1);
-                            let m = i.rem_euclid(period);
-                            if m < dim {
-                                m
-                            } else {
-                                period - m
-                            }
-                        }
-                        "edge" | "reflect" => i.clamp(0, dim - 1),
-                        "wrap" => i.rem_euclid(dim),
-                        _ => return None,
-                    };
-                    src.push(i as usize);
-                }
-                Some(src)
-            });
-            if !["constant", "reflect", "edge", "wrap"].contains(&mode.as_str()) {
-                return Err(format!("pad mode {mode} is not an ONNX mode"));
-            }
-            fill_missing(&mut out, value);
-            one(out)
-        }
+        "Pad" => pad(inputs, attrs),
         "Expand" => {
             let (x, target) = (input(0)?, ints(1).ok_or("shape missing")?);
             let target = crate::tensor::dims(target.iter().map(|&d| d.max(0) as f64))?;
@@ -208,209 +157,273 @@ pub fn eval(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs, outputs: u
                 .collect();
             one(Tensor::new(x.shape.clone(), data))
         }
-        "GatherElements" | "ScatterElements" => {
-            let (x, index) = (input(0)?, input(1)?);
-            let rank = x.shape.len();
-            let axis = norm(attrs.int("axis", 0), rank)?;
-            if index.shape.len() != rank {
-                return Err(format!("indices of rank {} for data of rank {rank}", index.shape.len()));
-            }
-            if op == "ScatterElements" && attrs.string("reduction").is_some_and(|r| r != "none") {
-                return Err("only reduction none is supported".into());
-            }
-            let dim = x.shape[axis] as i64;
-            let (xs, is) = (strides(&x.shape), strides(&index.shape));
-            // For each element of the indices: the flat position in x it names.
-            let targets = (0..index.len())
-                .map(|f| {
-                    let i = index.data[f] as i64;
-                    let i = if i < 0 { i + dim } else { i };
-                    if !(0..dim).contains(&i) {
-                        return Err(format!("index {} is out of range for an axis of {dim}", index.data[f]));
-                    }
-                    Ok((0..rank)
-                        .map(|a| if a == axis { i as usize } else { (f / is[a]) % index.shape[a] } * xs[a])
-                        .sum())
-                })
-                .collect::<Result<Vec<usize>>>()?;
-            if op == "GatherElements" {
-                return one(Tensor::new(index.shape.clone(), targets.iter().map(|&t| x.data[t]).collect()));
-            }
-            let updates = input(2)?;
-            if updates.shape != index.shape {
-                return Err("updates and indices differ in shape".into());
-            }
-            let mut data = x.data.clone();
-            for (f, &t) in targets.iter().enumerate() {
-                data[t] = updates.data[f];
-            }
-            one(Tensor::new(x.shape.clone(), data))
-        }
-        "GatherND" | "ScatterND" => {
-            let (x, index) = (input(0)?, input(1)?);
-            let batch_dims = if op == "GatherND" { attrs.int("batch_dims", 0).max(0) as usize } else { 0 };
-            if op == "ScatterND" && attrs.string("reduction").is_some_and(|r| r != "none") {
-                return Err("only reduction none is supported".into());
-            }
-            let (rank, q) = (x.shape.len(), index.shape.len());
-            let k = index.shape.last().copied().unwrap_or(0);
-            if q == 0
-                || k == 0
-                || batch_dims + k > rank
-                || batch_dims >= q
-                || x.shape[..batch_dims] != index.shape[..batch_dims]
-            {
-                return Err(format!(
-                    "indices {:?} (batch_dims {batch_dims}) do not index data {:?}",
-                    index.shape, x.shape
-                ));
-            }
-            // Each index tuple names a slice of x: its flat start and its length.
-            let xs = strides(&x.shape);
-            let slice: usize = x.shape[batch_dims + k..].iter().product();
-            let tuples = index.len() / k;
-            let per_batch: usize = index.shape[batch_dims..q - 1].iter().product();
-            let starts = (0..tuples)
-                .map(|t| {
-                    let batch = t / per_batch.max(1);
-                    let mut start = 0;
-                    // The batch coordinates, then the tuple's.
-                    let mut rest = batch;
-                    for a in (0..batch_dims).rev() {
-                        start += (rest % x.shape[a]) * xs[a];
-                        rest /= x.shape[a];
-                    }
-                    for j in 0..k {
-                        let dim = x.shape[batch_dims + j] as i64;
-                        let i = index.data[t * k + j] as i64;
-                        let i = if i < 0 { i + dim } else { i };
-                        if !(0..dim).contains(&i) {
-                            return Err(format!(
-                                "index {} is out of range for an axis of {dim}",
-                                index.data[t * k + j]
-                            ));
-                        }
-                        start += i as usize * xs[batch_dims + j];
-                    }
-                    Ok(start)
-                })
-                .collect::<Result<Vec<usize>>>()?;
-            let mut shape = index.shape[..q - 1].to_vec();
-            shape.extend(&x.shape[batch_dims + k..]);
-            if op == "GatherND" {
-                let data = starts.iter().flat_map(|&s| x.data[s..s + slice].iter().copied()).collect();
-                return one(Tensor::new(shape, data));
-            }
-            let updates = input(2)?;
-            if updates.shape != shape {
-                return Err(format!("updates {:?} must be {shape:?}", updates.shape));
-            }
-            let mut data = x.data.clone();
-            for (t, &s) in starts.iter().enumerate() {
-                data[s..s + slice].copy_from_slice(&updates.data[t * slice..(t + 1) * slice]);
-            }
-            one(Tensor::new(x.shape.clone(), data))
-        }
+        "GatherElements" | "ScatterElements" => gather_scatter_elements(op, inputs, attrs),
+        "GatherND" | "ScatterND" => gather_scatter_nd(op, inputs, attrs),
         "Tile" => {
             let (x, reps) = (input(0)?, ints(1).ok_or("repeats missing")?);
             let shape = crate::tensor::dims(x.shape.iter().zip(&reps).map(|(&d, &r)| d as f64 * r.max(0) as f64))?;
             one(pick(x, &shape, |idx| Some(idx.iter().zip(&x.shape).map(|(&i, &d)| i % d).collect())))
         }
-        "Resize" | "Upsample" => {
-            let x = input(0)?;
-            let mode = attrs.string("mode").unwrap_or_else(|| "nearest".into());
-            if mode != "nearest" {
-                return Err(format!("Resize mode {mode} is not supported; only nearest"));
-            }
-            let rank = x.shape.len();
-            // Upsample / Resize-10: (X, scales); Resize-11+: (X, roi, scales, sizes).
-            let (scales, sizes) = if op == "Upsample" || inputs.len() == 2 {
-                (
-                    inputs
-                        .get(1)
-                        .copied()
-                        .flatten()
-                        .map(|t| t.data.clone())
-                        .or_else(|| attrs.floats("scales").map(|v| v.iter().map(|&s| s as f64).collect())),
-                    None,
-                )
-            } else {
-                (inputs.get(2).copied().flatten().filter(|t| !t.is_empty()).map(|t| t.data.clone()), ints(3))
-            };
-            let (shape, scales): (Vec<usize>, Vec<f64>) = match (sizes, scales) {
-                (Some(s), _) if s.len() == rank => {
-                    let shape = crate::tensor::dims(s.iter().map(|&v| v as f64))?;
-                    let sc = shape.iter().zip(&x.shape).map(|(&o, &i)| o as f64 / i as f64).collect();
-                    (shape, sc)
-                }
-                (_, Some(sc)) if sc.len() == rank => {
-                    (crate::tensor::dims(x.shape.iter().zip(&sc).map(|(&d, &s)| (d as f64 * s).floor()))?, sc)
-                }
-                _ => return Err("Resize needs scales or sizes for every axis".into()),
-            };
-            let ctm = attrs.string("coordinate_transformation_mode").unwrap_or_else(|| {
-                if op == "Upsample" || inputs.len() == 2 {
-                    "asymmetric".into()
-                } else {
-                    "half_pixel".into()
-                }
-            });
-            let nearest = attrs.string("nearest_mode").unwrap_or_else(|| {
-                if op == "Upsample" || inputs.len() == 2 {
-                    "floor".into()
-                } else {
-                    "round_prefer_floor".into()
-                }
-            });
-            if !matches!(ctm.as_str(), "asymmetric" | "align_corners" | "pytorch_half_pixel" | "half_pixel") {
-                return Err(format!("coordinate_transformation_mode {ctm} is not supported with nearest"));
-            }
-            if !matches!(nearest.as_str(), "floor" | "ceil" | "round_prefer_ceil" | "round_prefer_floor") {
-                return Err(format!("nearest_mode {nearest} is not an ONNX nearest mode"));
-            }
-            if attrs.ints("axes").is_some_and(|a| {
-                a.len() != rank || a.iter().enumerate().any(|(i, &v)| v != i as i64 && v != i as i64 - rank as i64)
-            }) {
-                return Err("axes other than all of them, in order, are not supported".into());
-            }
-            if attrs.string("keep_aspect_ratio_policy").is_some_and(|p| p != "stretch") {
-                return Err("keep_aspect_ratio_policy other than stretch is not supported".into());
-            }
-            // These shape only the linear and cubic modes' weights, or tf_crop_and_resize's.
-            for unused in ["cubic_coeff_a", "exclude_outside", "extrapolation_value", "antialias"] {
-                let _ = attrs.has(unused);
-            }
-            let maps: Vec<Vec<usize>> = (0..rank)
-                .map(|a| {
-                    let (din, dout, s) = (x.shape[a] as f64, shape[a] as f64, scales[a]);
-                    (0..shape[a])
-                        .map(|o| {
-                            let o = o as f64;
-                            let src = match ctm.as_str() {
-                                "asymmetric" => o / s,
-                                "align_corners" if dout > 1.0 => o * (din - 1.0) / (dout - 1.0),
-                                "align_corners" => 0.0,
-                                "pytorch_half_pixel" if dout <= 1.0 => 0.0,
-                                _ => (o + 0.5) / s - 0.5,
-                            };
-                            let i = match nearest.as_str() {
-                                "floor" => src.floor(),
-                                "ceil" => src.ceil(),
-                                "round_prefer_ceil" => (src + 0.5).floor(),
-                                _ => (src - 0.5).ceil(),
-                            };
-                            (i.max(0.0) as usize).min(x.shape[a] - 1)
-                        })
-                        .collect()
-                })
-                .collect();
-            one(pick(x, &shape, |idx| Some(idx.iter().enumerate().map(|(a, &i)| maps[a][i]).collect())))
-        }
+        "Resize" | "Upsample" => resize(op, inputs, attrs),
         _ => {
             let present: Vec<Tensor<f64>> = inputs.iter().flatten().map(|t| (*t).clone()).collect();
             consts::fold(op, &present, attrs).map(|t| vec![t])
         }
     }
+}
+
+/// Resize and Upsample, nearest mode: each output element copies its nearest source.
+fn resize(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs) -> Result<Vec<Tensor<f64>>> {
+    let input = |i: usize| inputs.get(i).copied().flatten().ok_or_else(|| format!("missing input {i}"));
+    let ints = |i: usize| -> Option<Vec<i64>> { inputs.get(i).copied().flatten().map(to_ints) };
+    let one = |t: Tensor<f64>| Ok(vec![t]);
+    let x = input(0)?;
+    let mode = attrs.string("mode").unwrap_or_else(|| "nearest".into());
+    if mode != "nearest" {
+        return Err(format!("Resize mode {mode} is not supported; only nearest"));
+    }
+    let rank = x.shape.len();
+    // Upsample / Resize-10: (X, scales); Resize-11+: (X, roi, scales, sizes).
+    let (scales, sizes) = if op == "Upsample" || inputs.len() == 2 {
+        (
+            inputs
+                .get(1)
+                .copied()
+                .flatten()
+                .map(|t| t.data.clone())
+                .or_else(|| attrs.floats("scales").map(|v| v.iter().map(|&s| s as f64).collect())),
+            None,
+        )
+    } else {
+        (inputs.get(2).copied().flatten().filter(|t| !t.is_empty()).map(|t| t.data.clone()), ints(3))
+    };
+    let (shape, scales): (Vec<usize>, Vec<f64>) = match (sizes, scales) {
+        (Some(s), _) if s.len() == rank => {
+            let shape = crate::tensor::dims(s.iter().map(|&v| v as f64))?;
+            let sc = shape.iter().zip(&x.shape).map(|(&o, &i)| o as f64 / i as f64).collect();
+            (shape, sc)
+        }
+        (_, Some(sc)) if sc.len() == rank => {
+            (crate::tensor::dims(x.shape.iter().zip(&sc).map(|(&d, &s)| (d as f64 * s).floor()))?, sc)
+        }
+        _ => return Err("Resize needs scales or sizes for every axis".into()),
+    };
+    let ctm = attrs.string("coordinate_transformation_mode").unwrap_or_else(|| {
+        if op == "Upsample" || inputs.len() == 2 {
+            "asymmetric".into()
+        } else {
+            "half_pixel".into()
+        }
+    });
+    let nearest = attrs.string("nearest_mode").unwrap_or_else(|| {
+        if op == "Upsample" || inputs.len() == 2 {
+            "floor".into()
+        } else {
+            "round_prefer_floor".into()
+        }
+    });
+    if !matches!(ctm.as_str(), "asymmetric" | "align_corners" | "pytorch_half_pixel" | "half_pixel") {
+        return Err(format!("coordinate_transformation_mode {ctm} is not supported with nearest"));
+    }
+    if !matches!(nearest.as_str(), "floor" | "ceil" | "round_prefer_ceil" | "round_prefer_floor") {
+        return Err(format!("nearest_mode {nearest} is not an ONNX nearest mode"));
+    }
+    if attrs.ints("axes").is_some_and(|a| {
+        a.len() != rank || a.iter().enumerate().any(|(i, &v)| v != i as i64 && v != i as i64 - rank as i64)
+    }) {
+        return Err("axes other than all of them, in order, are not supported".into());
+    }
+    if attrs.string("keep_aspect_ratio_policy").is_some_and(|p| p != "stretch") {
+        return Err("keep_aspect_ratio_policy other than stretch is not supported".into());
+    }
+    // These shape only the linear and cubic modes' weights, or tf_crop_and_resize's.
+    for unused in ["cubic_coeff_a", "exclude_outside", "extrapolation_value", "antialias"] {
+        let _ = attrs.has(unused);
+    }
+    let maps: Vec<Vec<usize>> = (0..rank)
+        .map(|a| {
+            let (din, dout, s) = (x.shape[a] as f64, shape[a] as f64, scales[a]);
+            (0..shape[a])
+                .map(|o| {
+                    let o = o as f64;
+                    let src = match ctm.as_str() {
+                        "asymmetric" => o / s,
+                        "align_corners" if dout > 1.0 => o * (din - 1.0) / (dout - 1.0),
+                        "align_corners" => 0.0,
+                        "pytorch_half_pixel" if dout <= 1.0 => 0.0,
+                        _ => (o + 0.5) / s - 0.5,
+                    };
+                    let i = match nearest.as_str() {
+                        "floor" => src.floor(),
+                        "ceil" => src.ceil(),
+                        "round_prefer_ceil" => (src + 0.5).floor(),
+                        _ => (src - 0.5).ceil(),
+                    };
+                    (i.max(0.0) as usize).min(x.shape[a] - 1)
+                })
+                .collect()
+        })
+        .collect();
+    one(pick(x, &shape, |idx| Some(idx.iter().enumerate().map(|(a, &i)| maps[a][i]).collect())))
+}
+
+/// GatherND and ScatterND with constant indices: slices named by index tuples.
+fn gather_scatter_nd(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs) -> Result<Vec<Tensor<f64>>> {
+    let input = |i: usize| inputs.get(i).copied().flatten().ok_or_else(|| format!("missing input {i}"));
+    let one = |t: Tensor<f64>| Ok(vec![t]);
+    let (x, index) = (input(0)?, input(1)?);
+    let batch_dims = if op == "GatherND" { attrs.int("batch_dims", 0).max(0) as usize } else { 0 };
+    if op == "ScatterND" && attrs.string("reduction").is_some_and(|r| r != "none") {
+        return Err("only reduction none is supported".into());
+    }
+    let (rank, q) = (x.shape.len(), index.shape.len());
+    let k = index.shape.last().copied().unwrap_or(0);
+    if q == 0
+        || k == 0
+        || batch_dims + k > rank
+        || batch_dims >= q
+        || x.shape[..batch_dims] != index.shape[..batch_dims]
+    {
+        return Err(format!("indices {:?} (batch_dims {batch_dims}) do not index data {:?}", index.shape, x.shape));
+    }
+    // Each index tuple names a slice of x: its flat start and its length.
+    let xs = strides(&x.shape);
+    let slice: usize = x.shape[batch_dims + k..].iter().product();
+    let tuples = index.len() / k;
+    let per_batch: usize = index.shape[batch_dims..q - 1].iter().product();
+    let starts = (0..tuples)
+        .map(|t| {
+            let batch = t / per_batch.max(1);
+            let mut start = 0;
+            // The batch coordinates, then the tuple's.
+            let mut rest = batch;
+            for a in (0..batch_dims).rev() {
+                start += (rest % x.shape[a]) * xs[a];
+                rest /= x.shape[a];
+            }
+            for j in 0..k {
+                let dim = x.shape[batch_dims + j] as i64;
+                let i = index.data[t * k + j] as i64;
+                let i = if i < 0 { i + dim } else { i };
+                if !(0..dim).contains(&i) {
+                    return Err(format!("index {} is out of range for an axis of {dim}", index.data[t * k + j]));
+                }
+                start += i as usize * xs[batch_dims + j];
+            }
+            Ok(start)
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    let mut shape = index.shape[..q - 1].to_vec();
+    shape.extend(&x.shape[batch_dims + k..]);
+    if op == "GatherND" {
+        let data = starts.iter().flat_map(|&s| x.data[s..s + slice].iter().copied()).collect();
+        return one(Tensor::new(shape, data));
+    }
+    let updates = input(2)?;
+    if updates.shape != shape {
+        return Err(format!("updates {:?} must be {shape:?}", updates.shape));
+    }
+    let mut data = x.data.clone();
+    for (t, &s) in starts.iter().enumerate() {
+        data[s..s + slice].copy_from_slice(&updates.data[t * slice..(t + 1) * slice]);
+    }
+    one(Tensor::new(x.shape.clone(), data))
+}
+
+/// GatherElements and ScatterElements with constant indices, along one axis.
+fn gather_scatter_elements(op: &str, inputs: &[Option<&Tensor<f64>>], attrs: &Attrs) -> Result<Vec<Tensor<f64>>> {
+    let input = |i: usize| inputs.get(i).copied().flatten().ok_or_else(|| format!("missing input {i}"));
+    let one = |t: Tensor<f64>| Ok(vec![t]);
+    let (x, index) = (input(0)?, input(1)?);
+    let rank = x.shape.len();
+    let axis = norm(attrs.int("axis", 0), rank)?;
+    if index.shape.len() != rank {
+        return Err(format!("indices of rank {} for data of rank {rank}", index.shape.len()));
+    }
+    if op == "ScatterElements" && attrs.string("reduction").is_some_and(|r| r != "none") {
+        return Err("only reduction none is supported".into());
+    }
+    let dim = x.shape[axis] as i64;
+    let (xs, is) = (strides(&x.shape), strides(&index.shape));
+    // For each element of the indices: the flat position in x it names.
+    let targets = (0..index.len())
+        .map(|f| {
+            let i = index.data[f] as i64;
+            let i = if i < 0 { i + dim } else { i };
+            if !(0..dim).contains(&i) {
+                return Err(format!("index {} is out of range for an axis of {dim}", index.data[f]));
+            }
+            Ok((0..rank).map(|a| if a == axis { i as usize } else { (f / is[a]) % index.shape[a] } * xs[a]).sum())
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    if op == "GatherElements" {
+        return one(Tensor::new(index.shape.clone(), targets.iter().map(|&t| x.data[t]).collect()));
+    }
+    let updates = input(2)?;
+    if updates.shape != index.shape {
+        return Err("updates and indices differ in shape".into());
+    }
+    let mut data = x.data.clone();
+    for (f, &t) in targets.iter().enumerate() {
+        data[t] = updates.data[f];
+    }
+    one(Tensor::new(x.shape.clone(), data))
+}
+
+/// Pad: constant, reflect, edge or wrap, on any axes (negative pads crop).
+fn pad(inputs: &[Option<&Tensor<f64>>], attrs: &Attrs) -> Result<Vec<Tensor<f64>>> {
+    let input = |i: usize| inputs.get(i).copied().flatten().ok_or_else(|| format!("missing input {i}"));
+    let ints = |i: usize| -> Option<Vec<i64>> { inputs.get(i).copied().flatten().map(to_ints) };
+    let one = |t: Tensor<f64>| Ok(vec![t]);
+    let x = input(0)?;
+    let rank = x.shape.len();
+    let pads = ints(1).or_else(|| attrs.ints("pads")).ok_or("pads missing")?;
+    let axes: Vec<usize> = match ints(3) {
+        Some(a) => a.iter().map(|&a| norm(a, rank)).collect::<Result<_>>()?,
+        None => (0..rank).collect(),
+    };
+    if pads.len() != 2 * axes.len() {
+        return Err(format!("pads {pads:?} must hold two numbers per padded axis"));
+    }
+    let mut begin = vec![0i64; rank];
+    let mut end = vec![0i64; rank];
+    for (j, &a) in axes.iter().enumerate() {
+        begin[a] = pads[j];
+        end[a] = pads[j + axes.len()];
+    }
+    let mode = attrs.string("mode").unwrap_or_else(|| "constant".into());
+    let shape = crate::tensor::dims((0..rank).map(|a| (x.shape[a] as f64 + begin[a] as f64 + end[a] as f64).max(0.0)))?;
+    let value = inputs.get(2).copied().flatten().map(|t| t.data.first().copied().unwrap_or(0.0));
+    let value = value.unwrap_or(attrs.float("value", 0.0) as f64);
+    let mut out = pick(x, &shape, |idx| {
+        let mut src = Vec::with_capacity(rank);
+        for a in 0..rank {
+            let dim = x.shape[a] as i64;
+            let i = idx[a] as i64 - begin[a];
+            let i = match mode.as_str() {
+                _ if (0..dim).contains(&i) => i,
+                "reflect" if dim > 1 => {
+                    let period = 2 * (dim - 1);
+                    let m = i.rem_euclid(period);
+                    if m < dim {
+                        m
+                    } else {
+                        period - m
+                    }
+                }
+                "edge" | "reflect" => i.clamp(0, dim - 1),
+                "wrap" => i.rem_euclid(dim),
+                _ => return None,
+            };
+            src.push(i as usize);
+        }
+        Some(src)
+    });
+    if !["constant", "reflect", "edge", "wrap"].contains(&mode.as_str()) {
+        return Err(format!("pad mode {mode} is not an ONNX mode"));
+    }
+    fill_missing(&mut out, value);
+    one(out)
 }
 
 /// Output of `shape` whose element at each multi-index is x at `source(index)` (NaN: none).

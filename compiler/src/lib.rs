@@ -11,18 +11,25 @@ pub mod ir;
 pub mod panics;
 pub mod quant;
 pub mod reference;
+mod roundtrip;
 pub mod segment;
 pub mod settings;
 pub mod tensor;
 
 pub use error::CompileError;
+pub use roundtrip::{check_settings_match_plan, lookup_records, plan_settings};
 
-use circuit::plan::{choose_layout_for, Layout};
+// The circuit as the runtime builds, keys and proves it: the face the runtime, the CLI and the
+// Python package use, so none of them names a module of chips or of the circuit's insides.
+pub use circuit::instance::{InstanceLayout, Public};
+pub use circuit::lower::{instance_layout, lower, lower_structure};
+pub use circuit::plan::{estimate_keygen_memory, estimate_mock_memory, estimate_prove_memory, estimate_trace_memory};
+pub use circuit::shape::CircuitShape;
+pub use circuit::trace::Trace;
+pub use circuit::{KeyDigest, ZkCircuit};
+
 use ir::Graph;
-use quant::{InputRange, QuantPlan, RangeBits, Scales};
-use settings::{
-    InputSpec, LayoutOptions, LookupRecord, OutputSpec, RescaleRecord, Settings, Visibility, SETTINGS_FORMAT,
-};
+use quant::{InputRange, Scales};
 
 /// Default scales: 2^8 for activations and weights, function tables of 2^10 entries.
 pub const DEFAULT_SCALES: Scales = Scales { input: 8, param: 8, table_bits: quant::DEFAULT_TABLE_BITS };
@@ -49,79 +56,4 @@ pub fn fixed_input_range(node: &ir::Node) -> Option<InputRange> {
 /// The input ranges until calibration measures them: an index input's own, ±8 for the others.
 pub fn default_input_ranges(graph: &Graph) -> Vec<InputRange> {
     graph.inputs().map(|(_, n)| fixed_input_range(n).unwrap_or(DEFAULT_INPUT_RANGE)).collect()
-}
-
-/// Build the plan and layout for `graph` with the given scales and input ranges, and the settings
-/// that record them.
-pub fn plan_settings(
-    graph: &Graph,
-    model_sha256: &str,
-    scales: Scales,
-    ranges: Vec<InputRange>,
-    bits: &RangeBits,
-    visibility: Visibility,
-    layout: LayoutOptions,
-    max_k: u32,
-) -> Result<(Settings, QuantPlan), CompileError> {
-    let plan = QuantPlan::build(graph, &scales, &ranges, bits, visibility.weights())?;
-    let Layout { shape, rows, .. } = choose_layout_for(graph, &plan, &visibility, max_k, layout)?;
-    // The circuit lets a rescaled value reach 2^mag_bits, wider than the plan's ranges: check that
-    // no value so wide could overflow either.
-    plan.check_capacity(graph, shape.mag_bits())?;
-    let inputs = graph
-        .inputs()
-        .zip(ranges)
-        .map(|((_, n), range)| InputSpec { name: n.name.clone(), shape: n.shape.clone(), range, kind: input_kind(n) })
-        .collect();
-    let outputs = graph
-        .outputs
-        .iter()
-        .map(|&o| OutputSpec {
-            name: graph.nodes[o].name.clone(),
-            shape: graph.nodes[o].shape.clone(),
-            scale: plan.nodes[o].scale,
-        })
-        .collect();
-    let rescales = graph
-        .nodes
-        .iter()
-        .zip(&plan.nodes)
-        .filter_map(|(n, q)| q.requant.map(|requant| RescaleRecord { node: n.name.clone(), requant }))
-        .collect();
-    let lookups = lookup_records(graph, &plan);
-    let settings = Settings {
-        format: SETTINGS_FORMAT.into(),
-        model_sha256: model_sha256.into(),
-        visibility,
-        layout: layout.goal,
-        random_checks: layout.random_checks,
-        scales,
-        inputs,
-        outputs,
-        rescales,
-        lookups,
-        circuit: shape,
-        rows,
-        segments: None,
-    };
-    Ok((settings, plan))
-}
-
-/// The settings' record of every lookup of a plan.
-pub fn lookup_records(graph: &Graph, plan: &QuantPlan) -> Vec<LookupRecord> {
-    graph
-        .nodes
-        .iter()
-        .zip(&plan.nodes)
-        .filter_map(|(n, q)| match &q.op {
-            quant::QOp::Lookup { reduce, table, input_bits, .. } => Some(LookupRecord {
-                node: n.name.clone(),
-                func: plan.tables[*table].func.name().to_string(),
-                input_bits: *input_bits,
-                shift: reduce.shift,
-                domain: plan.tables[*table].bound,
-            }),
-            _ => None,
-        })
-        .collect()
 }

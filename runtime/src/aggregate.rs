@@ -13,7 +13,7 @@
 
 use crate::error::{Result, RuntimeError};
 use crate::srs::Params;
-use compiler::circuit::ZkCircuit;
+use compiler::ZkCircuit;
 use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof, Circuit, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::{Params as _, ParamsProver as _};
 use halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;

@@ -50,7 +50,7 @@ pub struct Verifier {
 pub fn solidity(art: &ArtifactDir, srs: Option<&SrsSource>) -> Result<String> {
     let settings = load_settings(art)?;
     let binding = binding_of(&settings);
-    let model_values = compiler::circuit::instance::InstanceLayout::of(&settings).len();
+    let model_values = compiler::InstanceLayout::of(&settings).len();
     // A segmented model's verifier checks the aggregate: its accumulator first, then the model's
     // public values; the contract also does the accumulator's pairing.
     let (vk, params, num_instance, config) = match &settings.segments {

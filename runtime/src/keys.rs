@@ -5,8 +5,8 @@ use crate::files::{guarded, open_binary, read_binary, write_binary, write_binary
 use crate::memory;
 use crate::model::{ArtifactDir, Model};
 use crate::srs::{self, Params, SrsSource};
-use compiler::circuit::shape::CircuitShape;
-use compiler::circuit::ZkCircuit;
+use compiler::CircuitShape;
+use compiler::ZkCircuit;
 use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
 use halo2_proofs::SerdeFormat;
 use halo2curves::bn256::G1Affine;
@@ -14,22 +14,22 @@ use std::path::Path;
 
 /// Estimate the peak memory of keygen and refuse early when it cannot fit.
 pub fn check_keygen_memory(shape: CircuitShape, what: &str) -> Result<u64> {
-    check_fits(compiler::circuit::plan::estimate_keygen_memory(&shape), shape, what)
+    check_fits(compiler::estimate_keygen_memory(&shape), shape, what)
 }
 
 /// Estimate the peak memory of proving and refuse early when it cannot fit.
 pub fn check_prove_memory(shape: CircuitShape, what: &str) -> Result<u64> {
-    check_fits(compiler::circuit::plan::estimate_prove_memory(&shape), shape, what)
+    check_fits(compiler::estimate_prove_memory(&shape), shape, what)
 }
 
 /// Estimate the peak memory of a mock run and refuse early when one cannot fit.
 pub fn check_mock_memory(shape: CircuitShape, what: &str) -> Result<u64> {
-    check_fits(compiler::circuit::plan::estimate_mock_memory(&shape), shape, what)
+    check_fits(compiler::estimate_mock_memory(&shape), shape, what)
 }
 
 /// Estimate the peak memory of lowering a witness to the trace and refuse early when one cannot fit.
 pub fn check_trace_memory(shape: CircuitShape, what: &str) -> Result<u64> {
-    check_fits(compiler::circuit::plan::estimate_trace_memory(&shape), shape, what)
+    check_fits(compiler::estimate_trace_memory(&shape), shape, what)
 }
 
 /// Refuse early when `need` bytes cannot fit in the memory free now.

@@ -2,15 +2,12 @@
 
 use crate::error::{Result, RuntimeError};
 use crate::files::{read, read_json, sha256, sha256_hex, write_atomic, write_json};
-use compiler::chips::lookup::table_rows;
-use compiler::circuit::lower::lower;
-use compiler::circuit::plan::{range_widths, LaneNeeds};
-use compiler::circuit::shape::CircuitShape;
-use compiler::circuit::trace::Trace;
 use compiler::ir::Graph;
+use compiler::lower;
 use compiler::quant::eval::RangeError;
 use compiler::quant::{InputRange, QuantPlan, RangeBits};
 use compiler::settings::{LayoutOptions, Mode, RunArgs, SegmentLayout, Settings, Visibility, SETTINGS_FORMAT};
+use compiler::Trace;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -304,7 +301,7 @@ impl Model {
         let weights = settings.visibility.weights();
         let plan = QuantPlan::build(&graph, &settings.scales, &ranges, &bits, weights)?;
         // Settings that do not give this circuit were edited or are stale: setup cannot fix them.
-        check_settings_match_plan(&graph, &plan, &settings).map_err(|reason| {
+        compiler::check_settings_match_plan(&graph, &plan, &settings).map_err(|reason| {
             let reason = match reason.contains("run `zkonnx") {
                 true => reason,
                 false => format!("{reason}; run `zkonnx compile` (and `calibrate`) again"),
@@ -372,73 +369,14 @@ impl Model {
 
     /// What the model's keys commit to beside the circuit: its binding hash (model and
     /// settings), so a key made under edited settings is another key.
-    pub fn key_digest(&self) -> compiler::circuit::KeyDigest {
-        compiler::circuit::KeyDigest::of(&self.binding)
+    pub fn key_digest(&self) -> compiler::KeyDigest {
+        compiler::KeyDigest::of(&self.binding)
     }
 
     /// The trace keygen uses: structure only, on zero inputs.
     pub fn keygen_trace(&self) -> Result<Trace> {
-        Ok(compiler::circuit::lower::lower_structure(
-            &self.graph,
-            &self.plan,
-            self.settings.circuit,
-            &self.settings.visibility,
-        )?)
+        Ok(compiler::lower_structure(&self.graph, &self.plan, self.settings.circuit, &self.settings.visibility)?)
     }
-}
-
-/// A hand-edited or stale settings.json must not give a circuit that silently differs.
-fn check_settings_match_plan(graph: &Graph, plan: &QuantPlan, s: &Settings) -> std::result::Result<(), String> {
-    let shape = s.circuit;
-    if !LaneNeeds::of(graph, plan).fit(&shape) {
-        return Err("its plan needs more lookup lanes than its circuit has".into());
-    }
-    if shape.table_rows != table_rows(&plan.tables) {
-        return Err("its function table size differs from what its ranges give".into());
-    }
-    if shape.lookup_bits == 0 || shape.lookup_bits > 24 || shape.lane_bits() > CircuitShape::MAX_LANE_BITS {
-        return Err(format!(
-            "its {} lookup lanes of {} bits are outside what the circuit allows (at most {} bits in all)",
-            shape.lanes(),
-            shape.lookup_bits,
-            CircuitShape::MAX_LANE_BITS
-        ));
-    }
-    if shape.has_phase2() && !s.random_checks {
-        return Err("its circuit has random checks its settings turn off".into());
-    }
-    if shape.chips != compiler::circuit::plan::chips_used(plan, &s.visibility, shape.advice, shape.has_phase2()) {
-        return Err("its circuit's gates differ from what its plan uses".into());
-    }
-    if shape.witness_weights != (s.visibility.params == Mode::Hashed) {
-        return Err("its circuit's weights are not where its visibility puts them".into());
-    }
-    let hashing = s.visibility.hashes();
-    if shape.poseidon != hashing || (hashing && shape.advice < compiler::chips::poseidon::MIN_ADVICE) {
-        return Err("its circuit's Poseidon chip does not match its visibility".into());
-    }
-    if shape.range_widths != range_widths(plan, shape.lookup_bits) {
-        return Err("its range table differs from what its rescales give".into());
-    }
-    // Lanes wider than the plan needs: nothing they let through may overflow either.
-    plan.check_capacity(graph, shape.mag_bits()).map_err(|e| e.to_string())?;
-    let recorded: Vec<_> = s.rescales.iter().map(|r| (r.node.as_str(), r.requant)).collect();
-    let planned: Vec<_> =
-        graph.nodes.iter().zip(&plan.nodes).filter_map(|(n, q)| q.requant.map(|r| (n.name.as_str(), r))).collect();
-    if recorded != planned || s.lookups != compiler::lookup_records(graph, plan) {
-        return Err("its rescales differ from what its scales and ranges give; run `zkonnx compile` again".into());
-    }
-    if shape.range_rows() > shape.table_capacity()
-        || shape.table_rows > shape.table_capacity()
-        || s.rows > shape.usable_rows()
-        || shape.k > 28
-    {
-        return Err(format!("k = {} is too small for its rows and table", shape.k));
-    }
-    if shape.advice < CircuitShape::MIN_ADVICE {
-        return Err("its circuit shape is invalid".into());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

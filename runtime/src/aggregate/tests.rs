@@ -3,13 +3,13 @@
 //! order each fail.
 
 use super::*;
-use compiler::circuit::instance::Public;
-use compiler::circuit::lower::{instance_layout, lower, lower_structure};
 use compiler::quant::eval::evaluate;
 use compiler::quant::params::Weights;
 use compiler::quant::{quantize, InputRange, QuantPlan, RangeBits, Scales};
 use compiler::segment::{cut, extract, visibility_of};
 use compiler::settings::Visibility;
+use compiler::Public;
+use compiler::{instance_layout, lower, lower_structure};
 use rand::SeedableRng;
 
 struct Segments {
@@ -51,16 +51,14 @@ fn segments(params: &Params, nudge: bool) -> Segments {
         }
         let mut inner = params.clone();
         inner.downsize(s.layout.shape.k);
-        let keygen = ZkCircuit::for_keygen(
-            lower_structure(&g, &p, s.layout.shape, &v).unwrap(),
-            compiler::circuit::KeyDigest::default(),
-        );
+        let keygen =
+            ZkCircuit::for_keygen(lower_structure(&g, &p, s.layout.shape, &v).unwrap(), compiler::KeyDigest::default());
         let vk = keygen_vk(&inner, &keygen).unwrap();
         let pk = keygen_pk(&inner, vk, &keygen).unwrap();
         out.pks.push((s.layout.shape.k, pk));
         out.circuits.push(ZkCircuit::with_witness(
             lower(&g, &p, s.layout.shape, &v, &inputs).unwrap(),
-            compiler::circuit::KeyDigest::default(),
+            compiler::KeyDigest::default(),
         ));
         let layout = instance_layout(&g, &v);
         if i > 0 {

@@ -27,32 +27,7 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
             })
         }
         "Add" | "Sub" | "Mul" | "Div" | "Equal" | "Less" | "LessOrEqual" | "Greater" | "GreaterOrEqual" | "And"
-        | "Or" | "Xor" | "Mod" | "Pow" => {
-            let (a, b) = (input(0)?, input(1)?);
-            let shape = broadcast_shape(&a.shape, &b.shape).ok_or("shapes do not broadcast")?;
-            let (ma, mb) = (broadcast_index_map(&a.shape, &shape), broadcast_index_map(&b.shape, &shape));
-            let truth = |c: bool| if c { 1.0 } else { 0.0 };
-            let f = |x: f64, y: f64| match op {
-                "Add" => x + y,
-                "Sub" => x - y,
-                "Mul" => x * y,
-                "Equal" => truth(x == y),
-                "Less" => truth(x < y),
-                "Greater" => truth(x > y),
-                "LessOrEqual" => truth(x <= y),
-                "GreaterOrEqual" => truth(x >= y),
-                "And" => truth(x != 0.0 && y != 0.0),
-                "Or" => truth(x != 0.0 || y != 0.0),
-                "Xor" => truth((x != 0.0) != (y != 0.0)),
-                // fmod=1: the sign of the dividend (C fmod); otherwise the sign of the divisor.
-                "Mod" if attrs.int("fmod", 0) != 0 => x % y,
-                "Mod" => x - y * (x / y).floor(),
-                "Pow" => x.powf(y),
-                _ => x / y,
-            };
-            let data = ma.iter().zip(&mb).map(|(&i, &j)| f(a.data[i], b.data[j])).collect();
-            Ok(Tensor::new(shape, data))
-        }
+        | "Or" | "Xor" | "Mod" | "Pow" => binary(op, input(0)?, input(1)?, attrs),
         "Max" | "Min" if !inputs.is_empty() => {
             let pick = |x: f64, y: f64| if (op == "Max") == (y > x) { y } else { x };
             inputs[1..].iter().try_fold(inputs[0].clone(), |acc, t| {
@@ -139,41 +114,8 @@ pub fn fold(op: &str, inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f6
             let shape = x.shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
             Ok(Tensor::new(shape, x.data.clone()))
         }
-        "Concat" => {
-            let rank = input(0)?.shape.len();
-            let axis = norm(attrs.int("axis", 0), rank)?;
-            let outer: usize = input(0)?.shape[..axis].iter().product();
-            let mut shape = input(0)?.shape.clone();
-            shape[axis] = inputs.iter().map(|t| t.shape.get(axis).copied().unwrap_or(0)).sum();
-            let mut data = Vec::with_capacity(shape.iter().product());
-            for o in 0..outer {
-                for t in inputs {
-                    let block: usize = t.shape[axis..].iter().product();
-                    data.extend_from_slice(&t.data[o * block..(o + 1) * block]);
-                }
-            }
-            Ok(Tensor::new(shape, data))
-        }
-        "Gather" => {
-            let (x, idx) = (input(0)?, input(1)?);
-            let axis = norm(attrs.int("axis", 0), x.shape.len())?;
-            let (outer, dim) = (x.shape[..axis].iter().product::<usize>(), x.shape[axis]);
-            let inner: usize = x.shape[axis + 1..].iter().product();
-            let mut shape = x.shape[..axis].to_vec();
-            shape.extend_from_slice(&idx.shape);
-            shape.extend_from_slice(&x.shape[axis + 1..]);
-            let mut data = vec![];
-            for o in 0..outer {
-                for &i in &idx.data {
-                    let i = if i < 0.0 { i + dim as f64 } else { i } as usize;
-                    if i >= dim {
-                        return Err(format!("index {i} out of range for axis of size {dim}"));
-                    }
-                    data.extend_from_slice(&x.data[(o * dim + i) * inner..(o * dim + i + 1) * inner]);
-                }
-            }
-            Ok(Tensor::new(shape, data))
-        }
+        "Concat" => concat(inputs, attrs),
+        "Gather" => gather(input(0)?, input(1)?, attrs),
         "Reshape" => {
             let (x, target) = (input(0)?, input(1)?);
             Ok(Tensor::new(reshape_target(&x.shape, &target.data, attrs.int("allowzero", 0) != 0)?, x.data.clone()))
@@ -302,4 +244,70 @@ pub fn cast_kind(to: i64) -> std::result::Result<CastKind, String> {
         }
         t => Err(format!("Cast to {t}, which is not an ONNX data type")),
     }
+}
+
+/// A broadcast binary op of two constants (comparisons and logic give 1 or 0).
+fn binary(op: &str, a: &Tensor<f64>, b: &Tensor<f64>, attrs: &Attrs) -> Result<Tensor<f64>> {
+    let shape = broadcast_shape(&a.shape, &b.shape).ok_or("shapes do not broadcast")?;
+    let (ma, mb) = (broadcast_index_map(&a.shape, &shape), broadcast_index_map(&b.shape, &shape));
+    let truth = |c: bool| if c { 1.0 } else { 0.0 };
+    let f = |x: f64, y: f64| match op {
+        "Add" => x + y,
+        "Sub" => x - y,
+        "Mul" => x * y,
+        "Equal" => truth(x == y),
+        "Less" => truth(x < y),
+        "Greater" => truth(x > y),
+        "LessOrEqual" => truth(x <= y),
+        "GreaterOrEqual" => truth(x >= y),
+        "And" => truth(x != 0.0 && y != 0.0),
+        "Or" => truth(x != 0.0 || y != 0.0),
+        "Xor" => truth((x != 0.0) != (y != 0.0)),
+        // fmod=1: the sign of the dividend (C fmod); otherwise the sign of the divisor.
+        "Mod" if attrs.int("fmod", 0) != 0 => x % y,
+        "Mod" => x - y * (x / y).floor(),
+        "Pow" => x.powf(y),
+        _ => x / y,
+    };
+    let data = ma.iter().zip(&mb).map(|(&i, &j)| f(a.data[i], b.data[j])).collect();
+    Ok(Tensor::new(shape, data))
+}
+
+/// Concat along an axis.
+fn concat(inputs: &[Tensor<f64>], attrs: &Attrs) -> Result<Tensor<f64>> {
+    let input = |i: usize| inputs.get(i).ok_or_else(|| format!("missing input {i}"));
+    let rank = input(0)?.shape.len();
+    let axis = norm(attrs.int("axis", 0), rank)?;
+    let outer: usize = input(0)?.shape[..axis].iter().product();
+    let mut shape = input(0)?.shape.clone();
+    shape[axis] = inputs.iter().map(|t| t.shape.get(axis).copied().unwrap_or(0)).sum();
+    let mut data = Vec::with_capacity(shape.iter().product());
+    for o in 0..outer {
+        for t in inputs {
+            let block: usize = t.shape[axis..].iter().product();
+            data.extend_from_slice(&t.data[o * block..(o + 1) * block]);
+        }
+    }
+    Ok(Tensor::new(shape, data))
+}
+
+/// Gather along an axis (a negative index counts from the end).
+fn gather(x: &Tensor<f64>, idx: &Tensor<f64>, attrs: &Attrs) -> Result<Tensor<f64>> {
+    let axis = norm(attrs.int("axis", 0), x.shape.len())?;
+    let (outer, dim) = (x.shape[..axis].iter().product::<usize>(), x.shape[axis]);
+    let inner: usize = x.shape[axis + 1..].iter().product();
+    let mut shape = x.shape[..axis].to_vec();
+    shape.extend_from_slice(&idx.shape);
+    shape.extend_from_slice(&x.shape[axis + 1..]);
+    let mut data = vec![];
+    for o in 0..outer {
+        for &i in &idx.data {
+            let i = if i < 0.0 { i + dim as f64 } else { i } as usize;
+            if i >= dim {
+                return Err(format!("index {i} out of range for axis of size {dim}"));
+            }
+            data.extend_from_slice(&x.data[(o * dim + i) * inner..(o * dim + i + 1) * inner]);
+        }
+    }
+    Ok(Tensor::new(shape, data))
 }

@@ -387,6 +387,21 @@ struct NodeCtx<'a> {
     products: Products,
 }
 
+impl NodeCtx<'_> {
+    /// A weighted sum at scale `acc_scale`, shifted down by `shift` when that is positive.
+    fn linear_node(&self, lin: Linear, acc_scale: u32, shift: u32) -> QNode {
+        let acc = linear_bound(&lin, &self.node.inputs.iter().map(|&i| self.done[i].bound).collect::<Vec<_>>());
+        let (requant, bound) = if shift > 0 { requant_to(acc, shift, false) } else { (None, acc) };
+        QNode { op: QOp::Linear(lin), requant, scale: acc_scale - shift, bound }
+    }
+}
+
+/// A rescale by 2^shift of values up to `acc_bound`: the requant and the bound after it.
+fn requant_to(acc_bound: i128, shift: u32, relu: bool) -> (Option<Requant>, i128) {
+    let bound = rescaled_bound(acc_bound, shift);
+    (Some(Requant { shift, relu, bits: bit_len(bound as u128) }), bound)
+}
+
 /// A lookup: reduce the input until its range fits a table of 2^table_bits rows, then look up.
 /// `calibrated` is the measured range of the input (bits); `unbounded` plans for observation, with
 /// no table limit. Exp of an input too wide for the table is split instead of coarsened (`ExpSplit`).
@@ -458,40 +473,13 @@ fn intern(tables: &mut Vec<FuncTable>, table: FuncTable) -> usize {
 }
 
 fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
-    let NodeCtx { node, in_shapes, done, scales, ranges, weights, products } = *ctx;
+    let NodeCtx { node, in_shapes, done, scales, weights, products, .. } = *ctx;
     let keep_zeros = weights == Weights::Witness;
     let input = |i: usize| &done[node.inputs[i]];
     let (sp, sa) = (scales.param, scales.input);
-    let requant_to = |acc_bound: i128, shift: u32, relu: bool| -> (Option<Requant>, i128) {
-        let bound = rescaled_bound(acc_bound, shift);
-        let requant = Requant { shift, relu, bits: bit_len(bound as u128) };
-        (Some(requant), bound)
-    };
-    // A weighted sum at scale `acc_scale`, shifted down by `shift` when that is positive.
-    let linear_node = |lin: Linear, acc_scale: u32, shift: u32| -> QNode {
-        let acc = linear_bound(&lin, &node.inputs.iter().map(|&i| done[i].bound).collect::<Vec<_>>());
-        let (requant, bound) = if shift > 0 { requant_to(acc, shift, false) } else { (None, acc) };
-        QNode { op: QOp::Linear(lin), requant, scale: acc_scale - shift, bound }
-    };
+    let linear_node = |lin, acc_scale, shift| ctx.linear_node(lin, acc_scale, shift);
     Ok(match &node.op {
-        Op::Input { index, kind } => {
-            let r = ranges
-                .get(*index)
-                .ok_or_else(|| CompileError::Plan(format!("no range given for model input {index}")))?;
-            let s = kind.scale(sa);
-            // An integer input's range is whole numbers: inward, so every value in it is one.
-            let (lo, hi) = match kind {
-                InputKind::Real => (quantize(r.min, s), quantize(r.max, s)),
-                InputKind::Integer { .. } => (r.min.ceil() as i128, r.max.floor() as i128),
-            };
-            if lo > hi {
-                return Err(CompileError::Plan(format!(
-                    "the range of model input {index} is empty ([{}, {}])",
-                    r.min, r.max
-                )));
-            }
-            QNode { op: QOp::Input { index: *index, lo, hi }, requant: None, scale: s, bound: lo.abs().max(hi.abs()) }
-        }
+        Op::Input { index, kind } => plan_input(ctx, *index, kind)?,
         Op::MatMul { weight, bias } => {
             let sx = input(0).scale;
             let rows = matmul(&node.shape, weight, keep_zeros, sp);
@@ -505,32 +493,8 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
         }
         Op::Conv { weight, bias, strides, pads, dilations, group } => {
-            let sx = input(0).scale;
             let geo = ConvGeometry { strides: *strides, pads: *pads, dilations: *dilations, group: *group };
-            let rows = conv(in_shapes[0], &node.shape, weight, &geo, keep_zeros, sp);
-            let mut lin = rows.into_linear(weights, weight, bias.as_deref(), sp, sx + sp);
-            if weights == Weights::InKey
-                && *group == 1
-                && in_shapes[0].len() == 4
-                && weight.shape.len() == 4
-                && products != Products::Skip
-            {
-                let kernel = [weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]];
-                let positions = node.shape[2] * node.shape[3];
-                let bias = row_biases(&lin, kernel[0], |i| i * positions);
-                let product = Product::of_conv(
-                    in_shapes[0],
-                    &node.shape,
-                    kernel,
-                    *strides,
-                    *pads,
-                    *dilations,
-                    quantized(weight, sp),
-                    bias,
-                );
-                lin.product = (products == Products::Trust || product.matches(&lin)).then(|| Box::new(product));
-            }
-            linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa))
+            plan_conv(ctx, weight, bias.as_deref(), geo)?
         }
         Op::ConvTranspose { weight, bias, strides, pads, dilations } => {
             let sx = input(0).scale;
@@ -548,18 +512,7 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             let (lin, shift) = avg_pool(in_shapes[0], &node.shape, kernel, &geo, *count_include_pad, sp);
             linear_node(lin, sx + shift, shift)
         }
-        Op::Affine { mul, add } => {
-            // A value below the activations' scale (a whole number from Floor, Round or a
-            // comparison, at scale 0) is lifted to it by an exact factor 2^lift, so a fractional
-            // factor or offset keeps its fraction (floor(x) * 0.5 is not rounded back to whole).
-            // Whole factors and offsets are exact at any scale: no lift, no extra cost.
-            let sx = input(0).scale;
-            let whole = |t: Option<&Tensor<f64>>| t.is_none_or(|t| t.data.iter().all(|v| v.fract() == 0.0));
-            let lift = if whole(mul.as_ref()) && whole(add.as_ref()) { 0 } else { sa.saturating_sub(sx) };
-            let shift = if mul.is_some() { sp } else { 0 };
-            let lin = affine(&node.shape, in_shapes[0], mul.as_ref(), add.as_ref(), shift + lift, sx + lift + shift);
-            linear_node(lin, sx + lift + shift, shift)
-        }
+        Op::Affine { mul, add } => plan_affine(ctx, mul.as_ref(), add.as_ref()),
         Op::Binary { kind: kind @ (BinaryKind::Add | BinaryKind::Sub) } => {
             let (a, b) = (input(0), input(1));
             let s = a.scale.max(b.scale);
@@ -611,40 +564,7 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
                 bound: x.bound,
             }
         }
-        Op::Gather { indices, consts } => {
-            let s = node.inputs.iter().map(|&i| done[i].scale).max().unwrap_or(sa);
-            let qconsts: Vec<i128> = consts.iter().map(|&c| quantize(c, s)).collect();
-            if node.inputs.iter().all(|&i| done[i].scale == s) {
-                let bound = node
-                    .inputs
-                    .iter()
-                    .map(|&i| done[i].bound)
-                    .chain(qconsts.iter().map(|c| c.abs()))
-                    .max()
-                    .unwrap_or(0);
-                let map = indices.iter().map(|&i| i as u32).collect();
-                return Ok(QNode { op: QOp::Copy { map, consts: qconsts }, requant: None, scale: s, bound });
-            }
-            // Inputs at different scales (an integer index next to activations): each element is
-            // brought to the largest scale by a constant factor, a proven affine op.
-            let sizes: Vec<usize> = in_shapes.iter().map(|sh| sh.iter().product()).collect();
-            let mut lin = Linear::default();
-            for &i in indices {
-                let (mut k, mut local) = (0, i);
-                while k < sizes.len() && local >= sizes[k] {
-                    local -= sizes[k];
-                    k += 1;
-                }
-                match sizes.get(k) {
-                    Some(_) => {
-                        let weight = 1i64 << (s - done[node.inputs[k]].scale);
-                        lin.push_row([Term { input: k as u8, index: local as u32, weight }], 0)
-                    }
-                    None => lin.push_row([], qconsts[local]),
-                }
-            }
-            linear_node(lin, s, 0)
-        }
+        Op::Gather { indices, consts } => plan_gather(ctx, indices, consts)?,
         Op::Transpose { perm } => {
             let x = input(0);
             let map = transpose_index_map(in_shapes[0], perm).into_iter().map(|i| i as u32).collect();
@@ -656,25 +576,7 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             let bound = x.bound.saturating_mul(y.bound);
             QNode { op: QOp::Mul { a: to_u32(a), b: to_u32(b) }, requant: None, scale: x.scale + y.scale, bound }
         }
-        Op::Reduce { windows, mean } => {
-            // A mean over windows of 2^e elements each is an exact shift by e; otherwise each row
-            // weighs its terms by the reciprocal of its own length at the largest's precision.
-            let sx = input(0).scale;
-            let first = windows.first().map_or(1, |w| w.len()).max(1);
-            let shift_only = windows.iter().all(|w| w.len().max(1) == first) && first.is_power_of_two();
-            let largest = windows.iter().map(|w| w.len()).max().unwrap_or(1).max(1);
-            let extra = match (*mean, shift_only) {
-                (false, _) => 0,
-                (true, true) => first.trailing_zeros(),
-                (true, false) => reciprocal(largest, sp).1,
-            };
-            let mut lin = Linear::default();
-            for w in windows {
-                let weight = if !*mean || shift_only { 1 } else { reciprocal_at(w.len().max(1), extra) };
-                lin.push_row(w.iter().map(|&index| Term { input: 0, index: index as u32, weight }), 0);
-            }
-            linear_node(lin, sx + extra, (sx + extra).saturating_sub(sa))
-        }
+        Op::Reduce { windows, mean } => plan_reduce(ctx, windows, *mean)?,
         Op::Round { mode } => {
             // To scale 0: the rescale by 2^s rounds half up; a bias turns it into floor or ceil.
             let s = input(0).scale;
@@ -711,62 +613,201 @@ fn plan_node(ctx: &NodeCtx) -> Result<QNode> {
             let requant = Requant { shift: 0, relu: true, bits: bit_len(x.bound as u128 + 1) };
             QNode { op: QOp::Linear(lin), requant: Some(requant), scale: 0, bound: 1 }
         }
-        Op::SplitMargin { thresholds, at_most } => {
-            // The threshold at x's scale, rounded so that the margin's sign decides the test on
-            // every quantized value as the float test does on the value it stands for: x <= t
-            // iff x_q <= floor(t 2^s); x >= t iff x_q >= ceil(t 2^s). Thresholds beyond what x
-            // can reach are clamped there (the test keeps its answer).
-            let x = input(0);
-            let n = thresholds.len();
-            if n == 0 || at_most.len() != n || node.shape.iter().product::<usize>() % n != 0 {
-                return Err(CompileError::Plan(format!("node {}: its thresholds do not fit its input", node.name)));
-            }
-            let reach = x.bound + 1;
-            let mut lin = Linear::default();
-            for i in 0..node.shape.iter().product::<usize>() {
-                let j = i % n;
-                let t = (thresholds[j] * pow2(x.scale as i32)).clamp(-(reach as f64), reach as f64);
-                let term = |weight| [Term { input: 0, index: i as u32, weight }];
-                if at_most[j] {
-                    lin.push_row(term(1), -(t.floor() as i128));
-                } else {
-                    lin.push_row(term(-1), t.ceil() as i128);
-                }
-            }
-            linear_node(lin, x.scale, 0)
-        }
-        Op::Div { max } => {
-            let (num, den) = match node.inputs.len() {
-                1 => (None, input(0)),
-                _ => (Some(input(0)), input(1)),
-            };
-            let (na, nb) = match num {
-                Some(_) => {
-                    let (ma, mb) = broadcast_maps(node, in_shapes);
-                    (Some(ma), mb)
-                }
-                None => (None, identity(node)),
-            };
-            // q = a / b at scale sa: q_int = a_int * 2^(sa + s_b - s_a) / b_int.
-            let (k, c, num_bound) = match num {
-                Some(a) => {
-                    let e = (sa + den.scale).checked_sub(a.scale).ok_or_else(|| {
-                        CompileError::Plan(format!("node {}: the dividend's scale is too large to divide", node.name))
-                    })?;
-                    (1i128 << e, 0, a.bound.saturating_mul(1i128 << e))
-                }
-                None => (0, 1i128 << (sa + den.scale), 1i128 << (sa + den.scale)),
-            };
-            // The rounded quotient exceeds |a / b| by at most 1/2 (in integers).
-            let known = max.map(|m| quantize(m, sa) + 1);
-            let bound = known.map_or(num_bound.saturating_add(1), |m| m.min(num_bound.saturating_add(1)));
-            let requant = Requant { shift: 0, relu: false, bits: bit_len(bound as u128) };
-            QNode { op: QOp::Div(DivSpec { num: na, den: nb, k, c }), requant: Some(requant), scale: sa, bound }
-        }
+        Op::SplitMargin { thresholds, at_most } => plan_split_margin(ctx, thresholds, at_most)?,
+        Op::Div { max } => plan_div(ctx, *max)?,
         Op::Func { f } => {
             return Err(CompileError::Plan(format!("node {}: {} must be planned as a lookup", node.name, f.name())))
         }
     })
+}
+
+/// A constant factor and offset (elementwise, broadcast).
+fn plan_affine(ctx: &NodeCtx, mul: Option<&Tensor<f64>>, add: Option<&Tensor<f64>>) -> QNode {
+    let NodeCtx { node, in_shapes, done, scales, .. } = *ctx;
+    let (sp, sa) = (scales.param, scales.input);
+    let input = |i: usize| &done[node.inputs[i]];
+    // A value below the activations' scale (a whole number from Floor, Round or a
+    // comparison, at scale 0) is lifted to it by an exact factor 2^lift, so a fractional
+    // factor or offset keeps its fraction (floor(x) * 0.5 is not rounded back to whole).
+    // Whole factors and offsets are exact at any scale: no lift, no extra cost.
+    let sx = input(0).scale;
+    let whole = |t: Option<&Tensor<f64>>| t.is_none_or(|t| t.data.iter().all(|v| v.fract() == 0.0));
+    let lift = if whole(mul) && whole(add) { 0 } else { sa.saturating_sub(sx) };
+    let shift = if mul.is_some() { sp } else { 0 };
+    let lin = affine(&node.shape, in_shapes[0], mul, add, shift + lift, sx + lift + shift);
+    ctx.linear_node(lin, sx + lift + shift, shift)
+}
+
+/// The range a model input is proven in, at its kind's scale.
+fn plan_input(ctx: &NodeCtx, index: usize, kind: &InputKind) -> Result<QNode> {
+    let NodeCtx { scales, ranges, .. } = *ctx;
+    let sa = scales.input;
+    let r = ranges.get(index).ok_or_else(|| CompileError::Plan(format!("no range given for model input {index}")))?;
+    let s = kind.scale(sa);
+    // An integer input's range is whole numbers: inward, so every value in it is one.
+    let (lo, hi) = match kind {
+        InputKind::Real => (quantize(r.min, s), quantize(r.max, s)),
+        InputKind::Integer { .. } => (r.min.ceil() as i128, r.max.floor() as i128),
+    };
+    if lo > hi {
+        return Err(CompileError::Plan(format!("the range of model input {index} is empty ([{}, {}])", r.min, r.max)));
+    }
+    Ok(QNode { op: QOp::Input { index, lo, hi }, requant: None, scale: s, bound: lo.abs().max(hi.abs()) })
+}
+
+/// A convolution's rows, and its random-check product where one applies.
+fn plan_conv(ctx: &NodeCtx, weight: &Tensor<f64>, bias: Option<&[f64]>, geo: ConvGeometry) -> Result<QNode> {
+    let NodeCtx { node, in_shapes, done, scales, weights, products, .. } = *ctx;
+    let keep_zeros = weights == Weights::Witness;
+    let input = |i: usize| &done[node.inputs[i]];
+    let (sp, sa) = (scales.param, scales.input);
+    let linear_node = |lin, acc_scale, shift| ctx.linear_node(lin, acc_scale, shift);
+    let sx = input(0).scale;
+    let rows = conv(in_shapes[0], &node.shape, weight, &geo, keep_zeros, sp);
+    let mut lin = rows.into_linear(weights, weight, bias, sp, sx + sp);
+    if weights == Weights::InKey
+        && geo.group == 1
+        && in_shapes[0].len() == 4
+        && weight.shape.len() == 4
+        && products != Products::Skip
+    {
+        let kernel = [weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]];
+        let positions = node.shape[2] * node.shape[3];
+        let bias = row_biases(&lin, kernel[0], |i| i * positions);
+        let product = Product::of_conv(
+            in_shapes[0],
+            &node.shape,
+            kernel,
+            geo.strides,
+            geo.pads,
+            geo.dilations,
+            quantized(weight, sp),
+            bias,
+        );
+        lin.product = (products == Products::Trust || product.matches(&lin)).then(|| Box::new(product));
+    }
+    Ok(linear_node(lin, sx + sp, (sx + sp).saturating_sub(sa)))
+}
+
+/// A copy; inputs at different scales are first brought to the largest.
+fn plan_gather(ctx: &NodeCtx, indices: &[usize], consts: &[f64]) -> Result<QNode> {
+    let NodeCtx { node, in_shapes, done, scales, .. } = *ctx;
+    let sa = scales.input;
+    let linear_node = |lin, acc_scale, shift| ctx.linear_node(lin, acc_scale, shift);
+    let s = node.inputs.iter().map(|&i| done[i].scale).max().unwrap_or(sa);
+    let qconsts: Vec<i128> = consts.iter().map(|&c| quantize(c, s)).collect();
+    if node.inputs.iter().all(|&i| done[i].scale == s) {
+        let bound =
+            node.inputs.iter().map(|&i| done[i].bound).chain(qconsts.iter().map(|c| c.abs())).max().unwrap_or(0);
+        let map = indices.iter().map(|&i| i as u32).collect();
+        return Ok(QNode { op: QOp::Copy { map, consts: qconsts }, requant: None, scale: s, bound });
+    }
+    // Inputs at different scales (an integer index next to activations): each element is
+    // brought to the largest scale by a constant factor, a proven affine op.
+    let sizes: Vec<usize> = in_shapes.iter().map(|sh| sh.iter().product()).collect();
+    let mut lin = Linear::default();
+    for &i in indices {
+        let (mut k, mut local) = (0, i);
+        while k < sizes.len() && local >= sizes[k] {
+            local -= sizes[k];
+            k += 1;
+        }
+        match sizes.get(k) {
+            Some(_) => {
+                let weight = 1i64 << (s - done[node.inputs[k]].scale);
+                lin.push_row([Term { input: k as u8, index: local as u32, weight }], 0)
+            }
+            None => lin.push_row([], qconsts[local]),
+        }
+    }
+    Ok(linear_node(lin, s, 0))
+}
+
+/// Sums and means over windows.
+fn plan_reduce(ctx: &NodeCtx, windows: &[Vec<usize>], mean: bool) -> Result<QNode> {
+    let NodeCtx { node, done, scales, .. } = *ctx;
+    let input = |i: usize| &done[node.inputs[i]];
+    let (sp, sa) = (scales.param, scales.input);
+    let linear_node = |lin, acc_scale, shift| ctx.linear_node(lin, acc_scale, shift);
+    // A mean over windows of 2^e elements each is an exact shift by e; otherwise each row
+    // weighs its terms by the reciprocal of its own length at the largest's precision.
+    let sx = input(0).scale;
+    let first = windows.first().map_or(1, |w| w.len()).max(1);
+    let shift_only = windows.iter().all(|w| w.len().max(1) == first) && first.is_power_of_two();
+    let largest = windows.iter().map(|w| w.len()).max().unwrap_or(1).max(1);
+    let extra = match (mean, shift_only) {
+        (false, _) => 0,
+        (true, true) => first.trailing_zeros(),
+        (true, false) => reciprocal(largest, sp).1,
+    };
+    let mut lin = Linear::default();
+    for w in windows {
+        let weight = if !mean || shift_only { 1 } else { reciprocal_at(w.len().max(1), extra) };
+        lin.push_row(w.iter().map(|&index| Term { input: 0, index: index as u32, weight }), 0);
+    }
+    Ok(linear_node(lin, sx + extra, (sx + extra).saturating_sub(sa)))
+}
+
+/// The margins of tree splits.
+fn plan_split_margin(ctx: &NodeCtx, thresholds: &[f64], at_most: &[bool]) -> Result<QNode> {
+    let NodeCtx { node, done, .. } = *ctx;
+    let input = |i: usize| &done[node.inputs[i]];
+    let linear_node = |lin, acc_scale, shift| ctx.linear_node(lin, acc_scale, shift);
+    // The threshold at x's scale, rounded so that the margin's sign decides the test on
+    // every quantized value as the float test does on the value it stands for: x <= t
+    // iff x_q <= floor(t 2^s); x >= t iff x_q >= ceil(t 2^s). Thresholds beyond what x
+    // can reach are clamped there (the test keeps its answer).
+    let x = input(0);
+    let n = thresholds.len();
+    if n == 0 || at_most.len() != n || node.shape.iter().product::<usize>() % n != 0 {
+        return Err(CompileError::Plan(format!("node {}: its thresholds do not fit its input", node.name)));
+    }
+    let reach = x.bound + 1;
+    let mut lin = Linear::default();
+    for i in 0..node.shape.iter().product::<usize>() {
+        let j = i % n;
+        let t = (thresholds[j] * pow2(x.scale as i32)).clamp(-(reach as f64), reach as f64);
+        let term = |weight| [Term { input: 0, index: i as u32, weight }];
+        if at_most[j] {
+            lin.push_row(term(1), -(t.floor() as i128));
+        } else {
+            lin.push_row(term(-1), t.ceil() as i128);
+        }
+    }
+    Ok(linear_node(lin, x.scale, 0))
+}
+
+/// A division: the rounded quotient at the activations' scale.
+fn plan_div(ctx: &NodeCtx, max: Option<f64>) -> Result<QNode> {
+    let NodeCtx { node, in_shapes, done, scales, .. } = *ctx;
+    let input = |i: usize| &done[node.inputs[i]];
+    let sa = scales.input;
+    let (num, den) = match node.inputs.len() {
+        1 => (None, input(0)),
+        _ => (Some(input(0)), input(1)),
+    };
+    let (na, nb) = match num {
+        Some(_) => {
+            let (ma, mb) = broadcast_maps(node, in_shapes);
+            (Some(ma), mb)
+        }
+        None => (None, identity(node)),
+    };
+    // q = a / b at scale sa: q_int = a_int * 2^(sa + s_b - s_a) / b_int.
+    let (k, c, num_bound) = match num {
+        Some(a) => {
+            let e = (sa + den.scale).checked_sub(a.scale).ok_or_else(|| {
+                CompileError::Plan(format!("node {}: the dividend's scale is too large to divide", node.name))
+            })?;
+            (1i128 << e, 0, a.bound.saturating_mul(1i128 << e))
+        }
+        None => (0, 1i128 << (sa + den.scale), 1i128 << (sa + den.scale)),
+    };
+    // The rounded quotient exceeds |a / b| by at most 1/2 (in integers).
+    let known = max.map(|m| quantize(m, sa) + 1);
+    let bound = known.map_or(num_bound.saturating_add(1), |m| m.min(num_bound.saturating_add(1)));
+    let requant = Requant { shift: 0, relu: false, bits: bit_len(bound as u128) };
+    Ok(QNode { op: QOp::Div(DivSpec { num: na, den: nb, k, c }), requant: Some(requant), scale: sa, bound })
 }
 
 fn identity(node: &Node) -> Vec<u32> {

@@ -3,7 +3,7 @@
 to ONNX, then settings, calibration, circuit, SRS, keys, witness, mock, proof and verification,
 and the quantization error over a few samples. Prints each step's time.
 
-    pip install ./cli/python scikit-learn skl2onnx onnx onnxruntime
+    pip install ./python scikit-learn skl2onnx onnx onnxruntime
     python scripts/python_workflow.py                  # the scikit-learn MLP, trained here
     python scripts/python_workflow.py --bundled lenet  # a model under testdata/ instead
 

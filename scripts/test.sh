@@ -9,11 +9,11 @@ venv="$PWD/target/venv"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r cli/python/tests/requirements.txt
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r python/tests/requirements.txt
 # The segmented e2e test runs scripts/ray_prove.py with this Python (Ray is in the requirements).
 ZKONNX_PYTHON="$venv/bin/python" cargo test --workspace --locked
 
 rm -rf target/wheels
-"$venv/bin/maturin" build --profile dev --locked -m cli/python/Cargo.toml --out target/wheels
+"$venv/bin/maturin" build --profile dev --locked -m python/Cargo.toml --out target/wheels
 "$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/zkonnx-*.whl
-"$venv/bin/pytest" -q cli/python/tests
+"$venv/bin/pytest" -q python/tests

@@ -5,7 +5,7 @@ calibration on the training split, keys, a proof and its verification, then the 
 against onnxruntime's on every sample of the test split. Prints one table (trees x depth, rows, k,
 prove time, agreement).
 
-    pip install ./cli/python scikit-learn skl2onnx onnxmltools xgboost lightgbm onnxruntime
+    pip install ./python scikit-learn skl2onnx onnxmltools xgboost lightgbm onnxruntime
     python scripts/tree_exports.py [--out folder]
 """
 

@@ -9,7 +9,7 @@ import pytest
 
 import zkonnx
 
-TESTDATA = pathlib.Path(__file__).resolve().parents[3] / "testdata"
+TESTDATA = pathlib.Path(__file__).resolve().parents[2] / "testdata"
 
 
 def bundled(*parts):

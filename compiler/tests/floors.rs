@@ -176,3 +176,30 @@ fn a_circle_is_found() {
         found.expect("a/mod.rs -> b.rs -> a/x.rs -> a/mod.rs").iter().map(|p| p.display().to_string()).collect();
     assert_eq!(names.len(), 3, "{names:?}");
 }
+
+/// The other crates use the compiler through its face (`lib.rs`): none names the modules of the
+/// circuit's insides or of its chips, which can then change without them.
+#[test]
+fn no_other_crate_names_the_circuits_insides() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut read = 0;
+    for krate in ["runtime/src", "cli/src", "python/src"] {
+        let src = root.join(krate);
+        let mut stack = vec![src.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    read += 1;
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for inside in ["compiler::circuit", "compiler::chips"] {
+                        assert!(!text.contains(inside), "{} names {inside}", path.display());
+                    }
+                }
+            }
+        }
+    }
+    assert!(read > 15, "too few files read: {read}");
+}

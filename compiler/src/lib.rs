@@ -1,8 +1,8 @@
 //! zkonnx compiler: ONNX -> IR -> fixed-point plan -> Halo2 circuit layout.
 
 pub mod calibrate;
-pub mod chips;
-pub mod circuit;
+pub(crate) mod chips;
+pub(crate) mod circuit;
 pub mod commit;
 pub mod error;
 pub mod field;
@@ -20,7 +20,7 @@ pub use error::CompileError;
 pub use roundtrip::{check_settings_match_plan, lookup_records, plan_settings};
 
 // The circuit as the runtime builds, keys and proves it: the face the runtime, the CLI and the
-// Python package use, so none of them names a module of chips or of the circuit's insides.
+// Python package use. `chips` and `circuit` are crate-private: their insides change freely.
 pub use circuit::instance::{InstanceLayout, Public};
 pub use circuit::lower::{instance_layout, lower, lower_structure};
 pub use circuit::plan::{estimate_keygen_memory, estimate_mock_memory, estimate_prove_memory, estimate_trace_memory};

@@ -60,7 +60,6 @@ pub const WIDTH: usize = 3;
 pub const RATE: usize = 2;
 pub const FULL_ROUNDS: usize = 8;
 pub const PARTIAL_ROUNDS: usize = 57;
-pub const ROUNDS: usize = FULL_ROUNDS + PARTIAL_ROUNDS;
 
 /// The parameters, for poseidon-primitives to generate the constants from (its own BN254 spec is
 /// private).

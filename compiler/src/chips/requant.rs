@@ -18,7 +18,7 @@ use crate::circuit::shape::CircuitShape;
 use crate::circuit::trace::{Gate, Trace, Wire};
 use crate::quant::native::rescale;
 /// The integer semantics this chip constrains (defined with the specification).
-pub use crate::quant::native::{requant, OutOfRange, RequantValues};
+pub use crate::quant::native::{requant, OutOfRange};
 use crate::quant::Requant;
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector, VirtualCells};
 use halo2curves::bn256::Fr;

@@ -11,9 +11,6 @@ use crate::quant::params::Weights;
 use crate::quant::{bit_len, Linear, QOp, QuantPlan, Requant};
 use crate::settings::{LayoutGoal, LayoutOptions, Mode, Stacking, Visibility};
 
-/// The largest k we plan for (the BN254 FFT domain allows more; memory does not).
-pub const MAX_K: u32 = 24;
-
 /// Widths the planner tries.
 const ADVICE_CHOICES: std::ops::RangeInclusive<usize> = CircuitShape::MIN_ADVICE..=CircuitShape::MAX_ADVICE;
 
@@ -202,7 +199,8 @@ impl LaneNeeds {
     }
 }
 
-/// The layout that proves fastest.
+/// The layout that proves fastest (the default options; tests plan with it).
+#[cfg(test)]
 pub fn choose_layout(graph: &Graph, plan: &QuantPlan, visibility: &Visibility, max_k: u32) -> Result<Layout> {
     choose_layout_for(graph, plan, visibility, max_k, LayoutOptions::default())
 }

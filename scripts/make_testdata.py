@@ -703,14 +703,13 @@ def indexing(rng):
         node("Reshape", ["sc", "flat"], ["scf"], "/scf/Reshape"),
         node("Concat", ["gf", "scf", "c", "c2", "tan"], ["output"], "/out/Concat", axis=1),
     ]
-    i64 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
     graph = helper.make_graph(
         nodes, "indexing",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 16])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 8 + 16 + 16 + 16 + 16])],
-        [init("w", w), i64("square", [1, 4, 4]), i64("minus_one", -1), i64("gather_idx", gather_idx),
-         i64("zero", [0]), i64("two", [2]), i64("one", [1]), i64("scatter_idx", scatter_idx),
-         i64("axis", 1), init("scale", 1.2), i64("flat", [1, -1])])
+        [init("w", w), ints("square", [1, 4, 4]), ints("minus_one", -1), ints("gather_idx", gather_idx),
+         ints("zero", [0]), ints("two", [2]), ints("one", [1]), ints("scatter_idx", scatter_idx),
+         ints("axis", 1), init("scale", 1.2), ints("flat", [1, -1])])
     save("indexing", graph, (1, 16), lambda i: rng.normal(0, 1, (1, 16)).astype(np.float32), opset=14)
 
 
@@ -732,13 +731,12 @@ def onehot_lppool(rng):
         node("Reshape", ["l1", "flat"], ["l1f"], "/l1f/Reshape"),
         node("Concat", ["hotf", "l2f", "l1f"], ["output"], "/out/Concat", axis=1),
     ]
-    i64 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
     graph = helper.make_graph(
         nodes, "onehot_lppool",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 16])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 16 + 9 + 1])],
-        [init("w", w), i64("start", [0]), i64("four", [4]), i64("axis1", [1]), init("lo", 0.0), init("hi", 3.0),
-         init("depth", 4.0), init("values", [0.0, 1.0]), i64("flat", [1, -1]), i64("image", [1, 1, 4, 4])])
+        [init("w", w), ints("start", [0]), ints("four", [4]), ints("axis1", [1]), init("lo", 0.0), init("hi", 3.0),
+         init("depth", 4.0), init("values", [0.0, 1.0]), ints("flat", [1, -1]), ints("image", [1, 1, 4, 4])])
     save("onehot_lppool", graph, (1, 16), lambda i: rng.normal(0, 1.5, (1, 16)).astype(np.float32), opset=11)
 
 
@@ -755,12 +753,11 @@ def wrapping(rng):
         node("Reshape", ["hot", "flat"], ["hotf"], "/hotf/Reshape"),
         node("Concat", ["rowsf", "hotf"], ["output"], "/out/Concat", axis=1),
     ]
-    i64 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
     graph = helper.make_graph(
         nodes, "wrapping",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 6])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 12 + 24])],
-        [init("table", table), i64("depth", 4), init("values", [0.0, 1.0]), i64("flat", [1, -1])])
+        [init("table", table), ints("depth", 4), init("values", [0.0, 1.0]), ints("flat", [1, -1])])
     sample = lambda i: (np.array([[-4.0, -3.5, -1.2, 0.0, 2.5, 3.9]], dtype=np.float32) if i == 0
                         else rng.uniform(-4.0, 3.99, (1, 6)).astype(np.float32))
     save("wrapping", graph, (1, 6), sample)
@@ -838,14 +835,13 @@ def scatter(rng):
         node("Reshape", ["written", "flat"], ["wf"], "/wf/Reshape"),
         node("Concat", ["pf", "sf", "wf"], ["output"], "/out/Concat", axis=1),
     ]
-    i64 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
     graph = helper.make_graph(
         nodes, "scatter",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 12])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 2 + 12 + 12])],
-        [init("w", w), i64("matrix", [3, 4]), i64("zero", [0]), i64("one", [1]), i64("four", [4]),
-         i64("six", [6]), i64("twelve", [12]), i64("pairs", [2, 2]), i64("per_row", [3, 2]),
-         i64("rows_shape", [2, 1]), i64("row_updates", [2, 4]), i64("flat", [1, -1])])
+        [init("w", w), ints("matrix", [3, 4]), ints("zero", [0]), ints("one", [1]), ints("four", [4]),
+         ints("six", [6]), ints("twelve", [12]), ints("pairs", [2, 2]), ints("per_row", [3, 2]),
+         ints("rows_shape", [2, 1]), ints("row_updates", [2, 4]), ints("flat", [1, -1])])
 
     # The first six inputs are indices after floor: each stays 0.2 from a whole number, so the
     # input quantized at 2^-3 or finer floors as the float does. The proven sample repeats an

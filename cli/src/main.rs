@@ -134,22 +134,26 @@ enum Command {
         #[arg(short, long)]
         out: PathBuf,
     },
-    /// Run the verifier contract on a proof in an in-process EVM; prints the gas it costs.
-    VerifyEvm {
+    /// Deploy the verifier contract to a chain (a JSON-RPC node); prints its address.
+    DeployEvm {
         art: PathBuf,
-        #[arg(short, long, required_unless_present = "calldata", conflicts_with = "calldata")]
-        proof: Option<PathBuf>,
-        /// Call the contract with these bytes as they are (e.g. from encode-evm-calldata, or
-        /// read from a transaction) instead of a proof file's.
+        /// The node's JSON-RPC URL (e.g. http://127.0.0.1:8545).
         #[arg(long)]
-        calldata: Option<PathBuf>,
+        rpc_url: String,
+        /// A file holding the deploying account's private key (hex), never the key itself.
+        #[arg(long)]
+        private_key_file: PathBuf,
         /// The verifier's Verifier.bin (from create-evm-verifier); without it, it is generated.
         #[arg(long)]
         verifier: Option<PathBuf>,
-        /// Run an EVM without Ethereum's contract size limit (EIP-170).
+        /// Also write the address to this file (EZKL's --addr-path).
         #[arg(long)]
-        no_size_limit: bool,
+        addr_path: Option<PathBuf>,
     },
+    /// Check a proof with the verifier contract: in an in-process EVM (prints the gas it costs),
+    /// or with --rpc-url and --addr on a chain where it is deployed (an eth_call; --send makes it
+    /// a transaction and prints the receipt's gas).
+    VerifyEvm(VerifyEvmArgs),
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -249,6 +253,35 @@ struct VerifyArgs {
     /// hash --params MODEL.onnx`): without it, any weights of the compiled architecture pass.
     #[arg(long, value_name = "0xHASH")]
     expect_params_hash: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct VerifyEvmArgs {
+    art: PathBuf,
+    #[arg(short, long, required_unless_present = "calldata", conflicts_with = "calldata")]
+    proof: Option<PathBuf>,
+    /// Call the contract with these bytes as they are (e.g. from encode-evm-calldata, or
+    /// read from a transaction) instead of a proof file's.
+    #[arg(long)]
+    calldata: Option<PathBuf>,
+    /// The verifier's Verifier.bin (from create-evm-verifier); without it, it is generated.
+    #[arg(long, conflicts_with = "rpc_url")]
+    verifier: Option<PathBuf>,
+    /// Run an EVM without Ethereum's contract size limit (EIP-170).
+    #[arg(long, conflicts_with = "rpc_url")]
+    no_size_limit: bool,
+    /// Verify on this chain (JSON-RPC URL) instead of in-process.
+    #[arg(long, requires = "addr")]
+    rpc_url: Option<String>,
+    /// The deployed verifier's address (EZKL's --addr-verifier).
+    #[arg(long, alias = "addr-verifier", requires = "rpc_url")]
+    addr: Option<String>,
+    /// Send the proof as a transaction (from --private-key-file's account) instead of a call.
+    #[arg(long, requires = "private_key_file")]
+    send: bool,
+    /// The sending account's private key file, with --send.
+    #[arg(long, requires = "rpc_url")]
+    private_key_file: Option<PathBuf>,
 }
 
 fn main() {
@@ -602,6 +635,59 @@ fn prove(art: &Path, wpath: &Path, out: &Path, srs: Option<PathBuf>, segment: Op
     }
 }
 
+/// `verify-evm`: the verifier contract on a proof, in-process or on a chain.
+fn verify_evm(args: VerifyEvmArgs) -> Result<()> {
+    let VerifyEvmArgs { art, proof: ppath, calldata, verifier, no_size_limit, rpc_url, addr, send, private_key_file } =
+        args;
+    let start = Instant::now();
+    let dir = ArtifactDir::new(&art);
+    let (data, source) = match (ppath, calldata) {
+        (Some(p), _) => (evm::calldata(&dir, &p)?, p),
+        (None, Some(c)) => (runtime::files::read(&c)?, c),
+        (None, None) => anyhow::bail!("say what to verify: --proof FILE or --calldata FILE"),
+    };
+    let context = || format!("verify-evm {}", source.display());
+    if let (Some(url), Some(addr)) = (rpc_url, addr) {
+        let address = runtime::chain::parse_address(&addr)?;
+        match private_key_file.filter(|_| send) {
+            Some(key) => {
+                let signer = runtime::chain::read_signer(&key)?;
+                let sent = step(&format!("sending the proof to {address}"), || {
+                    runtime::chain::send(&url, signer, address, data)
+                })
+                .with_context(context)?;
+                let block = sent.block.map_or(String::new(), |b| format!(", block {b}"));
+                println!(
+                    "verified on chain: transaction {}{block}, {} gas ({:.1?})",
+                    sent.tx_hash,
+                    sent.gas_used,
+                    start.elapsed()
+                );
+            }
+            None => {
+                step(&format!("calling the verifier at {address}"), || runtime::chain::call(&url, address, data))
+                    .with_context(context)?;
+                println!("verified on chain: the verifier at {address} accepts it ({:.1?})", start.elapsed());
+            }
+        }
+        return Ok(());
+    }
+    let limit = size_limit(no_size_limit);
+    let bytecode = match verifier {
+        Some(path) => evm::read_bytecode(&path)?,
+        None => step("generating and compiling the verifier", || evm::create_bytecode(&dir, None, limit))?,
+    };
+    let run = step("running the verifier in the EVM", || evm::run(bytecode, data, limit)).with_context(context)?;
+    println!(
+        "verified on EVM: {} gas; deployed code {} bytes, calldata {} bytes ({:.1?})",
+        run.gas,
+        run.deployed_size,
+        run.calldata_size,
+        start.elapsed()
+    );
+    Ok(())
+}
+
 fn run(command: Command) -> Result<()> {
     match command {
         Command::Compile(args) => compile(args)?,
@@ -713,29 +799,30 @@ fn run(command: Command) -> Result<()> {
             runtime::files::write_atomic(&out, &data)?;
             println!("calldata written to {}: {} bytes", out.display(), data.len());
         }
-        Command::VerifyEvm { art, proof: ppath, calldata, verifier, no_size_limit } => {
+        Command::DeployEvm { art, rpc_url, private_key_file, verifier, addr_path } => {
             let start = Instant::now();
             let dir = ArtifactDir::new(&art);
-            let limit = size_limit(no_size_limit);
-            let (data, source) = match (ppath, calldata) {
-                (Some(p), _) => (evm::calldata(&dir, &p)?, p),
-                (None, Some(c)) => (runtime::files::read(&c)?, c),
-                (None, None) => anyhow::bail!("say what to verify: --proof FILE or --calldata FILE"),
-            };
+            let signer = runtime::chain::read_signer(&private_key_file)?;
             let bytecode = match verifier {
                 Some(path) => evm::read_bytecode(&path)?,
-                None => step("generating and compiling the verifier", || evm::create_bytecode(&dir, None, limit))?,
+                None => step("generating and compiling the verifier", || {
+                    evm::create_bytecode(&dir, None, evm::SizeLimit::Eip170)
+                })?,
             };
-            let run = step("running the verifier in the EVM", || evm::run(bytecode, data, limit))
-                .with_context(|| format!("verify-evm {}", source.display()))?;
+            let deployed =
+                step(&format!("deploying to {rpc_url}"), || runtime::chain::deploy(&rpc_url, signer, bytecode))?;
+            if let Some(path) = addr_path {
+                runtime::files::write_atomic(&path, format!("{}\n", deployed.address).as_bytes())?;
+            }
             println!(
-                "verified on EVM: {} gas; deployed code {} bytes, calldata {} bytes ({:.1?})",
-                run.gas,
-                run.deployed_size,
-                run.calldata_size,
+                "verifier deployed at {} (transaction {}, {} gas) ({:.1?})",
+                deployed.address,
+                deployed.tx_hash,
+                deployed.gas_used,
                 start.elapsed()
             );
         }
+        Command::VerifyEvm(args) => verify_evm(args)?,
         Command::Verify(args) => verify(args)?,
     }
     Ok(())

@@ -2,6 +2,7 @@
 
 pub mod aggregate;
 pub mod calibrate;
+pub mod chain;
 pub mod error;
 pub mod evm;
 pub mod files;

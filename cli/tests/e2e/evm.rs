@@ -22,7 +22,7 @@ pub(crate) fn solc_available(test: &str) -> bool {
 }
 
 /// A copy of a proof file with `change` applied, written beside it.
-fn changed_proof(proof: &Path, name: &str, change: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+pub(crate) fn changed_proof(proof: &Path, name: &str, change: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
     let mut p = json(proof);
     change(&mut p);
     let path = proof.with_file_name(name);
@@ -31,7 +31,7 @@ fn changed_proof(proof: &Path, name: &str, change: impl FnOnce(&mut serde_json::
 }
 
 /// Flip one bit of hex string `field[index]` (or of `field` itself) at byte `byte`.
-fn flip(v: &mut serde_json::Value, byte: usize) {
+pub(crate) fn flip(v: &mut serde_json::Value, byte: usize) {
     let mut bytes = hex::decode(v.as_str().unwrap()).unwrap();
     bytes[byte] ^= 1;
     *v = hex::encode(bytes).into();

@@ -551,7 +551,7 @@ fn verify(args: VerifyArgs) -> Result<()> {
 
 /// The graph, visibility, layout, circuit and any segments of a compiled folder.
 fn inspect(art: &Path) -> Result<()> {
-    let m = Model::load(&ArtifactDir::new(&art))?;
+    let m = Model::load(&ArtifactDir::new(art))?;
     print!("{}", m.graph);
     println!("visibility: {}", visibility_summary(&m.settings.visibility));
     println!("layout: for the {}", if m.settings.layout == LayoutGoal::Evm { "EVM verifier" } else { "prover" });

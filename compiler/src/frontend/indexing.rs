@@ -118,7 +118,9 @@ impl Translator {
         let b = attrs.int("batch_dims", 0).max(0) as usize;
         let nd = self.nd_indices(ctx, &data_shape, &index_shape, b)?;
         let name = ctx.name.clone();
-        let one_hot = self.joint_one_hot(&name, idx, nd.tuples, &data_shape[b..b + nd.m]);
+        let one_hot = self
+            .joint_one_hot(&name, idx, nd.tuples, &data_shape[b..b + nd.m])
+            .ok_or_else(|| ctx.err("index tuples of no coordinates"))?;
         let mut shape = index_shape[..index_shape.len() - 1].to_vec();
         shape.extend(&data_shape[b + nd.m..]);
         let y = match data {
@@ -170,8 +172,9 @@ impl Translator {
 
     /// The one-hot matrix [tuples, prod(dims)] of index tuples (idx flat, `dims.len()` values per
     /// tuple): the product of each coordinate's one-hot, so a tuple with any coordinate out of
-    /// range selects nothing (a flat index could alias another slice).
-    pub(super) fn joint_one_hot(&mut self, name: &str, idx: NodeId, tuples: usize, dims: &[usize]) -> NodeId {
+    /// range selects nothing (a flat index could alias another slice). None for tuples of no
+    /// coordinates.
+    pub(super) fn joint_one_hot(&mut self, name: &str, idx: NodeId, tuples: usize, dims: &[usize]) -> Option<NodeId> {
         let m = dims.len();
         let mut joint: Option<(NodeId, usize)> = None;
         for (k, &d) in dims.iter().enumerate() {
@@ -209,7 +212,7 @@ impl Translator {
                 }
             });
         }
-        joint.expect("index tuples have at least one coordinate").0
+        joint.map(|(j, _)| j)
     }
 
     /// The one-hot [n, v] of the n values of `idx`, each selecting a position along an axis of v.

@@ -39,7 +39,9 @@ impl Translator {
             if update_shape != expected {
                 return Err(ctx.err(format!("updates {update_shape:?} must be {expected:?}")));
             }
-            let one_hot = self.joint_one_hot(&name, idx, nd.tuples, &data_shape[..nd.m]);
+            let one_hot = self
+                .joint_one_hot(&name, idx, nd.tuples, &data_shape[..nd.m])
+                .ok_or_else(|| ctx.err("index tuples of no coordinates"))?;
             (one_hot, nd_steps(&nd))
         } else {
             let axis = super::normalize_axis(attrs.int("axis", 0), data_shape.len())
